@@ -1,0 +1,1 @@
+"""Audio input: file decoding, microphone capture and the ring buffer between them."""

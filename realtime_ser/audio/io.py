@@ -1,0 +1,116 @@
+"""Decoding audio files into mono float32 at the model's sample rate.
+
+soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3; soxr resamples.
+Every failure is turned into :class:`~realtime_ser.errors.AudioFileError` with a
+one-line message naming the file, so batch tools can report it and go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from realtime_ser.errors import AudioFileError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+
+#: Files longer than this are refused by :func:`load_audio` (use :func:`iter_audio_blocks`).
+MAX_LOAD_SECONDS = 4 * 3600
+
+
+def is_audio_file(path: str | os.PathLike) -> bool:
+    """True if the file name has an audio extension this program decodes."""
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _open(path: str | os.PathLike) -> sf.SoundFile:
+    p = Path(path)
+    if not p.exists():
+        raise AudioFileError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioFileError(f"{p}: is a directory, not an audio file")
+    if not os.access(p, os.R_OK):
+        raise AudioFileError(f"{p}: permission denied")
+    if p.stat().st_size == 0:
+        raise AudioFileError(f"{p}: file is empty")
+    try:
+        return sf.SoundFile(str(p))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        detail = str(exc).split("\n")[0]
+        if "Format not recognised" in detail or "unknown format" in detail.lower():
+            detail = "not a supported audio file (WAV, FLAC, OGG, MP3)"
+        raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
+
+
+def audio_duration(path: str | os.PathLike) -> float:
+    """Duration in seconds, read from the header without decoding."""
+    with _open(path) as f:
+        return f.frames / float(f.samplerate) if f.samplerate else 0.0
+
+
+def _to_mono(block: np.ndarray) -> np.ndarray:
+    if block.ndim == 2:
+        block = block.mean(axis=1)
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def iter_audio_blocks(
+    path: str | os.PathLike, sample_rate: int, block_seconds: float = 10.0
+) -> Iterator[np.ndarray]:
+    """Yield a file as mono float32 blocks at ``sample_rate``, decoding incrementally.
+
+    Memory stays bounded whatever the file's length, which is what makes
+    ``analyze`` safe on multi-hour recordings.
+    """
+    f = _open(path)
+    with f:
+        if f.samplerate <= 0 or f.channels <= 0:
+            raise AudioFileError(f"{path}: invalid header (rate {f.samplerate}, {f.channels} channels)")
+        frames_per_block = max(1, int(block_seconds * f.samplerate))
+        resampler = (
+            None
+            if f.samplerate == sample_rate
+            else soxr.ResampleStream(f.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
+        )
+        produced = 0
+        while True:
+            try:
+                block = f.read(frames_per_block, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise AudioFileError(f"{path}: corrupt or truncated audio ({str(exc).splitlines()[0]})") from None
+            last = len(block) < frames_per_block
+            mono = _to_mono(block)
+            if resampler is not None:
+                mono = resampler.resample_chunk(mono, last=last)
+            if not np.all(np.isfinite(mono)):
+                mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+            if mono.size:
+                produced += mono.size
+                yield mono
+            if last:
+                break
+        if produced == 0:
+            raise AudioFileError(f"{path}: contains no audio samples")
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
+    """Decode a whole file into one mono float32 array at ``sample_rate``."""
+    with _open(path) as f:
+        if f.samplerate > 0 and f.frames / f.samplerate > MAX_LOAD_SECONDS:
+            raise AudioFileError(
+                f"{path}: too long to load at once ({f.frames / f.samplerate / 3600:.1f} h)"
+            )
+    blocks = list(iter_audio_blocks(path, sample_rate, block_seconds=60.0))
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Resample a whole mono float32 array (pure function)."""
+    if from_rate == to_rate:
+        return np.asarray(audio, dtype=np.float32)
+    return soxr.resample(np.asarray(audio, dtype=np.float32), from_rate, to_rate, quality="HQ")

@@ -1,0 +1,1 @@
+"""Pure signal processing: arrays in, arrays out, no threads, no I/O."""

@@ -1,0 +1,159 @@
+"""The one feature extractor, shared by training, file analysis and the live path.
+
+A model window is ``window_seconds`` of 16 kHz audio turned into MFCC frames
+(plus first and second deltas), then normalised per window (cepstral mean and
+variance normalisation).  Per-window CMVN removes the fixed spectral tilt of a
+microphone and the overall gain, the two things that differ most between the
+acted studio corpora the model learns from and a laptop microphone.
+
+The parameters travel inside the model file (see ``realtime_ser.model.metadata``)
+so that inference cannot silently use different ones from training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import librosa
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Everything that determines the feature matrix of a window."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    win_length: int = 400  # 25 ms
+    hop_length: int = 160  # 10 ms
+    n_mels: int = 40
+    n_mfcc: int = 20
+    fmin: float = 60.0
+    fmax: float = 7600.0
+    delta_width: int = 9
+    window_seconds: float = 3.0
+    cmvn: bool = True
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_seconds * self.sample_rate))
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in one window (``center=False`` framing)."""
+        return 1 + (self.window_samples - self.n_fft) // self.hop_length
+
+    @property
+    def n_features(self) -> int:
+        return 3 * self.n_mfcc
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FeatureParams":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown feature parameters: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+_MEL_CACHE: dict[FeatureParams, np.ndarray] = {}
+
+
+def _mel_basis(p: FeatureParams) -> np.ndarray:
+    basis = _MEL_CACHE.get(p)
+    if basis is None:
+        basis = librosa.filters.mel(
+            sr=p.sample_rate, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax
+        ).astype(np.float32)
+        _MEL_CACHE[p] = basis
+    return basis
+
+
+def log_mel_spectrogram(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Log-mel energies, shape ``(frames, n_mels)``; also what the GUI's spectrogram shows."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.size < p.n_fft:
+        audio = np.pad(audio, (0, p.n_fft - audio.size))
+    power = (
+        np.abs(
+            librosa.stft(
+                audio,
+                n_fft=p.n_fft,
+                hop_length=p.hop_length,
+                win_length=p.win_length,
+                center=False,
+            )
+        )
+        ** 2
+    )
+    mel = _mel_basis(p) @ power
+    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T.astype(np.float32)
+
+
+def mfcc_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """MFCC + delta + delta-delta frames, shape ``(frames, 3 * n_mfcc)``, not normalised."""
+    log_mel = log_mel_spectrogram(audio, p).T
+    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=p.n_mfcc)
+    width = min(p.delta_width, mfcc.shape[1] if mfcc.shape[1] % 2 else mfcc.shape[1] - 1)
+    if width >= 3:
+        d1 = librosa.feature.delta(mfcc, width=width, order=1)
+        d2 = librosa.feature.delta(mfcc, width=width, order=2)
+    else:
+        d1 = np.zeros_like(mfcc)
+        d2 = np.zeros_like(mfcc)
+    return np.concatenate([mfcc, d1, d2], axis=0).T.astype(np.float32)
+
+
+def normalize_frames(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Per-window cepstral mean and variance normalisation over time."""
+    mean = frames.mean(axis=0, keepdims=True)
+    std = frames.std(axis=0, keepdims=True)
+    return ((frames - mean) / (std + eps)).astype(np.float32)
+
+
+def fit_to_window(audio: np.ndarray, window_samples: int) -> np.ndarray:
+    """Make a segment exactly one window long.
+
+    Short segments are repeated (not zero-padded) so the model never sees
+    artificial silence it was not trained on; long ones are cut to the first
+    window (callers that need all of a long segment use :func:`window_starts`).
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.size == 0:
+        return np.zeros(window_samples, dtype=np.float32)
+    if audio.size >= window_samples:
+        return audio[:window_samples]
+    reps = int(np.ceil(window_samples / audio.size))
+    return np.tile(audio, reps)[:window_samples]
+
+
+def window_starts(n_samples: int, window_samples: int, hop_samples: int) -> list[int]:
+    """Start offsets of windows covering ``n_samples``; the last window ends at the end."""
+    if n_samples <= window_samples:
+        return [0]
+    starts = list(range(0, n_samples - window_samples + 1, hop_samples))
+    if starts[-1] + window_samples < n_samples:
+        starts.append(n_samples - window_samples)
+    return starts
+
+
+def window_features(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """The model input for one segment: ``(n_frames, n_features)`` float32.
+
+    This is THE feature function: training, ``analyze`` and the microphone all
+    call it, so they cannot drift apart.
+    """
+    frames = mfcc_frames(fit_to_window(audio, p.window_samples), p)
+    frames = frames[: p.n_frames]
+    return normalize_frames(frames) if p.cmvn else frames
+
+
+def segment_features(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
+    """Model inputs for a segment of any length: ``(n_windows, n_frames, n_features)``."""
+    audio = np.asarray(audio, dtype=np.float32)
+    hop = max(1, int(round(hop_seconds * p.sample_rate)))
+    starts = window_starts(audio.size, p.window_samples, hop)
+    return np.stack([window_features(audio[s : s + p.window_samples], p) for s in starts])

@@ -1,0 +1,68 @@
+"""Inference backends: one small interface, LiteRT (TFLite) as the implementation.
+
+Following openWakeWord, the model wrapper (:class:`EmotionModel`) knows about
+features and labels; a backend only maps an input tensor to class
+probabilities.  Quantisation (int8 in, int8 out) is handled here so callers
+always deal in float32.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from realtime_ser.errors import ModelError
+
+
+class InferenceBackend(Protocol):
+    """Maps a batch ``(1, frames, features)`` float32 to ``(n_classes,)`` probabilities."""
+
+    input_shape: tuple[int, ...]
+    n_outputs: int
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class LiteRTBackend:
+    """ai-edge-litert interpreter for a float32 or int8 TFLite model (single-threaded by default)."""
+
+    def __init__(self, model_bytes: bytes, source: str = "model", num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self._interp = Interpreter(model_content=model_bytes, num_threads=num_threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{source}: the TFLite runtime cannot load it ({str(exc).splitlines()[0]})") from None
+        inp = self._interp.get_input_details()
+        out = self._interp.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise ModelError(f"{source}: expected one input and one output tensor")
+        self._in, self._out = inp[0], out[0]
+        self.input_shape = tuple(int(x) for x in self._in["shape"])
+        self.n_outputs = int(self._out["shape"][-1])
+        self._in_scale, self._in_zero = self._in["quantization"]
+        self._out_scale, self._out_zero = self._out["quantization"]
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, num_threads: int = 1) -> "LiteRTBackend":
+        p = Path(path)
+        if not p.is_file():
+            raise ModelError(f"{p}: model file not found")
+        return cls(p.read_bytes(), str(p), num_threads)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        x = np.asarray(batch, dtype=np.float32).reshape(self.input_shape)
+        if self._in["dtype"] != np.float32:
+            info = np.iinfo(self._in["dtype"])
+            x = np.clip(np.round(x / self._in_scale + self._in_zero), info.min, info.max)
+            x = x.astype(self._in["dtype"])
+        self._interp.set_tensor(self._in["index"], x)
+        self._interp.invoke()
+        y = self._interp.get_tensor(self._out["index"])[0]
+        if self._out["dtype"] != np.float32:
+            y = (y.astype(np.float32) - self._out_zero) * self._out_scale
+        return y.astype(np.float32)

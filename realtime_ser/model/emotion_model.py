@@ -1,0 +1,71 @@
+"""The emotion model wrapper: metadata-checked loading and clip prediction."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from realtime_ser.dsp.features import segment_features, window_features
+from realtime_ser.errors import ModelError
+from realtime_ser.model.backend import InferenceBackend, LiteRTBackend
+from realtime_ser.model.metadata import ModelMetadata, read_metadata_bytes
+
+#: The bundled model, built by ``python -m tools.build_model``.
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "ser_int8.tflite"
+
+
+class EmotionModel:
+    """Features in, class probabilities out, with the labels and parameters from the file."""
+
+    def __init__(self, backend: InferenceBackend, metadata: ModelMetadata, source: str = "model"):
+        p = metadata.features
+        expected = (1, p.n_frames, p.n_features)
+        if tuple(backend.input_shape) != expected:
+            raise ModelError(
+                f"{source}: input shape {tuple(backend.input_shape)} does not match its metadata {expected}"
+            )
+        if backend.n_outputs != len(metadata.labels):
+            raise ModelError(
+                f"{source}: {backend.n_outputs} outputs but {len(metadata.labels)} labels in its metadata"
+            )
+        self.backend = backend
+        self.metadata = metadata
+        self.source = source
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
+        p = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        if not p.is_file():
+            raise ModelError(f"{p}: model file not found")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{p}: cannot read model ({exc.strerror})") from None
+        metadata = read_metadata_bytes(data, str(p))
+        return cls(LiteRTBackend(data, str(p), num_threads), metadata, str(p))
+
+    @property
+    def labels(self) -> list[str]:
+        return self.metadata.labels
+
+    @property
+    def params(self):
+        return self.metadata.features
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities for one window's features ``(frames, features)``."""
+        probs = self.backend.predict(features[np.newaxis])
+        probs = np.clip(probs, 0.0, None)
+        total = probs.sum()
+        return probs / total if total > 0 else np.full_like(probs, 1.0 / probs.size)
+
+    def predict_window(self, audio: np.ndarray) -> np.ndarray:
+        """Probabilities for up to one window of audio (shorter audio is repeated to fit)."""
+        return self.predict_features(window_features(audio, self.params))
+
+    def predict_segment(self, audio: np.ndarray, hop_seconds: float = 1.5) -> np.ndarray:
+        """Probabilities for a segment of any length: mean over overlapping windows."""
+        windows = segment_features(audio, self.params, hop_seconds)
+        return np.mean([self.predict_features(w) for w in windows], axis=0)
