@@ -1,0 +1,1 @@
+"""The streaming pipeline: audio source -> ring buffer -> VAD -> features -> model -> events."""

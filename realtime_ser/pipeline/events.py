@@ -1,0 +1,90 @@
+"""Events the pipeline emits; the contract between the engine and its front ends.
+
+All times are seconds of *stream time* (samples consumed / sample rate) since the
+source started, so a replayed file and a live microphone give the same numbers.
+Events are immutable and JSON-serialisable (``to_dict``/``from_dict``), which is
+what the session event log and ``--output FILE`` store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Union
+
+UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class SpeechEvent:
+    """The VAD decided speech started or ended (``kind`` is ``"start"`` or ``"end"``)."""
+
+    kind: str
+    time: float
+    utterance_id: int
+    type: str = field(default="speech", init=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EmotionEvent:
+    """An emotion estimate for (part of) one utterance.
+
+    ``final`` is False for the partial results emitted while someone is still
+    speaking; the last event of an utterance has ``final=True``.  ``label`` is
+    the most probable class, or ``"uncertain"`` when ``confidence`` is below the
+    configured threshold (``top_label`` always holds the argmax).
+    """
+
+    utterance_id: int
+    start: float
+    end: float
+    label: str
+    top_label: str
+    confidence: float
+    probabilities: dict[str, float]
+    final: bool
+    latency_ms: float | None = None
+    type: str = field(default="emotion", init=False)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.label == UNCERTAIN
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EmotionEvent":
+        data = {k: v for k, v in data.items() if k != "type"}
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """Something a user should see in a status bar: device lost, overrun, recovered..."""
+
+    level: str  # "info" | "warning" | "error"
+    message: str
+    time: float
+    type: str = field(default="status", init=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PipelineEvent = Union[SpeechEvent, EmotionEvent, StatusEvent]
+
+
+def event_from_dict(data: dict) -> PipelineEvent:
+    """Inverse of ``to_dict`` for any pipeline event (raises KeyError/TypeError on bad input)."""
+    kind = data.get("type")
+    body = {k: v for k, v in data.items() if k != "type"}
+    if kind == "emotion":
+        return EmotionEvent(**body)
+    if kind == "speech":
+        return SpeechEvent(**body)
+    if kind == "status":
+        return StatusEvent(**body)
+    raise KeyError(f"unknown event type {kind!r}")
