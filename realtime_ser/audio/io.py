@@ -60,18 +60,23 @@ def _to_mono(block: np.ndarray) -> np.ndarray:
 
 
 def iter_audio_blocks(
-    path: str | os.PathLike, sample_rate: int, block_seconds: float = 10.0
+    path: str | os.PathLike, sample_rate: int, block_seconds: float = 10.0, start_seconds: float = 0.0
 ) -> Iterator[np.ndarray]:
     """Yield a file as mono float32 blocks at ``sample_rate``, decoding incrementally.
 
     Memory stays bounded whatever the file's length, which is what makes
-    ``analyze`` safe on multi-hour recordings.
+    ``analyze`` safe on multi-hour recordings.  ``start_seconds`` seeks first
+    (used by paced replay to jump in a long recording without decoding it all).
     """
     f = _open(path)
     with f:
         if f.samplerate <= 0 or f.channels <= 0:
             raise AudioFileError(f"{path}: invalid header (rate {f.samplerate}, {f.channels} channels)")
         frames_per_block = max(1, int(block_seconds * f.samplerate))
+        if start_seconds > 0:
+            if not f.seekable():
+                raise AudioFileError(f"{path}: cannot seek in this file")
+            f.seek(min(f.frames, int(start_seconds * f.samplerate)))
         resampler = (
             None
             if f.samplerate == sample_rate
@@ -94,7 +99,7 @@ def iter_audio_blocks(
                 yield mono
             if last:
                 break
-        if produced == 0:
+        if produced == 0 and start_seconds <= 0:
             raise AudioFileError(f"{path}: contains no audio samples")
 
 
