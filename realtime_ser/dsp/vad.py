@@ -1,0 +1,217 @@
+"""Streaming energy voice-activity detector.
+
+Fed audio block by block (any block size), it works on 10 ms frames and yields
+``start``/``end`` events that always alternate, like silero-vad's
+``VADIterator``.  A frame is loud when its energy exceeds an adaptive noise
+floor by ``threshold_db`` (and an absolute gate, so digital silence plus
+dither is not speech).  The floor follows the quietest recent frames: it falls
+quickly and rises slowly, and almost not at all while speech is going on.
+
+Timing rules (all settable, defaults in :class:`VADConfig`):
+
+* ``onset_ms``: consecutive loud frames that open a speech candidate;
+* ``min_speech_ms``: loud frames a candidate needs before it becomes an
+  utterance (clicks and coughs shorter than this never do);
+* ``hangover_ms``: quiet time after the last loud frame before the utterance is
+  declared over; this is the end-of-speech decision delay;
+* ``pre_roll_ms``: how much audio before the onset belongs to the utterance
+  (reported in :attr:`VADEvent.audio_start` for whoever keeps the audio);
+* ``max_utterance_s``: longer speech is cut: an ``end`` immediately followed by
+  a ``start`` at the same sample.
+
+Event times are sample indices from the first sample fed (or the offset given
+to :meth:`EnergyVAD.reset`), so they work for files and live streams alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class VADConfig:
+    frame_ms: float = 10.0
+    threshold_db: float = 12.0  # loud = energy above noise floor + this
+    release_db: float = 3.0  # while in speech the threshold is lowered by this (hysteresis)
+    min_level_dbfs: float = -60.0  # frames quieter than this are never speech
+    onset_ms: float = 30.0
+    min_speech_ms: float = 150.0
+    hangover_ms: float = 300.0
+    pre_roll_ms: float = 200.0
+    max_utterance_s: float = 10.0
+    floor_fall_s: float = 0.1  # time constant of the noise floor going down
+    floor_rise_s: float = 3.0  # ... going up while quiet
+    floor_rise_speech_s: float = 30.0  # ... going up during speech (escapes a step in noise)
+    initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate
+
+
+@dataclass(frozen=True)
+class VADEvent:
+    """``kind`` is ``"start"`` or ``"end"``; samples are absolute stream positions.
+
+    For ``start``: ``sample`` is the detected onset, ``audio_start`` includes the
+    pre-roll.  For ``end``: ``sample`` is where speech stopped (end of the last
+    loud frame), ``decided_at`` is the sample at which the VAD decided it
+    (``sample + hangover`` for a normal end), ``reason`` is ``"silence"``,
+    ``"max_length"`` or ``"flush"``.
+    """
+
+    kind: str
+    sample: int
+    decided_at: int
+    audio_start: int = 0
+    reason: str = ""
+
+
+def frame_energies_db(frames: np.ndarray) -> np.ndarray:
+    """Mean-square energy in dBFS of each row of ``frames`` (pure function)."""
+    ms = np.einsum("ij,ij->i", frames, frames) / max(1, frames.shape[1])
+    return 10.0 * np.log10(ms + 1e-12)
+
+
+class EnergyVAD:
+    """Streaming VAD; see the module docstring."""
+
+    def __init__(self, sample_rate: int = 16000, config: VADConfig | None = None):
+        self.sample_rate = int(sample_rate)
+        self.config = config or VADConfig()
+        self.frame = max(1, int(round(self.sample_rate * self.config.frame_ms / 1000)))
+        self._pending = np.zeros(0, dtype=np.float32)
+        self.reset()
+
+    # -- settings ---------------------------------------------------------------------
+    @property
+    def threshold_db(self) -> float:
+        return self.config.threshold_db
+
+    @threshold_db.setter
+    def threshold_db(self, value: float) -> None:
+        self.config.threshold_db = float(value)
+
+    @property
+    def noise_floor_db(self) -> float:
+        return self._floor
+
+    def set_noise_floor(self, db: float) -> None:
+        """Set the floor directly (e.g. from a calibration recording of room noise)."""
+        self._floor = float(db)
+
+    def _frames(self, ms: float) -> int:
+        return max(1, int(round(ms / self.config.frame_ms)))
+
+    # -- state --------------------------------------------------------------------------
+    def reset(self, at_sample: int = 0, keep_floor: bool = False) -> None:
+        """Forget any speech in progress; the next sample fed is ``at_sample``."""
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._pos = int(at_sample)  # stream position of the next frame
+        if not keep_floor:
+            self._floor = self.config.initial_floor_dbfs
+            self._floor_primed = False
+        self.in_speech = False
+        self._cand_start: int | None = None  # first loud frame of the current candidate/utterance
+        self._run = 0  # consecutive loud frames
+        self._loud = 0  # loud frames in the current candidate
+        self._last_loud_end = 0  # end sample of the last loud frame
+        self._utt_start = 0
+        self.last_energy_db = -120.0
+
+    @property
+    def position(self) -> int:
+        """Stream position (samples) of the next frame to be analysed."""
+        return self._pos
+
+    # -- processing ----------------------------------------------------------------------
+    def __call__(self, block: np.ndarray) -> list[VADEvent]:
+        return self.process(block)
+
+    def process(self, block: np.ndarray) -> list[VADEvent]:
+        """Feed mono float32 samples; return the events decided within them."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        data = np.concatenate([self._pending, block]) if self._pending.size else block
+        n = data.size // self.frame
+        self._pending = data[n * self.frame :].copy()
+        if n == 0:
+            return []
+        energies = frame_energies_db(data[: n * self.frame].reshape(n, self.frame))
+        events: list[VADEvent] = []
+        for e in energies:
+            self._step(float(e), events)
+        return events
+
+    def _step(self, e: float, events: list[VADEvent]) -> None:
+        c = self.config
+        f = self.frame
+        start = self._pos
+        self._pos += f
+        self.last_energy_db = e
+        if not self._floor_primed:  # start from the first frame, but never above a quiet room
+            self._floor = min(max(e, -100.0), c.initial_floor_dbfs)
+            self._floor_primed = True
+        threshold = self._floor + c.threshold_db - (c.release_db if self.in_speech else 0.0)
+        loud = e > threshold and e > c.min_level_dbfs
+        self._adapt_floor(e, loud)
+
+        if loud:
+            self._run += 1
+            if self._cand_start is None and self._run >= self._frames(c.onset_ms):
+                self._cand_start = start - (self._run - 1) * f
+                self._loud = self._run
+            elif self._cand_start is not None:
+                self._loud += 1
+            if self._cand_start is not None:
+                self._last_loud_end = self._pos
+        else:
+            self._run = 0
+
+        if self._cand_start is None:
+            return
+        quiet_samples = self._pos - self._last_loud_end
+        hangover = self._frames(c.hangover_ms) * f
+        if not self.in_speech:
+            if quiet_samples >= hangover:  # candidate died before it counted as speech
+                self._cand_start = None
+                self._loud = 0
+            elif self._loud >= self._frames(c.min_speech_ms):
+                self.in_speech = True
+                self._utt_start = self._cand_start
+                events.append(self._start_event(self._cand_start))
+            return
+        if quiet_samples >= hangover:
+            events.append(VADEvent("end", self._last_loud_end, self._pos, reason="silence"))
+            self.in_speech = False
+            self._cand_start = None
+            self._loud = 0
+            return
+        if self._pos - self._utt_start >= int(c.max_utterance_s * self.sample_rate):
+            cut = self._pos
+            events.append(VADEvent("end", cut, cut, reason="max_length"))
+            events.append(VADEvent("start", cut, cut, audio_start=cut))
+            self._utt_start = cut
+            self._cand_start = cut
+
+    def _start_event(self, onset: int) -> VADEvent:
+        pre = int(self.config.pre_roll_ms * self.sample_rate / 1000)
+        return VADEvent("start", onset, self._pos, audio_start=max(0, onset - pre))
+
+    def _adapt_floor(self, e: float, loud: bool) -> None:
+        c = self.config
+        e = max(e, -100.0)
+        frame_s = c.frame_ms / 1000.0
+        if e < self._floor:
+            tau = c.floor_fall_s
+        elif self.in_speech:
+            tau = c.floor_rise_speech_s
+        else:
+            tau = c.floor_rise_s
+        self._floor += (e - self._floor) * (1.0 - np.exp(-frame_s / tau))
+
+    def flush(self) -> list[VADEvent]:
+        """End of stream: close an utterance still open (reason ``"flush"``)."""
+        if not self.in_speech:
+            self._cand_start = None
+            return []
+        self.in_speech = False
+        self._cand_start = None
+        return [VADEvent("end", self._last_loud_end, self._pos, reason="flush")]

@@ -1,0 +1,48 @@
+"""Turning class probabilities into labels: confidence threshold and temporal smoothing.
+
+Pure helpers with no state beyond what is passed in, so the live pipeline and
+``analyze`` label results identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realtime_ser.pipeline.events import UNCERTAIN
+
+
+def label_probabilities(
+    probs: np.ndarray, labels: list[str], confidence_threshold: float
+) -> tuple[str, str, float, dict[str, float]]:
+    """``(label, top_label, confidence, {label: p})``; label is "uncertain" below the threshold."""
+    probs = np.asarray(probs, dtype=np.float64)
+    top = int(np.argmax(probs))
+    confidence = float(probs[top])
+    top_label = labels[top]
+    label = top_label if confidence >= confidence_threshold else UNCERTAIN
+    return label, top_label, confidence, {name: round(float(p), 6) for name, p in zip(labels, probs)}
+
+
+class ProbabilitySmoother:
+    """Exponential moving average of probability vectors (weight = share kept from the past).
+
+    ``weight=0`` disables smoothing.  Reset at each utterance start so one
+    utterance's emotion does not leak into the next.
+    """
+
+    def __init__(self, weight: float = 0.0):
+        if not 0.0 <= weight < 1.0:
+            raise ValueError("smoothing weight must be in [0, 1)")
+        self.weight = weight
+        self._state: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._state = None
+
+    def __call__(self, probs: np.ndarray) -> np.ndarray:
+        probs = np.asarray(probs, dtype=np.float64)
+        if self._state is None or self.weight == 0.0:
+            self._state = probs
+        else:
+            self._state = self.weight * self._state + (1.0 - self.weight) * probs
+        return self._state
