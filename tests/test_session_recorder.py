@@ -1,0 +1,149 @@
+"""Recording a session and reading it back: real speech, real model metadata, real files."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import soundfile as sf
+
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.session import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Session,
+    SessionRecorder,
+    find_sessions,
+    is_being_recorded,
+    is_session_folder,
+    repair,
+)
+from session_support import model_metadata, pcm16, speech
+
+SR = 16000
+
+
+def _events_for(utterance: int, t0: float, t1: float) -> list:
+    probs = {"angry": 0.1, "happy": 0.7, "neutral": 0.2}
+    return [
+        SpeechEvent("start", t0, utterance),
+        EmotionEvent(utterance, t0, t1 - 0.5, "happy", "happy", 0.7, probs, final=False),
+        SpeechEvent("end", t1, utterance),
+        EmotionEvent(utterance, t0, t1, "happy", "happy", 0.7, probs, final=True, latency_ms=42.0),
+    ]
+
+
+def test_round_trip_from_a_pipeline_thread(tmp_path):
+    """Audio and events written from a worker thread come back sample-exact and in order."""
+    audio = speech(SR)
+    block = 512
+    metadata = model_metadata()
+    settings = {"vad_threshold_db": 9.0, "confidence_threshold": 0.4}
+    rec = SessionRecorder(tmp_path, SR, "Built-in Mic", metadata, settings, flush_interval=0.2)
+    folder = rec.start()
+    assert folder.parent == tmp_path and folder.name.endswith("_session")
+    assert is_being_recorded(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "recording"
+
+    origin = 100.0  # recording started while the pipeline had already been listening 100 s
+    written_events = []
+
+    def worker():
+        for i, start in enumerate(range(0, audio.size, block)):
+            chunk = audio[start : start + block]
+            rec.write_audio(chunk, origin + start / SR)
+            if i % 100 == 99:
+                t = origin + start / SR
+                for ev in _events_for(i, t - 2.0, t):
+                    rec.write_event(ev)
+                    written_events.append(ev)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    rec.stop()
+    assert rec.error is None
+    assert not is_being_recorded(folder)
+    assert abs(rec.duration - audio.size / SR) < 1e-9
+
+    session = Session.open(folder)
+    assert session.status == "complete" and session.warnings == []
+    assert session.manifest["format"] == FORMAT_NAME and session.manifest["version"] == FORMAT_VERSION
+    assert session.manifest["device"] == "Built-in Mic"
+    assert session.manifest["settings"] == settings
+    assert session.manifest["model"]["version"] == metadata.model_version
+    assert session.manifest["model"]["metadata"]["labels"] == metadata.labels
+    assert session.manifest["stream_time_origin"] == origin
+    assert session.manifest["events_count"] == len(written_events)
+    assert abs(session.duration - audio.size / SR) < 1e-9
+
+    stored, rate = sf.read(session.audio_path, dtype="int16")
+    assert rate == SR
+    np.testing.assert_array_equal(stored, pcm16(audio))
+
+    # Event times are moved from stream time to positions in the audio file.
+    assert len(session.events) == len(written_events)
+    for got, sent in zip(session.events, written_events):
+        assert type(got) is type(sent)
+        assert got.utterance_id == sent.utterance_id
+        if isinstance(sent, EmotionEvent):
+            assert abs(got.start - (sent.start - origin)) < 1e-6
+            assert got.probabilities == sent.probabilities and got.final == sent.final
+        else:
+            assert abs(got.time - (sent.time - origin)) < 1e-6
+    assert len(session.final_emotions) == len(written_events) // 4
+    assert repair(folder).repaired is False  # a complete session needs nothing
+
+
+def test_files_are_readable_while_recording(tmp_path):
+    """Within about a second, what was handed over is on disk with a valid header."""
+    audio = speech(SR)[: 3 * SR]
+    rec = SessionRecorder(tmp_path, SR, "mic", None, None, flush_interval=0.25)
+    folder = rec.start()
+    rec.write_audio(audio, 0.0)
+    rec.write_event(StatusEvent("info", "listening", 0.0))
+    time.sleep(1.0)
+    session = Session.open(folder)  # a second reader, while the writer still owns the files
+    assert session.interrupted  # status still "recording"
+    assert abs(session.duration - 3.0) < 1e-9
+    assert [e.message for e in session.events] == ["listening"]
+    stored, _ = sf.read(session.audio_path, dtype="int16")
+    np.testing.assert_array_equal(stored, pcm16(audio))
+    rec.stop()
+    assert Session.open(folder).status == "complete"
+
+
+def test_write_calls_never_block_and_are_no_ops_outside_a_recording(tmp_path):
+    rec = SessionRecorder(tmp_path, SR, None, None, None, max_queue_seconds=1.0)
+    rec.write_audio(np.zeros(1600, np.float32))  # before start: ignored
+    rec.write_event(StatusEvent("info", "x", 0.0))
+    folder = rec.start()
+    t0 = time.perf_counter()
+    for _ in range(400):  # 40 s of audio at once: more than the queue bound of 1 s may be refused
+        rec.write_audio(np.full(1600, 0.1, np.float32), None)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0, f"400 write_audio calls took {elapsed:.3f} s"
+    rec.write_event({"not": "an event"})  # junk events are skipped, not fatal
+    rec.write_event(object())
+    rec.stop()
+    rec.write_audio(np.zeros(1600, np.float32))  # after stop: ignored, no exception
+    assert rec.error is None
+    session = Session.open(folder)
+    assert rec.dropped_samples + round(session.duration * SR) == 400 * 1600
+    assert session.manifest["dropped_samples"] == rec.dropped_samples
+    assert session.warnings == [] and session.events == []  # the junk was never written
+
+
+def test_several_sessions_get_distinct_folders(tmp_path):
+    folders = []
+    for _ in range(3):
+        rec = SessionRecorder(tmp_path, SR, None, None, None)
+        folders.append(rec.start())
+        rec.stop()
+    assert len(set(folders)) == 3
+    assert find_sessions(tmp_path) == sorted(folders)
+    assert all(is_session_folder(f) for f in folders)
+    assert not is_session_folder(tmp_path)

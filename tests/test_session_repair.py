@@ -1,0 +1,169 @@
+"""Killed recorders: a real subprocess is SIGKILLed mid-session, then the session is repaired."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from realtime_ser.session import Session, SessionRecorder, is_being_recorded, repair, repair_interrupted
+from session_support import pcm16, speech
+
+SR = 16000
+TESTS = Path(__file__).resolve().parent
+
+# Feeds looped real speech at real-time pace, like a microphone, with an emotion
+# event every half second; reports how much it has handed to the recorder.
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    sys.path.insert(0, {tests!r})
+    from session_support import model_metadata, speech
+    from realtime_ser.pipeline.events import EmotionEvent
+    from realtime_ser.session import SessionRecorder
+
+    audio = speech(16000)
+    rec = SessionRecorder({parent!r}, 16000, "virtual mic", model_metadata(), {{"vad_threshold_db": 8.0}},
+                          flush_interval=0.5, folder_suffix={suffix!r})
+    print("folder", rec.start(), flush=True)
+    block, n, events, t0 = 800, 0, 0, time.monotonic()
+    while True:
+        idx = np.arange(n, n + block) % audio.size
+        rec.write_audio(audio[idx], n / 16000)
+        n += block
+        if n % 8000 == 0:
+            t = n / 16000
+            rec.write_event(EmotionEvent(events, t - 0.5, t, "neutral", "neutral", 0.6,
+                                         {{"neutral": 0.6, "sad": 0.4}}, True, 20.0))
+            events += 1
+        print("handed", n, events, flush=True)
+        time.sleep(max(0.0, t0 + n / 16000 - time.monotonic()))
+    """
+)
+
+
+def _start_child(parent: Path, suffix: str) -> tuple[subprocess.Popen, Path]:
+    code = CHILD.format(tests=str(TESTS), parent=str(parent), suffix=suffix)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    first = proc.stdout.readline().split()
+    assert first[:1] == ["folder"], f"child did not start: {first}"
+    return proc, Path(first[1])
+
+
+def _run_then_kill(proc: subprocess.Popen, seconds: float) -> tuple[int, int]:
+    """Read progress until ``seconds`` of audio were handed over, SIGKILL, return the last progress."""
+    handed = events = 0
+    while handed < seconds * SR:
+        line = proc.stdout.readline()
+        assert line, "child died on its own"
+        _, handed, events = line.split()
+        handed, events = int(handed), int(events)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()
+    return handed, events
+
+
+def _check_recovered(folder: Path, handed: int, events_handed: int, looped: np.ndarray) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "recovered", manifest["status"]
+    assert manifest["repair_notes"]
+    with sf.SoundFile(folder / "audio.wav") as f:  # the header is valid again
+        assert f.samplerate == SR and f.channels == 1
+        stored = f.read(dtype="int16")
+    # Everything up to about the last second is there, and it is exactly what was sent.
+    assert handed - 1.25 * SR <= stored.size <= handed + 0.5 * SR, (stored.size, handed)
+    np.testing.assert_array_equal(stored, pcm16(looped[: stored.size]))
+    session = Session.open(folder)
+    assert session.warnings == []
+    assert abs(session.duration - stored.size / SR) < 1e-9
+    assert manifest["events_count"] == len(session.events)
+    assert events_handed - 3 <= len(session.events) <= events_handed + 1
+    assert [e.utterance_id for e in session.events] == list(range(len(session.events)))
+    assert not (folder / ".recording.lock").exists()
+
+
+def test_sigkilled_recorders_are_detected_and_repaired(tmp_path):
+    audio = speech(SR)
+    looped = audio[np.arange(12 * SR) % audio.size]
+    proc_a, folder_a = _start_child(tmp_path, "a")
+    proc_b, folder_b = _start_child(tmp_path, "b")
+    try:
+        handed_a, events_a = _run_then_kill(proc_a, 3.3)
+        assert is_being_recorded(folder_b) and not is_being_recorded(folder_a)
+
+        reports = repair_interrupted(tmp_path)  # B is alive: only A is touched
+        assert [r.folder for r in reports] == [folder_a] and reports[0].repaired, reports
+        assert json.loads((folder_b / "manifest.json").read_text())["status"] == "recording"
+        _check_recovered(folder_a, handed_a, events_a, looped)
+
+        handed_b, events_b = _run_then_kill(proc_b, 5.1)
+    finally:
+        for proc in (proc_a, proc_b):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    reports = repair_interrupted(tmp_path)
+    assert [r.folder for r in reports] == [folder_b] and reports[0].repaired
+    _check_recovered(folder_b, handed_b, events_b, looped)
+    assert repair_interrupted(tmp_path) == []  # idempotent
+
+
+def test_repair_drops_half_written_sample_and_line(tmp_path):
+    """The torn writes a power cut can leave: stale header sizes, an odd byte, half a JSON line."""
+    audio = speech(SR)[: 2 * SR]
+    rec = SessionRecorder(tmp_path, SR, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(audio, 0.0)
+    rec.stop()
+    # Make it look like the recorder died mid-write.
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["status"] = "recording"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    extra = pcm16(speech(SR)[2 * SR : 3 * SR]).tobytes()
+    with open(folder / "audio.wav", "ab") as f:
+        f.write(extra + b"\x01")  # one more second the header does not know about, plus half a sample
+    with open(folder / "events.jsonl", "ab") as f:
+        f.write(b'{"type":"speech","kind":"start","time":0.5,"utterance_id":0}\n{"type":"emo')
+    session = Session.open(folder)  # readable before repair, with the problems named
+    assert session.interrupted and len(session.warnings) == 2
+    assert "header is out of date" in session.warnings[0] and "incomplete last line" in session.warnings[1]
+
+    report = repair(folder)
+    assert report.repaired and "fixed the audio header" in report.summary()
+    session = Session.open(folder)
+    assert session.status == "recovered" and session.warnings == []
+    assert len(session.events) == 1 and abs(session.duration - 3.0) < 1e-9
+    stored, _ = sf.read(session.audio_path, dtype="int16")
+    np.testing.assert_array_equal(stored, pcm16(speech(SR)[: 3 * SR]))
+    assert (folder / "events.jsonl").read_bytes().endswith(b"}\n")
+
+
+def test_repair_interrupted_reports_unrepairable_folders_and_goes_on(tmp_path):
+    good = SessionRecorder(tmp_path, SR, None, None, None)
+    good_folder = good.start()
+    good.write_audio(speech(SR)[:SR])
+    good.stop()
+    broken = SessionRecorder(tmp_path, SR, None, None, None)
+    broken_folder = broken.start()
+    broken.stop()
+    for folder in (good_folder, broken_folder):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["status"] = "recording"
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    (broken_folder / "audio.wav").write_bytes(b"this is not a wav file at all, but long enough" * 3)
+    (tmp_path / "not-a-session").mkdir()
+    reports = {r.folder: r for r in repair_interrupted(tmp_path)}
+    assert reports[good_folder].repaired
+    assert not reports[broken_folder].repaired
+    assert "not a RIFF/WAVE file" in reports[broken_folder].summary()
+    assert os.path.exists(broken_folder / "audio.wav")  # nothing deleted
