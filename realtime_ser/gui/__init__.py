@@ -1,0 +1,15 @@
+"""The desktop GUI (PySide6 + pyqtgraph): the only package that imports Qt.
+
+Modules, each with one job:
+
+* ``app``            -- command line, QApplication, start-up (microphone or demo).
+* ``main_window``    -- assembles the views and drives them from one QTimer.
+* ``engine``         -- Qt-free bridge to the streaming pipeline (queues the GUI drains).
+* ``display_buffers``-- Qt-free preallocated ring buffers for waveform and spectrogram.
+* ``waveform_view``, ``spectrogram_view``, ``timeline_view``, ``now_panel`` -- the views.
+* ``controls``       -- toolbar: device picker, start/stop, sensitivity, replay transport.
+* ``palette``        -- Okabe-Ito emotion colours, light/dark theme.
+* ``settings``       -- settings remembered between runs (QSettings, platform config dir).
+* ``timeline_model`` -- Qt-free utterance/emotion history and CSV/JSON export.
+* ``about``          -- About box with the model card summary.
+"""

@@ -1,0 +1,67 @@
+"""About box: program version and the model card summary read from the model file."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from realtime_ser import __version__
+from realtime_ser.model.metadata import ModelMetadata
+
+
+def _format_metric(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_format_metric(v)}" for k, v in value.items())
+    return html.escape(str(value))
+
+
+def model_card_html(md: ModelMetadata, model_path: str) -> str:
+    """The model card summary as HTML: labels, version, data, metrics, licence."""
+    esc = html.escape
+    rows = [
+        ("Model file", esc(model_path)),
+        ("Version", esc(md.model_version)),
+        ("Created", esc(md.created or "unknown")),
+        ("Quantisation", esc(md.quantization)),
+        ("Labels", esc(", ".join(md.labels))),
+        ("Window", f"{md.features.window_seconds:g} s of {md.features.sample_rate} Hz audio, "
+                   f"{md.features.n_mfcc} MFCC + deltas"),
+        ("Training data", esc(", ".join(md.training_data) or "not recorded")),
+    ]
+    metric_rows = []
+    for key, value in (md.metrics or {}).items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            value = {k: v for k, v in value.items() if not isinstance(v, (dict, list))}
+        if isinstance(value, list):
+            continue
+        metric_rows.append((esc(str(key)), _format_metric(value)))
+    table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+    metrics = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in metric_rows[:12])
+    licence = esc(md.licence or "see the model card")
+    return (
+        f"<h3>realtime-ser {esc(__version__)}</h3>"
+        "<p>Live speech emotion recognition on a laptop CPU. Everything runs offline on this computer.</p>"
+        f"<table cellspacing='4'>{table}</table>"
+        + (f"<p><b>Test metrics</b> (speaker-independent)</p><table cellspacing='4'>{metrics}</table>" if metrics else "")
+        + f"<p><b>Model licence:</b> {licence}<br>"
+        "Trained on corpora with non-commercial licences (RAVDESS CC BY-NC-SA 4.0, TESS CC BY-NC-ND 4.0): "
+        "the bundled model is for non-commercial use only.</p>"
+        "<p>Demo session: six clips of CREMA-D (Cao et al. 2014), Open Database License / Database Contents "
+        "License.</p>"
+        "<p><i>Acted-emotion models are far less accurate on everyday speech; treat results as a rough hint, "
+        "never as a judgement about a person.</i></p>"
+    )
+
+
+def show_about(parent: QWidget, md: ModelMetadata, model_path: str) -> QMessageBox:
+    box = QMessageBox(parent)
+    box.setWindowTitle("About realtime-ser")
+    box.setTextFormat(box.textFormat().RichText)
+    box.setText(model_card_html(md, model_path))
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.setModal(False)
+    box.show()
+    return box

@@ -1,0 +1,83 @@
+"""Start-up: command line, QApplication, model, then microphone, a replay or the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from realtime_ser import __version__
+from realtime_ser.errors import SerError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_PATH = REPO_ROOT / "assets" / "demo" / "demo-session.flac"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
+        epilog="Shortcuts: Space start/stop, Ctrl+O open, Ctrl+R record, Ctrl+E export, Ctrl+D demo, "
+               "Ctrl+P pause replay, Ctrl+Left/Right seek, End follow live, F1 about, Ctrl+Q quit.",
+    )
+    parser.add_argument("--device", metavar="NAME|INDEX",
+                        help="input device (name, name fragment or index; default: the last one used)")
+    parser.add_argument("--replay", metavar="FILE",
+                        help="replay an audio file (WAV/FLAC/OGG/MP3) or a saved session folder instead of listening")
+    parser.add_argument("--demo", action="store_true", help="replay the bundled demo session (CREMA-D clips)")
+    parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: models/ser_int8.tflite)")
+    parser.add_argument("--sessions-dir", metavar="DIR", help="where Record session saves session folders")
+    parser.add_argument("--version", action="version", version=f"realtime-ser {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SerError as exc:
+        print(f"realtime-ser: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
+
+    model_path = Path(args.model) if args.model else DEFAULT_MODEL_PATH
+    model = EmotionModel.load(model_path)
+    if args.replay:
+        from realtime_ser.audio.io import audio_duration
+
+        replay = Path(args.replay)
+        if not replay.is_dir():
+            audio_duration(replay)  # a bad file is a one-line error before any window opens
+
+    from PySide6.QtWidgets import QApplication
+
+    from realtime_ser.gui.main_window import MainWindow
+    from realtime_ser.gui.settings import APP_NAME, GuiSettings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("realtime-ser")
+    app.setApplicationVersion(__version__)
+    window = MainWindow(
+        model,
+        str(model_path),
+        GuiSettings(),
+        demo_path=DEMO_PATH,
+        sessions_dir=Path(args.sessions_dir) if args.sessions_dir else None,
+    )
+    window.show()
+    if args.replay:
+        window.open_recording(args.replay)
+    elif args.demo:
+        window.play_demo()
+    else:
+        window.start_microphone(args.device)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

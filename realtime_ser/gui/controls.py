@@ -1,0 +1,198 @@
+"""Control widgets: input device picker, VAD sensitivity, replay transport, notice banner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+from realtime_ser.gui.timeline_model import format_time
+
+
+class DevicePicker(QComboBox):
+    """Input devices, re-listed every time the list is opened (so hot-plugged devices appear).
+
+    ``list_inputs`` returns ``[(name, is_default), ...]``; it is injected so the
+    picker does not depend on how devices are enumerated.
+    """
+
+    def __init__(self, list_inputs: Callable[[], list[tuple[str, bool]]], parent=None):
+        super().__init__(parent)
+        self._list_inputs = list_inputs
+        self.setMinimumContentsLength(22)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setToolTip("Input device (the list refreshes when opened)")
+        self.error: str | None = None
+
+    def refresh(self) -> list[str]:
+        """Re-read the device list, keeping the current choice when it still exists."""
+        current = self.currentData()
+        try:
+            devices = self._list_inputs()
+            self.error = None
+        except Exception as exc:  # noqa: BLE001 - any enumeration failure is shown, not raised
+            devices = []
+            self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.blockSignals(True)
+        self.clear()
+        for name, is_default in devices:
+            self.addItem(f"{name}  (default)" if is_default else name, name)
+        if not devices:
+            self.addItem("no input device found", None)
+        index = self.findData(current) if current is not None else -1
+        if index < 0:
+            index = next((i for i, (_, d) in enumerate(devices) if d), 0)
+        self.setCurrentIndex(index)
+        self.blockSignals(False)
+        return [name for name, _ in devices]
+
+    def select(self, name: str | None) -> bool:
+        index = self.findData(name) if name else -1
+        if index >= 0:
+            self.setCurrentIndex(index)
+            return True
+        return False
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt naming)
+        self.refresh()
+        super().showPopup()
+
+
+class SensitivityControl(QWidget):
+    """Slider for VAD sensitivity plus the "Calibrate noise" button."""
+
+    changed = Signal(int)
+    calibrate = Signal()
+
+    def __init__(self, value: int, parent=None):
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.addWidget(QLabel("Sensitivity"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setValue(value)
+        self.slider.setFixedWidth(110)
+        self.slider.setToolTip("How easily sound counts as speech: right = quieter speech is detected")
+        self.slider.valueChanged.connect(self.changed)
+        layout.addWidget(self.slider)
+        self.calibrate_button = QPushButton("Calibrate noise")
+        self.calibrate_button.setToolTip("Measure the background noise for 1 s (stay quiet) (Ctrl+K)")
+        self.calibrate_button.clicked.connect(self.calibrate)
+        layout.addWidget(self.calibrate_button)
+
+
+class ReplayBar(QWidget):
+    """Transport for a replayed recording: pause/resume, seek, position, audible."""
+
+    pause_toggled = Signal(bool)
+    seek_requested = Signal(float)
+    audible_toggled = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.duration = 0.0
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        self.title = QLabel()
+        self.title.setMinimumWidth(160)
+        layout.addWidget(self.title)
+        self.pause_button = QToolButton()
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Pause / resume the replay (Ctrl+P)")
+        self.pause_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.pause_button.toggled.connect(self._on_pause)
+        layout.addWidget(self.pause_button)
+        self.position = QSlider(Qt.Orientation.Horizontal)
+        self.position.setRange(0, 0)
+        self.position.setToolTip("Seek (← / → jump 5 s)")
+        self.position.sliderReleased.connect(lambda: self.seek_requested.emit(self.position.value() / 10.0))
+        layout.addWidget(self.position, 1)
+        self.time_label = QLabel("0:00.0 / 0:00.0")
+        layout.addWidget(self.time_label)
+        self.audible = QCheckBox("Audible")
+        self.audible.setToolTip("Play the replay on the default output device")
+        self.audible.toggled.connect(self.audible_toggled)
+        layout.addWidget(self.audible)
+
+    def _on_pause(self, paused: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
+        self.pause_button.setIcon(self.style().standardIcon(icon))
+        self.pause_toggled.emit(paused)
+
+    def begin(self, title: str, duration: float | None) -> None:
+        self.duration = duration or 0.0
+        self.title.setText(title)
+        self.position.setRange(0, int(self.duration * 10))
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.blockSignals(False)
+        self._on_pause_icon_reset()
+        self.set_position(0.0)
+
+    def _on_pause_icon_reset(self) -> None:
+        self.pause_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+
+    def set_position(self, seconds: float) -> None:
+        if not self.position.isSliderDown():
+            self.position.setValue(int(seconds * 10))
+        self.time_label.setText(f"{format_time(seconds)} / {format_time(self.duration)}")
+
+
+class Banner(QFrame):
+    """A non-modal notice under the toolbar (no microphone, errors) with up to two actions."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#banner { background: rgba(230, 159, 0, 0.18); border: 1px solid #E69F00;"
+                           " border-radius: 4px; }")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 6, 4)
+        self.text = QLabel()
+        self.text.setObjectName("banner_text")
+        self.text.setWordWrap(True)
+        layout.addWidget(self.text, 1)
+        self.buttons: list[QPushButton] = []
+        self._actions: list[Callable[[], None]] = []
+        for i in range(2):
+            button = QPushButton()
+            button.clicked.connect(lambda _checked=False, i=i: self._run(i))
+            button.hide()
+            layout.addWidget(button)
+            self.buttons.append(button)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, actions: list[tuple[str, Callable[[], None]]] = ()) -> None:
+        self.text.setText(text)
+        self._actions = [fn for _, fn in actions]
+        for i, button in enumerate(self.buttons):
+            if i < len(actions):
+                button.setText(actions[i][0])
+                button.show()
+            else:
+                button.hide()
+        self.show()
+
+    def _run(self, i: int) -> None:
+        if i < len(self._actions):
+            self._actions[i]()

@@ -1,0 +1,608 @@
+"""The main window: assembles the views and drives them from one timer.
+
+The GUI thread never waits on audio or on the model: a QTimer (30 fps) drains
+the engine's queues (audio blocks and pipeline events), feeds the display ring
+buffers, and redraws.  When nothing is running, nothing is redrawn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStyle,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from realtime_ser.audio.io import AUDIO_EXTENSIONS
+from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.errors import SerError
+from realtime_ser.gui import palette
+from realtime_ser.gui.about import show_about
+from realtime_ser.gui.controls import Banner, DevicePicker, ReplayBar, SensitivityControl
+from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
+from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
+from realtime_ser.gui.now_panel import NowPanel
+from realtime_ser.gui.settings import GuiSettings
+from realtime_ser.gui.spectrogram_view import SpectrogramView
+from realtime_ser.gui.timeline_model import TimelineModel, export_timeline
+from realtime_ser.gui.timeline_view import TimelineView
+from realtime_ser.gui.waveform_view import WaveformView
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+
+FPS = 30
+WAVEFORM_SECONDS = 10.0
+TIMELINE_SECONDS = 60.0
+SEEK_STEP_S = 5.0
+
+
+def default_list_inputs() -> list[tuple[str, bool]]:
+    """Input devices as ``(name, is_default)`` from the audio layer (re-queried on every call)."""
+    from realtime_ser.audio.sources import list_devices
+
+    return [(d.name, d.is_default_input) for d in list_devices(inputs_only=True)]
+
+
+def _stat(stats, name: str, default=None):
+    if stats is None:
+        return default
+    if isinstance(stats, dict):
+        return stats.get(name, default)
+    return getattr(stats, name, default)
+
+
+class _PaintCounter(QObject):
+    """Counts paint events of a widget: the frames really drawn (used by the benchmark)."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.count = 0
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        model,
+        model_path: str,
+        settings: GuiSettings,
+        *,
+        demo_path: Path | None = None,
+        sessions_dir: Path | None = None,
+        list_inputs=None,
+        realtime_replay: bool = True,
+    ):
+        super().__init__()
+        self.model = model
+        self.model_path = model_path
+        self.settings = settings
+        self.demo_path = demo_path
+        self.sessions_dir = Path(sessions_dir) if sessions_dir else Path(
+            platformdirs.user_documents_dir()) / "realtime-ser sessions"
+        self.realtime_replay = realtime_replay
+        self.labels = list(model.labels)
+        self.params: FeatureParams = model.params
+        self.engine = Engine(model, sensitivity_to_threshold_db(settings.sensitivity))
+        self.mode = "idle"  # "idle" | "microphone" | "replay"
+        self.status_log: list[StatusEvent] = []
+        self.last_latency_ms: float | None = None
+        self.frames_refreshed = 0
+        self._paused = False
+        self._finished_reported = True
+        self._last_status_update = 0.0
+
+        dark = palette.is_dark_theme()
+        plot_colors = palette.plot_colors(dark)
+        self.emotion_colors = palette.emotion_colors(self.labels)
+
+        self.setWindowTitle("realtime-ser — live speech emotion")
+        self.setMinimumSize(1000, 620)
+
+        # --- data behind the views ---
+        sr = self.params.sample_rate
+        self.envelope = WaveformEnvelope(sr, WAVEFORM_SECONDS, columns=1600)
+        self.mel = MelSpectrogramRing(self.params, WAVEFORM_SECONDS)
+        self.timeline_model = TimelineModel()
+
+        # --- views ---
+        self.waveform = WaveformView(self.envelope, plot_colors, self.emotion_colors)
+        self.spectrogram = SpectrogramView(self.mel, plot_colors)
+        self.waveform.setXLink(self.spectrogram)
+        self.timeline = TimelineView(self.timeline_model, self.labels, self.emotion_colors, plot_colors,
+                                     TIMELINE_SECONDS)
+        self.now_panel = NowPanel(self.labels, self.emotion_colors)
+        self.banner = Banner()
+        self.replay_bar = ReplayBar()
+        self.replay_bar.hide()
+        self.replay_bar.pause_toggled.connect(self.set_paused)
+        self.replay_bar.seek_requested.connect(self.seek)
+        self.replay_bar.audible_toggled.connect(self.set_audible)
+        self.replay_bar.audible.setChecked(settings.audible_replay)
+
+        self.paint_counter = _PaintCounter(self)
+        self.waveform.viewport().installEventFilter(self.paint_counter)
+
+        plots = QSplitter(Qt.Orientation.Vertical)
+        plots.addWidget(self.waveform)
+        plots.addWidget(self.spectrogram)
+        plots.addWidget(self.timeline)
+        plots.setSizes([150, 170, 260])
+        plots.setChildrenCollapsible(False)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(plots)
+        body.addWidget(self.now_panel)
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 0)
+        body.setChildrenCollapsible(False)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 2)
+        layout.setSpacing(4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.replay_bar)
+        layout.addWidget(body, 1)
+        self.setCentralWidget(central)
+
+        self._build_actions()
+        self._build_toolbar(list_inputs or default_list_inputs)
+        self._build_status_bar()
+
+        geometry = settings.geometry
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1340, 740)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / FPS))
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self._update_controls()
+
+    # ------------------------------------------------------------------ building
+
+    def _action(self, text: str, shortcut, slot, tip: str, icon=None, checkable=False) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            tip = f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(slot)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.start_action = self._action("Start", Qt.Key.Key_Space, self.toggle_listening,
+                                         "Start / stop listening to the microphone", sp.SP_MediaPlay)
+        self.open_action = self._action("Open recording…", QKeySequence.StandardKey.Open, self.open_dialog,
+                                        "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
+        self.record_action = self._action("Record session", "Ctrl+R", self.set_recording,
+                                          "Save audio and results into a session folder",
+                                          sp.SP_DialogSaveButton, checkable=True)
+        self.export_action = self._action("Export timeline…", "Ctrl+E", self.export_dialog,
+                                          "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
+        self.calibrate_action = self._action("Calibrate noise", "Ctrl+K", self.calibrate_noise,
+                                             "Measure background noise for 1 s")
+        self.demo_action = self._action("Play demo", "Ctrl+D", self.play_demo,
+                                        "Replay the bundled demo session (CREMA-D clips)", sp.SP_MediaSeekForward)
+        self.pause_action = self._action("Pause replay", "Ctrl+P", lambda: self.replay_bar.pause_button.toggle(),
+                                         "Pause / resume the replay")
+        self.back_action = self._action("Back 5 s", "Ctrl+Left", lambda: self.seek_relative(-SEEK_STEP_S),
+                                        "Jump back in the replay")
+        self.forward_action = self._action("Forward 5 s", "Ctrl+Right", lambda: self.seek_relative(SEEK_STEP_S),
+                                           "Jump forward in the replay")
+        self.follow_action = self._action("Follow live", Qt.Key.Key_End,
+                                          lambda: self.timeline.set_following(True), "Scroll the timeline with new results")
+        self.about_action = self._action("About", QKeySequence.StandardKey.HelpContents, self.show_about,
+                                         "Model card and credits", sp.SP_MessageBoxInformation)
+        self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close, "Quit realtime-ser")
+
+    def _build_toolbar(self, list_inputs) -> None:
+        bar = QToolBar("Controls")
+        bar.setObjectName("controls")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addAction(self.start_action)
+        self.device_picker = DevicePicker(list_inputs)
+        self.device_picker.refresh()
+        self.device_picker.select(self.settings.device)
+        self.device_picker.activated.connect(self._on_device_chosen)
+        bar.addWidget(QLabel(" Input "))
+        bar.addWidget(self.device_picker)
+        self.sensitivity = SensitivityControl(self.settings.sensitivity)
+        self.sensitivity.changed.connect(self.set_sensitivity)
+        self.sensitivity.calibrate.connect(self.calibrate_noise)
+        bar.addWidget(self.sensitivity)
+        bar.addSeparator()
+        bar.addAction(self.open_action)
+        bar.addAction(self.demo_action)
+        bar.addAction(self.record_action)
+        bar.addAction(self.export_action)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(self.about_action)
+        self.addToolBar(bar)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.status_source = QLabel("idle")
+        self.status_rate = QLabel(f"{self.params.sample_rate} Hz")
+        md = self.model.metadata
+        self.status_model = QLabel(f"model {md.model_version} ({md.quantization})")
+        self.status_model.setToolTip(self.model_path)
+        self.status_latency = QLabel("latency –")
+        self.status_latency.setToolTip("End of speech to final result")
+        self.status_dropped = QLabel("dropped 0")
+        self.status_dropped.setToolTip("Audio samples lost because the program could not keep up")
+        for w in (self.status_source, self.status_rate, self.status_model, self.status_latency,
+                  self.status_dropped):
+            w.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(w)
+
+    # ------------------------------------------------------------------ sources
+
+    def _reset_views(self) -> None:
+        self.envelope.reset()
+        self.mel.reset()
+        self.timeline_model.clear()
+        self.timeline.reset()
+        self.now_panel.set_emotion(None)
+        self.now_panel.set_speaking(False)
+        self.now_panel.set_level(0.0)
+        self.last_latency_ms = None
+        self.status_latency.setText("latency –")
+
+    def _run(self, source, info: SourceInfo) -> None:
+        self._reset_views()
+        self.engine.start(source, info)
+        self._finished_reported = False
+        self.status_source.setText(f"{info.kind}: {info.name}")
+
+    def start_microphone(self, device: str | None = None) -> bool:
+        """Listen to ``device`` (name; None = the picker's choice). On failure: banner + demo."""
+        from realtime_ser.audio.sources import MicrophoneSource
+
+        if device is None:
+            device = self.device_picker.currentData()
+        names = self.device_picker.refresh()
+        if not names:
+            reason = self.device_picker.error or "no input device found"
+            self.no_microphone(reason)
+            return False
+        try:
+            source = MicrophoneSource(device=device)
+            self._run(source, SourceInfo("microphone", device or "default input"))
+        except SerError as exc:
+            self.no_microphone(str(exc))
+            return False
+        self.mode = "microphone"
+        self.replay_bar.hide()
+        self.banner.hide()
+        if device:
+            self.settings.device = device
+            self.device_picker.select(device)
+        self._update_controls()
+        return True
+
+    def no_microphone(self, reason: str) -> None:
+        """Say so without blocking, and show something real: the bundled demo session."""
+        text = f"<b>No microphone available</b> ({reason})."
+        actions = [("Retry microphone", lambda: self.start_microphone())]
+        if self.demo_path is not None and self.demo_path.exists():
+            text += " Playing the bundled demo session instead."
+            actions.append(("Play demo again", self.play_demo))
+            self.banner.show_message(text, actions)
+            self.open_recording(self.demo_path, keep_banner=True)
+        else:
+            self.banner.show_message(text, actions)
+        self.statusBar().showMessage(f"microphone: {reason}", 10000)
+
+    def open_recording(self, path: str | Path, keep_banner: bool = False) -> bool:
+        """Replay an audio file or a session folder through the pipeline, paced in real time."""
+        from realtime_ser.audio.io import audio_duration
+        from realtime_ser.audio.sources import FileSource
+
+        path = Path(path)
+        kind = "file"
+        try:
+            audio_path = path
+            if path.is_dir() or path.name in ("manifest.json", "events.jsonl"):
+                from realtime_ser.session.reader import Session
+
+                session = Session.open(path if path.is_dir() else path.parent)
+                audio_path = Path(session.audio_path)
+                kind = "session"
+            duration = audio_duration(audio_path)
+            source = FileSource(audio_path, realtime=self.realtime_replay)
+            self._run(source, SourceInfo(kind, path.name, path, duration))
+        except SerError as exc:
+            self.show_error(str(exc))
+            return False
+        self.mode = "replay"
+        self._paused = False
+        self.replay_bar.begin(f"Replaying <b>{path.name}</b>", duration)
+        self.replay_bar.show()
+        if not keep_banner:
+            self.banner.hide()
+        if self.replay_bar.audible.isChecked():
+            self.set_audible(True)
+        self.settings.last_dir = str(path.parent)
+        self._update_controls()
+        return True
+
+    def play_demo(self) -> None:
+        if self.demo_path is None or not self.demo_path.exists():
+            self.show_error("the bundled demo session is missing (assets/demo)")
+            return
+        self.open_recording(self.demo_path, keep_banner=self.banner.isVisible())
+
+    def stop(self) -> None:
+        self.engine.stop()
+        if self.record_action.isChecked():
+            self.record_action.setChecked(False)
+        self.mode = "idle"
+        self.status_source.setText("idle")
+        self._update_controls()
+
+    def toggle_listening(self) -> None:
+        if self.engine.running:
+            self.stop()
+        else:
+            self.start_microphone()
+
+    # ------------------------------------------------------------------ controls
+
+    def _on_device_chosen(self, index: int) -> None:
+        name = self.device_picker.itemData(index)
+        if name is None:
+            return
+        self.settings.device = name
+        if self.mode == "microphone" and self.engine.running:
+            self.start_microphone(name)
+
+    def set_sensitivity(self, value: int) -> None:
+        self.settings.sensitivity = value
+        self.engine.set_threshold_db(sensitivity_to_threshold_db(value))
+        self.statusBar().showMessage(f"VAD threshold {sensitivity_to_threshold_db(value):.1f} dB above noise",
+                                     2000)
+
+    def calibrate_noise(self) -> None:
+        if not self.engine.running:
+            self.statusBar().showMessage("Start listening first, then calibrate in a quiet moment", 4000)
+            return
+        self.engine.calibrate_noise(1.0)
+        self.statusBar().showMessage("Calibrating: measuring 1 s of background noise…", 3000)
+
+    def set_paused(self, paused: bool) -> None:
+        if self.mode != "replay":
+            return
+        self._paused = paused
+        (self.engine.pause if paused else self.engine.resume)()
+
+    def replay_position(self) -> float:
+        """Seconds into the replayed file: a FileSource's stream time is its file position."""
+        return self.envelope.end_time
+
+    def seek(self, seconds: float) -> None:
+        if self.mode != "replay" or not self.engine.running:
+            return
+        duration = self.replay_bar.duration
+        seconds = max(0.0, min(seconds, max(0.0, duration - 0.05)))
+        self.engine.seek(seconds)
+
+    def seek_relative(self, delta: float) -> None:
+        self.seek(self.replay_position() + delta)
+
+    def set_audible(self, on: bool) -> None:
+        self.settings.audible_replay = on
+        if not on:
+            self.engine.stop_player()
+            return
+        if self.mode == "replay" and self.engine.running:
+            try:
+                self.engine.start_player()
+            except SerError as exc:
+                self.show_error(str(exc))
+                self.replay_bar.audible.setChecked(False)
+
+    def set_recording(self, on: bool) -> None:
+        if not on:
+            folder = self.engine.stop_recording()
+            if folder is not None:
+                self.statusBar().showMessage(f"Session saved in {folder}", 8000)
+            return
+        if not self.engine.running and not self.start_microphone():
+            self.record_action.setChecked(False)
+            return
+        try:
+            settings = {"vad_threshold_db": self.engine.threshold_db, "sensitivity": self.settings.sensitivity}
+            folder = self.engine.start_recording(self.sessions_dir, settings)
+        except (SerError, OSError) as exc:
+            self.show_error(f"cannot record: {exc}")
+            self.record_action.blockSignals(True)
+            self.record_action.setChecked(False)
+            self.record_action.blockSignals(False)
+            return
+        self.statusBar().showMessage(f"Recording into {folder}", 5000)
+
+    def export_to(self, path: str | Path) -> Path:
+        return export_timeline(self.timeline_model.final_events(), self.labels, path)
+
+    def export_dialog(self) -> None:
+        start = str(Path(self.settings.last_dir or Path.home()) / "emotion-timeline.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start, "CSV (*.csv);;JSON (*.json)")
+        if not path:
+            return
+        try:
+            out = self.export_to(path)
+        except SerError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Exported {len(self.timeline_model.final_events())} utterances to {out}", 6000)
+
+    def open_dialog(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open recording", self.settings.last_dir or str(Path.home()),
+            f"Recordings ({patterns} manifest.json);;All files (*)")
+        if path:
+            self.open_recording(path)
+
+    def show_about(self) -> None:
+        self._about = show_about(self, self.model.metadata, self.model_path)
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        self.banner.show_message(f"<b>Error:</b> {message}")
+
+    def _update_controls(self) -> None:
+        running = self.engine.running
+        icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
+        self.start_action.setText("Stop" if running else "Start")
+        self.start_action.setIcon(self.style().standardIcon(icon))
+        replay = self.mode == "replay" and running
+        for action in (self.pause_action, self.back_action, self.forward_action):
+            action.setEnabled(replay)
+        self.replay_bar.pause_button.setEnabled(replay)
+        self.replay_bar.position.setEnabled(replay)
+        self.sensitivity.calibrate_button.setEnabled(running)
+
+    # ------------------------------------------------------------------ the timer
+
+    def tick(self) -> None:
+        """Drain queues, update buffers and redraw; never blocks."""
+        blocks = self.engine.drain_audio()
+        events = self.engine.drain_events()
+        if blocks:
+            tail = self._feed_audio(blocks)
+            self.now_panel.set_level(float(np.sqrt(np.mean(tail * tail))) if tail.size else 0.0)
+        for event in events:
+            self._handle_event(event)
+        if blocks or events:
+            now = self.envelope.end_time
+            self.waveform.refresh(now, self.timeline_model.utterances[-20:])
+            self.spectrogram.refresh(now)
+            self.timeline.refresh(now)
+            self.frames_refreshed += 1
+            if self.mode == "replay":
+                self.replay_bar.set_position(min(self.replay_position(), self.replay_bar.duration))
+        elif not self.engine.running and not self._finished_reported:
+            self._on_source_finished()
+        t = time.monotonic()
+        if t - self._last_status_update > 0.5:
+            self._last_status_update = t
+            self._update_status()
+
+    def _feed_audio(self, blocks: list[tuple[np.ndarray, float]]) -> np.ndarray:
+        """Push drained blocks into the display buffers, following jumps of the stream clock.
+
+        A short forward jump (audio lost) is shown as silence; a seek backwards or a
+        long jump restarts the scrolling views at the new time, and a backwards seek
+        drops the timeline results from there on (they are about to be recomputed).
+        Returns the newest ~100 ms for the level meter.
+        """
+        sr = self.params.sample_rate
+        expected = self.envelope.end_time
+        run: list[np.ndarray] = []
+
+        def flush() -> None:
+            if run:
+                audio = run[0] if len(run) == 1 else np.concatenate(run)
+                self.envelope.push(audio)
+                self.mel.push(audio)
+                run.clear()
+
+        for block, t in blocks:
+            jump = t - expected
+            if abs(jump) * sr > 2.0:
+                if 0.0 < jump < WAVEFORM_SECONDS:
+                    run.append(np.zeros(int(round(jump * sr)), np.float32))
+                else:
+                    flush()
+                    self.envelope.reset(t)
+                    self.mel.reset(t)
+                    if jump < 0:
+                        self.timeline_model.drop_from(t)
+            run.append(block)
+            expected = t + block.size / sr
+        last = run[-1] if run else blocks[-1][0]
+        flush()
+        return last[-sr // 10 :]
+
+    def _on_source_finished(self) -> None:
+        self._finished_reported = True
+        self.now_panel.set_level(0.0)
+        self.now_panel.set_speaking(False)
+        if self.record_action.isChecked():
+            self.record_action.setChecked(False)
+        if self.mode == "replay":
+            self.statusBar().showMessage("Replay finished", 6000)
+        self.mode = "idle" if self.mode != "replay" else "replay"
+        self.engine.stop_player()
+        self._update_controls()
+
+    def _handle_event(self, event) -> None:
+        if isinstance(event, SpeechEvent):
+            self.timeline_model.add_speech(event)
+            self.now_panel.set_speaking(event.kind == "start")
+        elif isinstance(event, EmotionEvent):
+            self.timeline_model.add_emotion(event)
+            self.now_panel.set_emotion(event)
+            if event.final and event.latency_ms is not None:
+                self.last_latency_ms = event.latency_ms
+                self.status_latency.setText(f"latency {event.latency_ms:.0f} ms")
+        elif isinstance(event, StatusEvent):
+            self.status_log.append(event)
+            self.statusBar().showMessage(f"{event.level}: {event.message}", 10000)
+            if event.level == "error":
+                self.banner.show_message(f"<b>Error:</b> {event.message}",
+                                         [("Retry microphone", lambda: self.start_microphone())])
+
+    def _update_status(self) -> None:
+        self._update_controls()
+        stats = self.engine.pipeline.stats if self.engine.pipeline is not None else None
+        dropped = _stat(stats, "dropped_samples", _stat(stats, "dropped", 0)) or 0
+        seconds = dropped / self.params.sample_rate
+        self.status_dropped.setText(f"dropped {seconds:.2f} s" if dropped else "dropped 0")
+        latency = _stat(stats, "last_latency_ms", None)
+        if latency is not None and (self.last_latency_ms is None or not math.isclose(latency, self.last_latency_ms)):
+            self.last_latency_ms = latency
+            self.status_latency.setText(f"latency {latency:.0f} ms")
+        recorder = self.engine.recorder
+        if recorder is not None and recorder.error:
+            self.show_error(f"recording stopped: {recorder.error}")
+            self.record_action.setChecked(False)
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.timer.stop()
+        self.settings.geometry = self.saveGeometry()
+        self.settings.sync()
+        self.engine.close()
+        super().closeEvent(event)

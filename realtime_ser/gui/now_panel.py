@@ -1,0 +1,151 @@
+"""The "now" panel: current emotion in large type, class probabilities, level meter, speech indicator."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from realtime_ser.gui.timeline_view import Swatch
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
+
+LEVEL_FLOOR_DB = -60.0
+
+
+def _bar_style(color: QColor) -> str:
+    return (
+        "QProgressBar { border: 1px solid palette(mid); border-radius: 3px; background: palette(base);"
+        " text-align: center; }"
+        f"QProgressBar::chunk {{ background-color: {color.name()}; border-radius: 2px; }}"
+    )
+
+
+class NowPanel(QFrame):
+    def __init__(self, labels: list[str], emotion_colors: dict[str, QColor], parent=None):
+        super().__init__(parent)
+        self.labels = labels
+        self.emotion_colors = emotion_colors
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(260)
+        self.setMaximumWidth(340)
+        self._last_event: EmotionEvent | None = None
+        self._speaking: bool | None = None
+        self._level_value = -1
+
+        title = QLabel("Now")
+        title.setStyleSheet("font-weight: bold; color: palette(mid);")
+        self.emotion_label = QLabel("—")
+        self.emotion_label.setObjectName("now_emotion")
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 2.4)
+        font.setBold(True)
+        self.emotion_label.setFont(font)
+        self.emotion_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.detail_label = QLabel("waiting for speech")
+        self.detail_label.setObjectName("now_detail")
+        self.detail_label.setWordWrap(True)
+
+        probs = QGridLayout()
+        probs.setHorizontalSpacing(6)
+        probs.setVerticalSpacing(4)
+        self.bars: dict[str, QProgressBar] = {}
+        for row, lab in enumerate(labels):
+            probs.addWidget(Swatch(emotion_colors[lab]), row, 0)
+            probs.addWidget(QLabel(lab), row, 1)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(0)
+            bar.setFormat("")
+            bar.setTextVisible(True)
+            bar.setFixedHeight(16)
+            bar.setStyleSheet(_bar_style(emotion_colors[lab]))
+            self.bars[lab] = bar
+            probs.addWidget(bar, row, 2)
+        probs.setColumnStretch(2, 1)
+
+        self.speech_indicator = QLabel()
+        self.speech_indicator.setObjectName("speech_indicator")
+        self.level_meter = QProgressBar()
+        self.level_meter.setObjectName("level_meter")
+        self.level_meter.setRange(0, int(-LEVEL_FLOOR_DB * 10))
+        self.level_meter.setFixedHeight(16)
+        self.level_meter.setFormat("")
+        self.level_meter.setStyleSheet(_bar_style(QColor("#009E73")))
+        self.level_label = QLabel("-∞ dBFS")
+        self.level_label.setMinimumWidth(70)
+        self.level_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        level_row = QHBoxLayout()
+        level_row.addWidget(QLabel("Input"))
+        level_row.addWidget(self.level_meter, 1)
+        level_row.addWidget(self.level_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.addWidget(title)
+        layout.addWidget(self.emotion_label)
+        layout.addWidget(self.detail_label)
+        layout.addSpacing(8)
+        layout.addLayout(probs)
+        layout.addStretch(1)
+        layout.addWidget(self.speech_indicator)
+        layout.addLayout(level_row)
+        self.set_speaking(False)
+
+    def set_emotion(self, event: EmotionEvent | None) -> None:
+        if event is self._last_event:
+            return
+        self._last_event = event
+        if event is None:
+            self.emotion_label.setText("—")
+            self.emotion_label.setStyleSheet("")
+            self.detail_label.setText("waiting for speech")
+            for bar in self.bars.values():
+                bar.setValue(0)
+                bar.setFormat("")
+            return
+        color = self.emotion_colors.get(event.label, self.emotion_colors[UNCERTAIN])
+        self.emotion_label.setText(event.label)
+        self.emotion_label.setStyleSheet(f"color: {color.name()};")
+        state = "final" if event.final else "still speaking…"
+        if event.uncertain:
+            detail = f"best guess {event.top_label} at {event.confidence:.0%} ({state})"
+        else:
+            detail = f"{event.confidence:.0%} confidence ({state})"
+        self.detail_label.setText(f"{detail}\nutterance {event.start:.1f}–{event.end:.1f} s")
+        for lab, bar in self.bars.items():
+            p = float(event.probabilities.get(lab, 0.0))
+            bar.setValue(int(round(p * 1000)))
+            bar.setFormat(f"{p:.0%}")
+
+    def set_speaking(self, speaking: bool) -> None:
+        if speaking == self._speaking:
+            return
+        self._speaking = speaking
+        if speaking:
+            self.speech_indicator.setText("<span style='color:#D55E00; font-size:14pt'>●</span> speech")
+        else:
+            self.speech_indicator.setText("<span style='color:#8C8C8C; font-size:14pt'>○</span> silence")
+
+    @property
+    def speaking(self) -> bool:
+        return bool(self._speaking)
+
+    def set_level(self, rms: float) -> None:
+        db = 20.0 * math.log10(rms) if rms > 1e-9 else -math.inf
+        value = int(round((max(LEVEL_FLOOR_DB, db) - LEVEL_FLOOR_DB) * 10)) if math.isfinite(db) else 0
+        if value == self._level_value:
+            return
+        self._level_value = value
+        self.level_meter.setValue(value)
+        self.level_label.setText(f"{db:.0f} dBFS" if math.isfinite(db) else "-∞ dBFS")

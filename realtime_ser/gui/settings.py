@@ -1,0 +1,82 @@
+"""Settings remembered between runs, stored in the platform's config location.
+
+``~/.config/realtime-ser/gui.ini`` on Linux, ``~/Library/Application Support``
+on macOS, ``%LOCALAPPDATA%`` on Windows (via platformdirs).  The environment
+variable ``REALTIME_SER_CONFIG_DIR`` overrides the folder (tests, portable use).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QByteArray, QSettings
+
+APP_NAME = "realtime-ser"
+
+
+def default_settings_path() -> Path:
+    folder = os.environ.get("REALTIME_SER_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME, appauthor=False)
+    return Path(folder) / "gui.ini"
+
+
+class GuiSettings:
+    """Typed accessors over a QSettings INI file (device, sensitivity, geometry, ...)."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else default_settings_path()
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def _get(self, key: str, default, kind):
+        value = self._qs.value(key, default)
+        try:
+            return kind(value) if value is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    @property
+    def device(self) -> str | None:
+        value = self._qs.value("audio/device", "")
+        return str(value) or None
+
+    @device.setter
+    def device(self, name: str | None) -> None:
+        self._qs.setValue("audio/device", name or "")
+
+    @property
+    def sensitivity(self) -> int:
+        """VAD sensitivity slider position, 0 (only loud speech) .. 100 (everything)."""
+        return max(0, min(100, self._get("audio/sensitivity", 50, int)))
+
+    @sensitivity.setter
+    def sensitivity(self, value: int) -> None:
+        self._qs.setValue("audio/sensitivity", int(value))
+
+    @property
+    def audible_replay(self) -> bool:
+        return str(self._qs.value("replay/audible", "false")).lower() == "true"
+
+    @audible_replay.setter
+    def audible_replay(self, on: bool) -> None:
+        self._qs.setValue("replay/audible", "true" if on else "false")
+
+    @property
+    def last_dir(self) -> str:
+        return str(self._qs.value("files/last_dir", "") or "")
+
+    @last_dir.setter
+    def last_dir(self, folder: str) -> None:
+        self._qs.setValue("files/last_dir", folder)
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        value = self._qs.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    @geometry.setter
+    def geometry(self, data: QByteArray) -> None:
+        self._qs.setValue("window/geometry", data)
+
+    def sync(self) -> None:
+        self._qs.sync()

@@ -1,0 +1,166 @@
+"""The session's utterance history behind the emotion timeline, and its export (Qt-free).
+
+One :class:`Utterance` per VAD utterance, holding the newest emotion estimate
+(partial results are replaced as they arrive; the final one stays).  Views ask
+for the utterances that changed since they last drew, so a long session does not
+cost more per frame than a short one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+from realtime_ser.errors import SerError
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
+
+
+@dataclass
+class Utterance:
+    utterance_id: int
+    start: float
+    end: float | None = None  # None while the person is still speaking
+    emotion: EmotionEvent | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.emotion is not None and self.emotion.final
+
+    def end_or(self, now: float) -> float:
+        return self.end if self.end is not None else max(now, self.start)
+
+
+class TimelineModel:
+    """Utterances in time order, updated from SpeechEvents and EmotionEvents."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Utterance] = {}
+        self._order: list[Utterance] = []  # sorted by start (events arrive in time order)
+        self._starts: list[float] = []
+        self._dirty: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @property
+    def utterances(self) -> list[Utterance]:
+        return list(self._order)
+
+    def clear(self) -> None:
+        self._dirty.update(self._by_id)
+        self._by_id.clear()
+        self._order.clear()
+        self._starts.clear()
+
+    def _get(self, utterance_id: int, start: float) -> Utterance:
+        utt = self._by_id.get(utterance_id)
+        if utt is None:
+            utt = Utterance(utterance_id, start)
+            self._by_id[utterance_id] = utt
+            i = bisect_right(self._starts, start)
+            self._starts.insert(i, start)
+            self._order.insert(i, utt)
+        return utt
+
+    def add_speech(self, event: SpeechEvent) -> None:
+        utt = self._get(event.utterance_id, event.time)
+        if event.kind == "end":
+            utt.end = event.time
+        self._dirty.add(utt.utterance_id)
+
+    def add_emotion(self, event: EmotionEvent) -> None:
+        utt = self._get(event.utterance_id, event.start)
+        if utt.final and not event.final:
+            return  # a late partial never replaces the final result
+        utt.emotion = event
+        if event.final:
+            utt.end = event.end
+        self._dirty.add(utt.utterance_id)
+
+    def drop_from(self, t: float) -> None:
+        """Forget utterances starting at or after ``t`` (a replay seeked backwards)."""
+        i = bisect_right(self._starts, t - 1e-9)
+        for utt in self._order[i:]:
+            del self._by_id[utt.utterance_id]
+            self._dirty.add(utt.utterance_id)
+        del self._order[i:]
+        del self._starts[i:]
+
+    def take_dirty(self) -> list[int]:
+        """Ids changed since the last call (ids no longer present mean: removed)."""
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        return dirty
+
+    def get(self, utterance_id: int) -> Utterance | None:
+        return self._by_id.get(utterance_id)
+
+    def open_utterances(self) -> list[Utterance]:
+        return [u for u in self._order[-4:] if u.end is None]
+
+    def at(self, t: float, now: float, slack: float = 0.0) -> Utterance | None:
+        """The utterance covering stream time ``t`` (with ``slack`` seconds of tolerance)."""
+        i = bisect_right(self._starts, t + slack)
+        best = None
+        for utt in reversed(self._order[max(0, i - 3) : i]):
+            if utt.start - slack <= t <= utt.end_or(now) + slack:
+                best = utt
+                break
+        return best
+
+    def final_events(self) -> list[EmotionEvent]:
+        return [u.emotion for u in self._order if u.final]
+
+
+def describe(utt: Utterance, labels: list[str], now: float) -> str:
+    """Tooltip text: time span, label and every class probability (plain text)."""
+    end = utt.end_or(now)
+    lines = [f"Utterance {utt.utterance_id}: {format_time(utt.start)} – {format_time(end)} ({end - utt.start:.1f} s)"]
+    ev = utt.emotion
+    if ev is None:
+        lines.append("listening…")
+        return "\n".join(lines)
+    state = "final" if ev.final else "partial, still speaking"
+    if ev.label == UNCERTAIN:
+        lines.append(f"uncertain (best guess {ev.top_label}, {ev.confidence:.0%}) [{state}]")
+    else:
+        lines.append(f"{ev.label} ({ev.confidence:.0%}) [{state}]")
+    for lab in labels:
+        lines.append(f"  {lab:<10} {ev.probabilities.get(lab, 0.0):6.1%}")
+    return "\n".join(lines)
+
+
+def format_time(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    minutes, sec = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{sec:04.1f}"
+
+
+EXPORT_FORMATS = ("csv", "json")
+
+
+def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | os.PathLike) -> Path:
+    """Write final emotion results as CSV (one row per utterance) or JSON (by file extension)."""
+    p = Path(path)
+    fmt = p.suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        raise SerError(f"{p}: unknown export format (use .csv or .json)")
+    try:
+        if fmt == "json":
+            payload = {"labels": labels, "utterances": [e.to_dict() for e in events]}
+            p.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        else:
+            with p.open("w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(["utterance_id", "start_s", "end_s", "label", "top_label", "confidence"]
+                           + [f"p_{lab}" for lab in labels])
+                for e in events:
+                    w.writerow([e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
+                                f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels])
+    except OSError as exc:
+        raise SerError(f"{p}: cannot write export ({exc.strerror})") from None
+    return p

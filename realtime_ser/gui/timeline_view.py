@@ -1,0 +1,226 @@
+"""Rolling emotion timeline: one band per utterance, zoomable back over the whole session.
+
+Band colour = emotion, band height and opacity = confidence.  Partial results
+(someone is still speaking) are drawn lighter with a dashed outline and change
+as new estimates arrive; uncertain results are grey and hatched; an utterance
+with no estimate yet is an empty outline.  Hovering shows time, label and
+every class probability.  The view follows the newest ~60 s until the user
+zooms or drags; "Follow live" (End) returns to following.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QCursor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe
+from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
+from realtime_ser.pipeline.events import UNCERTAIN
+
+MIN_HEIGHT = 0.08
+
+
+class _TimelinePlot(pg.PlotWidget):
+    hovered = Signal(float, QPointF)  # stream time under the mouse, global position
+
+    def __init__(self, colors: dict[str, str]):
+        super().__init__(background=colors["background"])
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=True, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.setLabel("bottom", "session time (s)")
+        item.setLabel("left", "confidence")
+        item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        item.getAxis("left").setTicks([[(0, "0"), (0.5, ".5"), (1.0, "1")]])
+        item.showGrid(x=True, y=True, alpha=0.2)
+        self.setYRange(0.0, 1.05, padding=0)
+        self.getViewBox().setLimits(xMin=-1.0, yMin=0.0, yMax=1.05, minXRange=2.0)
+        self.setMouseTracking(True)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        vb = self.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return
+        self.hovered.emit(vb.mapSceneToView(scene_pos).x(), QPointF(QCursor.pos()))
+
+
+class TimelineView(QWidget):
+    follow_changed = Signal(bool)
+
+    def __init__(self, model: TimelineModel, labels: list[str], emotion_colors: dict[str, QColor],
+                 colors: dict[str, str], window_seconds: float = 60.0, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.labels = labels
+        self.emotion_colors = emotion_colors
+        self.window_seconds = window_seconds
+        self.following = True
+        self.now = 0.0
+        self._bands: dict[int, QGraphicsRectItem] = {}
+
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        title = QLabel("<b>Emotion timeline</b>")
+        header.addWidget(title)
+        header.addSpacing(12)
+        self.legend = QWidget()
+        legend_layout = QHBoxLayout(self.legend)
+        legend_layout.setContentsMargins(0, 0, 0, 0)
+        legend_layout.setSpacing(10)
+        for lab in list(labels) + [UNCERTAIN]:
+            legend_layout.addWidget(_legend_chip(lab, emotion_colors[lab], hatched=lab == UNCERTAIN))
+        header.addWidget(self.legend)
+        header.addStretch(1)
+        self.follow_button = QPushButton("Follow live")
+        self.follow_button.setToolTip("Scroll with the newest results again (End)")
+        self.follow_button.setEnabled(False)
+        self.follow_button.clicked.connect(lambda: self.set_following(True))
+        header.addWidget(self.follow_button)
+
+        self.plot = _TimelinePlot(colors)
+        self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.set_following(False))
+        self.plot.hovered.connect(self._show_tooltip)
+        self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(colors["foreground"], width=1,
+                                                               style=Qt.PenStyle.DotLine))
+        self.plot.addItem(self.now_line)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.plot, 1)
+        self.set_following(True)
+
+    def set_following(self, follow: bool) -> None:
+        if follow == self.following and self.follow_button.isEnabled() != follow:
+            return
+        self.following = follow
+        self.follow_button.setEnabled(not follow)
+        if follow:
+            self._scroll_to_now()
+        self.follow_changed.emit(follow)
+
+    def _scroll_to_now(self) -> None:
+        right = max(self.window_seconds, self.now + 1.0)
+        self.plot.setXRange(right - self.window_seconds, right, padding=0)
+
+    def reset(self) -> None:
+        for band in self._bands.values():
+            self.plot.removeItem(band)
+        self._bands.clear()
+        self.now = 0.0
+        self.set_following(True)
+
+    def refresh(self, now: float) -> None:
+        self.now = now
+        self.now_line.setValue(now)
+        for uid in self.model.take_dirty():
+            utt = self.model.get(uid)
+            if utt is None:
+                band = self._bands.pop(uid, None)
+                if band is not None:
+                    self.plot.removeItem(band)
+            else:
+                self._draw(utt, now)
+        for utt in self.model.open_utterances():  # growing while someone speaks
+            self._draw(utt, now)
+        if self.following:
+            self._scroll_to_now()
+
+    def band_count(self) -> int:
+        return len(self._bands)
+
+    def band(self, utterance_id: int) -> QGraphicsRectItem | None:
+        return self._bands.get(utterance_id)
+
+    def _draw(self, utt: Utterance, now: float) -> None:
+        band = self._bands.get(utt.utterance_id)
+        if band is None:
+            band = QGraphicsRectItem()
+            band.setZValue(5)
+            self.plot.addItem(band)
+            self._bands[utt.utterance_id] = band
+        ev = utt.emotion
+        end = utt.end_or(now)
+        if ev is None:
+            height = MIN_HEIGHT
+            pen = QPen(QColor(UNCERTAIN_OUTLINE), 0)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            brush = QBrush(Qt.BrushStyle.NoBrush)
+        else:
+            height = max(MIN_HEIGHT, ev.confidence)
+            color = QColor(self.emotion_colors.get(ev.label, self.emotion_colors[UNCERTAIN]))
+            if ev.uncertain:
+                brush = QBrush(color, Qt.BrushStyle.BDiagPattern)
+                pen = QPen(color, 0)
+            else:
+                fill = QColor(color)
+                fill.setAlphaF(0.35 + 0.6 * ev.confidence if ev.final else 0.3)
+                brush = QBrush(fill)
+                pen = QPen(color.darker(130), 0)
+            if not ev.final:
+                pen.setStyle(Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        band.setPen(pen)
+        band.setBrush(brush)
+        band.setRect(QRectF(utt.start, 0.0, max(0.05, end - utt.start), height))
+
+    def tooltip_text(self, t: float) -> str | None:
+        """What hovering at stream time ``t`` shows (None: no utterance there)."""
+        xr = self.plot.getViewBox().viewRange()[0]
+        slack = (xr[1] - xr[0]) / 400.0
+        utt = self.model.at(t, self.now, slack=slack)
+        return None if utt is None else describe(utt, self.labels, self.now)
+
+    def _show_tooltip(self, t: float, global_pos: QPointF) -> None:
+        text = self.tooltip_text(t)
+        if text is None:
+            QToolTip.hideText()
+            return
+        html = "<pre style='margin:0'>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+        QToolTip.showText(global_pos.toPoint(), html, self.plot)
+
+
+UNCERTAIN_OUTLINE = "#8C8C8C"
+
+
+class Swatch(QWidget):
+    """A small painted colour square (hatched for "uncertain"), as drawn in the timeline."""
+
+    def __init__(self, color: QColor, hatched: bool = False, size: int = 12, parent=None):
+        super().__init__(parent)
+        self.color = QColor(color)
+        self.hatched = hatched
+        self.setFixedSize(size, size)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        painter = QPainter(self)
+        rect = self.rect().adjusted(0, 0, -1, -1)
+        style = Qt.BrushStyle.BDiagPattern if self.hatched else Qt.BrushStyle.SolidPattern
+        painter.setBrush(QBrush(self.color, style))
+        painter.setPen(QPen(self.color.darker(130), 1))
+        painter.drawRect(rect)
+        painter.end()
+
+
+def _legend_chip(label: str, color: QColor, hatched: bool = False) -> QWidget:
+    chip = QWidget()
+    chip.setObjectName(f"legend_{label}")
+    layout = QHBoxLayout(chip)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    layout.addWidget(Swatch(color, hatched))
+    layout.addWidget(QLabel(label))
+    return chip

@@ -1,0 +1,76 @@
+"""Scrolling waveform of the last ~10 s, with detected utterances shaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from realtime_ser.gui.display_buffers import WaveformEnvelope
+from realtime_ser.gui.timeline_model import Utterance
+
+#: All stacked plots share this left axis width so their time axes line up.
+LEFT_AXIS_WIDTH = 52
+
+
+class WaveformView(pg.PlotWidget):
+    """Min/max envelope curve plus one shaded rectangle per visible utterance."""
+
+    def __init__(self, envelope: WaveformEnvelope, colors: dict[str, str], emotion_colors: dict[str, QColor],
+                 parent=None):
+        super().__init__(parent=parent, background=colors["background"])
+        self.envelope = envelope
+        self.emotion_colors = emotion_colors
+        self._speech_color = QColor(colors["speech"])
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.setLabel("left", "level")
+        item.getAxis("left").enableAutoSIPrefix(False)
+        item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        item.showGrid(x=True, y=False, alpha=0.25)
+        item.getAxis("bottom").setStyle(showValues=False)
+        self.setYRange(-1.0, 1.0, padding=0)
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen(colors["trace"], width=1), antialias=False, skipFiniteCheck=True)
+        self.curve.setZValue(10)
+        self.addItem(self.curve)
+        self._shades: dict[int, QGraphicsRectItem] = {}
+        self._gain = 1.0
+
+    def refresh(self, now: float, utterances: list[Utterance]) -> None:
+        x, y = self.envelope.update_display()
+        self.curve.setData(x, y)
+        # Gentle automatic gain so quiet microphones stay visible without jumping around.
+        peak = float(max(np.max(y), -np.min(y)))
+        target = min(1.0, max(0.05, peak * 1.15))
+        self._gain = target if target > self._gain else 0.97 * self._gain + 0.03 * target
+        self.setYRange(-self._gain, self._gain, padding=0)
+        self.setXRange(now - self.envelope.seconds, now, padding=0)
+        self._update_shades(now, utterances)
+
+    def _update_shades(self, now: float, utterances: list[Utterance]) -> None:
+        left = now - self.envelope.seconds
+        keep = set()
+        for utt in utterances:
+            end = utt.end_or(now)
+            if end < left:
+                continue
+            keep.add(utt.utterance_id)
+            rect = self._shades.get(utt.utterance_id)
+            if rect is None:
+                rect = QGraphicsRectItem()
+                rect.setPen(QPen(QColor(0, 0, 0, 0)))
+                rect.setZValue(-5)
+                self.addItem(rect)
+                self._shades[utt.utterance_id] = rect
+            color = QColor(self._speech_color)
+            if utt.emotion is not None:
+                color = QColor(self.emotion_colors.get(utt.emotion.label, self._speech_color))
+            color.setAlpha(70)
+            rect.setBrush(QBrush(color))
+            rect.setRect(QRectF(utt.start, -10.0, end - utt.start, 20.0))
+        for uid in [u for u in self._shades if u not in keep]:
+            self.removeItem(self._shades.pop(uid))
