@@ -1,0 +1,371 @@
+"""Headless command line: ``realtime-ser devices | listen | analyze``.
+
+Every SerError becomes one line on stderr and a non-zero exit code, never a
+traceback.  ``analyze`` keeps going past bad files and exits 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from realtime_ser.errors import SerError
+
+PROG = "realtime-ser"
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _err(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+# -- devices --------------------------------------------------------------------------------
+
+
+def cmd_devices(args) -> int:
+    from realtime_ser.audio.sources import list_devices
+
+    devices = list_devices()
+    if not devices:
+        _err("no audio devices found (no sound card, or no audio server running)")
+        return EXIT_ERROR
+    print(f"{'idx':>3}  {'in':>2} {'out':>3}  {'rate':>6}  {'host API':<12} name")
+    for d in devices:
+        mark = "*" if d.is_default_input else " "
+        print(
+            f"{d.index:>3}{mark} {d.max_input_channels:>2} {d.max_output_channels:>3}  "
+            f"{d.default_samplerate:>6.0f}  {d.hostapi:<12} {d.name}"
+        )
+    if not any(d.is_input for d in devices):
+        _err("none of these devices can capture audio (no input channels)")
+        return EXIT_ERROR
+    return 0
+
+
+# -- listen ---------------------------------------------------------------------------------
+
+
+def _format_event(ev) -> str | None:
+    if ev.type == "speech":
+        return f"[{ev.time:8.2f}] speech {ev.kind:<5} #{ev.utterance_id}"
+    if ev.type == "emotion":
+        kind = "FINAL  " if ev.final else "partial"
+        extra = f"  (top {ev.top_label})" if ev.uncertain else ""
+        lat = f"  latency {ev.latency_ms:.0f} ms" if ev.final and ev.latency_ms is not None else ""
+        return (
+            f"[{ev.end:8.2f}] {kind} #{ev.utterance_id} {ev.label:<10} {ev.confidence:5.2f}"
+            f"  ({ev.start:.2f}-{ev.end:.2f} s){extra}{lat}"
+        )
+    return f"[{ev.time:8.2f}] {ev.level}: {ev.message}"
+
+
+def cmd_listen(args) -> int:
+    from realtime_ser.audio.sources import FileSource, MicrophoneSource
+    from realtime_ser.model.emotion_model import EmotionModel
+    from realtime_ser.pipeline.worker import Pipeline, PipelineConfig
+
+    model = EmotionModel.load(args.model)
+    config = PipelineConfig()
+    if args.threshold_db is not None:
+        config.vad.threshold_db = args.threshold_db
+    if args.confidence is not None:
+        config.confidence_threshold = args.confidence
+    if args.replay:
+        source = FileSource(args.replay, realtime=True, speed=args.speed)
+    else:
+        source = MicrophoneSource(args.device)
+    out = open(args.output, "w", encoding="utf-8") if args.output else None
+    pipeline = Pipeline(source, model, config)
+    finals: list = []
+    statuses: list = []
+    lock = threading.Lock()
+
+    def on_event(ev) -> None:
+        with lock:
+            if args.partials or ev.type != "emotion" or ev.final:
+                line = _format_event(ev)
+                if line:
+                    print(line, flush=True)
+            if out is not None:
+                out.write(json.dumps(ev.to_dict()) + "\n")
+                out.flush()
+            if ev.type == "emotion" and ev.final:
+                finals.append(ev)
+            if ev.type == "status":
+                statuses.append(ev)
+
+    pipeline.add_event_listener(on_event)
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        pipeline.start()
+        print(f"listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        t0 = time.monotonic()
+        while not stop.is_set() and pipeline.running:
+            if args.duration is not None and time.monotonic() - t0 >= args.duration:
+                break
+            stop.wait(0.05)
+    finally:
+        pipeline.stop()
+        signal.signal(signal.SIGINT, previous)
+        if out is not None:
+            out.close()
+    _print_summary(pipeline.stats, finals)
+    if pipeline.error:
+        _err(pipeline.error)
+        return EXIT_ERROR
+    return 0
+
+
+def _print_summary(stats, finals) -> None:
+    counts = Counter(ev.label for ev in finals)
+    lat = [ev.latency_ms for ev in finals if ev.latency_ms is not None]
+    lines = [
+        "--- summary ---",
+        f"audio: {stats.stream_time:.1f} s, utterances: {len(finals)}",
+        "emotions: " + (", ".join(f"{k} {v}" for k, v in counts.most_common()) or "none"),
+        f"dropped samples: {stats.dropped_samples}, overruns: {stats.overruns}",
+    ]
+    if lat:
+        lines.append(f"final-event latency: mean {sum(lat) / len(lat):.0f} ms, max {max(lat):.0f} ms")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+# -- analyze --------------------------------------------------------------------------------
+
+
+def session_audio(path: Path) -> Path | None:
+    """Hook for session folders: the recording inside, or None if ``path`` is not a session.
+
+    Raises SessionError (reported like a bad file) for a session folder that cannot be read.
+    """
+    try:
+        from realtime_ser.session import Session, is_session_folder
+    except ImportError:  # sessions are optional for analysis
+        return None
+    if not is_session_folder(path):
+        return None
+    return Path(Session.open(path).audio_path)
+
+
+def collect_inputs(paths: list[str]) -> list[tuple[str, Path | None, str | None]]:
+    """Expand arguments into ``(display name, audio path or None, error or None)``."""
+    from realtime_ser.audio.io import is_audio_file
+
+    items: list[tuple[str, Path | None, str | None]] = []
+    for arg in paths:
+        p = Path(arg)
+        if p.is_dir():
+            try:
+                audio = session_audio(p)
+            except SerError as exc:
+                items.append((str(p), None, str(exc)))
+                continue
+            if audio is not None:
+                items.append((str(p), audio, None))
+                continue
+            found = sorted(f for f in p.rglob("*") if f.is_file() and is_audio_file(f))
+            if not found:
+                items.append((str(p), None, f"{p}: no audio files in this folder"))
+            items.extend((str(f), f, None) for f in found)
+        elif not p.exists():
+            items.append((str(p), None, f"{p}: no such file"))
+        else:
+            items.append((str(p), p, None))
+    return items
+
+
+_WORKER_MODEL = None
+
+
+def _init_worker(model_path):
+    global _WORKER_MODEL
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    _WORKER_MODEL = EmotionModel.load(model_path)
+
+
+def _analyze_one(task):
+    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio)."""
+    index, path, include_partials = task
+    from realtime_ser.audio.io import audio_duration
+    from realtime_ser.pipeline.worker import analyze_file
+
+    try:
+        events = analyze_file(path, _WORKER_MODEL, include_partials=include_partials)
+        return index, [ev.to_dict() for ev in events], None, audio_duration(path)
+    except SerError as exc:
+        return index, None, str(exc), 0.0
+    except (OSError, MemoryError) as exc:
+        return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
+
+
+def cmd_analyze(args) -> int:
+    from tqdm import tqdm
+
+    items = collect_inputs(args.inputs)
+    tasks = [(i, str(p), args.partials) for i, (_, p, err) in enumerate(items) if err is None]
+    results: dict[int, tuple] = {}
+    failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
+    for i in sorted(failed):
+        _err(failed[i])
+
+    jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
+    jobs = min(jobs, max(1, len(tasks)))
+    if args.progress == "auto":
+        hide = len(tasks) < 2 or not sys.stderr.isatty()
+    else:
+        hide = args.progress == "off"
+    bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        if jobs <= 1:
+            _init_worker(args.model)
+            iterator = map(_analyze_one, tasks)
+            pool = None
+        else:
+            from realtime_ser.model.emotion_model import EmotionModel
+
+            EmotionModel.load(args.model)  # fail fast on a bad model before spawning workers
+            import multiprocessing as mp
+
+            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(args.model,))
+            iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
+        for index, rows, error, _seconds in iterator:
+            if error is not None:
+                failed[index] = error
+                bar.clear()
+                _err(error)
+            else:
+                results[index] = rows
+            bar.update(1)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        bar.close()
+
+    text = render_timeline(items, results, failed, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if failed:
+        _err(f"{len(failed)} of {len(items)} inputs failed")
+        return EXIT_ERROR
+    return 0
+
+
+CSV_FIELDS = ["file", "utterance_id", "start", "end", "label", "top_label", "confidence", "final"]
+
+
+def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
+    """The analysis result as CSV (one row per emotion event), JSON or JSONL."""
+    buf = io.StringIO()
+    if fmt == "json":
+        doc = []
+        for i, (name, _, _) in enumerate(items):
+            entry = {"file": name}
+            if i in failed:
+                entry["error"] = failed[i]
+            else:
+                entry["events"] = results.get(i, [])
+            doc.append(entry)
+        json.dump(doc, buf, indent=1)
+        buf.write("\n")
+        return buf.getvalue()
+    if fmt == "jsonl":
+        for i, (name, _, _) in enumerate(items):
+            if i in failed:
+                buf.write(json.dumps({"file": name, "type": "error", "message": failed[i]}) + "\n")
+                continue
+            for ev in results.get(i, []):
+                buf.write(json.dumps({"file": name, **ev}) + "\n")
+        return buf.getvalue()
+    labels: list[str] = []
+    for rows in results.values():
+        for ev in rows:
+            if ev.get("type") == "emotion":
+                labels = list(ev["probabilities"])
+                break
+        if labels:
+            break
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels])
+    for i, (name, _, _) in enumerate(items):
+        for ev in results.get(i, []):
+            if ev.get("type") != "emotion":
+                continue
+            writer.writerow(
+                [name, ev["utterance_id"], f"{ev['start']:.3f}", f"{ev['end']:.3f}", ev["label"], ev["top_label"],
+                 f"{ev['confidence']:.4f}", int(ev["final"])]
+                + [f"{ev['probabilities'].get(k, 0.0):.4f}" for k in labels]
+            )
+    return buf.getvalue()
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Live speech emotion recognition (headless).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("devices", help="list audio devices (* = default input)")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("listen", help="print emotion events live from a microphone")
+    p.add_argument("--device", "-d", help="input device index or name (default: system default)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--output", "-o", help="also write every event to this JSONL file")
+    p.add_argument("--model", help="TFLite model (default: the bundled models/ser_int8.tflite)")
+    p.add_argument("--partials", action="store_true", help="also print partial results")
+    p.add_argument("--threshold-db", type=float, help="VAD threshold above the noise floor (dB)")
+    p.add_argument("--confidence", type=float, help="below this confidence the label is 'uncertain'")
+    p.add_argument("--replay", metavar="FILE", help="replay an audio file in real time instead of a microphone")
+    p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (with --replay)")
+    p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("analyze", help="emotion timeline of audio files, folders or session folders")
+    p.add_argument("inputs", nargs="+", metavar="FILE|DIR")
+    p.add_argument("--format", "-f", choices=["csv", "json", "jsonl"], default="csv")
+    p.add_argument("--output", "-o", help="write the timeline here instead of stdout")
+    p.add_argument("--model", help="TFLite model (default: the bundled models/ser_int8.tflite)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all cores)")
+    p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
+    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
+    p.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SerError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
