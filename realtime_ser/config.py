@@ -1,0 +1,264 @@
+"""User settings: one small JSON file in the platform's config folder.
+
+``~/.config/realtime-ser/config.json`` on Linux (``platformdirs``; the
+environment variable ``REALTIME_SER_CONFIG_DIR`` moves the folder, as for the
+GUI's own ``gui.ini``).  A missing file means defaults.  A setting with the
+wrong type or out of range is a :class:`~realtime_ser.errors.ConfigError`
+naming the file and the key (or, with ``strict=False``, a warning and that
+setting's default); unknown keys are ignored with a warning.  Window geometry
+and other view state are not here: the GUI keeps those in its QSettings.
+
+Example::
+
+    {
+      "version": 1,
+      "device": "USB Microphone",
+      "vad_threshold_db": 12.0,
+      "confidence_threshold": 0.4,
+      "smoothing": 0.3,
+      "record_sessions": true,
+      "session_dir": "/home/me/recordings"
+    }
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from realtime_ser.errors import ConfigError
+
+APP_NAME = "realtime-ser"
+CONFIG_NAME = "config.json"
+CONFIG_VERSION = 1
+#: Config files larger than this are not ours.
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class ConfigWarning(UserWarning):
+    """Something in the config file was ignored (unknown key, or a bad value with ``strict=False``)."""
+
+
+def config_dir() -> Path:
+    folder = os.environ.get("REALTIME_SER_CONFIG_DIR")
+    return Path(folder) if folder else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    return config_dir() / CONFIG_NAME
+
+
+def default_session_dir() -> Path:
+    """Where recorded sessions go unless the user chooses otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "sessions"
+
+
+@dataclass
+class Settings:
+    """Everything a user can set that outlives one run (see the module docstring)."""
+
+    #: Input device name (or index); None means the system default.
+    device: str | int | None = None
+    #: A frame is speech when it is this many dB above the adaptive noise floor.
+    vad_threshold_db: float = 12.0
+    #: Results whose top probability is below this are shown as "uncertain".
+    confidence_threshold: float = 0.4
+    #: Weight of earlier partial results within an utterance (0 = no smoothing).
+    smoothing: float = 0.3
+    #: Seconds between partial results while someone speaks.
+    partial_interval_s: float = 0.5
+    #: Longer speech is cut into several utterances.
+    max_utterance_s: float = 10.0
+    #: A .tflite model other than the bundled one; None means the bundled model.
+    model_path: str | None = None
+    #: Record every listening session to ``session_dir``.
+    record_sessions: bool = False
+    #: Parent folder of recorded sessions; None means :func:`default_session_dir`.
+    session_dir: str | None = None
+    version: int = CONFIG_VERSION
+
+    # -- derived --------------------------------------------------------------------------
+    @property
+    def session_path(self) -> Path:
+        return Path(self.session_dir).expanduser() if self.session_dir else default_session_dir()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def pipeline_config(self):
+        """The :class:`PipelineConfig` these settings describe (other fields keep their defaults)."""
+        from realtime_ser.dsp.vad import VADConfig
+        from realtime_ser.pipeline.processor import PipelineConfig
+
+        return PipelineConfig(
+            vad=VADConfig(threshold_db=self.vad_threshold_db, max_utterance_s=self.max_utterance_s),
+            partial_interval_s=self.partial_interval_s,
+            confidence_threshold=self.confidence_threshold,
+            smoothing=self.smoothing,
+        )
+
+    def validate(self, source: str = "settings") -> "Settings":
+        """Raise ConfigError for the first invalid field; return self."""
+        for name, check in _CHECKS.items():
+            problem = check(getattr(self, name))
+            if problem:
+                raise ConfigError(f"{source}: setting '{name}' {problem}, not {getattr(self, name)!r}")
+        return self
+
+
+# --- validation: each check returns None when fine, else what the value must be ---------------
+
+
+def _number(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False):
+    what = f"must be a number {'>' if lo_open else '>='} {lo:g} and {'<' if hi_open else '<='} {hi:g}"
+
+    def check(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return what
+        if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
+            return what
+        return None
+
+    return check
+
+
+def _optional_str(what: str):
+    def check(v):
+        return None if v is None or (isinstance(v, str) and v.strip()) else f"must be {what} or null"
+
+    return check
+
+
+def _device(v):
+    if v is None or (isinstance(v, str) and v.strip()):
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return None
+    return "must be a device name, a device number or null"
+
+
+def _bool(v):
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _version(v):
+    return None if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else "must be a positive integer"
+
+
+_CHECKS = {
+    "device": _device,
+    "vad_threshold_db": _number(0.0, 60.0),
+    "confidence_threshold": _number(0.0, 1.0),
+    "smoothing": _number(0.0, 1.0, hi_open=True),
+    "partial_interval_s": _number(0.1, 5.0),
+    "max_utterance_s": _number(1.0, 60.0),
+    "model_path": _optional_str("a file path"),
+    "record_sessions": _bool,
+    "session_dir": _optional_str("a folder path"),
+    "version": _version,
+}
+_NULLABLE = {"device", "model_path", "session_dir"}
+
+
+# --- load / save -------------------------------------------------------------------------------
+
+
+def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = True) -> tuple[Settings, list[str]]:
+    """Like :func:`load`, but return the warnings as one-line strings instead of issuing them."""
+    explicit = path is not None
+    p = Path(path) if explicit else default_config_path()
+    if not p.exists():
+        if explicit:
+            raise ConfigError(f"{p}: config file not found")
+        return Settings(), []
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory, not a config file")
+    try:
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: too large to be a realtime-ser config file")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: config file is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid JSON (nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: config must be a JSON object {{...}}, not {type(data).__name__}")
+
+    found: list[str] = []
+    values = {}
+    for key, value in data.items():
+        if key not in _CHECKS:
+            hint = difflib.get_close_matches(str(key), list(_CHECKS), n=1)
+            found.append(
+                f"{p}: unknown setting {key!r} ignored" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            )
+            continue
+        if value is None and key not in _NULLABLE:
+            found.append(f"{p}: setting '{key}' is null; using the default")
+            continue
+        problem = _CHECKS[key](value)
+        if problem:
+            message = f"{p}: setting '{key}' {problem}, not {json.dumps(value)[:60]}"
+            if strict:
+                raise ConfigError(message)
+            found.append(message + "; using the default")
+            continue
+        values[key] = float(value) if isinstance(_field_default(key), float) else value
+    if values.get("version", CONFIG_VERSION) > CONFIG_VERSION:
+        found.append(f"{p}: written by a newer realtime-ser (version {values['version']}); some settings may be ignored")
+    values["version"] = CONFIG_VERSION
+    return Settings(**values), found
+
+
+def _field_default(name: str):
+    return {f.name: f.default for f in dataclasses.fields(Settings)}[name]
+
+
+def load(path: str | os.PathLike | None = None, strict: bool = True) -> Settings:
+    """Read settings from ``path`` (default: the platform config file; missing -> defaults).
+
+    Raises ConfigError (one line, naming file and key) for a malformed file or,
+    when ``strict``, a bad value; issues :class:`ConfigWarning` for what it ignores.
+    """
+    settings, found = load_with_warnings(path, strict)
+    for message in found:
+        warnings.warn(message, ConfigWarning, stacklevel=2)
+    return settings
+
+
+def save(settings: Settings, path: str | os.PathLike | None = None) -> Path:
+    """Validate and write ``settings`` atomically; return the file written."""
+    p = Path(path) if path is not None else default_config_path()
+    settings.validate(str(p))
+    text = json.dumps(settings.to_dict(), indent=2) + "\n"
+    tmp = p.with_name(p.name + ".tmp")
+    if p.parent.exists() and not p.parent.is_dir():
+        raise ConfigError(f"{p}: cannot save settings ({p.parent} is not a folder)")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise ConfigError(f"{p}: cannot save settings ({exc.strerror})") from None
+    return p

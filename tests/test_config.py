@@ -1,0 +1,116 @@
+"""User settings: defaults, round trip, and clear messages for every kind of bad file."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from realtime_ser import config
+from realtime_ser.config import ConfigWarning, Settings, load, load_with_warnings, save
+from realtime_ser.errors import ConfigError
+from realtime_ser.pipeline.processor import PipelineConfig
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("REALTIME_SER_CONFIG_DIR", str(tmp_path / "cfg"))
+    return tmp_path / "cfg"
+
+
+def test_missing_default_file_gives_defaults_matching_the_pipeline():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings = load()
+    assert settings == Settings()
+    pc = settings.pipeline_config()
+    default = PipelineConfig()
+    assert pc.vad.threshold_db == default.vad.threshold_db
+    assert pc.confidence_threshold == default.confidence_threshold
+    assert pc.smoothing == default.smoothing
+    assert pc.partial_interval_s == default.partial_interval_s
+    assert settings.session_path.name == "sessions"
+
+
+def test_save_and_load_round_trip(config_home, tmp_path):
+    s = Settings(device="USB Mic", vad_threshold_db=9, confidence_threshold=0.55, smoothing=0.0,
+                 record_sessions=True, session_dir=str(tmp_path / "rec"))
+    path = save(s)
+    assert path == config_home / "config.json" and not (config_home / "config.json.tmp").exists()
+    loaded = load()
+    assert loaded == s and isinstance(loaded.vad_threshold_db, float)
+    assert loaded.session_path == tmp_path / "rec"
+    assert loaded.pipeline_config().vad.threshold_db == 9.0
+    # A device number is valid too.
+    save(Settings(device=3))
+    assert load().device == 3
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"vad_threshold_db": "loud"}', r"setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\""),
+        ('{"confidence_threshold": 1.5}', r"'confidence_threshold' must be a number >= 0 and <= 1, not 1.5"),
+        ('{"smoothing": 1}', r"'smoothing' must be a number >= 0 and < 1"),
+        ('{"record_sessions": "yes"}', r"'record_sessions' must be true or false"),
+        ('{"device": 2.5}', r"'device' must be a device name, a device number or null"),
+        ('{"device": true}', r"'device' must be a device name"),
+        ('{"session_dir": ""}', r"'session_dir' must be a folder path or null"),
+        ('{"vad_threshold_db": NaN}', r"'vad_threshold_db' must be a number"),
+        ('{"vad_threshold_db": 12,}', r"not valid JSON \(line 1, column 25: Expecting property name"),
+        ('[1, 2]', r"config must be a JSON object \{\.\.\.\}, not list"),
+        ('\xff\xfe', r"not UTF-8 text"),
+    ],
+)
+def test_bad_values_are_one_line_errors_naming_file_and_key(tmp_path, content, expected):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(ConfigError, match=expected) as info:
+        load(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message
+
+
+def test_lenient_mode_warns_and_falls_back_per_key(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"vad_threshold_db": "loud", "smoothing": 0.5}))
+    settings, found = load_with_warnings(path, strict=False)
+    assert settings.vad_threshold_db == Settings().vad_threshold_db and settings.smoothing == 0.5
+    assert found == [f"{path}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\"; using the default"]
+
+
+def test_unknown_keys_and_nulls_warn_and_use_defaults(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"vad_treshold_db": 3, "colour": "red", "smoothing": None, "device": None,
+                                "confidence_threshold": 0.6}))
+    with pytest.warns(ConfigWarning) as record:
+        settings = load(path)
+    messages = [str(w.message) for w in record]
+    assert f"{path}: unknown setting 'vad_treshold_db' ignored (did you mean 'vad_threshold_db'?)" in messages
+    assert f"{path}: unknown setting 'colour' ignored" in messages
+    assert f"{path}: setting 'smoothing' is null; using the default" in messages
+    assert len(messages) == 3
+    assert settings == Settings(confidence_threshold=0.6)
+
+
+def test_newer_version_warns(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"version": 7}))
+    settings, found = load_with_warnings(path)
+    assert settings.version == config.CONFIG_VERSION
+    assert found and "newer realtime-ser" in found[0]
+
+
+def test_explicit_missing_file_directory_and_unwritable_target(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load(tmp_path / "nope.json")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match=r"config.json: cannot save settings \(.*file is not a folder\)"):
+        save(Settings(), blocker / "config.json")
+    with pytest.raises(ConfigError, match="'confidence_threshold' must be a number"):
+        save(Settings(confidence_threshold=2.0), tmp_path / "c.json")
+    assert not (tmp_path / "c.json").exists()
