@@ -147,3 +147,24 @@ def test_several_sessions_get_distinct_folders(tmp_path):
     assert find_sessions(tmp_path) == sorted(folders)
     assert all(is_session_folder(f) for f in folders)
     assert not is_session_folder(tmp_path)
+
+
+def test_lost_audio_becomes_silence_so_event_times_stay_aligned(tmp_path):
+    """An overrun upstream (stream time jumps ahead) is filled with silence; a seek back re-anchors."""
+    audio = speech(SR)[: 4 * SR]
+    rec = SessionRecorder(tmp_path, SR, None, None, None)
+    folder = rec.start()
+    rec.write_audio(audio[: SR], 50.0)
+    rec.write_audio(audio[SR : 2 * SR], 51.5)  # 0.5 s lost before this block
+    rec.write_event(SpeechEvent("start", 52.0, 1))  # 0.5 s into the second block
+    rec.write_audio(audio[2 * SR : 3 * SR], 10.0)  # replay seeked back: re-anchor, no silence
+    rec.write_event(SpeechEvent("end", 10.25, 1))
+    rec.stop()
+    session = Session.open(folder)
+    assert session.manifest["gap_samples"] == SR // 2
+    stored, _ = sf.read(session.audio_path, dtype="int16")
+    expected = np.concatenate([pcm16(audio[:SR]), np.zeros(SR // 2, np.int16), pcm16(audio[SR : 3 * SR])])
+    np.testing.assert_array_equal(stored, expected)
+    start, end = session.events
+    assert start.time == 2.0 and stored[int(start.time * SR)] == pcm16(audio[SR + SR // 2 : SR + SR // 2 + 1])[0]
+    assert end.time == 2.75

@@ -116,6 +116,7 @@ class SessionRecorder:
         *,
         flush_interval: float = 0.5,
         max_queue_seconds: float = 60.0,
+        max_gap_seconds: float = 600.0,
         on_error: Callable[[str], None] | None = None,
         folder_suffix: str = "session",
     ):
@@ -128,6 +129,7 @@ class SessionRecorder:
         self.settings = settings
         self.flush_interval = float(flush_interval)
         self.max_queue_samples = int(max_queue_seconds * self.sample_rate)
+        self.max_gap_seconds = float(max_gap_seconds)
         self.on_error = on_error
         self.folder_suffix = folder_suffix
 
@@ -143,6 +145,9 @@ class SessionRecorder:
         self._accepting = False
         self._thread: threading.Thread | None = None
         self._frames_written = 0
+        self._pending_frames = 0
+        self._origin = 0.0  # stream time of the file's first sample (moves only on re-anchoring)
+        self.gap_samples = 0  # silence written for audio lost upstream
         self._manifest: dict = {}
         self._audio_file = None
         self._wav: wave.Wave_write | None = None
@@ -196,6 +201,7 @@ class SessionRecorder:
                 "duration": None,
                 "events_count": None,
                 "dropped_samples": 0,
+                "gap_samples": 0,
                 "error": None,
                 "model": _model_section(self.model_metadata),
                 "settings": _plain(self.settings),
@@ -291,9 +297,9 @@ class SessionRecorder:
                     if kind == "a":
                         with self._count_lock:
                             self._queued_samples -= payload.size
-                        if self.stream_time_origin is None:
-                            self.stream_time_origin = float(stream_time) if stream_time is not None else 0.0
+                        self._align(stream_time, pending)
                         pending.append(payload)
+                        self._pending_frames += payload.size
                     else:
                         self._write_event_line(payload)
                 if time.monotonic() - last_flush >= self.flush_interval:
@@ -308,12 +314,43 @@ class SessionRecorder:
         except OSError as exc:
             self._fail(exc)
 
+    def _align(self, stream_time: float | None, pending: list[np.ndarray]) -> None:
+        """Keep event times equal to positions in the file across lost audio.
+
+        Audio the pipeline lost (overruns, a device reconnect) or this recorder
+        had to refuse is written as silence, up to ``max_gap_seconds``; after a
+        longer gap or a jump back (a seek in a replay) the clock is re-anchored.
+        """
+        if stream_time is None:
+            if self.stream_time_origin is None:
+                self.stream_time_origin = self._origin = 0.0
+            return
+        if self.stream_time_origin is None:
+            self.stream_time_origin = self._origin = float(stream_time)
+            return
+        position = self._frames_written + self._pending_frames
+        gap = int(round((stream_time - self._origin) * self.sample_rate)) - position
+        if gap == 0 or abs(gap) <= 1:
+            return
+        if 0 < gap <= self.max_gap_seconds * self.sample_rate:
+            self._write_pending_audio(pending)
+            self.gap_samples += gap
+            while gap > 0:  # in one-second pieces: a long gap must not allocate a long array
+                n = min(gap, self.sample_rate)
+                self._write_pcm(np.zeros(n, dtype="<i2"))
+                gap -= n
+        else:
+            self._origin = float(stream_time) - position / self.sample_rate
+
     def _write_pending_audio(self, pending: list[np.ndarray]) -> None:
         if not pending:
             return
         audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
         pending.clear()
-        pcm = np.rint(np.clip(np.nan_to_num(audio), -1.0, 1.0) * 32767.0).astype("<i2")
+        self._pending_frames = 0
+        self._write_pcm(np.rint(np.clip(np.nan_to_num(audio), -1.0, 1.0) * 32767.0).astype("<i2"))
+
+    def _write_pcm(self, pcm: np.ndarray) -> None:
         if (self._frames_written + pcm.size) * 2 > _MAX_WAV_DATA_BYTES:
             raise OSError(errno.EFBIG, "WAV size limit (4 GiB) reached")
         self._wav.writeframes(pcm.tobytes())  # also rewrites the header's sizes
@@ -322,7 +359,7 @@ class SessionRecorder:
     def _write_event_line(self, event) -> None:
         try:
             data = event.to_dict()
-            origin = self.stream_time_origin or 0.0
+            origin = self._origin
             if origin:
                 for key in _TIME_FIELDS:
                     value = data.get(key)
@@ -361,6 +398,7 @@ class SessionRecorder:
             duration=round(self.duration, 6),
             events_count=self.events_written,
             dropped_samples=self.dropped_samples,
+            gap_samples=self.gap_samples,
             error=self.error,
         )
         path = self.folder / MANIFEST_NAME

@@ -1,0 +1,123 @@
+"""Opening malformed session folders: one-line SessionErrors, or warnings where the rest is usable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from realtime_ser.errors import SessionError
+from realtime_ser.pipeline.events import SpeechEvent, StatusEvent
+from realtime_ser.session import Session, SessionRecorder
+from session_support import speech
+
+SR = 16000
+
+
+@pytest.fixture
+def session_folder(tmp_path) -> Path:
+    rec = SessionRecorder(tmp_path, SR, "mic", None, {"a": 1})
+    folder = rec.start()
+    rec.write_audio(speech(SR)[: 2 * SR], 0.0)
+    rec.write_event(SpeechEvent("start", 0.2, 1))
+    rec.write_event(SpeechEvent("end", 1.4, 1))
+    rec.write_event(StatusEvent("info", "ok", 1.5))
+    rec.stop()
+    return folder
+
+
+def _edit_manifest(folder: Path, **changes) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for key, value in changes.items():
+        if value is ...:
+            manifest.pop(key)
+        else:
+            manifest[key] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _error(folder: Path) -> str:
+    with pytest.raises(SessionError) as info:
+        Session.open(folder)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_not_a_session_folder(tmp_path):
+    assert _error(tmp_path / "missing") == f"{tmp_path / 'missing'}: no such session folder"
+    (tmp_path / "file").write_text("x")
+    assert "not a directory" in _error(tmp_path / "file")
+    assert _error(tmp_path) == f"{tmp_path}: not a session folder (no manifest.json)"
+
+
+@pytest.mark.parametrize(
+    "manifest_bytes, expected",
+    [
+        (b"", "manifest is not valid JSON (Expecting value)"),
+        (b"{\"format\": ", "manifest is not valid JSON"),
+        (b"\xff\xfe{}", "manifest is not UTF-8 text"),
+        (b"[]", "manifest must be a JSON object, not list"),
+        (b"{}", "not a realtime-ser session manifest (format None)"),
+        (b"[" * 100000 + b"]" * 100000, "manifest"),
+    ],
+)
+def test_unreadable_manifests(session_folder, manifest_bytes, expected):
+    (session_folder / "manifest.json").write_bytes(manifest_bytes)
+    message = _error(session_folder)
+    assert message.startswith(str(session_folder)) and expected in message
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"version": 2}, "session format version 2 is newer than this program reads (1); update realtime-ser"),
+        ({"version": "1"}, "manifest 'version' must be an integer, not str"),
+        ({"version": True}, "manifest 'version' must be an integer, not True"),
+        ({"status": "paused"}, "unknown session status 'paused'"),
+        ({"sample_rate": ...}, "manifest has no 'sample_rate'"),
+        ({"sample_rate": 0}, "implausible sample rate 0"),
+        ({"audio_file": "../../etc/passwd"}, "'audio_file' must be a plain file name"),
+        ({"events_file": ""}, "'events_file' must be a plain file name"),
+        ({"settings": [1, 2]}, "manifest 'settings' must be an object"),
+        ({"started": 5}, "manifest 'started' must be a timestamp string"),
+    ],
+)
+def test_invalid_manifest_fields(session_folder, changes, expected):
+    _edit_manifest(session_folder, **changes)
+    assert expected in _error(session_folder)
+
+
+def test_missing_or_corrupt_audio(session_folder):
+    (session_folder / "audio.wav").write_bytes(b"RIFF garbage that is not audio" * 10)
+    assert "audio.wav: session audio cannot be read" in _error(session_folder)
+    (session_folder / "audio.wav").unlink()
+    assert _error(session_folder) == f"{session_folder}: session audio audio.wav is missing"
+
+
+def test_bad_event_lines_are_skipped_and_reported(session_folder):
+    path = session_folder / "events.jsonl"
+    good = path.read_bytes()
+    path.write_bytes(
+        good
+        + b"not json\n"
+        + b"[1,2,3]\n"
+        + b'{"type":"speech","kind":"start","time":"soon","utterance_id":2}\n'  # wrong type
+        + b'{"type":"alien"}\n'
+        + b'{"type":"speech","kind":"start","time":2.0}\n'  # missing field
+        + b'{"type":"speech","kind":"start","time":2.0,"utterance_id":2,"extra":1}\n'  # unknown field
+        + b"\x00\x00\x00\x00\n"  # zeros from a power cut: not counted as an event line
+        + b"\n"
+        + b'{"type":"speech","kind":"end","time":2.5,"utterance_id":2}\n'
+    )
+    session = Session.open(session_folder)
+    assert [e.type for e in session.events] == ["speech", "speech", "status", "speech"]
+    assert session.warnings == [f"{path}: skipped 6 malformed event line(s) (line 4, 5, 6, 7, 8, ...)"]
+
+
+def test_missing_event_log_is_an_empty_timeline(session_folder):
+    (session_folder / "events.jsonl").unlink()
+    session = Session.open(session_folder)
+    assert session.events == [] and "no event log" in session.warnings[0]
+    assert abs(session.duration - 2.0) < 1e-9
