@@ -1,0 +1,95 @@
+"""Training features = inference features, on real clips; trimming, augmentation and the cache."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.dsp.features import FeatureParams, segment_features, window_features
+from tools import augment as aug
+from tools.corpora import index_data_dir
+from tools.dataset import clip_mean, eval_features, load_utterance, train_features
+
+DATA = Path(os.environ.get("REALTIME_SER_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+P = FeatureParams()
+
+
+@pytest.fixture(scope="module")
+def clips():
+    all_clips = index_data_dir(DATA)
+    short = next(c for c in all_clips if c.path.endswith("Actor_01/03-01-05-02-01-01-01.flac"))
+    long = next(c for c in all_clips if c.path.endswith("emodb/wav/08b03Tc.flac"))
+    return [short, long]
+
+
+def test_trim_keeps_speech_and_drops_ravdess_silence(clips):
+    raw = load_audio(DATA / clips[0].path, 16000)
+    trimmed = load_utterance(DATA, clips[0])
+    assert 0.8 < trimmed.size / 16000 < raw.size / 16000 - 0.5  # RAVDESS has ~1 s of silence around speech
+    rms = lambda x: np.sqrt(np.mean(x**2))  # noqa: E731
+    assert rms(trimmed) > 1.2 * rms(raw)
+    # margins: the first and last 0.1 s are quiet compared with the utterance
+    assert rms(trimmed[:1600]) < 0.5 * rms(trimmed)
+
+
+def test_clean_training_variant_equals_inference_features(clips, tmp_path):
+    fs = train_features(DATA, clips[:1], P, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
+    assert fs.x.shape == (2, P.n_frames, P.n_features) and fs.x.dtype == np.float16
+    expected = window_features(load_utterance(DATA, clips[0]), P)
+    np.testing.assert_allclose(fs.x[0].astype(np.float32), expected, atol=2e-2)
+    assert not np.allclose(fs.x[1], fs.x[0], atol=0.05)  # variant 1 is augmented
+
+
+def test_long_clip_crop_is_one_window_of_the_utterance(clips):
+    audio = load_utterance(DATA, clips[1])
+    assert audio.size > P.window_samples
+    fs = train_features(DATA, clips[1:], P, n_variants=1, seed=3, babble=None, cache_dir=None, workers=1)
+    # variant 0 is the clean utterance; the seeded generator of (seed, clip, variant) picks the crop
+    start = int(np.random.default_rng([3, 0, 0]).integers(audio.size - P.window_samples + 1))
+    expected = window_features(audio[start : start + P.window_samples], P)
+    np.testing.assert_allclose(fs.x[0].astype(np.float32), expected, atol=2e-2)
+    assert not np.allclose(fs.x[0].astype(np.float32), window_features(audio, P), atol=0.05) or start == 0
+
+
+def test_eval_rows_are_segment_windows_and_cached(clips, tmp_path):
+    fs = eval_features(DATA, clips, P, cache_dir=tmp_path, workers=1)
+    expected = segment_features(load_utterance(DATA, clips[1]), P)
+    rows = fs.x[fs.clip_index == 1].astype(np.float32)
+    assert rows.shape == expected.shape and rows.shape[0] >= 2
+    np.testing.assert_allclose(rows, expected, atol=2e-2)
+    assert len(list(tmp_path.glob("eval-*.npz"))) == 1
+    again = eval_features(DATA, clips, P, cache_dir=tmp_path, workers=1)
+    np.testing.assert_array_equal(again.x, fs.x)
+    probs = np.eye(2)[[0, 1, 1]]
+    np.testing.assert_allclose(clip_mean(probs, np.array([0, 1, 1]), 2), np.eye(2))
+
+
+def test_noise_is_mixed_at_the_requested_snr():
+    rng = np.random.default_rng(0)
+    speech = np.sin(np.linspace(0, 2000, 32000)).astype(np.float32) * 0.3
+    for colour in ("white", "pink", "brown"):
+        noise = aug.coloured_noise(32000, colour, rng)
+        mixed = aug.mix_at_snr(speech, noise, 10.0)
+        snr = 10 * np.log10(np.mean(speech**2) / np.mean((mixed - speech) ** 2))
+        assert abs(snr - 10.0) < 0.01
+
+
+def test_pink_noise_has_more_low_than_high_energy():
+    noise = aug.coloured_noise(64000, "pink", np.random.default_rng(1))
+    spec = np.abs(np.fft.rfft(noise)) ** 2
+    f = np.fft.rfftfreq(64000, 1 / 16000)
+    assert spec[(f > 100) & (f < 500)].mean() > 5 * spec[(f > 4000) & (f < 8000)].mean()
+
+
+def test_augmentations_keep_length_and_range(clips):
+    audio = load_utterance(DATA, clips[0])
+    rng = np.random.default_rng(5)
+    assert aug.band_limit(audio, 300, 3400).shape == audio.shape
+    assert aug.reverberate(audio, aug.synthetic_rir(0.5, rng)).shape == audio.shape
+    assert abs(aug.speed_perturb(audio, 1.1).size - audio.size / 1.1) < 50
+    for seed in range(5):
+        out = aug.augment(audio, np.random.default_rng(seed), babble=[audio[::-1].copy()])
+        assert np.all(np.abs(out) <= 1.0) and np.all(np.isfinite(out))
+        assert window_features(out, P).shape == (P.n_frames, P.n_features)

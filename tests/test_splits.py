@@ -1,0 +1,65 @@
+"""Speaker-independent splits: the fixed rule, and no speaker in two splits."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.corpora import Clip, index_data_dir
+from tools.splits import EXTRA, TEST, TRAIN, VAL, assert_speaker_disjoint, describe, make_splits, split_of
+
+DATA = Path(os.environ.get("REALTIME_SER_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="module")
+def groups():
+    return make_splits(index_data_dir(DATA))
+
+
+def _speakers(clips, corpus):
+    return {c.speaker.split(":")[1] for c in clips if c.corpus == corpus}
+
+
+def test_no_speaker_in_two_splits(groups):
+    speakers = {name: {c.speaker for c in clips} for name, clips in groups.items()}
+    assert not speakers[TRAIN] & speakers[TEST]
+    assert not speakers[TRAIN] & speakers[VAL]
+    assert not speakers[VAL] & speakers[TEST]
+
+
+def test_fixed_held_out_speakers(groups):
+    assert _speakers(groups[TEST], "ravdess") == {"19", "20", "21", "22", "23", "24"}
+    assert _speakers(groups[VAL], "ravdess") == {"15", "16", "17", "18"}
+    assert _speakers(groups[TEST], "emodb") == {"03", "10", "08", "09"}
+    assert _speakers(groups[VAL], "emodb") == {"11", "13"}
+    assert _speakers(groups[TRAIN], "tess") == {"OAF", "YAF"}
+    assert {c.corpus for c in groups[EXTRA]} == {"crema-d"} and len(groups[EXTRA]) == 6
+
+
+def test_held_out_speakers_balanced_by_gender(groups):
+    for name in (TEST, VAL):
+        for corpus in ("ravdess", "emodb"):
+            genders = {}
+            for c in groups[name]:
+                if c.corpus == corpus:
+                    genders[c.speaker] = c.gender
+            assert sorted(genders.values()).count("m") == sorted(genders.values()).count("f")
+
+
+def test_overlap_is_detected():
+    a = Clip("a.wav", "ravdess", "ravdess:01", "m", "en", "happy")
+    b = Clip("b.wav", "ravdess", "ravdess:01", "m", "en", "sad")
+    with pytest.raises(AssertionError, match="ravdess:01"):
+        assert_speaker_disjoint({TRAIN: [a], TEST: [b]})
+
+
+def test_corpora_without_rule_are_never_trained_on():
+    assert split_of(Clip("x.wav", "other", "other:1", "", "en", "happy")) == EXTRA
+    assert split_of(Clip("x.wav", "savee", "savee:KL", "m", "en", "anger")) == TEST
+    assert split_of(Clip("x.wav", "crema-d", "crema-d:1015", "", "en", "anger")) == TEST
+
+
+def test_describe_counts(groups):
+    table = describe(groups)
+    assert table[TEST]["ravdess"]["clips"] == 360
+    assert table[TRAIN]["ravdess"]["clips"] == 840

@@ -1,0 +1,166 @@
+"""The one command: index corpora, cache features, train, export, evaluate, write the model card.
+
+    python -m tools.build_model --data ../shared/data
+
+Fixed seeds throughout; features are cached under ``.cache/features`` so a
+re-run only trains.  Writes ``models/ser_int8.tflite`` (the program's default),
+``models/ser_float32.tflite``, ``models/metrics.json``, confusion-matrix PNGs
+and the model card ``models/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.errors import SerError
+from tools import corpora, dataset, splits
+from tools.train import TrainConfig
+
+MODEL_VERSION = "1.0.0"
+LICENCE = (
+    "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
+    "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
+)
+
+
+def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip], np.ndarray]:
+    keep, labels = [], []
+    for clip in clips:
+        label = corpora.label_of(clip, config)
+        if label is not None:
+            keep.append(clip)
+            labels.append(config["labels"].index(label))
+    return keep, np.array(labels, dtype=np.int64)
+
+
+def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants: int, seed: int,
+            cache_dir: Path, workers: int) -> dict:
+    """Everything the training and the evaluation need, from the cache when possible."""
+    clips = corpora.index_data_dir(data_dir)
+    corpora.write_manifests(clips, cache_dir.parent / "manifests")
+    groups = splits.make_splits(clips)
+    data: dict = {"splits": splits.describe(groups)}
+    for name in (splits.TRAIN, splits.VAL, splits.TEST, splits.EXTRA):
+        kept, labels = labelled(groups[name], label_config)
+        data[name] = {"clips": kept, "labels": labels}
+    train_clips = data[splits.TRAIN]["clips"]
+    data["babble_train"] = dataset.babble_bank(data_dir, train_clips, seed=seed)
+    # Noise for evaluation: babble of TRAINING speakers (never the test speaker), other seed.
+    data["babble_eval"] = dataset.babble_bank(data_dir, train_clips, seed=seed + 100)
+    data[splits.TRAIN]["features"] = dataset.train_features(
+        data_dir, train_clips, params, variants, seed, data["babble_train"], cache_dir, workers)
+    for name in (splits.VAL, splits.TEST, splits.EXTRA):
+        data[name]["features"] = dataset.eval_features(
+            data_dir, data[name]["clips"], params, cache_dir=cache_dir, workers=workers, desc=f"{name} features")
+    return data
+
+
+def val_sets(data: dict) -> dict:
+    """Validation per corpus: (windows, clip index of each window, clip labels)."""
+    val = data[splits.VAL]
+    out = {}
+    corpus = np.array([c.corpus for c in val["clips"]])
+    for name in sorted(set(corpus)):
+        idx = np.flatnonzero(corpus == name)
+        remap = -np.ones(len(corpus), dtype=np.int64)
+        remap[idx] = np.arange(len(idx))
+        rows = np.isin(val["features"].clip_index, idx)
+        out[name] = (val["features"].x[rows], remap[val["features"].clip_index[rows]], val["labels"][idx])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train, export and evaluate the bundled emotion model.")
+    parser.add_argument("--data", default="../shared/data", help="data directory with the corpora")
+    parser.add_argument("--labels", default=None, help="label-set JSON (default tools/labels/default.json)")
+    parser.add_argument("--out", default="models", help="output folder for models and model card")
+    parser.add_argument("--cache", default=".cache/features", help="feature cache folder")
+    parser.add_argument("--variants", type=int, default=10, help="cached waveform variants per training clip")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="feature extraction processes")
+    parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
+    parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
+    args = parser.parse_args(argv)
+    started = time.time()
+    try:
+        label_config = corpora.load_label_config(args.labels)
+        data_dir = Path(args.data)
+        params = FeatureParams()
+        cfg = TrainConfig(epochs=args.epochs, seed=args.seed)
+        if args.config:
+            overrides = json.loads(Path(args.config).read_text())
+            for key, value in overrides.items():
+                setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
+        data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers)
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    labels = label_config["labels"]
+    t_features = time.time() - started
+
+    from tools import export, train
+
+    tr = data[splits.TRAIN]
+    model, history = train.train(
+        tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
+        len(labels), cfg, val_sets(data),
+    )
+    t_train = time.time() - started - t_features
+    float_bytes = export.to_tflite(model)
+    int8_bytes = export.to_tflite(model, export.representative_windows(tr["features"].x, seed=args.seed))
+
+    metrics: dict = {}
+    out = Path(args.out)
+    if not args.no_eval:
+        from tools import evaluate
+
+        metrics = evaluate.evaluate_all(data, labels, float_bytes, int8_bytes, data_dir, params, out,
+                                        cache_dir=Path(args.cache), workers=args.workers, seed=args.seed)
+    summary = evaluate_summary(metrics)
+    base = dict(
+        labels=labels, features=params, model_version=MODEL_VERSION,
+        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        training_data=[f"{c}: {v['clips']} clips, speakers {', '.join(v['speakers'])}"
+                       for c, v in data["splits"].get(splits.TRAIN, {}).items()],
+        metrics=summary, licence=LICENCE,
+        description="CNN+LSTM over 3 s MFCC windows; see models/README.md",
+    )
+    from realtime_ser.model.metadata import ModelMetadata
+
+    export.write_model(float_bytes, ModelMetadata(quantization="float32", **base), out / "ser_float32.tflite")
+    export.write_model(int8_bytes, ModelMetadata(quantization="int8", **base), out / "ser_int8.tflite")
+    total = time.time() - started
+    run = {
+        "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
+        "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed,
+        "history": history, "splits": data["splits"],
+    }
+    metrics["run"] = run
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
+    if not args.no_eval:
+        from tools import evaluate
+
+        evaluate.write_model_card(metrics, labels, out)
+    print(f"done in {total / 60:.1f} min; summary: {json.dumps(summary)}")
+    return 0
+
+
+def evaluate_summary(metrics: dict) -> dict:
+    """The few figures stored inside the model file."""
+    keys = ("ravdess_test_ua", "emodb_test_ua", "pooled_test_ua", "ravdess_test_ua_snr10", "float32_pooled_test_ua")
+    return {k: metrics["summary"][k] for k in keys if k in metrics.get("summary", {})}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Feature matrices for training and evaluation, computed in parallel and cached.
+
+Training rows are *variants*: each training clip is trimmed like a VAD-cut
+utterance, augmented (variant 0 stays clean), randomly cropped to one window if
+longer, and turned into features by THE feature function
+(:func:`realtime_ser.dsp.features.window_features`).  Evaluation rows are the
+overlapping windows of each clip (:func:`segment_features`), so scoring a clip
+= ``EmotionModel.predict_segment``.
+
+Everything is keyed by a hash of its inputs (file list and sizes, feature
+parameters, augmentation version, seed) and stored under ``.cache/features``:
+a second run of the build reads it back in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.dsp.features import FeatureParams, segment_features, window_features
+from tools import augment as aug
+from tools.corpora import Clip
+
+#: Bump when augmentation or trimming changes, so stale caches are not reused.
+AUGMENT_VERSION = 3
+DEFAULT_CACHE = Path(".cache") / "features"
+EVAL_NOISES = ("pink", "babble", "white")
+
+
+@dataclass
+class FeatureSet:
+    """Feature windows ``x`` (float16) with the clip each row came from."""
+
+    x: np.ndarray  # (rows, frames, features)
+    clip_index: np.ndarray  # (rows,) index into the clip list it was built from
+
+
+def load_utterance(data_dir: str | os.PathLike, clip: Clip, sr: int = 16000) -> np.ndarray:
+    """A clip as the live pipeline would see it: mono 16 kHz, silence trimmed to ~0.25 s."""
+    return aug.trim_silence(load_audio(Path(data_dir) / clip.path, sr), sr)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _files_key(data_dir, clips: list[Clip]) -> list:
+    root = Path(data_dir)
+    return [(c.path, (root / c.path).stat().st_size) for c in clips]
+
+
+def _cached(cache_dir: Path | None, name: str, key, compute) -> FeatureSet:
+    if cache_dir is None:
+        return compute()
+    target = Path(cache_dir) / f"{name}-{_digest(key)}.npz"
+    if target.is_file():
+        with np.load(target) as data:
+            return FeatureSet(data["x"], data["clip_index"])
+    result = compute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.npz")
+    np.savez(tmp, x=result.x, clip_index=result.clip_index)
+    os.replace(tmp, target)
+    return result
+
+
+# ---- worker state (set once per process by the pool initializer) ----
+_W: dict = {}
+
+
+def _init_worker(state: dict) -> None:
+    _W.clear()
+    _W.update(state)
+
+
+def _babble_for(speaker: str) -> list[np.ndarray]:
+    return [noise for noise, speakers in _W.get("babble", []) if speaker not in speakers]
+
+
+def _train_job(i: int) -> tuple[int, np.ndarray]:
+    clip: Clip = _W["clips"][i]
+    p: FeatureParams = _W["params"]
+    audio = load_utterance(_W["data_dir"], clip, p.sample_rate)
+    babble = _babble_for(clip.speaker)
+    out = np.empty((_W["n_variants"], p.n_frames, p.n_features), dtype=np.float16)
+    for v in range(_W["n_variants"]):
+        rng = np.random.default_rng([_W["seed"], i, v])
+        x = audio if v == 0 else aug.augment(audio, rng, babble)
+        if x.size > p.window_samples:  # a random window of a long utterance
+            start = int(rng.integers(x.size - p.window_samples + 1))
+            x = x[start : start + p.window_samples]
+        out[v] = window_features(x, p)
+    return i, out
+
+
+def _eval_job(i: int) -> tuple[int, np.ndarray]:
+    clip: Clip = _W["clips"][i]
+    p: FeatureParams = _W["params"]
+    audio = load_utterance(_W["data_dir"], clip, p.sample_rate)
+    snr = _W["snr_db"]
+    if snr is not None:
+        rng = np.random.default_rng([_W["seed"], i])
+        kind = EVAL_NOISES[i % len(EVAL_NOISES)]
+        babble = _babble_for(clip.speaker)
+        if kind == "babble" and babble:
+            noise = babble[int(rng.integers(len(babble)))]
+        else:
+            noise = aug.coloured_noise(audio.size, "pink" if kind == "babble" else kind, rng)
+        audio = aug.mix_at_snr(audio, noise, snr)
+    return i, segment_features(audio, p).astype(np.float16)
+
+
+def _run_pool(job, n: int, state: dict, workers: int, desc: str) -> list[np.ndarray]:
+    results: list[np.ndarray | None] = [None] * n
+    if workers <= 1:
+        _init_worker(state)
+        for i in tqdm(range(n), desc=desc, unit="clip"):
+            results[i] = job(i)[1]
+    else:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(state,)) as pool:
+            for i, arr in tqdm(pool.imap_unordered(job, range(n), chunksize=8), total=n, desc=desc, unit="clip"):
+                results[i] = arr
+    return results  # type: ignore[return-value]
+
+
+def babble_bank(
+    data_dir, clips: list[Clip], n_tracks: int = 24, talkers: int = 4, seconds: float = 6.0, seed: int = 0
+) -> list[tuple[np.ndarray, frozenset[str]]]:
+    """Tracks of several overlapping talkers, each with the speakers it contains."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    bank = []
+    for _ in range(n_tracks):
+        picks = rng.choice(len(clips), size=talkers, replace=False)
+        track = np.zeros(n, dtype=np.float32)
+        for k in picks:
+            voice = load_utterance(data_dir, clips[k])
+            voice = np.tile(voice, int(np.ceil(n / max(1, voice.size))))[:n]
+            track += voice / (np.sqrt(np.mean(voice**2)) + 1e-9)
+        bank.append((track / talkers, frozenset(clips[k].speaker for k in picks)))
+    return bank
+
+
+def train_features(
+    data_dir, clips: list[Clip], params: FeatureParams, n_variants: int, seed: int,
+    babble: list | None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2,
+) -> FeatureSet:
+    """``n_variants`` augmented windows per clip (variant 0 clean); rows ordered clip-major."""
+    key = {
+        "kind": "train", "files": _files_key(data_dir, clips), "params": params.to_dict(),
+        "variants": n_variants, "seed": seed, "augment": AUGMENT_VERSION,
+        "babble": None if babble is None else [sorted(s) for _, s in babble],
+    }
+
+    def compute() -> FeatureSet:
+        state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
+                 "n_variants": n_variants, "babble": babble or []}
+        arrays = _run_pool(_train_job, len(clips), state, workers, "train features")
+        x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
+        return FeatureSet(x, np.repeat(np.arange(len(clips)), n_variants))
+
+    return _cached(cache_dir, "train", key, compute)
+
+
+def eval_features(
+    data_dir, clips: list[Clip], params: FeatureParams, snr_db: float | None = None, seed: int = 1234,
+    babble: list | None = None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2, desc: str = "eval",
+) -> FeatureSet:
+    """All overlapping windows of each clip (optionally with noise at ``snr_db``)."""
+    key = {
+        "kind": "eval", "files": _files_key(data_dir, clips), "params": params.to_dict(), "snr": snr_db,
+        "seed": seed, "augment": AUGMENT_VERSION,
+        "babble": None if babble is None or snr_db is None else [sorted(s) for _, s in babble],
+    }
+
+    def compute() -> FeatureSet:
+        state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
+                 "snr_db": snr_db, "babble": babble or []}
+        arrays = _run_pool(_eval_job, len(clips), state, workers, desc)
+        index = np.concatenate([np.full(len(a), i) for i, a in enumerate(arrays)]) if arrays else np.zeros(0, int)
+        x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
+        return FeatureSet(x, index)
+
+    return _cached(cache_dir, f"eval{'' if snr_db is None else f'-snr{snr_db:g}'}", key, compute)
+
+
+def clip_mean(probs: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.ndarray:
+    """Mean of window probabilities per clip (what ``predict_segment`` does)."""
+    out = np.zeros((n_clips, probs.shape[1]), dtype=np.float64)
+    np.add.at(out, clip_index, probs)
+    counts = np.bincount(clip_index, minlength=n_clips)[:, None]
+    return out / np.maximum(counts, 1)

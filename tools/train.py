@@ -1,0 +1,190 @@
+"""The CNN+LSTM emotion model and its training loop (tf_keras).
+
+Architecture: the 3 s window (297 frames x 60 MFCC/delta features) is split
+into 9 chunks of 33 frames; the same small 1-D CNN runs over every chunk
+(time-distributed; implemented as Conv2D with 1xk kernels over the chunk axis,
+which is exactly a TimeDistributed Conv1D and converts to plain TFLite ops);
+an LSTM (``unroll=True``: needed for int8 conversion) reads the 9 chunk
+embeddings, attention pooling weighs them, softmax over the labels.
+
+Training fights the usual failure of acted-corpus models on new speakers
+(collapse to one or two classes): augmented waveform variants (see
+tools/augment.py), SpecAugment-style masks, class- and corpus-balanced sample
+weights, label smoothing, dropout, and model selection on VALIDATION speakers.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from dataclasses import dataclass, field  # noqa: E402
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+
+@dataclass
+class TrainConfig:
+    chunks: int = 9
+    conv_filters: tuple[int, ...] = (48, 64, 96)
+    lstm_units: int = 64
+    attention: bool = True
+    dropout: float = 0.35
+    epochs: int = 40
+    patience: int = 12
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    label_smoothing: float = 0.1
+    spec_augment: bool = True
+    time_masks: int = 2
+    time_mask_frames: int = 25
+    feature_masks: int = 2
+    feature_mask_coeffs: int = 4
+    class_weights: bool = True
+    corpus_balance: float = 0.5  # 0 = every clip equal; 1 = every corpus equal
+    seed: int = 1
+    threads: int = 2
+    extra: dict = field(default_factory=dict)
+
+
+def configure_tf(threads: int, seed: int):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(seed)
+    return tf
+
+
+def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig):
+    import tf_keras as keras
+    from tf_keras import layers
+
+    if n_frames % cfg.chunks:
+        raise ValueError(f"{n_frames} frames do not split into {cfg.chunks} chunks")
+    chunk = n_frames // cfg.chunks
+    inp = keras.Input((n_frames, n_features), name="features")
+    x = layers.Reshape((cfg.chunks, chunk, n_features))(inp)
+    for i, filters in enumerate(cfg.conv_filters):
+        x = layers.Conv2D(filters, (1, 5 if i == 0 else 3), padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        if i < len(cfg.conv_filters) - 1:
+            x = layers.MaxPooling2D((1, 2))(x)
+    x = layers.AveragePooling2D((1, x.shape[2]))(x)  # mean over each chunk's frames
+    x = layers.Reshape((cfg.chunks, cfg.conv_filters[-1]))(x)
+    x = layers.Dropout(cfg.dropout / 2)(x)
+    h = layers.LSTM(cfg.lstm_units, return_sequences=cfg.attention, unroll=True)(x)
+    if cfg.attention:
+        scores = layers.Dense(1, use_bias=False)(layers.Dense(32, activation="tanh")(h))
+        weights = layers.Softmax(axis=1)(layers.Reshape((cfg.chunks,))(scores))
+        h = layers.Dot(axes=(1, 1))([weights, h])
+    h = layers.Dropout(cfg.dropout)(h)
+    out = layers.Dense(n_classes, activation="softmax", name="probs")(h)
+    return keras.Model(inp, out, name="ser_cnn_lstm")
+
+
+def spec_augment(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
+    """Zero random time spans and random cepstral coefficients (with their deltas) in place.
+
+    Zero is the per-window mean after CMVN, i.e. 'no information'.
+    """
+    n, frames, feats = x.shape
+    n_mfcc = feats // 3
+    for _ in range(cfg.time_masks):
+        width = rng.integers(0, cfg.time_mask_frames + 1, n)
+        start = rng.integers(0, frames, n)
+        t = np.arange(frames)[None, :]
+        mask = (t >= start[:, None]) & (t < (start + width)[:, None])
+        x[mask] = 0.0
+    for _ in range(cfg.feature_masks):
+        width = rng.integers(0, cfg.feature_mask_coeffs + 1, n)
+        start = rng.integers(0, n_mfcc, n)
+        c = np.arange(n_mfcc)[None, :]
+        mask = (c >= start[:, None]) & (c < (start + width)[:, None])
+        mask3 = np.concatenate([mask, mask, mask], axis=1)  # same coefficient in static/d/dd
+        x.transpose(0, 2, 1)[mask3] = 0.0
+    return x
+
+
+def sample_weights(labels: np.ndarray, corpora: np.ndarray, n_classes: int, cfg: TrainConfig) -> np.ndarray:
+    """Per-clip weights: corpora pulled towards equal mass, then classes balanced; mean 1."""
+    w = np.ones(len(labels), dtype=np.float64)
+    if cfg.corpus_balance > 0:
+        names, counts = np.unique(corpora, return_counts=True)
+        per = {n: (counts.mean() / c) ** cfg.corpus_balance for n, c in zip(names, counts)}
+        w *= np.array([per[c] for c in corpora])
+    if cfg.class_weights:
+        mass = np.bincount(labels, weights=w, minlength=n_classes)
+        w *= (mass.sum() / n_classes) / np.maximum(mass[labels], 1e-9)
+    return (w / w.mean()).astype(np.float32)
+
+
+def unweighted_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro recall over the classes present in ``y_true``."""
+    classes = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes])) if len(classes) else 0.0
+
+
+def train(
+    train_x: np.ndarray, train_clip: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
+    n_classes: int, cfg: TrainConfig, val_sets: dict | None = None, progress: bool = True,
+):
+    """Train; return (model, history).
+
+    ``train_x``: variant rows (float16), ``train_clip``: clip index of each row,
+    ``labels``/``corpora``: per clip.  Each epoch draws one random variant per
+    clip.  ``val_sets``: name -> (x windows, clip_index, clip labels); the epoch
+    with the best mean validation UA is kept (early stopping on it).
+    """
+    tf = configure_tf(cfg.threads, cfg.seed)
+    import tf_keras as keras
+
+    from tools.dataset import clip_mean
+
+    rng = np.random.default_rng(cfg.seed)
+    n_clips = len(labels)
+    rows_of = [np.flatnonzero(train_clip == i) for i in range(n_clips)]
+    weights = sample_weights(labels, corpora, n_classes, cfg)
+    y = keras.utils.to_categorical(labels, n_classes).astype(np.float32)
+
+    model = build_model(train_x.shape[1], train_x.shape[2], n_classes, cfg)
+    steps = cfg.epochs * int(np.ceil(n_clips / cfg.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        weighted_metrics=["accuracy"],
+    )
+    history: list[dict] = []
+    best, best_weights, since_best = -1.0, None, 0
+    bar = tqdm(range(cfg.epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        pick = np.array([rows[rng.integers(len(rows))] for rows in rows_of])
+        x = train_x[pick].astype(np.float32)
+        if cfg.spec_augment:
+            x = spec_augment(x, rng, cfg)
+        fit = model.fit(x, y, sample_weight=weights, batch_size=cfg.batch_size, epochs=1, verbose=0, shuffle=True)
+        record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1])}
+        if val_sets:
+            uas = []
+            for name, (vx, vclip, vlabels) in val_sets.items():
+                probs = model.predict(vx.astype(np.float32), batch_size=256, verbose=0)
+                pred = clip_mean(probs, vclip, len(vlabels)).argmax(1)
+                record[f"val_ua_{name}"] = unweighted_accuracy(vlabels, pred)
+                uas.append(record[f"val_ua_{name}"])
+            record["val_ua"] = float(np.mean(uas))
+            if record["val_ua"] > best:
+                best, best_weights, since_best = record["val_ua"], model.get_weights(), 0
+            else:
+                since_best += 1
+        history.append(record)
+        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+        if val_sets and since_best >= cfg.patience:
+            break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return model, history
