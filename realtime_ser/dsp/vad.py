@@ -5,7 +5,9 @@ Fed audio block by block (any block size), it works on 10 ms frames and yields
 ``VADIterator``.  A frame is loud when its energy exceeds an adaptive noise
 floor by ``threshold_db`` (and an absolute gate, so digital silence plus
 dither is not speech).  The floor follows the quietest recent frames: it falls
-quickly and rises slowly, and almost not at all while speech is going on.
+quickly and rises only towards the minimum frame energy of the last few
+seconds (minimum statistics): speech always has quiet gaps between syllables,
+a fan that was just switched on does not, so the floor follows the fan.
 
 Timing rules (all settable, defaults in :class:`VADConfig`):
 
@@ -42,8 +44,8 @@ class VADConfig:
     pre_roll_ms: float = 200.0
     max_utterance_s: float = 10.0
     floor_fall_s: float = 0.1  # time constant of the noise floor going down
-    floor_rise_s: float = 3.0  # ... going up while quiet
-    floor_rise_speech_s: float = 30.0  # ... going up during speech (escapes a step in noise)
+    floor_rise_s: float = 1.0  # ... going up, towards the recent minimum energy
+    floor_window_s: float = 3.0  # the floor rises to the minimum energy over this long
     initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate
 
 
@@ -109,6 +111,9 @@ class EnergyVAD:
         if not keep_floor:
             self._floor = self.config.initial_floor_dbfs
             self._floor_primed = False
+            self._chunk_min = 0.0
+            self._chunk_len = 0
+            self._minima: list[float] = []
         self.in_speech = False
         self._cand_start: int | None = None  # first loud frame of the current candidate/utterance
         self._run = 0  # consecutive loud frames
@@ -199,13 +204,20 @@ class EnergyVAD:
         c = self.config
         e = max(e, -100.0)
         frame_s = c.frame_ms / 1000.0
+        # minimum statistics: minima of 0.5 s chunks over the last floor_window_s
+        chunk = max(1, int(round(0.5 / frame_s)))
+        self._chunk_min = e if self._chunk_len == 0 else min(self._chunk_min, e)
+        self._chunk_len += 1
+        if self._chunk_len >= chunk:
+            self._minima.append(self._chunk_min)
+            del self._minima[: -max(1, int(round(c.floor_window_s / 0.5)))]
+            self._chunk_len = 0
         if e < self._floor:
-            tau = c.floor_fall_s
-        elif self.in_speech:
-            tau = c.floor_rise_speech_s
-        else:
-            tau = c.floor_rise_s
-        self._floor += (e - self._floor) * (1.0 - np.exp(-frame_s / tau))
+            self._floor += (e - self._floor) * (1.0 - np.exp(-frame_s / c.floor_fall_s))
+        elif self._minima:
+            target = min(min(self._minima), self._chunk_min)
+            if target > self._floor:
+                self._floor += (target - self._floor) * (1.0 - np.exp(-frame_s / c.floor_rise_s))
 
     def flush(self) -> list[VADEvent]:
         """End of stream: close an utterance still open (reason ``"flush"``)."""

@@ -18,6 +18,7 @@ microphone would have produced (openWakeWord's ``predict_clip`` idea).
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,18 @@ class PipelineConfig:
         data = dict(data)
         vad = VADConfig(**data.pop("vad", {}))
         return cls(vad=vad, **data)
+
+
+_WARM_MODELS: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def warm_up(model) -> None:
+    """Run one inference so the first real one is not slowed by lazy initialisation
+    (librosa's filter caches, the TFLite delegate): it would count as latency."""
+    if model is None or model in _WARM_MODELS:
+        return
+    model.predict_window(np.zeros(model.params.window_samples // 4, dtype=np.float32) + 1e-4)
+    _WARM_MODELS.add(model)
 
 
 class _History:
@@ -97,6 +110,7 @@ class StreamProcessor:
         if model is not None and model.params.sample_rate != sample_rate:
             raise ValueError("model sample rate differs from the stream's")
         self.vad = EnergyVAD(sample_rate, self.config.vad)
+        warm_up(model)
         c = self.config.vad
         seconds = c.max_utterance_s + (c.pre_roll_ms + c.hangover_ms) / 1000 + self.config.min_segment_s + 1.0
         self.history = _History(int(seconds * sample_rate))

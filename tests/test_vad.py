@@ -1,0 +1,164 @@
+"""EnergyVAD on synthetic signals and on the RAVDESS clips.
+
+Reference for real speech (documented in README): on the studio clip, frame
+energies (10 ms) smoothed over 50 ms; speech = runs of at least 50 ms within
+40 dB of the clip's peak (and above -60 dBFS); the reference utterance spans the
+first such run's start to the last one's end.
+"""
+
+import numpy as np
+import pytest
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.dsp.vad import EnergyVAD, VADConfig, frame_energies_db
+from tests.conftest import ravdess_clips
+
+SR = 16000
+
+
+def noise(seconds, db=-60.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def tone(seconds, db=-20.0, f=220.0):
+    t = np.arange(int(seconds * SR)) / SR
+    # a voiced-like harmonic tone in "syllables": 4 per second with deep dips between them
+    x = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6))
+    x *= 0.05 + 0.95 * np.cos(2 * np.pi * 2 * t) ** 2
+    return (x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def run(signal, block=320, config=None):
+    vad = EnergyVAD(SR, config)
+    events = []
+    for i in range(0, signal.size, block):
+        events += vad.process(signal[i : i + block])
+    return events + vad.flush()
+
+
+def assert_alternate(events):
+    kinds = [e.kind for e in events]
+    assert kinds[::2] == ["start"] * len(kinds[::2])
+    assert kinds[1::2] == ["end"] * len(kinds[1::2])
+
+
+def test_bursts_in_noise_give_accurate_alternating_events():
+    sig = np.concatenate([noise(1.0), noise(1.5, seed=1) + tone(1.5), noise(1.0, seed=2),
+                          noise(0.8, seed=3) + tone(0.8), noise(1.0, seed=4)])
+    events = run(sig)
+    assert_alternate(events)
+    assert len(events) == 4
+    starts = [e.sample / SR for e in events[::2]]
+    ends = [e.sample / SR for e in events[1::2]]
+    assert np.allclose(starts, [1.0, 3.5], atol=0.03)
+    assert np.allclose(ends, [2.5, 4.3], atol=0.03)
+    # default hangover: end decided <= 400 ms after the speech stopped
+    for e, true_end in zip(events[1::2], [2.5, 4.3]):
+        assert 0 < e.decided_at / SR - true_end <= 0.4
+        assert e.reason == "silence"
+    # pre-roll is available for whoever keeps the audio
+    assert events[0].audio_start == events[0].sample - int(0.2 * SR)
+
+
+def test_block_size_does_not_change_events():
+    sig = np.concatenate([noise(0.7), noise(1.0, seed=1) + tone(1.0), noise(0.9, seed=2)])
+    reference = run(sig, block=SR)
+    for block in (1, 7, 160, 441, 5000):
+        assert run(sig, block=block) == reference
+
+
+def test_clicks_shorter_than_min_speech_are_ignored():
+    sig = noise(2.0)
+    for t in (0.5, 1.0, 1.5):  # 50 ms clicks
+        i = int(t * SR)
+        sig[i : i + 800] += tone(0.05, db=-10)
+    assert run(sig) == []
+
+
+def test_long_speech_is_cut_at_max_utterance_length():
+    cfg = VADConfig(max_utterance_s=4.0)
+    sig = np.concatenate([noise(0.5), noise(10.0, seed=1) + tone(10.0), noise(1.0, seed=2)])
+    events = run(sig, config=cfg)
+    assert_alternate(events)
+    assert len(events) == 6  # 10 s of speech -> 4 + 4 + 2 s
+    for end, nxt in zip(events[1:-1:2], events[2::2]):
+        assert end.reason == "max_length" and nxt.sample == end.sample
+    lengths = [(e.sample - s.sample) / SR for s, e in zip(events[::2], events[1::2])]
+    assert lengths[0] == pytest.approx(4.0, abs=0.02) and lengths[1] == pytest.approx(4.0, abs=0.02)
+
+
+def test_noise_floor_adapts_to_a_louder_room():
+    """A step from quiet to constant loud noise is speech at first, but the floor follows it:
+    after adaptation the VAD is silent again and still detects speech over the new noise."""
+    loud = noise(20.0, db=-35.0, seed=5)
+    sig = np.concatenate([noise(1.0), loud, loud[: 2 * SR] + tone(2.0, db=-12), noise(1.0, db=-35.0, seed=6)])
+    vad = EnergyVAD(SR)
+    events = vad.process(sig) + vad.flush()
+    assert_alternate(events)
+    assert -40 < vad.noise_floor_db < -30
+    late = [e for e in events if e.kind == "start" and e.sample > 15 * SR]
+    assert len(late) == 1 and abs(late[0].sample / SR - 21.0) < 0.05
+
+
+def test_threshold_and_floor_controls():
+    sig = np.concatenate([noise(1.0), noise(1.0, seed=1) + tone(1.0, db=-52), noise(1.0, seed=2)])
+    assert len(run(sig)) == 2  # 8 dB over the noise... plus the tone's peaks
+    vad = EnergyVAD(SR)
+    vad.threshold_db = 30.0
+    assert vad.process(sig) + vad.flush() == []
+    vad = EnergyVAD(SR)
+    vad.set_noise_floor(-30.0)
+    assert vad.noise_floor_db == -30.0
+
+
+def test_digital_silence_is_never_speech():
+    vad = EnergyVAD(SR)
+    sig = np.zeros(3 * SR, dtype=np.float32)
+    sig[SR:] = np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32) * 1e-5  # dither
+    assert vad.process(sig) + vad.flush() == []
+
+
+def reference_span(x: np.ndarray) -> tuple[float, float]:
+    """See the module docstring."""
+    e = frame_energies_db(x[: x.size // 160 * 160].reshape(-1, 160))
+    p = np.convolve(10 ** (e / 10), np.ones(5) / 5, "same")
+    e = 10 * np.log10(p + 1e-12)
+    loud = e > max(e.max() - 40.0, -60.0)
+    runs, i = [], 0
+    while i < loud.size:
+        if loud[i]:
+            j = i
+            while j < loud.size and loud[j]:
+                j += 1
+            if j - i >= 5:
+                runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs[0][0] * 0.01, runs[-1][1] * 0.01
+
+
+def test_ravdess_one_utterance_per_clip_within_150ms(data):
+    clips = ravdess_clips(step=20)  # 72 clips over all 24 actors and all emotions
+    assert len(clips) >= 70
+    good = 0
+    report = []
+    for clip in clips:
+        x = load_audio(clip, SR)
+        events = run(x)
+        assert_alternate(events)
+        ref_start, ref_end = reference_span(x)
+        ok = (
+            len(events) == 2
+            and abs(events[0].sample / SR - ref_start) <= 0.15
+            and abs(events[1].sample / SR - ref_end) <= 0.15
+        )
+        good += ok
+        if not ok:
+            report.append(f"{clip.name}: ref {ref_start:.2f}-{ref_end:.2f} got "
+                          + " ".join(f"{e.kind}@{e.sample / SR:.2f}" for e in events))
+    # On every third clip of the corpus (480) the rate is 88% with the default settings
+    # (tools/bench_vad.py); the misses are breaths before the sentence (a pure energy VAD
+    # counts them as speech) and pauses longer than the 300 ms hangover.
+    assert good / len(clips) >= 0.8, "\n".join(report)
