@@ -19,6 +19,9 @@ from realtime_ser.errors import AudioFileError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 
+#: Headers outside these bounds are corrupt, not audio (found by tests/test_fuzz_decoding.py).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS = 1000, 1_536_000, 256
+
 #: Files longer than this are refused by :func:`load_audio` (use :func:`iter_audio_blocks`).
 MAX_LOAD_SECONDS = 4 * 3600
 
@@ -39,12 +42,17 @@ def _open(path: str | os.PathLike) -> sf.SoundFile:
     if p.stat().st_size == 0:
         raise AudioFileError(f"{p}: file is empty")
     try:
-        return sf.SoundFile(str(p))
+        f = sf.SoundFile(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split("\n")[0]
         if "Format not recognised" in detail or "unknown format" in detail.lower():
             detail = "not a supported audio file (WAV, FLAC, OGG, MP3)"
         raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
+    # A corrupt header claiming e.g. 1 Hz would make a 40 kB file decode to 700 MB at 16 kHz.
+    if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
+        f.close()
+        raise AudioFileError(f"{p}: invalid header (sample rate {f.samplerate} Hz, {f.channels} channels)")
+    return f
 
 
 def audio_duration(path: str | os.PathLike) -> float:
