@@ -1,0 +1,159 @@
+"""The pipeline with the real model: file analysis, paced replay, partials, finals, controls."""
+
+import time
+
+import numpy as np
+import pytest
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.audio.sources import FileSource
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.processor import StreamProcessor
+from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
+from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def clip(data):
+    return data / "ravdess" / "Actor_02" / "03-01-05-02-01-01-02.flac"
+
+
+def finals(events):
+    return [e for e in events if isinstance(e, EmotionEvent) and e.final]
+
+
+def test_analyze_file_one_utterance_same_features_as_training(model, clip):
+    events = analyze_file(clip, model)
+    kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in events]
+    assert kinds == [("SpeechEvent", "start"), ("SpeechEvent", "end"), ("EmotionEvent", None)]
+    final = events[-1]
+    assert final.final and final.start == events[0].time and final.end == events[1].time
+    assert set(final.probabilities) == set(model.labels)
+    assert sum(final.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+    assert final.top_label == max(final.probabilities, key=final.probabilities.get)
+    # The final result is EmotionModel.predict_segment of the utterance (pre/post roll included).
+    x = load_audio(clip, SR)
+    a = int(final.start * SR) - int(0.2 * SR)
+    b = int(final.end * SR) + int(0.15 * SR)
+    expected = model.predict_segment(x[a:b])
+    got = np.array([final.probabilities[k] for k in model.labels])
+    assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_paced_replay_matches_analysis_with_partials_and_fast_finals(model, clip):
+    offline = finals(analyze_file(clip, model))
+    pipe = Pipeline(FileSource(clip, realtime=True, speed=2.0), model, PipelineConfig())
+    seen = []
+    blocks = []
+    pipe.add_event_listener(seen.append)
+    pipe.add_audio_listener(lambda block, t: blocks.append((block.size, t)))
+    pipe.start()
+    assert pipe.running
+    assert pipe.wait(timeout=20)
+    pipe.stop()
+    assert not pipe.running
+    live = finals(seen)
+    assert [(e.start, e.end, e.label) for e in live] == [(e.start, e.end, e.label) for e in offline]
+    # partials at least once a second of stream time while speaking
+    partial_ends = [e.end for e in seen if isinstance(e, EmotionEvent) and not e.final]
+    start, end = live[0].start, live[0].end
+    assert partial_ends, "no partial results"
+    checkpoints = [start] + partial_ends + [end]
+    assert max(np.diff(checkpoints)) <= 1.0
+    assert live[0].latency_ms is not None and live[0].latency_ms <= 150
+    # events also arrive through the queue, in the same order
+    queued = []
+    while not pipe.events.empty():
+        queued.append(pipe.events.get_nowait())
+    assert queued == seen
+    # audio listeners see every sample, stamped with stream time
+    assert sum(n for n, _ in blocks) == load_audio(clip, SR).size
+    assert blocks[1][1] == pytest.approx(blocks[0][0] / SR)
+    stats = pipe.stats
+    assert stats.utterances == 1 and stats.final_events == 1 and stats.dropped_samples == 0
+    assert stats.last_latency_ms == live[0].latency_ms
+
+
+def test_confidence_threshold_marks_uncertain_but_keeps_top_label(model, clip):
+    events = finals(analyze_file(clip, model, PipelineConfig(confidence_threshold=1.01)))
+    assert events[0].label == UNCERTAIN and events[0].top_label in model.labels
+    assert events[0].uncertain
+
+
+def test_long_speech_is_windowed_and_short_segments_widened(model, data):
+    # three clips' speech back to back without pauses: one long utterance cut at max length
+    speech = []
+    for name in ("03-01-01-01-01-01-01", "03-01-03-01-01-01-01", "03-01-05-01-01-01-01", "03-01-08-01-01-01-01"):
+        x = load_audio(data / "ravdess" / "Actor_01" / f"{name}.flac", SR)
+        loud = np.nonzero(np.abs(x) > 0.01)[0]
+        speech.append(x[loud[0] : loud[-1]])
+    x = np.concatenate([np.zeros(SR, np.float32)] + speech * 2 + [np.zeros(SR, np.float32)])
+    config = PipelineConfig()
+    config.vad.max_utterance_s = 3.0
+    proc = StreamProcessor(model, config)
+    events = []
+    for i in range(0, x.size, 320):
+        events += proc.feed(x[i : i + 320])
+    events += proc.flush()
+    fin = finals(events)
+    assert len(fin) >= 2
+    assert all(e.end - e.start <= 3.0 + 1e-6 for e in fin)
+    speech_kinds = [e.kind for e in events if isinstance(e, SpeechEvent)]
+    assert speech_kinds == ["start", "end"] * (len(speech_kinds) // 2)
+    # a 0.25 s blip still gets a (widened) final result
+    blip = np.concatenate([np.zeros(SR, np.float32), speech[0][: SR // 4] * 3, np.zeros(SR, np.float32)])
+    proc = StreamProcessor(model, PipelineConfig())
+    ev = proc.feed(blip) + proc.flush()
+    assert len(finals(ev)) == 1
+
+
+def test_controls_threshold_calibration_and_listener_errors(model, clip):
+    src = FileSource(clip, realtime=True, speed=4.0)
+    pipe = Pipeline(src, model)
+    seen = []
+
+    def bad_listener(event):
+        raise RuntimeError("a broken consumer must not stop the pipeline")
+
+    pipe.add_event_listener(bad_listener)
+    pipe.add_event_listener(seen.append)
+    pipe.calibrate_noise(0.3)
+    pipe.set_vad_threshold_db(80.0)  # nothing is loud enough now
+    pipe.start()
+    assert pipe.wait(timeout=20)
+    pipe.stop()
+    statuses = [e for e in seen if isinstance(e, StatusEvent)]
+    assert any("noise floor calibrated" in s.message for s in statuses)
+    assert not finals(seen)
+    assert pipe.processor.vad.threshold_db == 80.0
+    assert pipe.error is None
+
+
+def test_stop_mid_utterance_emits_final_and_joins(model, data):
+    clip = data / "ravdess" / "Actor_03" / "03-01-03-02-02-01-03.flac"
+    pipe = Pipeline(FileSource(clip, realtime=True), model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    deadline = time.monotonic() + 10
+    while not pipe.stats.in_speech and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pipe.stats.in_speech
+    t0 = time.monotonic()
+    pipe.stop()
+    assert time.monotonic() - t0 < 2.0 and not pipe.running
+    assert len(finals(seen)) == 1
+
+
+def test_smoothing_and_labelling_helpers():
+    s = ProbabilitySmoother(0.5)
+    assert np.allclose(s(np.array([1.0, 0.0])), [1.0, 0.0])
+    assert np.allclose(s(np.array([0.0, 1.0])), [0.5, 0.5])
+    s.reset()
+    assert np.allclose(s(np.array([0.0, 1.0])), [0.0, 1.0])
+    label, top, conf, table = label_probabilities(np.array([0.2, 0.5, 0.3]), ["a", "b", "c"], 0.6)
+    assert (label, top, conf) == (UNCERTAIN, "b", 0.5) and table == {"a": 0.2, "b": 0.5, "c": 0.3}
+    with pytest.raises(ValueError):
+        ProbabilitySmoother(1.0)

@@ -1,0 +1,111 @@
+"""FileSource (fast and paced, pause/resume/seek/loop) and device lookup errors."""
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.audio.sources import FileSource, MicrophoneSource, resolve_device
+from realtime_ser.errors import AudioFileError, DeviceError
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def clip(data):
+    return data / "ravdess" / "Actor_01" / "03-01-05-01-01-01-01.flac"
+
+
+def drain(src, timeout=0.1):
+    out = []
+    while True:
+        block = src.read(timeout)
+        if block is None:
+            return np.concatenate(out) if out else np.zeros(0, np.float32)
+        out.append(block)
+
+
+def test_fast_file_source_equals_decoding(clip):
+    src = FileSource(clip)
+    src.start()
+    got = drain(src)
+    assert np.array_equal(got, load_audio(clip, SR))
+    assert src.position == pytest.approx(got.size / SR)
+    assert src.duration == pytest.approx(got.size / SR, abs=1e-3)
+
+
+def test_any_rate_and_channel_count(clip, tmp_path):
+    x = load_audio(clip, SR)
+    stereo44 = tmp_path / "stereo44.ogg"
+    import soxr
+
+    y = soxr.resample(x, SR, 44100)
+    sf.write(stereo44, np.stack([y, y], axis=1), 44100, format="OGG")
+    src = FileSource(stereo44)
+    src.start()
+    got = drain(src)
+    assert abs(got.size - x.size) < 0.01 * SR
+    n = min(got.size, x.size)
+    assert np.corrcoef(got[:n], x[:n])[0, 1] > 0.95
+
+
+def test_paced_source_runs_in_real_time(clip):
+    src = FileSource(clip, realtime=True, block_ms=20)
+    src.start()
+    t0 = time.monotonic()
+    got = 0
+    sizes = set()
+    while got < SR:  # one second of audio
+        block = src.read(0.5)
+        got += block.size
+        sizes.add(block.size)
+    elapsed = time.monotonic() - t0
+    assert 0.9 <= elapsed <= 1.3
+    assert sizes <= {320, 0}  # microphone-like 20 ms blocks
+
+
+def test_pause_resume_seek_and_loop(clip):
+    src = FileSource(clip, realtime=True, speed=4.0, loop=True)
+    src.start()
+    src.read(0.2)
+    src.pause()
+    pos = src.position
+    assert src.paused
+    assert src.read(0.2).size == 0  # nothing while paused
+    assert src.position == pos
+    src.resume()
+    assert src.read(0.2).size > 0
+    src.seek(2.0)
+    assert src.take_reset() == 2 * SR
+    assert src.take_reset() is None
+    first = src.read(0.2)
+    x = load_audio(clip, SR)
+    assert np.allclose(first, x[2 * SR : 2 * SR + first.size], atol=1e-4)
+    src.seek(src.duration - 0.05)  # loops back to the start at the end
+    total = 0
+    while total < 0.3 * SR:
+        total += src.read(0.2).size
+    src.stop()
+    assert src.read(0.1) is None
+
+
+def test_bad_files_raise_one_line_errors(tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all\n" * 10)
+    for path in (tmp_path / "missing.wav", empty, text):
+        with pytest.raises(AudioFileError) as info:
+            FileSource(path).start()
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_devices_are_clear_errors():
+    with pytest.raises(DeviceError, match="does not exist"):
+        resolve_device(4242)
+    with pytest.raises(DeviceError, match="no audio device named"):
+        resolve_device("definitely-not-a-microphone")
+    with pytest.raises(DeviceError):
+        MicrophoneSource("definitely-not-a-microphone").start()
