@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from realtime_ser import __version__
 from realtime_ser.model.metadata import ModelMetadata
@@ -56,12 +57,30 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
     )
 
 
-def show_about(parent: QWidget, md: ModelMetadata, model_path: str) -> QMessageBox:
-    box = QMessageBox(parent)
-    box.setWindowTitle("About realtime-ser")
-    box.setTextFormat(box.textFormat().RichText)
-    box.setText(model_card_html(md, model_path))
-    box.setStandardButtons(QMessageBox.StandardButton.Ok)
-    box.setModal(False)
+class AboutDialog(QDialog):
+    """Non-modal: the live views keep running behind it."""
+
+    def __init__(self, parent: QWidget, md: ModelMetadata, model_path: str):
+        super().__init__(parent)
+        self.setWindowTitle("About realtime-ser")
+        self.label = QLabel(model_card_html(md, model_path))
+        self.label.setObjectName("about_text")
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setMinimumWidth(520)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(buttons)
+        self.setModal(False)
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+def show_about(parent: QWidget, md: ModelMetadata, model_path: str) -> AboutDialog:
+    box = AboutDialog(parent, md, model_path)
     box.show()
     return box

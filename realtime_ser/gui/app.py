@@ -32,6 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_qt_binding() -> None:
+    """Refuse the one binding release known to crash every Qt program on this Python."""
+    import PySide6
+
+    if sys.version_info < (3, 12) and PySide6.__version__.startswith("6.12.0"):
+        raise SerError(
+            f"PySide6 {PySide6.__version__} crashes on Python {sys.version_info.major}.{sys.version_info.minor} "
+            "(None reference bug); install PySide6-Essentials<6.12 (`make run` does)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -53,6 +64,7 @@ def _run(args) -> int:
         if not replay.is_dir():
             audio_duration(replay)  # a bad file is a one-line error before any window opens
 
+    check_qt_binding()
     from PySide6.QtWidgets import QApplication
 
     from realtime_ser.gui.main_window import MainWindow

@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         sp = QStyle.StandardPixmap
         self.start_action = self._action("Start", Qt.Key.Key_Space, self.toggle_listening,
                                          "Start / stop listening to the microphone", sp.SP_MediaPlay)
-        self.open_action = self._action("Open recording…", QKeySequence.StandardKey.Open, self.open_dialog,
+        self.open_action = self._action("Open recording…", "Ctrl+O", self.open_dialog,
                                         "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
         self.record_action = self._action("Record session", "Ctrl+R", self.set_recording,
                                           "Save audio and results into a session folder",
@@ -216,9 +216,9 @@ class MainWindow(QMainWindow):
                                            "Jump forward in the replay")
         self.follow_action = self._action("Follow live", Qt.Key.Key_End,
                                           lambda: self.timeline.set_following(True), "Scroll the timeline with new results")
-        self.about_action = self._action("About", QKeySequence.StandardKey.HelpContents, self.show_about,
+        self.about_action = self._action("About", "F1", self.show_about,
                                          "Model card and credits", sp.SP_MessageBoxInformation)
-        self.quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close, "Quit realtime-ser")
+        self.quit_action = self._action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
 
     def _build_toolbar(self, list_inputs) -> None:
         bar = QToolBar("Controls")
@@ -289,15 +289,11 @@ class MainWindow(QMainWindow):
 
         if device is None:
             device = self.device_picker.currentData()
-        names = self.device_picker.refresh()
-        if not names:
-            reason = self.device_picker.error or "no input device found"
-            self.no_microphone(reason)
-            return False
         try:
             source = MicrophoneSource(device=device)
             self._run(source, SourceInfo("microphone", device or "default input"))
-        except SerError as exc:
+        except SerError as exc:  # missing device, no permission, no input channels...
+            self.device_picker.refresh()
             self.no_microphone(str(exc))
             return False
         self.mode = "microphone"

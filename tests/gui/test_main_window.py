@@ -1,0 +1,238 @@
+"""The main window with real widgets offscreen, the real model and real audio through the real pipeline."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.errors import SerError
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
+from realtime_ser.pipeline.worker import analyze_file
+
+from .conftest import CLIPS, DEMO, wait_replay_done
+
+
+@pytest.fixture(scope="module")
+def demo_finals(model):
+    """What the core produces for the demo file on its own, without any GUI."""
+    return [e for e in analyze_file(DEMO, model) if isinstance(e, EmotionEvent) and e.final]
+
+
+def test_window_builds_with_every_part(make_window, model):
+    w = make_window()
+    assert w.windowTitle().startswith("realtime-ser")
+    for lab in list(model.labels) + [UNCERTAIN]:
+        assert w.timeline.legend.findChild(type(w.timeline.legend), f"legend_{lab}") is not None
+    assert set(w.now_panel.bars) == set(model.labels)
+    assert model.metadata.model_version in w.status_model.text()
+    assert w.status_rate.text() == "16000 Hz"
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768  # fits the smallest supported screen
+    shortcuts = {a.shortcut().toString() for a in w.actions()}
+    assert {"Space", "Ctrl+O", "Ctrl+R", "Ctrl+E", "Ctrl+Q"} <= shortcuts
+
+
+def test_replay_fills_views_with_the_core_events(make_window, qtbot, model, demo_finals):
+    w = make_window()
+    assert w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    audio = load_audio(DEMO, 16000)
+    # Waveform and spectrogram saw every sample of the file.
+    assert w.envelope.total_samples == audio.size
+    assert w.mel.total_frames == 1 + (audio.size - 512) // 160
+    assert w.envelope.update_display()[1].max() > 0.1
+    assert (w.mel.update_display() > -60).mean() > 0.2
+    # The timeline holds exactly the final results the core computes for this file.
+    finals = w.timeline_model.final_events()
+    assert len(demo_finals) >= 5
+    assert [(e.utterance_id, e.label) for e in finals] == [(e.utterance_id, e.label) for e in demo_finals]
+    for got, ref in zip(finals, demo_finals):
+        assert got.start == pytest.approx(ref.start, abs=1e-6) and got.end == pytest.approx(ref.end, abs=1e-6)
+        assert got.probabilities == pytest.approx(ref.probabilities, abs=1e-6)
+    assert w.timeline.band_count() == len(finals)
+    for e in finals:
+        band = w.timeline.band(e.utterance_id)
+        assert band.rect().left() == pytest.approx(e.start)
+        assert band.rect().height() == pytest.approx(max(0.08, e.confidence))
+        expected = w.emotion_colors[e.label]
+        assert band.brush().color().rgb() == expected.rgb()
+        if e.label == UNCERTAIN:
+            assert band.brush().style() == Qt.BrushStyle.BDiagPattern
+    # The now panel shows the last result; the status bar the latency.
+    assert w.now_panel.emotion_label.text() == finals[-1].label
+    assert w.status_latency.text().startswith("latency ") and "–" not in w.status_latency.text()
+
+
+def test_partial_results_update_while_speaking(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "FEA.wav")
+    partial_bands = []
+
+    def partial_drawn() -> bool:
+        for utt in w.timeline_model.utterances:
+            band = w.timeline.band(utt.utterance_id)
+            if utt.emotion is not None and not utt.emotion.final and band is not None:
+                partial_bands.append((utt.utterance_id, utt.emotion, band.pen().style()))
+        return len({id(e) for _, e, _ in partial_bands}) >= 2
+
+    qtbot.waitUntil(partial_drawn, timeout=8000)  # two successive partial estimates were drawn
+    uid, _, pen_style = partial_bands[0]
+    assert pen_style == Qt.PenStyle.DashLine  # partial: dashed outline until final
+    assert w.now_panel.detail_label.text().count("still speaking") == 1 or w.timeline_model.get(uid).final
+    wait_replay_done(qtbot, w)
+    assert w.timeline_model.get(uid).final
+    assert w.timeline.band(uid).pen().style() == Qt.PenStyle.SolidLine
+
+
+def test_tooltip_shows_time_label_and_all_probabilities(make_window, qtbot, model):
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    utt = w.timeline_model.utterances[2]
+    text = w.timeline.tooltip_text((utt.start + utt.end) / 2)
+    assert f"Utterance {utt.utterance_id}" in text
+    assert utt.emotion.label in text
+    for lab in model.labels:
+        assert f"{utt.emotion.probabilities[lab]:6.1%}" in text and lab in text
+    assert w.timeline.tooltip_text(utt.end + 0.8) is None  # in the pause between clips
+
+
+def test_space_starts_and_stops(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    assert w.engine.running and w.start_action.text() == "Stop"
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    assert w.start_action.text() == "Start"
+
+
+def test_pause_and_seek_replay(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 0.5, timeout=5000)
+    w.replay_bar.pause_button.click()
+    qtbot.wait(200)
+    paused_at = w.replay_position()
+    qtbot.wait(500)
+    assert w.replay_position() - paused_at < 0.1
+    w.replay_bar.pause_button.click()
+    w.seek(20.0)
+    qtbot.waitUntil(lambda: w.replay_position() > 20.2, timeout=5000)
+    assert w.replay_bar.time_label.text().startswith("0:20")
+    w.seek(2.0)  # backwards: results after 2 s are dropped and recomputed
+    qtbot.waitUntil(lambda: 2.0 < w.replay_position() < 4.0, timeout=5000)
+    assert all(u.start < 2.0 or u.start > w.replay_position() - 3 for u in w.timeline_model.utterances)
+
+
+def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    finals = w.timeline_model.final_events()
+    rows = list(csv.DictReader(w.export_to(tmp_path / "t.csv").open()))
+    assert [int(r["utterance_id"]) for r in rows] == [e.utterance_id for e in finals]
+    assert [r["label"] for r in rows] == [e.label for e in finals]
+    for r, e in zip(rows, finals):
+        assert float(r["start_s"]) == pytest.approx(e.start, abs=1e-3)
+        assert float(r[f"p_{e.top_label}"]) == pytest.approx(e.probabilities[e.top_label], abs=1e-4)
+    data = json.loads(w.export_to(tmp_path / "t.json").read_text())
+    assert data["labels"] == list(model.labels)
+    assert [EmotionEvent.from_dict(d) for d in data["utterances"]] == finals
+    with pytest.raises(SerError, match="unknown export format"):
+        w.export_to(tmp_path / "t.xlsx")
+
+
+def test_record_session_while_replaying(make_window, qtbot, tmp_path):
+    from realtime_ser.session.reader import Session
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "ANG.wav")
+    w.record_action.trigger()
+    assert w.record_action.isChecked() and w.engine.recorder is not None
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    assert not w.record_action.isChecked()  # recording ends with the source
+    session = Session.open(folder)
+    assert folder.parent == tmp_path / "sessions"
+    recorded = load_audio(session.audio_path, 16000)
+    original = load_audio(CLIPS / "ANG.wav", 16000)
+    assert recorded.size > 0.8 * original.size
+    finals = [e for e in session.events if isinstance(e, EmotionEvent) and e.final]
+    assert [e.label for e in finals] == [e.label for e in w.timeline_model.final_events()][: len(finals)]
+    assert any(isinstance(e, SpeechEvent) for e in session.events)
+
+
+def test_missing_microphone_shows_banner_and_plays_demo(make_window, qtbot):
+    w = make_window()
+    assert not w.start_microphone("no-such-microphone-xyz")
+    assert w.banner.isVisible()
+    assert "No microphone available" in w.banner.text.text()
+    assert "no-such-microphone-xyz" in w.banner.text.text()
+    assert QApplication.activeModalWidget() is None  # says so without blocking
+    assert w.mode == "replay" and w.engine.info.path == DEMO
+    wait_replay_done(qtbot, w)
+    assert len(w.timeline_model.final_events()) >= 5
+    assert w.banner.isVisible()  # the explanation stays until dismissed
+
+
+def test_calibrate_noise_status_event_reaches_status_bar(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 0.1, timeout=5000)
+    w.sensitivity.calibrate_button.click()
+    qtbot.waitUntil(lambda: any("noise floor" in e.message for e in w.status_log), timeout=5000)
+    assert "noise floor" in w.statusBar().currentMessage()
+
+
+def test_settings_are_remembered(make_window, settings, qtbot):
+    from realtime_ser.gui.settings import GuiSettings
+
+    w = make_window()
+    w.sensitivity.slider.setValue(80)
+    w.resize(1200, 700)
+    w.close()
+    again = GuiSettings(settings.path)
+    assert again.sensitivity == 80
+    w2 = make_window(settings_obj=again, resize=False)
+    assert w2.sensitivity.slider.value() == 80
+    assert w2.size().width() == 1200 and w2.size().height() == 700
+    assert w2.engine.threshold_db == pytest.approx(6.0)
+
+
+def test_about_box_shows_model_card(make_window, model):
+    w = make_window()
+    w.about_action.trigger()
+    text = w._about.text()
+    assert model.metadata.model_version in text
+    for lab in model.labels:
+        assert lab in text
+    assert "non-commercial" in text
+    assert not w._about.isModal()
+    w._about.close()
+
+
+def test_bad_recording_is_reported_not_raised(make_window, tmp_path):
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(b"not audio at all" * 10)
+    w = make_window()
+    assert not w.open_recording(bad)
+    assert w.banner.isVisible() and "noise.wav" in w.banner.text.text()
+    assert not w.engine.running
+
+
+def test_level_meter_and_speech_indicator_follow_audio(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "HAP.wav")
+    qtbot.waitUntil(lambda: w.now_panel.speaking, timeout=5000)
+    qtbot.waitUntil(lambda: w.now_panel.level_meter.value() > 200, timeout=5000)  # louder than -40 dBFS
+    wait_replay_done(qtbot, w)
+    assert not w.now_panel.speaking
+    assert np.isfinite(w.envelope.end_time)
