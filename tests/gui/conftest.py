@@ -32,19 +32,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"))
 
 
-@pytest.fixture(scope="session")
-def model_path() -> Path:
-    # The bundled model; REALTIME_SER_TEST_MODEL only lets a developer try a model being trained.
-    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH
-
-    return Path(os.environ.get("REALTIME_SER_TEST_MODEL", DEFAULT_MODEL_PATH))
-
-
-@pytest.fixture(scope="session")
-def model(model_path):
-    from realtime_ser.model.emotion_model import EmotionModel
-
-    return EmotionModel.load(model_path)
+# ``model`` and ``model_path`` (the bundled model, loaded once) come from tests/conftest.py.
 
 
 @pytest.fixture

@@ -236,3 +236,33 @@ def test_level_meter_and_speech_indicator_follow_audio(make_window, qtbot):
     wait_replay_done(qtbot, w)
     assert not w.now_panel.speaking
     assert np.isfinite(w.envelope.end_time)
+
+
+def test_live_microphone_start_stop_and_device_switching(make_window, qtbot, pulse):
+    """Real capture through the PulseAudio virtual microphone, then switching device in the picker."""
+    w = make_window()
+    names = w.device_picker.refresh()
+    assert "pulse" in names and "default" in names
+    assert w.device_picker.select("pulse")
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w, Qt.Key.Key_Space)  # Space = start listening on the chosen device
+    qtbot.waitUntil(lambda: w.engine.running and w.mode == "microphone", timeout=5000)
+    assert w.engine.info.name == "pulse" and "pulse" in w.status_source.text()
+    player = pulse.play(CLIPS / "ANG.wav")
+    assert player.wait(timeout=20) == 0
+    qtbot.waitUntil(lambda: len(w.timeline_model.final_events()) >= 1, timeout=8000)
+    assert w.envelope.update_display()[1].max() > 0.05  # the clip is in the waveform
+    assert w.settings.device == "pulse"
+    first_pipeline = w.engine.pipeline
+    # Choose another input: listening restarts on it, and the choice is remembered.
+    index = w.device_picker.findData("default")
+    w.device_picker.setCurrentIndex(index)
+    w.device_picker.activated.emit(index)
+    qtbot.waitUntil(lambda: w.engine.pipeline is not first_pipeline and w.engine.running, timeout=5000)
+    assert w.engine.info.name == "default" and w.settings.device == "default"
+    assert not first_pipeline.running
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=5000)  # audio flows from the new device
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    assert w.start_action.text() == "Start" and w.mode == "idle"
