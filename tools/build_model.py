@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed,
         "history": history, "splits": data["splits"],
+        "size_int8": (out / "ser_int8.tflite").stat().st_size,
+        "size_float32": (out / "ser_float32.tflite").stat().st_size,
+        "command": " ".join(["python -m tools.build_model", *(argv if argv is not None else sys.argv[1:])]),
     }
     metrics["run"] = run
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,74 @@
+"""Benchmark: milliseconds per 3 s window on one CPU thread, and file size.
+
+    python -m tools.bench_model [models/ser_int8.tflite ...]
+
+Times the LiteRT inference of one window (single thread, after warm-up) and,
+separately, the feature extraction of one window, which the live path also
+pays.  The figures go into the model card; they are not asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from realtime_ser.dsp.features import FeatureParams, window_features
+from realtime_ser.errors import SerError
+from realtime_ser.model.backend import LiteRTBackend
+
+
+def _timed(fn, repeats: int) -> np.ndarray:
+    times = np.empty(repeats)
+    for i in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - t
+    return times * 1000
+
+
+def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None = None) -> dict:
+    """Median/p95 ms per window for inference and for features, plus size in bytes."""
+    params = params or FeatureParams()
+    backend = LiteRTBackend(model_bytes, "benchmark", num_threads=1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, params.n_frames, params.n_features)).astype(np.float32)
+    for _ in range(20):
+        backend.predict(x)
+    infer = _timed(lambda: backend.predict(x), repeats)
+    audio = (0.1 * rng.standard_normal(params.window_samples)).astype(np.float32)
+    window_features(audio, params)
+    feats = _timed(lambda: window_features(audio, params), max(20, repeats // 10))
+    return {
+        "bytes": len(model_bytes),
+        "ms_median": round(float(np.median(infer)), 3),
+        "ms_p95": round(float(np.percentile(infer, 95)), 3),
+        "feature_ms_median": round(float(np.median(feats)), 2),
+        "threads": 1,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"])
+    parser.add_argument("--repeats", type=int, default=500)
+    args = parser.parse_args(argv)
+    for name in args.models:
+        path = Path(name)
+        try:
+            if not path.is_file():
+                raise SerError(f"{path}: model file not found")
+            r = bench(path.read_bytes(), args.repeats)
+        except SerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{path}: {r['bytes'] / 1024:.0f} KB, inference {r['ms_median']:.2f} ms/window "
+              f"(p95 {r['ms_p95']:.2f}, 1 thread), features {r['feature_ms_median']:.1f} ms/window")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
