@@ -129,12 +129,14 @@ class PulseServer:
         assert shutil.which("pulseaudio"), "pulseaudio is not installed (run tools/install_system_deps.sh)"
         if self.socket.exists():
             self.socket.unlink()
+        pid_file = self.runtime / "pulse" / "pid"
+        if pid_file.exists():  # left by a killed daemon (maybe a zombie nobody reaped)
+            pid_file.unlink()
         subprocess.run(
             ["pulseaudio", "-n", "-F", str(self.config), "--daemonize=yes", "--exit-idle-time=-1",
              "--log-target=file:" + str(self.root / "pulse.log")],
             env=self.env, check=True, timeout=20,
         )
-        pid_file = self.runtime / "pulse" / "pid"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -1,0 +1,155 @@
+"""The live path through a real audio server: PulseAudio virtual microphone -> PortAudio -> pipeline.
+
+A clip is played into the daemon's null sink with paplay while the pipeline captures
+from ALSA's ``pulse`` device (the virtual source over the sink's monitor).  No mocks:
+real daemon, real PortAudio stream, real model.
+"""
+
+import json
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from realtime_ser.audio.sources import MicrophoneSource, list_devices
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.worker import Pipeline, analyze_file
+from tests.conftest import REPO, run_cli
+
+CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.flac"
+
+
+def finals(events):
+    return [e for e in events if isinstance(e, EmotionEvent) and e.final]
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def play_and_capture(pulse, pipe, clip, seen):
+    """Play ``clip`` and return the stream time at which playback started."""
+    t_play = pipe.stats.stream_time
+    player = pulse.play(clip)
+    assert player.wait(timeout=20) == 0
+    n = len(finals(seen))
+    assert wait_for(lambda: len(finals(seen)) > n - 1 and not pipe.stats.in_speech, 5)
+    time.sleep(0.5)
+    return t_play
+
+
+def test_live_capture_matches_clip_timing_and_analyze(pulse, model, data):
+    assert any(d.name == "pulse" and d.is_input for d in list_devices())
+    clip = data / CLIP
+    offline = analyze_file(clip, model)
+    off_final = finals(offline)[0]
+
+    src = MicrophoneSource("pulse")
+    pipe = Pipeline(src, model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        assert wait_for(lambda: pipe.stats.stream_time > 0.5, 5), "no audio from the virtual mic"
+        t_play = play_and_capture(pulse, pipe, clip, seen)
+    finally:
+        pipe.stop()
+    assert pipe.error is None
+    speech = [e for e in seen if isinstance(e, SpeechEvent)]
+    assert [e.kind for e in speech] == ["start", "end"]
+    live_final = finals(seen)
+    assert len(live_final) == 1
+    # timing: the clip's utterance as analyze found it, shifted by when playback started
+    assert abs(speech[0].time - (t_play + off_final.start)) <= 0.3
+    assert abs(speech[1].time - (t_play + off_final.end)) <= 0.3
+    # agreement with analyze: same label, similar probabilities
+    live = live_final[0]
+    assert live.top_label == off_final.top_label
+    diff = max(abs(live.probabilities[k] - off_final.probabilities[k]) for k in model.labels)
+    assert diff < 0.15
+    assert live.latency_ms <= 150
+    assert pipe.stats.dropped_samples == 0
+
+
+def test_starved_worker_counts_overruns_and_recovers(pulse, model, data):
+    """An audio listener that blocks for longer than the ring buffer holds: the callback keeps
+    the newest audio, the overrun is counted and reported, and speech is still recognised after."""
+    src = MicrophoneSource("pulse", buffer_seconds=1.0)
+    pipe = Pipeline(src, model)
+    seen = []
+    stall = {"done": False}
+
+    def slow_consumer(block, t):
+        if t > 0.5 and not stall["done"]:
+            stall["done"] = True
+            time.sleep(2.0)
+
+    pipe.add_event_listener(seen.append)
+    pipe.add_audio_listener(slow_consumer)
+    pipe.start()
+    try:
+        assert wait_for(lambda: stall["done"] and pipe.stats.dropped_samples > 0, 8)
+        assert wait_for(lambda: any(isinstance(e, StatusEvent) and "overrun" in e.message for e in seen), 3)
+        play_and_capture(pulse, pipe, data / CLIP, seen)
+        assert pipe.running
+    finally:
+        pipe.stop()
+    stats = pipe.stats
+    assert stats.overruns >= 1 and stats.dropped_samples >= 0.5 * src.capture_rate
+    assert len(finals(seen)) == 1
+    # stream time kept counting through the gap (it follows the wall clock, not the samples read)
+    assert stats.stream_time > 3.5
+
+
+def test_device_disappearing_mid_stream_reconnects(pulse, model, data):
+    src = MicrophoneSource("pulse", stall_timeout=0.5, reconnect_interval=0.3)
+    pipe = Pipeline(src, model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        assert wait_for(lambda: pipe.stats.stream_time > 0.5, 5)
+        pulse.stop(signal.SIGKILL)  # the audio server vanishes like an unplugged USB mic
+        assert wait_for(lambda: any(isinstance(e, StatusEvent) and e.level == "error" for e in seen), 5)
+        assert pipe.running and src.lost
+        pulse.start()
+        assert wait_for(lambda: any(isinstance(e, StatusEvent) and "reconnected" in e.message for e in seen), 10)
+        assert not src.lost and src.reconnects == 1
+        t = pipe.stats.stream_time
+        assert wait_for(lambda: pipe.stats.stream_time > t + 0.5, 5), "no audio after reconnecting"
+        play_and_capture(pulse, pipe, data / CLIP, seen)
+    finally:
+        pipe.stop()
+    assert pipe.error is None
+    assert len(finals(seen)) == 1
+
+
+def test_cli_listen_through_virtual_mic(pulse, data, tmp_path, model_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtime_ser", "listen", "--device", "pulse", "--duration", "6",
+         "--output", str(out), "--model", model_path],
+        cwd=REPO, env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    head = ""
+    while not head.endswith("(Ctrl-C to stop)\n"):  # printed once capture runs
+        line = proc.stderr.readline()
+        assert line, head
+        head += line
+    time.sleep(0.5)
+    player = pulse.play(data / CLIP)
+    assert player.wait(timeout=20) == 0
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["kind"] for e in events if e["type"] == "speech"] == ["start", "end"]
+    assert "FINAL" in stdout and "--- summary ---" in stderr and "Traceback" not in stderr
