@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
@@ -69,6 +69,10 @@ class TimelineView(QWidget):
         self.following = True
         self.now = 0.0
         self._bands: dict[int, QGraphicsRectItem] = {}
+        self._texts: dict[int, pg.TextItem] = {}
+        self._text_color = colors["foreground"]
+        self._caption_font = QFont(self.font())
+        self._caption_font.setPointSizeF(max(7.0, self._caption_font.pointSizeF() * 0.85))
 
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
@@ -119,7 +123,10 @@ class TimelineView(QWidget):
     def reset(self) -> None:
         for band in self._bands.values():
             self.plot.removeItem(band)
+        for text in self._texts.values():
+            self.plot.removeItem(text)
         self._bands.clear()
+        self._texts.clear()
         self.now = 0.0
         self.set_following(True)
 
@@ -132,12 +139,26 @@ class TimelineView(QWidget):
                 band = self._bands.pop(uid, None)
                 if band is not None:
                     self.plot.removeItem(band)
+                text = self._texts.pop(uid, None)
+                if text is not None:
+                    self.plot.removeItem(text)
             else:
                 self._draw(utt, now)
         for utt in self.model.open_utterances():  # growing while someone speaks
             self._draw(utt, now)
         if self.following:
             self._scroll_to_now()
+        self._update_text_visibility()
+
+    def _update_text_visibility(self) -> None:
+        """Show a band's label only where the band is wide enough on screen to hold it."""
+        (left, right), _ = self.plot.getViewBox().viewRange()
+        px_per_s = self.plot.getViewBox().width() / max(1e-6, right - left)
+        for uid, text in self._texts.items():
+            rect = self._bands[uid].rect()
+            visible = rect.right() >= left and rect.left() <= right
+            fits = rect.width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText())
+            text.setVisible(visible and fits)
 
     def band_count(self) -> int:
         return len(self._bands)
@@ -176,6 +197,18 @@ class TimelineView(QWidget):
         band.setPen(pen)
         band.setBrush(brush)
         band.setRect(QRectF(utt.start, 0.0, max(0.05, end - utt.start), height))
+        if ev is not None:
+            caption = f"{ev.top_label}?" if ev.uncertain else ev.label
+            text = self._texts.get(utt.utterance_id)
+            if text is None:
+                text = pg.TextItem(color=self._text_color, anchor=(0.5, 1))
+                text.setFont(self._caption_font)
+                text.setZValue(6)
+                self.plot.addItem(text)
+                self._texts[utt.utterance_id] = text
+            if text.textItem.toPlainText() != caption:
+                text.setText(caption)
+            text.setPos(utt.start + (end - utt.start) / 2, height)
 
     def tooltip_text(self, t: float) -> str | None:
         """What hovering at stream time ``t`` shows (None: no utterance there)."""

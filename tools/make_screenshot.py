@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Regenerate docs/screenshot.png: the real window under Xvfb after replaying the demo session.
+
+    python tools/make_screenshot.py [--out docs/screenshot.png] [--size 1366x768]
+
+The window runs on a private Xvfb display (xcb platform, software rendering),
+with settings in a temporary folder so a user's own settings are not touched.
+The demo session (assets/demo) is replayed through the real pipeline and model
+(unpaced, so it takes seconds), then the window is grabbed from the X server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tools._xvfb import xvfb_display  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
+    parser.add_argument("--size", default="1366x768", help="screen and window size, WxH")
+    parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp, xvfb_display(width, height):
+        os.environ["REALTIME_SER_CONFIG_DIR"] = tmp
+        return _shoot(args.out, width, height, args.model, Path(tmp))
+
+
+def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from realtime_ser.gui.app import DEMO_PATH
+    from realtime_ser.gui.main_window import MainWindow
+    from realtime_ser.gui.settings import GuiSettings
+    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
+
+    app = QApplication([sys.argv[0]])
+    app.setApplicationName("realtime-ser")
+    path = model_path or str(DEFAULT_MODEL_PATH)
+    window = MainWindow(EmotionModel.load(path), path, GuiSettings(tmp / "gui.ini"), demo_path=DEMO_PATH,
+                        sessions_dir=tmp / "sessions", realtime_replay=False)
+    window.setGeometry(0, 0, width, height)
+    window.show()
+    window.play_demo()
+    deadline = time.monotonic() + 120
+    while not (not window.engine.running and window._finished_reported):
+        app.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            print("make_screenshot: the replay did not finish in 120 s", file=sys.stderr)
+            return 1
+    # Let the last frames paint, then grab what the X server shows.
+    for _ in range(30):
+        app.processEvents()
+        time.sleep(0.02)
+    image = app.primaryScreen().grabWindow(window.winId())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(out), "PNG"):
+        print(f"make_screenshot: cannot write {out}", file=sys.stderr)
+        return 1
+    finals = window.timeline_model.final_events()
+    print(f"wrote {out} ({image.width()}x{image.height()}), {len(finals)} utterances: "
+          + ", ".join(f"{e.label} {e.confidence:.0%}" for e in finals))
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
