@@ -1,0 +1,166 @@
+"""The command line, run as a user would (``python -m realtime_ser``), including bad input."""
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import REPO, run_cli
+
+CLIPS = ["Actor_01/03-01-05-02-01-01-01.flac", "Actor_02/03-01-03-01-01-01-02.flac"]
+
+
+def wav_header(data_bytes: int, fmt_code=1, channels=1, rate=16000, bits=16) -> bytes:
+    block = channels * bits // 8
+    return (b"RIFF" + struct.pack("<I", 36 + data_bytes & 0xFFFFFFFF) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, fmt_code, channels, rate, rate * block, block, bits)
+            + b"data" + struct.pack("<I", data_bytes & 0xFFFFFFFF))
+
+
+def assert_one_line_errors(stderr: str, expected: int):
+    lines = [l for l in stderr.splitlines() if l.startswith("realtime-ser: error:")]
+    assert "Traceback" not in stderr
+    assert len(lines) == expected, stderr
+    return lines
+
+
+@pytest.fixture(scope="module")
+def clips(data):
+    return [str(data / "ravdess" / c) for c in CLIPS]
+
+
+def test_analyze_formats(clips, model_path, tmp_path):
+    r = run_cli("analyze", *clips, "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.strip().splitlines()
+    assert rows[0].startswith("file,utterance_id,start,end,label,top_label,confidence,final,p_")
+    assert len(rows) == 3 and rows[1].startswith(clips[0])
+    out = tmp_path / "t.json"
+    r = run_cli("analyze", *clips, "-f", "json", "-o", str(out), "--model", model_path)
+    assert r.returncode == 0 and r.stdout == ""
+    doc = json.loads(out.read_text())
+    assert [d["file"] for d in doc] == clips
+    assert [e["type"] for e in doc[0]["events"]] == ["speech", "speech", "emotion"]
+    r = run_cli("analyze", clips[0], "-f", "jsonl", "--partials", "--model", model_path)
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert any(l["type"] == "emotion" and not l["final"] for l in lines)
+
+
+def test_analyze_directory_in_parallel_equals_serial(data, model_path):
+    folder = str(data / "crema-d-samples")
+    serial = run_cli("analyze", folder, "--model", model_path)
+    parallel = run_cli("analyze", folder, "--jobs", "0", "--model", model_path)
+    assert serial.returncode == parallel.returncode == 0, parallel.stderr
+    assert serial.stdout == parallel.stdout
+    assert len(serial.stdout.splitlines()) >= 6  # header + a row for (nearly) every clip
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(clips, model_path, tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio\n" * 50)
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(open(clips[0], "rb").read()[:3000])
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(32000, np.float32), 16000)
+    unsupported = tmp_path / "gsm.wav"  # WAVE_FORMAT 0x0161 (WMA) is not decodable
+    unsupported.write_bytes(wav_header(3200, fmt_code=0x0161) + b"\0" * 3200)
+    huge = tmp_path / "huge.wav"  # header claims ~4 GB of audio, the file holds 1 s
+    huge.write_bytes(wav_header(0xFFFFFFF0) + (np.random.default_rng(0).standard_normal(16000) * 300)
+                     .astype("<i2").tobytes())
+    missing = tmp_path / "missing.wav"
+    inputs = [str(p) for p in (missing, empty, text, truncated, silent, unsupported, huge)] + clips
+    r = run_cli("analyze", *inputs, "-f", "json", "--model", model_path)
+    assert r.returncode == 1
+    lines = assert_one_line_errors(r.stderr, 6)  # five bad files + the "N of M failed" line
+    for bad in (missing, empty, text, truncated, unsupported):
+        assert any(str(bad) in l for l in lines), (bad, lines)
+    assert "5 of 9 inputs failed" in lines[-1]
+    doc = {d["file"]: d for d in json.loads(r.stdout)}
+    assert doc[str(silent)]["events"] == []  # silence is valid audio with no speech
+    assert "events" in doc[str(huge)]  # the lying header does not stop it
+    assert "truncated" in doc[str(truncated)]["error"]
+    assert all(len(doc[c]["events"]) == 3 for c in clips)
+
+
+def test_unreadable_file(clips, model_path, tmp_path):
+    locked = tmp_path / "locked.wav"
+    locked.write_bytes(open(clips[0], "rb").read())
+    locked.chmod(0)
+    cmd = [sys.executable, "-m", "realtime_ser", "analyze", str(locked), clips[1], "--model", model_path]
+    if os.geteuid() == 0:  # root reads anything: drop the capabilities that let it
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 1
+    line = assert_one_line_errors(r.stderr, 2)[0]
+    assert "permission denied" in line and str(locked) in line
+    assert clips[1] in r.stdout  # the readable file was still analysed
+
+
+def test_missing_model_is_one_line(clips, tmp_path):
+    r = run_cli("analyze", clips[0], "--model", str(tmp_path / "nope.tflite"))
+    assert r.returncode == 1
+    assert_one_line_errors(r.stderr, 1)
+    assert "model file not found" in r.stderr
+
+
+def test_listen_without_any_microphone(model_path, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
+    env["HOME"] = str(tmp_path)
+    for args in ([], ["--device", "7"], ["--device", "no-such-mic"]):
+        r = run_cli("listen", "--duration", "2", "--model", model_path, *args, env=env)
+        assert r.returncode == 1
+        assert_one_line_errors(r.stderr, 1)
+
+
+def test_devices_and_listen_errors_with_an_audio_server(pulse, model_path, tmp_path):
+    r = run_cli("devices", env=pulse.env)
+    assert r.returncode == 0 and "pulse" in r.stdout
+    # an ALSA device that can only play: PortAudio lists it with 0 input channels
+    (tmp_path / ".asoundrc").write_text('pcm.playonly { type asym playback.pcm "pulse" }\n')
+    env = dict(pulse.env, HOME=str(tmp_path))
+    r = run_cli("devices", env=env)
+    assert "playonly" in r.stdout
+    r = run_cli("listen", "--device", "playonly", "--duration", "1", "--model", model_path, env=env)
+    assert r.returncode == 1
+    (line,) = assert_one_line_errors(r.stderr, 1)
+    assert "no input channels" in line
+
+
+def test_listen_replay_jsonl_and_ctrl_c_summary(clips, model_path, tmp_path):
+    out = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtime_ser", "listen", "--replay", clips[0], "--speed", "2",
+         "--output", str(out), "--model", model_path],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(0.5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "FINAL" not in (out.read_text() if out.exists() else "") \
+            and '"final": true' not in (out.read_text() if out.exists() else ""):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "--- summary ---" in stderr and "utterances: 1" in stderr and "Traceback" not in stderr
+    assert "FINAL" in stdout
+    from realtime_ser.pipeline.events import event_from_dict
+
+    events = [event_from_dict(json.loads(l)) for l in out.read_text().splitlines()]
+    assert [e.type for e in events][:2] == ["speech", "emotion"]
+
+
+def test_usage_errors():
+    r = run_cli("analyze")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    r = run_cli("frobnicate")
+    assert r.returncode == 2
