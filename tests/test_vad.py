@@ -159,6 +159,6 @@ def test_ravdess_one_utterance_per_clip_within_150ms(data):
             report.append(f"{clip.name}: ref {ref_start:.2f}-{ref_end:.2f} got "
                           + " ".join(f"{e.kind}@{e.sample / SR:.2f}" for e in events))
     # On every third clip of the corpus (480) the rate is 88% with the default settings
-    # (tools/bench_vad.py); the misses are breaths before the sentence (a pure energy VAD
+    # (tools/bench_latency.py --vad-accuracy); the misses are breaths before the sentence (a pure energy VAD
     # counts them as speech) and pauses longer than the 300 ms hangover.
     assert good / len(clips) >= 0.8, "\n".join(report)

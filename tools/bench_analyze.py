@@ -1,0 +1,43 @@
+"""Benchmark: `analyze` speed in x real time on one core, decoding included.
+
+    python tools/bench_analyze.py [--clips 120] [--data ../shared/data]
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
+
+from realtime_ser.audio.io import audio_duration  # noqa: E402
+from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
+from realtime_ser.pipeline.worker import analyze_file  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--clips", type=int, default=120)
+    ap.add_argument("--model")
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    clips = sorted(Path(args.data, "ravdess").glob("Actor_*/*.*"))
+    clips = clips[:: max(1, len(clips) // args.clips)][: args.clips]
+    model = EmotionModel.load(args.model)
+    analyze_file(clips[0], model)  # warm-up
+    audio = sum(audio_duration(c) for c in clips)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    n_final = sum(1 for c in clips for e in analyze_file(c, model) if getattr(e, "final", False))
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    print(f"analyze: {len(clips)} RAVDESS clips, {audio:.1f} s of audio, {n_final} final events")
+    print(f"  wall {wall:.2f} s -> {audio / wall:.0f}x real time; CPU {cpu:.2f} s -> {audio / cpu:.0f}x real time per core")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Benchmark: CPU use of the live path while idle and while speech is processed, and
+resident-memory growth over 30 minutes of audio pushed through it (sped up).
+
+The audio goes through the same Pipeline/FileSource path as a paced microphone
+replay, in 20 ms blocks, ``--speed`` times faster than real time.  CPU is reported
+as the share of one core the process would need at real time
+(CPU seconds / audio seconds).  "idle" is low room noise (-60 dBFS), "speech" is
+RAVDESS clips back to back (speech about 60% of the time, partials every 0.5 s).
+
+    python tools/bench_listen.py [--minutes 30] [--speed 20]
+"""
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import soundfile as sf
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.audio.sources import FileSource
+from realtime_ser.model.emotion_model import EmotionModel
+from realtime_ser.pipeline.worker import Pipeline
+
+SR = 16000
+
+
+def measure(path: Path, model, minutes: float, speed: float) -> tuple[float, float, int, int]:
+    src = FileSource(path, realtime=True, loop=True, speed=speed)
+    pipe = Pipeline(src, model)
+    n_final = [0]
+    pipe.add_event_listener(lambda e: n_final.__setitem__(0, n_final[0] + (getattr(e, "final", False) is True)))
+    proc = psutil.Process()
+    pipe.start()
+    time.sleep(2.0)  # let caches and buffers reach their steady size
+    gc.collect()
+    rss0 = proc.memory_info().rss
+    cpu0 = sum(proc.cpu_times()[:2])
+    t0 = pipe.stats.stream_time
+    target = minutes * 60
+    while pipe.stats.stream_time - t0 < target:
+        time.sleep(0.5)
+    cpu = sum(proc.cpu_times()[:2]) - cpu0
+    audio = pipe.stats.stream_time - t0
+    pipe.stop()
+    gc.collect()
+    rss1 = proc.memory_info().rss
+    return 100.0 * cpu / audio, audio, rss1 - rss0, n_final[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--model")
+    args = ap.parse_args()
+    model = EmotionModel.load(args.model)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-listen-"))
+    rng = np.random.default_rng(0)
+    idle = tmp / "idle.wav"
+    sf.write(idle, (rng.standard_normal(60 * SR) * 1e-3).astype(np.float32), SR)
+    clips = sorted(Path(args.data, "ravdess").glob("Actor_*/*.*"))[::24][:40]
+    speech = tmp / "speech.wav"
+    sf.write(speech, np.concatenate([load_audio(c, SR) for c in clips]), SR)
+    for name, path in (("idle", idle), ("speech", speech)):
+        cpu, audio, growth, finals = measure(path, model, args.minutes, args.speed)
+        print(f"listen {name}: {audio / 60:.1f} min of audio at {args.speed:g}x -> {cpu:.2f}% of one core "
+              f"at real time; RSS growth {growth / 2**20:+.1f} MB; {finals} final events")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
