@@ -168,3 +168,31 @@ def test_lost_audio_becomes_silence_so_event_times_stay_aligned(tmp_path):
     start, end = session.events
     assert start.time == 2.0 and stored[int(start.time * SR)] == pcm16(audio[SR + SR // 2 : SR + SR // 2 + 1])[0]
     assert end.time == 2.75
+
+
+def test_replay_timeline_now_and_reanalysis_with_the_current_model(tmp_path):
+    """A session recorded from the live path replays its stored timeline, and re-analysis of
+    its audio through the same path with the bundled model gives the same final results."""
+    from realtime_ser.audio.sources import FileSource
+    from realtime_ser.model.emotion_model import EmotionModel
+    from realtime_ser.pipeline.worker import Pipeline
+    from session_support import crema_clips
+
+    model = EmotionModel.load()
+    source = FileSource(crema_clips()[3], realtime=True, speed=50.0)
+    pipeline = Pipeline(source, model)
+    rec = SessionRecorder(tmp_path, SR, source.name, model, {"speed": 50})
+    folder = rec.start()
+    pipeline.add_audio_listener(rec.write_audio)
+    pipeline.add_event_listener(rec.write_event)
+    pipeline.start()
+    assert pipeline.wait(30)
+    pipeline.stop()
+    rec.stop()
+    session = Session.open(folder)
+    live = session.final_emotions
+    assert live, "the clip produced no result"
+    again = [e for e in session.reanalyze(model) if e.type == "emotion"]
+    assert [(e.start, e.end, e.top_label) for e in again] == [(e.start, e.end, e.top_label) for e in live]
+    for a, b in zip(again, live):
+        assert abs(a.confidence - b.confidence) < 1e-3

@@ -160,6 +160,16 @@ class Session:
         """The final emotion estimate of each utterance, in order (what a timeline shows)."""
         return [e for e in self.events if getattr(e, "type", None) == "emotion" and e.final]
 
+    def reanalyze(self, model, config=None, on_progress=None) -> list[PipelineEvent]:
+        """Run the recorded audio through the current model (the live path, unpaced).
+
+        Final results only, with times in the same frame as :attr:`events`.
+        For a paced, seekable replay use ``FileSource(session.audio_path, realtime=True)``.
+        """
+        from realtime_ser.pipeline.worker import analyze_file
+
+        return analyze_file(self.audio_path, model, config, on_progress=on_progress)
+
     @classmethod
     def open(cls, folder: str | os.PathLike) -> "Session":
         """Read a session folder; raise SessionError (one line) if it cannot be used.

@@ -1,0 +1,32 @@
+"""The soak tool's CI size: real speech through the paced live path (with a session being
+recorded) and through the PulseAudio virtual microphone; nothing lost, memory and latency bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO, cli_env
+
+
+def test_short_soak_passes(tmp_path):
+    out = tmp_path / "soak.json"
+    model = ["--model", os.environ["REALTIME_SER_TEST_MODEL"]] if os.environ.get("REALTIME_SER_TEST_MODEL") else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.soak", "--short", "--json", str(out), *model],
+        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["failures"] == []
+    replay, mic = result["replay"], result["virtual_mic"]
+    assert replay["audio_hours"] >= 0.06
+    assert replay["utterances_in"] >= 40 and replay["lost"] == 0
+    assert replay["utterances_out"] >= replay["utterances_in"]
+    assert replay["rss_growth_mb"] <= 20
+    assert replay["session"]["status"] == "complete" and replay["session"]["warnings"] == []
+    assert abs(replay["session"]["duration_s"] - replay["session"]["stream_s"]) <= 0.05
+    assert mic["utterances_in"] >= 2 and mic["lost"] == 0 and mic["pipeline_error"] is None
+    assert "soak: PASS" in proc.stdout
