@@ -114,3 +114,37 @@ def test_explicit_missing_file_directory_and_unwritable_target(tmp_path):
     with pytest.raises(ConfigError, match="'confidence_threshold' must be a number"):
         save(Settings(confidence_threshold=2.0), tmp_path / "c.json")
     assert not (tmp_path / "c.json").exists()
+
+
+from hypothesis import HealthCheck, given, settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=24), c, max_size=4),
+    max_leaves=12,
+)
+
+
+@hsettings(max_examples=200, deadline=None, derandomize=True, database=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.one_of(
+        st.binary(max_size=200),
+        _json.map(lambda v: json.dumps(v).encode()),
+        st.dictionaries(st.sampled_from(sorted(Settings().to_dict()) + ["junk"]), _json, max_size=6).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    ),
+    strict=st.booleans(),
+)
+def test_fuzzed_config_files_give_settings_or_one_line_config_errors(tmp_path, content, strict):
+    path = tmp_path / "fuzz.json"
+    path.write_bytes(content)
+    try:
+        settings, found = load_with_warnings(path, strict=strict)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(str(path))
+        return
+    settings.validate()  # whatever was accepted is valid
+    assert all(m.startswith(str(path)) and "\n" not in m for m in found)
