@@ -136,6 +136,11 @@ def test_disk_full_stops_recording_and_keeps_valid_files(tmp_path):
         session = _check_valid_prefix(folder, audio, "stopped")
         assert session.manifest["error"] == message
         assert session.duration < audio.size / SR  # it really did run out of space
+        # A new recording on the full disk fails at once, clearly, and leaves no half-made folder.
+        before = sorted(mount_point.iterdir())
+        with pytest.raises(SessionError, match="No space left on device"):
+            SessionRecorder(mount_point, SR, "mic", None, None).start()
+        assert sorted(mount_point.iterdir()) == before
     finally:
         subprocess.run(["umount", str(mount_point)], check=True)
 

@@ -16,8 +16,10 @@ import dataclasses
 import datetime as _dt
 import errno
 import json
+import logging
 import os
 import queue
+import shutil
 import threading
 import time
 import wave
@@ -48,6 +50,8 @@ try:  # advisory lock that dies with the process: how repair tells a live record
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
+
+log = logging.getLogger(__name__)
 
 _STOP = object()
 _TIME_FIELDS = ("time", "start", "end")
@@ -210,7 +214,10 @@ class SessionRecorder:
             self._folder_ino = os.stat(folder).st_ino
         except OSError as exc:
             self._close_files()
-            raise SessionError(f"{folder}: cannot start recording ({exc.strerror})") from None
+            self._release_lock()
+            shutil.rmtree(folder, ignore_errors=True)  # only what start() itself created
+            self.folder = None
+            raise SessionError(f"{folder}: cannot start recording ({exc.strerror or exc})") from None
         self._accepting = True
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         self._thread.start()
@@ -313,6 +320,9 @@ class SessionRecorder:
             self._finish(STATUS_COMPLETE)
         except OSError as exc:
             self._fail(exc)
+        except Exception as exc:  # a bug: still stop cleanly, keep what was written, say so
+            log.exception("session writer failed")
+            self._fail(exc)
 
     def _align(self, stream_time: float | None, pending: list[np.ndarray]) -> None:
         """Keep event times equal to positions in the file across lost audio.
@@ -366,8 +376,9 @@ class SessionRecorder:
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         data[key] = round(value - origin, 6)
             line = json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
-        except (TypeError, ValueError, AttributeError):
-            return  # not an event: nothing a user could do about it, and no reason to stop recording
+        except Exception:  # not a serialisable event: no reason to stop recording over it
+            log.warning("session recorder skipped an event it cannot store: %r", event)
+            return
         self._events_file.write(line.encode("utf-8"))
         self.events_written += 1
 
@@ -448,9 +459,11 @@ class SessionRecorder:
             except OSError:
                 pass
 
-    def _fail(self, exc: OSError) -> None:
+    def _fail(self, exc: Exception) -> None:
         self._accepting = False
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if not isinstance(exc, OSError):
+            reason = f"internal error ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})"
+        elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
             reason = "disk full"
         elif exc.errno == errno.ENOENT:
             reason = "session folder was removed"
