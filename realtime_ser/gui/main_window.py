@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.status_log: list[StatusEvent] = []
         self.last_latency_ms: float | None = None
         self.frames_refreshed = 0
+        self._ticks = 0
         self._paused = False
         self._finished_reported = True
         self._last_status_update = 0.0
@@ -123,7 +124,6 @@ class MainWindow(QMainWindow):
         # --- views ---
         self.waveform = WaveformView(self.envelope, plot_colors, self.emotion_colors)
         self.spectrogram = SpectrogramView(self.mel, plot_colors)
-        self.waveform.setXLink(self.spectrogram)
         self.timeline = TimelineView(self.timeline_model, self.labels, self.emotion_colors, plot_colors,
                                      TIMELINE_SECONDS)
         self.now_panel = NowPanel(self.labels, self.emotion_colors)
@@ -494,16 +494,20 @@ class MainWindow(QMainWindow):
         """Drain queues, update buffers and redraw; never blocks."""
         blocks = self.engine.drain_audio()
         events = self.engine.drain_events()
+        self._ticks += 1
         if blocks:
             tail = self._feed_audio(blocks)
-            self.now_panel.set_level(float(np.sqrt(np.mean(tail * tail))) if tail.size else 0.0)
+            if self._ticks % 2 == 0:  # ~15 Hz is plenty for a meter, and cheaper to paint
+                self.now_panel.set_level(float(np.sqrt(np.mean(tail * tail))) if tail.size else 0.0)
         for event in events:
             self._handle_event(event)
         if blocks or events:
             now = self.envelope.end_time
             self.waveform.refresh(now, self.timeline_model.utterances[-20:])
             self.spectrogram.refresh(now)
-            self.timeline.refresh(now)
+            # The 60 s timeline moves ~17 px/s: redraw it at 10 Hz unless a result changed.
+            if self.timeline_model.dirty or self._ticks % 3 == 0:
+                self.timeline.refresh(now)
             self.frames_refreshed += 1
             if self.mode == "replay":
                 self.replay_bar.set_position(min(self.replay_position(), self.replay_bar.duration))

@@ -24,13 +24,15 @@ class SpectrogramView(pg.PlotWidget):
         item = self.getPlotItem()
         item.setLabel("left", "kHz")
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-        item.setLabel("bottom", "time (s)")
+        item.setLabel("bottom", "seconds before now")
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.addItem(self.image)
         self.setYRange(0, ring.n_mels, padding=0)
         self._set_frequency_ticks()
         self._rect = QRectF()
+        seconds = ring.frames * ring.params.hop_length / ring.params.sample_rate
+        self.setXRange(-seconds, 0.0, padding=0)  # fixed: the axis is never redrawn while scrolling
 
     def _set_frequency_ticks(self) -> None:
         p = self.ring.params
@@ -46,6 +48,5 @@ class SpectrogramView(pg.PlotWidget):
         self.image.setImage(image, autoLevels=False, levels=LEVELS)
         seconds = self.ring.frames * self.ring.params.hop_length / self.ring.params.sample_rate
         end = self.ring.end_time
-        self._rect.setRect(end - seconds, 0.0, seconds, float(self.ring.n_mels))
+        self._rect.setRect(end - now - seconds, 0.0, seconds, float(self.ring.n_mels))
         self.image.setRect(self._rect)
-        self.setXRange(now - seconds, now, padding=0)

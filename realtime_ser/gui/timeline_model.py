@@ -90,6 +90,10 @@ class TimelineModel:
         del self._order[i:]
         del self._starts[i:]
 
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
     def take_dirty(self) -> list[int]:
         """Ids changed since the last call (ids no longer present mean: removed)."""
         dirty = sorted(self._dirty)

@@ -31,24 +31,31 @@ class WaveformView(pg.PlotWidget):
         item.setLabel("left", "level")
         item.getAxis("left").enableAutoSIPrefix(False)
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-        item.showGrid(x=True, y=False, alpha=0.25)
-        item.getAxis("bottom").setStyle(showValues=False)
+        # No grid and a fixed, relative time axis (seconds before now): the axes never
+        # change while the view scrolls, so software rendering only redraws the data.
+        item.hideAxis("bottom")
+        self.setXRange(-envelope.seconds, 0.0, padding=0)
         self.setYRange(-1.0, 1.0, padding=0)
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(colors["trace"], width=1), antialias=False, skipFiniteCheck=True)
         self.curve.setZValue(10)
         self.addItem(self.curve)
         self._shades: dict[int, QGraphicsRectItem] = {}
         self._gain = 1.0
+        self._shown_gain = 1.0
 
     def refresh(self, now: float, utterances: list[Utterance]) -> None:
         x, y = self.envelope.update_display()
+        np.subtract(x, now, out=x)  # relative time, in place
         self.curve.setData(x, y)
-        # Gentle automatic gain so quiet microphones stay visible without jumping around.
+        # Gentle automatic gain so quiet microphones stay visible without jumping around;
+        # the range is only touched when it changes visibly (a range change redraws the axis).
         peak = float(max(np.max(y), -np.min(y)))
         target = min(1.0, max(0.05, peak * 1.15))
-        self._gain = target if target > self._gain else 0.97 * self._gain + 0.03 * target
-        self.setYRange(-self._gain, self._gain, padding=0)
-        self.setXRange(now - self.envelope.seconds, now, padding=0)
+        gain = target if target > self._gain else 0.97 * self._gain + 0.03 * target
+        if abs(gain - self._shown_gain) > 0.05 * self._shown_gain:
+            self._shown_gain = gain
+            self.setYRange(-gain, gain, padding=0)
+        self._gain = gain
         self._update_shades(now, utterances)
 
     def _update_shades(self, now: float, utterances: list[Utterance]) -> None:
@@ -71,6 +78,6 @@ class WaveformView(pg.PlotWidget):
                 color = QColor(self.emotion_colors.get(utt.emotion.label, self._speech_color))
             color.setAlpha(70)
             rect.setBrush(QBrush(color))
-            rect.setRect(QRectF(utt.start, -10.0, end - utt.start, 20.0))
+            rect.setRect(QRectF(utt.start - now, -10.0, end - utt.start, 20.0))
         for uid in [u for u in self._shades if u not in keep]:
             self.removeItem(self._shades.pop(uid))
