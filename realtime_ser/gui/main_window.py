@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -53,6 +53,19 @@ def default_list_inputs() -> list[tuple[str, bool]]:
     from realtime_ser.audio.sources import list_devices
 
     return [(d.name, d.is_default_input) for d in list_devices(inputs_only=True)]
+
+
+def rescan_audio_devices() -> None:
+    """Make PortAudio enumerate devices again, so hot-plugged ones appear.
+
+    PortAudio lists devices once when it is initialised; sounddevice's
+    terminate/initialize pair is the documented way to refresh.  Only call this
+    while no stream is open.
+    """
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
 
 
 def _stat(stats, name: str, default=None):
@@ -160,12 +173,19 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._build_actions()
-        self._build_toolbar(list_inputs or default_list_inputs)
+        self._list_inputs = list_inputs or default_list_inputs
+        self._build_toolbar(self._list_inputs_fresh)
         self._build_status_bar()
 
         geometry = settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1340, 740)
+
+        self.dark = dark
+        self.apply_theme(dark)
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):  # Qt >= 6.5: follow the system while running
+            hints.colorSchemeChanged.connect(lambda *_: self.apply_theme(palette.is_dark_theme()))
 
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / FPS))
@@ -174,6 +194,15 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     # ------------------------------------------------------------------ building
+
+    def apply_theme(self, dark: bool) -> None:
+        """Plot colours for a light or dark system palette (widgets follow the palette themselves)."""
+        self.dark = dark
+        colors = palette.plot_colors(dark)
+        for plot in (self.waveform, self.spectrogram, self.timeline.plot):
+            palette.style_plot(plot, colors)
+        self.waveform.set_trace_color(colors["trace"])
+        self.timeline.set_text_color(colors["foreground"])
 
     def _action(self, text: str, shortcut, slot, tip: str, icon=None, checkable=False) -> QAction:
         action = QAction(text, self)
@@ -219,6 +248,13 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("About", "F1", self.show_about,
                                          "Model card and credits", sp.SP_MessageBoxInformation)
         self.quit_action = self._action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
+
+    def _list_inputs_fresh(self) -> list[tuple[str, bool]]:
+        """The input list, re-enumerated by PortAudio first when no audio stream is open."""
+        streams_open = (self.engine.running and self.mode == "microphone") or self.engine.player is not None
+        if self._list_inputs is default_list_inputs and not streams_open:
+            rescan_audio_devices()
+        return self._list_inputs()
 
     def _build_toolbar(self, list_inputs) -> None:
         bar = QToolBar("Controls")
@@ -272,6 +308,7 @@ class MainWindow(QMainWindow):
         self.timeline_model.clear()
         self.timeline.reset()
         self.now_panel.set_emotion(None)
+        self.now_panel.set_summary([])
         self.now_panel.set_speaking(False)
         self.now_panel.set_level(0.0)
         self.last_latency_ms = None
@@ -548,6 +585,7 @@ class MainWindow(QMainWindow):
                     self.mel.reset(t)
                     if jump < 0:
                         self.timeline_model.drop_from(t)
+                        self.now_panel.set_summary(self.timeline_model.final_events())
             run.append(block)
             expected = t + block.size / sr
         last = run[-1] if run else blocks[-1][0]
@@ -573,6 +611,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, EmotionEvent):
             self.timeline_model.add_emotion(event)
             self.now_panel.set_emotion(event)
+            if event.final:
+                self.now_panel.set_summary(self.timeline_model.final_events())
             if event.final and event.latency_ms is not None:
                 self.last_latency_ms = event.latency_ms
                 self.status_latency.setText(f"latency {event.latency_ms:.0f} ms")

@@ -97,6 +97,15 @@ class NowPanel(QFrame):
         layout.addWidget(self.detail_label)
         layout.addSpacing(8)
         layout.addLayout(probs)
+        layout.addSpacing(14)
+        summary_title = QLabel("This session")
+        summary_title.setStyleSheet("font-weight: bold; color: palette(mid);")
+        layout.addWidget(summary_title)
+        self.summary_label = QLabel("no utterances yet")
+        self.summary_label.setObjectName("session_summary")
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(self.summary_label)
         layout.addStretch(1)
         layout.addWidget(self.speech_indicator)
         layout.addLayout(level_row)
@@ -127,6 +136,25 @@ class NowPanel(QFrame):
             p = float(event.probabilities.get(lab, 0.0))
             bar.setValue(int(round(p * 1000)))
             bar.setFormat(f"{p:.0%}")
+
+    def set_summary(self, finals: list[EmotionEvent]) -> None:
+        """Speaking time per emotion over the final results so far (shares of speech time)."""
+        if not finals:
+            self.summary_label.setText("no utterances yet")
+            return
+        seconds: dict[str, float] = {}
+        for ev in finals:
+            seconds[ev.label] = seconds.get(ev.label, 0.0) + max(0.0, ev.end - ev.start)
+        total = sum(seconds.values()) or 1.0
+        rows = []
+        for label, secs in sorted(seconds.items(), key=lambda kv: -kv[1]):
+            color = self.emotion_colors.get(label, self.emotion_colors[UNCERTAIN]).name()
+            rows.append(f"<tr><td><span style='color:{color}'>■</span> {label}</td>"
+                        f"<td align='right'>&nbsp;{secs / total:.0%}</td>"
+                        f"<td align='right'>&nbsp;{secs:.1f} s</td></tr>")
+        self.summary_label.setText(
+            f"{len(finals)} utterance{'s' if len(finals) != 1 else ''}, {total:.1f} s of speech"
+            f"<table cellspacing='1'>{''.join(rows)}</table>")
 
     def set_speaking(self, speaking: bool) -> None:
         if speaking == self._speaking:

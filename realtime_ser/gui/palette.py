@@ -77,3 +77,13 @@ def plot_colors(dark: bool) -> dict[str, str]:
                 "speech": "#7FC8F8"}
     return {"background": "#FFFFFF", "foreground": "#303030", "trace": "#0B4F8A", "grid": "#D8D8D8",
             "speech": "#0072B2"}
+
+
+def style_plot(plot, colors: dict[str, str]) -> None:
+    """Apply background and axis colours to a pyqtgraph PlotWidget."""
+    plot.setBackground(colors["background"])
+    item = plot.getPlotItem()
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(colors["foreground"])
+        axis.setTextPen(colors["foreground"])

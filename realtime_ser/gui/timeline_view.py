@@ -160,6 +160,12 @@ class TimelineView(QWidget):
             fits = rect.width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText())
             text.setVisible(visible and fits)
 
+    def set_text_color(self, color: str) -> None:
+        self._text_color = color
+        for text in self._texts.values():
+            text.setColor(color)
+        self.now_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
+
     def band_count(self) -> int:
         return len(self._bands)
 

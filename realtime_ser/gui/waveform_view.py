@@ -43,6 +43,9 @@ class WaveformView(pg.PlotWidget):
         self._gain = 1.0
         self._shown_gain = 1.0
 
+    def set_trace_color(self, color: str) -> None:
+        self.curve.setPen(pg.mkPen(color, width=1))
+
     def refresh(self, now: float, utterances: list[Utterance]) -> None:
         x, y = self.envelope.update_display()
         np.subtract(x, now, out=x)  # relative time, in place

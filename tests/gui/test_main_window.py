@@ -266,3 +266,36 @@ def test_live_microphone_start_stop_and_device_switching(make_window, qtbot, pul
     qtbot.keyClick(w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
     assert w.start_action.text() == "Start" and w.mode == "idle"
+
+
+def test_dark_system_palette_gives_dark_plots(make_window, qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    app = QApplication.instance()
+    saved = app.palette()
+    dark = QPalette(saved)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+    dark.setColor(QPalette.ColorRole.WindowText, QColor("#E8EAED"))
+    app.setPalette(dark)
+    try:
+        w = make_window()
+        assert w.dark
+        assert w.waveform.backgroundBrush().color().lightness() < 64
+        assert w.timeline.plot.backgroundBrush().color().lightness() < 64
+    finally:
+        app.setPalette(saved)
+    w.apply_theme(False)
+    assert w.spectrogram.backgroundBrush().color().lightness() > 200
+
+
+def test_session_summary_adds_up_final_results(make_window, qtbot):
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    finals = w.timeline_model.final_events()
+    text = w.now_panel.summary_label.text()
+    assert text.startswith(f"{len(finals)} utterances")
+    speech = sum(e.end - e.start for e in finals)
+    assert f"{speech:.1f} s of speech" in text
+    for label in {e.label for e in finals}:
+        assert label in text
