@@ -236,6 +236,10 @@ def run_replay(model, program: Program, hours: float, speed: float, record_dir: 
         "rss_max_mb": round(max(warm), 1),
         "rss_end_mb": round(warm[-1], 1),
         "rss_growth_mb": round(max(warm) - baseline, 1),
+        # RSS at each tenth of the run: a leak shows as a steady climb, warm-up as an early step.
+        "rss_trace_mb": [
+            round(next((m for t, m in rss if t >= f * total), rss[-1][1]), 1) for f in np.linspace(0, 1, 11)
+        ],
         "latency": _latency_figures(tally.latencies),
         "dropped_samples": stats.dropped_samples,
         "overruns": stats.overruns,
