@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: models/ser_int8.tflite)")
     parser.add_argument("--sessions-dir", metavar="DIR", help="where Record session saves session folders")
     parser.add_argument("--version", action="version", version=f"realtime-ser {__version__}")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)  # smoke tests
     return parser
 
 
@@ -88,6 +89,10 @@ def _run(args) -> int:
         window.play_demo()
     else:
         window.start_microphone(args.device)
+    if args.quit_after:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(int(args.quit_after * 1000), window.close)
     return app.exec()
 
 

@@ -187,6 +187,9 @@ class MainWindow(QMainWindow):
         if hasattr(hints, "colorSchemeChanged"):  # Qt >= 6.5: follow the system while running
             hints.colorSchemeChanged.connect(lambda *_: self.apply_theme(palette.is_dark_theme()))
 
+        self.recovered_sessions: list[Path] = []
+        self._repair_sessions()
+
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / FPS))
         self.timer.timeout.connect(self.tick)
@@ -301,6 +304,24 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
 
     # ------------------------------------------------------------------ sources
+
+    def _repair_sessions(self) -> None:
+        """Recover sessions a crash or power cut interrupted, and say so (non-blocking)."""
+        if not self.sessions_dir.is_dir():
+            return
+        from realtime_ser.session.repair import repair_interrupted
+
+        reports = repair_interrupted(self.sessions_dir)
+        self.recovered_sessions = [r.folder for r in reports if r.repaired and not r.error]
+        failed = [r for r in reports if r.error]
+        if self.recovered_sessions:
+            latest = self.recovered_sessions[-1]
+            n = len(self.recovered_sessions)
+            self.banner.show_message(
+                f"Recovered {n} interrupted recording{'s' if n > 1 else ''} (latest: {latest.name}).",
+                [("Replay it", lambda: self.open_recording(latest))])
+        if failed:
+            self.statusBar().showMessage(failed[0].summary(), 15000)
 
     def _reset_views(self) -> None:
         self.envelope.reset()

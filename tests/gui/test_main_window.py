@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 import json
 
 import numpy as np
@@ -299,3 +300,48 @@ def test_session_summary_adds_up_final_results(make_window, qtbot):
     assert f"{speech:.1f} s of speech" in text
     for label in {e.label for e in finals}:
         assert label in text
+
+
+def test_session_folder_replays_like_a_recording(make_window, qtbot):
+    from realtime_ser.session.reader import Session
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "HAP.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    recorded = Session.open(folder).final_emotions
+    w.realtime_replay = False
+    assert w.open_recording(folder)  # the folder itself, as Open recording accepts it
+    assert w.engine.info.kind == "session"
+    wait_replay_done(qtbot, w)
+    assert [e.label for e in w.timeline_model.final_events()] == [e.label for e in recorded]
+
+
+def test_interrupted_session_is_repaired_on_start(make_window, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from realtime_ser.session.reader import Session
+
+    sessions = tmp_path / "sessions"
+    script = (
+        "import os, signal, sys, time, numpy as np\n"
+        "from realtime_ser.session.recorder import SessionRecorder\n"
+        "rec = SessionRecorder(sys.argv[1], 16000, 'test mic', flush_interval=0.1)\n"
+        "folder = rec.start()\n"
+        "for i in range(50): rec.write_audio(np.full(320, 0.1, np.float32), i * 0.02)\n"
+        "time.sleep(1.0)\n"
+        "print(folder, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(sessions)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    folder = Path(proc.stdout.strip())
+    assert Session.open(folder).interrupted
+    w = make_window(sessions_dir=sessions)
+    assert w.recovered_sessions == [folder]
+    assert w.banner.isVisible() and "Recovered 1 interrupted recording" in w.banner.text.text()
+    session = Session.open(folder)
+    assert not session.interrupted and session.duration == pytest.approx(1.0, abs=0.05)

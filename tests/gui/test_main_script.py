@@ -1,0 +1,46 @@
+"""`python main.py` as a user runs it (a subprocess, offscreen)."""
+
+import os
+import subprocess
+import sys
+
+from .conftest import CLIPS, REPO
+
+
+def run_main(*args, tmp_path, timeout=120):
+    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_help_lists_options_and_shortcuts(tmp_path):
+    proc = run_main("--help", tmp_path=tmp_path)
+    assert proc.returncode == 0
+    for option in ("--device", "--replay", "--model", "--demo", "Space start/stop", "Ctrl+Q"):
+        assert option in proc.stdout
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path):
+    proc = run_main("--replay", str(tmp_path / "missing.wav"), tmp_path=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == f"realtime-ser: error: {tmp_path / 'missing.wav'}: no such file"
+    assert "Traceback" not in proc.stderr
+    bad_model = tmp_path / "model.tflite"
+    bad_model.write_bytes(b"garbage" * 100)
+    proc = run_main("--model", str(bad_model), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"realtime-ser: error: {bad_model}:")
+
+
+def test_missing_microphone_runs_the_demo_and_quits_cleanly(tmp_path):
+    proc = run_main("--device", "no-such-microphone-xyz", "--quit-after", "4", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr
+    assert (tmp_path / "config" / "gui.ini").is_file()  # settings were saved on quit
+
+
+def test_replay_option_runs_a_file(tmp_path):
+    proc = run_main("--replay", str(CLIPS / "ANG.wav"), "--quit-after", "3", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"last_dir={CLIPS}" in (tmp_path / "config" / "gui.ini").read_text()  # remembered folder
