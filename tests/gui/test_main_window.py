@@ -345,3 +345,62 @@ def test_interrupted_session_is_repaired_on_start(make_window, tmp_path):
     assert w.banner.isVisible() and "Recovered 1 interrupted recording" in w.banner.text.text()
     session = Session.open(folder)
     assert not session.interrupted and session.duration == pytest.approx(1.0, abs=0.05)
+
+
+def _wheel(widget, pos, delta_y: int) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    event = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, delta_y),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_timeline_zoom_stops_following_and_end_resumes(make_window, qtbot):
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    plot = w.timeline.plot
+    vb = plot.getViewBox()
+    assert w.timeline.following and vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(60.0)
+    center = vb.mapViewToDevice(vb.mapToView(vb.rect().center())).toPoint()
+    _wheel(plot.viewport(), center, 240)  # zoom in with the mouse wheel
+    qtbot.waitUntil(lambda: not w.timeline.following)
+    width = vb.viewRange()[0][1] - vb.viewRange()[0][0]
+    assert width < 60.0 and w.timeline.follow_button.isEnabled()
+    w.tick()  # new frames no longer move the user's view
+    assert vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(width)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w, Qt.Key.Key_End)
+    assert w.timeline.following and not w.timeline.follow_button.isEnabled()
+    assert vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(60.0)
+
+
+def test_hovering_a_band_shows_its_tooltip(make_window, qtbot):
+    from PySide6.QtWidgets import QToolTip
+
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    utt = w.timeline_model.utterances[1]
+    vb = w.timeline.plot.getViewBox()
+    from PySide6.QtCore import QPointF
+
+    scene_pos = vb.mapViewToScene(QPointF((utt.start + utt.end) / 2, 0.1))
+    view_pos = w.timeline.plot.mapFromScene(scene_pos)
+    qtbot.mouseMove(w.timeline.plot.viewport(), view_pos)
+    qtbot.waitUntil(QToolTip.isVisible, timeout=3000)
+    assert f"Utterance {utt.utterance_id}" in QToolTip.text()
+    assert utt.emotion.label in QToolTip.text()
+
+
+def test_audible_replay_plays_on_the_default_output(make_window, qtbot, pulse):
+    w = make_window(realtime_replay=True)
+    w.replay_bar.audible.setChecked(True)
+    w.open_recording(CLIPS / "NEU.wav")
+    assert w.engine.player is not None and w.engine.player.stream.active
+    wait_replay_done(qtbot, w)
+    assert w.engine.player is None  # closed with the replay
+    assert w.settings.audible_replay
