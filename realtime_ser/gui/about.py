@@ -13,10 +13,34 @@ from realtime_ser.model.metadata import ModelMetadata
 
 def _format_metric(value) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+        return f"{value:.1%}" if 0.0 <= value <= 1.0 else f"{value:.3g}"
     if isinstance(value, dict):
         return ", ".join(f"{k} {_format_metric(v)}" for k, v in value.items())
     return html.escape(str(value))
+
+
+def metric_name(key: str) -> str:
+    """'ravdess_test_ua_snr10' -> 'RAVDESS test UA at 10 dB SNR' (unknown keys stay readable)."""
+    words = []
+    for part in key.split("_"):
+        if part.startswith("snr") and part[3:].lstrip("-").isdigit():
+            words.append(f"at {part[3:]} dB SNR")
+        elif part in ("ua", "wa"):
+            words.append(part.upper())
+        elif part in ("ravdess", "emodb", "tess", "savee"):
+            words.append({"emodb": "EMO-DB"}.get(part, part.upper()))
+        else:
+            words.append(part)
+    return html.escape(" ".join(words))
+
+
+SHORTCUTS = [
+    ("Space", "start / stop listening"), ("Ctrl+O", "open a recording or session"),
+    ("Ctrl+D", "replay the demo session"), ("Ctrl+R", "record session"), ("Ctrl+E", "export timeline"),
+    ("Ctrl+K", "calibrate noise"), ("Ctrl+P", "pause / resume replay"), ("Ctrl+← / →", "seek 5 s"),
+    ("End", "timeline follows live again"), ("F1", "this box"), ("Ctrl+Q", "quit"),
+]
+SHORTCUTS_HTML = "<p><b>Keyboard</b><br>" + " · ".join(f"<b>{k}</b> {v}" for k, v in SHORTCUTS) + "</p>"
 
 
 def model_card_html(md: ModelMetadata, model_path: str) -> str:
@@ -38,7 +62,7 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
             value = {k: v for k, v in value.items() if not isinstance(v, (dict, list))}
         if isinstance(value, list):
             continue
-        metric_rows.append((esc(str(key)), _format_metric(value)))
+        metric_rows.append((metric_name(str(key)), _format_metric(value)))
     table = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
     metrics = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in metric_rows[:12])
     licence = esc(md.licence or "see the model card")
@@ -46,13 +70,15 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
         f"<h3>realtime-ser {esc(__version__)}</h3>"
         "<p>Live speech emotion recognition on a laptop CPU. Everything runs offline on this computer.</p>"
         f"<table cellspacing='4'>{table}</table>"
-        + (f"<p><b>Test metrics</b> (speaker-independent)</p><table cellspacing='4'>{metrics}</table>" if metrics else "")
+        + (f"<p><b>Test metrics</b> (held-out speakers; UA = unweighted accuracy, WA = weighted)</p>"
+           f"<table cellspacing='4'>{metrics}</table>" if metrics else "")
         + f"<p><b>Model licence:</b> {licence}<br>"
         "Trained on corpora with non-commercial licences (RAVDESS CC BY-NC-SA 4.0, TESS CC BY-NC-ND 4.0): "
         "the bundled model is for non-commercial use only.</p>"
         "<p>Demo session: six clips of CREMA-D (Cao et al. 2014), Open Database License / Database Contents "
         "License.</p>"
-        "<p><i>Acted-emotion models are far less accurate on everyday speech; treat results as a rough hint, "
+        + SHORTCUTS_HTML
+        + "<p><i>Acted-emotion models are far less accurate on everyday speech; treat results as a rough hint, "
         "never as a judgement about a person.</i></p>"
     )
 

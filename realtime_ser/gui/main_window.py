@@ -7,6 +7,7 @@ buffers, and redraws.  When nothing is running, nothing is redrawn.
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -365,7 +366,7 @@ class MainWindow(QMainWindow):
 
     def no_microphone(self, reason: str) -> None:
         """Say so without blocking, and show something real: the bundled demo session."""
-        text = f"<b>No microphone available</b> ({reason})."
+        text = f"<b>No microphone available:</b> {html.escape(reason.rstrip('.'))}."
         actions = [("Retry microphone", lambda: self.start_microphone())]
         if self.demo_path is not None and self.demo_path.exists():
             text += " Playing the bundled demo session instead."

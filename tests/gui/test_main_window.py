@@ -175,7 +175,7 @@ def test_missing_microphone_shows_banner_and_plays_demo(make_window, qtbot):
     w = make_window()
     assert not w.start_microphone("no-such-microphone-xyz")
     assert w.banner.isVisible()
-    assert "No microphone available" in w.banner.text.text()
+    assert "No microphone available:" in w.banner.text.text()
     assert "no-such-microphone-xyz" in w.banner.text.text()
     assert QApplication.activeModalWidget() is None  # says so without blocking
     assert w.mode == "replay" and w.engine.info.path == DEMO

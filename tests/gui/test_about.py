@@ -1,0 +1,20 @@
+"""The About box's model card summary, from the bundled model's own metadata."""
+
+import dataclasses
+
+from realtime_ser.gui.about import metric_name, model_card_html
+
+
+def test_model_card_lists_labels_version_metrics_and_licence(model, model_path):
+    md = dataclasses.replace(model.metadata, metrics={"ravdess_test_ua": 0.5123, "ravdess_test_ua_snr10": 0.41})
+    text = model_card_html(md, str(model_path))
+    assert model.metadata.model_version in text and str(model_path) in text
+    assert ", ".join(model.labels) in text
+    assert "RAVDESS test UA</td><td>51.2%" in text
+    assert "RAVDESS test UA at 10 dB SNR</td><td>41.0%" in text
+    assert "non-commercial" in text and "CREMA-D" in text
+
+
+def test_metric_names_are_readable():
+    assert metric_name("float32_pooled_test_ua") == "float32 pooled test UA"
+    assert metric_name("emodb_test_wa") == "EMO-DB test WA"
