@@ -69,13 +69,32 @@ def _format_event(ev) -> str | None:
     return f"[{ev.time:8.2f}] {ev.level}: {ev.message}"
 
 
+def _load_settings(args):
+    """User settings from the config file (``--config`` or the platform default); warnings to stderr."""
+    from realtime_ser.config import load_with_warnings
+
+    settings, warnings = load_with_warnings(getattr(args, "config", None))
+    for warning in warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
+    return settings
+
+
+def _repair_sessions(folder: Path) -> None:
+    """Repair sessions a killed earlier run left behind, before recording new ones."""
+    from realtime_ser.session import repair_interrupted
+
+    for report in repair_interrupted(folder):
+        print(f"{PROG}: {report.summary()}", file=sys.stderr, flush=True)
+
+
 def cmd_listen(args) -> int:
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
     from realtime_ser.model.emotion_model import EmotionModel
-    from realtime_ser.pipeline.worker import Pipeline, PipelineConfig
+    from realtime_ser.pipeline.worker import Pipeline
 
-    model = EmotionModel.load(args.model)
-    config = PipelineConfig()
+    settings = _load_settings(args)
+    model = EmotionModel.load(args.model or settings.model_path)
+    config = settings.pipeline_config()
     if args.threshold_db is not None:
         config.vad.threshold_db = args.threshold_db
     if args.confidence is not None:
@@ -83,26 +102,45 @@ def cmd_listen(args) -> int:
     if args.replay:
         source = FileSource(args.replay, realtime=True, speed=args.speed)
     else:
-        source = MicrophoneSource(args.device)
-    out = open(args.output, "w", encoding="utf-8") if args.output else None
+        source = MicrophoneSource(args.device if args.device is not None else settings.device)
+    record_dir = None
+    if args.record is not None or settings.record_sessions:
+        record_dir = Path(args.record) if args.record else settings.session_path
+        _repair_sessions(record_dir)
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else None
+    except OSError as exc:
+        raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
     pipeline = Pipeline(source, model, config)
+    recorder = None
+    if record_dir is not None:
+        from realtime_ser.session import SessionRecorder
+
+        recorder = SessionRecorder(
+            record_dir, model.params.sample_rate, source.name, model.metadata, settings,
+            on_error=lambda msg: _err(msg),
+        )
+        pipeline.add_audio_listener(recorder.write_audio)
+        pipeline.add_event_listener(recorder.write_event)
     finals: list = []
-    statuses: list = []
     lock = threading.Lock()
 
     def on_event(ev) -> None:
+        nonlocal out
         with lock:
             if args.partials or ev.type != "emotion" or ev.final:
                 line = _format_event(ev)
                 if line:
                     print(line, flush=True)
             if out is not None:
-                out.write(json.dumps(ev.to_dict()) + "\n")
-                out.flush()
+                try:
+                    out.write(json.dumps(ev.to_dict()) + "\n")
+                    out.flush()
+                except OSError as exc:  # disk full: stop writing, keep listening
+                    _err(f"{args.output}: writing stopped ({exc.strerror})")
+                    out = None
             if ev.type == "emotion" and ev.final:
                 finals.append(ev)
-            if ev.type == "status":
-                statuses.append(ev)
 
     pipeline.add_event_listener(on_event)
     stop = threading.Event()
@@ -110,6 +148,9 @@ def cmd_listen(args) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
+        if recorder is not None:
+            folder = recorder.start()
+            print(f"recording session to {folder}", file=sys.stderr, flush=True)
         pipeline.start()
         print(f"listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         t0 = time.monotonic()
@@ -119,10 +160,14 @@ def cmd_listen(args) -> int:
             stop.wait(0.05)
     finally:
         pipeline.stop()
+        if recorder is not None and recorder.recording:
+            recorder.stop()
         signal.signal(signal.SIGINT, previous)
         if out is not None:
             out.close()
     _print_summary(pipeline.stats, finals)
+    if recorder is not None and recorder.folder is not None:
+        print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
     if pipeline.error:
         _err(pipeline.error)
         return EXIT_ERROR
@@ -339,6 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", type=float, help="below this confidence the label is 'uncertain'")
     p.add_argument("--replay", metavar="FILE", help="replay an audio file in real time instead of a microphone")
     p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (with --replay)")
+    p.add_argument(
+        "--record", nargs="?", const="", default=None, metavar="DIR",
+        help="record a session folder (audio + events) into DIR (default: the configured session folder)",
+    )
+    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("analyze", help="emotion timeline of audio files, folders or session folders")

@@ -24,6 +24,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Tests (and the CLI/GUI subprocesses they start) must never read or write the
+# developer's own settings or session folders.
+os.environ["REALTIME_SER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-config-")
+
 
 def data_dir() -> Path:
     env = os.environ.get("REALTIME_SER_DATA")

@@ -159,6 +159,35 @@ def test_listen_replay_jsonl_and_ctrl_c_summary(clips, model_path, tmp_path):
     assert [e.type for e in events][:2] == ["speech", "emotion"]
 
 
+def test_listen_records_a_session_that_analyze_reads_back(clips, model_path, tmp_path):
+    from realtime_ser.session import Session
+
+    r = run_cli("listen", "--replay", clips[0], "--speed", "4", "--model", model_path,
+                "--record", str(tmp_path / "sessions"), timeout=60)
+    assert r.returncode == 0, r.stderr
+    (folder,) = (tmp_path / "sessions").iterdir()
+    session = Session.open(folder)
+    assert session.status == "complete" and not session.warnings
+    assert abs(session.duration - sf.info(clips[0]).duration) < 0.1
+    finals = [e for e in session.events if e.type == "emotion" and e.final]
+    assert len(finals) == 1
+    r = run_cli("analyze", str(folder), "--format", "json", "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    (entry,) = json.loads(r.stdout)
+    reanalysed = [e for e in entry["events"] if e["type"] == "emotion" and e["final"]]
+    assert [e["label"] for e in reanalysed] == [finals[0].label]
+    assert abs(reanalysed[0]["start"] - finals[0].start) < 0.05
+
+
+def test_bad_config_file_is_one_line(clips, model_path, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text('{"vad_threshold_db": "loud"}')
+    r = run_cli("listen", "--replay", clips[0], "--config", str(cfg), "--model", model_path)
+    assert r.returncode == 1
+    assert_one_line_errors(r.stderr, 1)
+    assert "vad_threshold_db" in r.stderr
+
+
 def test_usage_errors():
     r = run_cli("analyze")
     assert r.returncode == 2 and "Traceback" not in r.stderr
