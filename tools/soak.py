@@ -264,8 +264,7 @@ def run_replay(model, program: Program, hours: float, speed: float, record_dir: 
 
 def run_virtual_mic(model, program: Program, log=print) -> dict:
     """Play ``program`` into a private PulseAudio virtual microphone and capture it live."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import PulseServer, reinit_portaudio  # the CI virtual mic, reused as is
+    from tools.virtual_mic import PulseServer, reinit_portaudio  # the CI virtual mic, reused as is
 
     from realtime_ser.audio.sources import MicrophoneSource
 

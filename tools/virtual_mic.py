@@ -1,0 +1,142 @@
+"""A private PulseAudio daemon with a virtual microphone, for tests, benchmarks and soak runs.
+
+The CI machine has no sound card.  This starts a real PulseAudio server in a
+temp dir (its own config, HOME and runtime dir, so nothing touches the real
+home) with a null sink, a virtual source over its monitor, and a silence
+loopback that keeps the sink rendering like a live device.  Audio played into
+the sink with ``paplay`` comes out of the virtual source, which PortAudio
+reaches through ALSA's ``pulse`` device when ``PULSE_SERVER`` is set before
+sounddevice initialises.
+
+Run ``python -m tools.virtual_mic`` to start one by hand; it prints the
+``PULSE_SERVER`` to export and stops on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PA_CONFIG = """\
+load-module module-native-protocol-unix socket={socket} auth-anonymous=1
+load-module module-null-sink sink_name=vsink rate=48000 channels=1 sink_properties=device.description=VirtualSink
+load-module module-virtual-source source_name=vmic master=vsink.monitor source_properties=device.description=VirtualMic
+load-module module-null-source source_name=silence rate=48000 channels=1
+load-module module-loopback source=silence sink=vsink latency_msec=20 source_dont_move=true sink_dont_move=true
+set-default-sink vsink
+set-default-source vmic
+"""
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (a zombie counts as stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+class PulseServer:
+    """A private PulseAudio daemon in a temp dir; nothing touches the real home."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.home = root / "home"
+        self.runtime = root / "run"
+        self.socket = root / "native"
+        self.config = root / "pa.conf"
+        self.pid: int | None = None
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.config.write_text(PA_CONFIG.format(socket=self.socket))
+        self.server = f"unix:{self.socket}"
+
+    @property
+    def env(self) -> dict:
+        """Environment for clients (pactl, paplay, the CLI in a subprocess)."""
+        env = dict(os.environ)
+        env.update(PULSE_SERVER=self.server, HOME=str(self.home), XDG_RUNTIME_DIR=str(self.runtime))
+        return env
+
+    def pactl(self, *args: str) -> str:
+        return subprocess.run(
+            ["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+
+    def start(self) -> None:
+        assert shutil.which("pulseaudio"), "pulseaudio is not installed (run tools/install_system_deps.sh)"
+        if self.socket.exists():
+            self.socket.unlink()
+        pid_file = self.runtime / "pulse" / "pid"
+        if pid_file.exists():  # left by a killed daemon (maybe a zombie nobody reaped)
+            pid_file.unlink()
+        subprocess.run(
+            ["pulseaudio", "-n", "-F", str(self.config), "--daemonize=yes", "--exit-idle-time=-1",
+             "--log-target=file:" + str(self.root / "pulse.log")],
+            env=self.env, check=True, timeout=20,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                self.pactl("info")
+                break
+            except subprocess.CalledProcessError:
+                time.sleep(0.05)
+        self.pid = int(pid_file.read_text().split()[0])
+        # Wake the null sink up so it renders continuously like a real device.
+        self.pactl("suspend-sink", "vsink", "1")
+        self.pactl("suspend-sink", "vsink", "0")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def play(self, path: str | os.PathLike) -> subprocess.Popen:
+        """Start playing a file into the virtual microphone (paplay's default buffering)."""
+        return subprocess.Popen(["paplay", str(path)], env=self.env)
+
+
+def reinit_portaudio() -> None:
+    """Make an already imported sounddevice see the current PULSE_SERVER (re-enumerates devices)."""
+    if "sounddevice" in sys.modules:
+        sd = sys.modules["sounddevice"]
+        sd._terminate()
+        sd._initialize()
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="rtser-vmic-"))
+    server = PulseServer(root)
+    server.start()
+    print(f"export PULSE_SERVER={server.server}   # then: realtime-ser listen --device pulse")
+    print(f"play into it: PULSE_SERVER={server.server} paplay FILE   (Ctrl-C stops the daemon)")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
