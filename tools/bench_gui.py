@@ -16,6 +16,9 @@ mode it reports, after a 2 s warm-up:
 * pipeline CPU -- the pipeline worker thread (VAD, features, model), % of one core;
 * process CPU -- the whole program (GUI + pipeline + audio + Qt threads), % of one core.
 
+"long" is "replay" with 5,000 earlier results already on the timeline (a
+~3 h session), to show the per-frame cost does not grow with the session.
+
 Targets (issue 4): >= 25 fps and <= 25 % of one core.
 """
 
@@ -115,6 +118,28 @@ def bench_replay(app, tmp: Path, model, seconds: float) -> dict:
     return result
 
 
+def bench_long(app, tmp: Path, model, seconds: float, n_history: int = 5000) -> dict:
+    """Replay, with the timeline already holding a long session (~3 h) of earlier results."""
+    from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
+
+    window = _window(app, tmp, model)
+    window.play_demo()
+    rng = np.random.default_rng(0)
+    labels = list(model.labels)
+    for i in range(n_history):  # synthetic earlier utterances, 2 s long every 2.2 s, before t = 0
+        uid = -(i + 1)
+        start = -2.2 * (i + 1)
+        probs = rng.dirichlet(np.ones(len(labels)))
+        top = labels[int(np.argmax(probs))]
+        window.timeline_model.add_speech(SpeechEvent("start", start, uid))
+        window.timeline_model.add_emotion(EmotionEvent(uid, start, start + 2.0, top, top, float(probs.max()),
+                                                       dict(zip(labels, map(float, probs))), True))
+    result = _measure(app, window, seconds)
+    result["bands"] = window.timeline.band_count()
+    window.close()
+    return result
+
+
 def bench_listen(app, tmp: Path, model, seconds: float, pulse) -> dict:
     from realtime_ser.gui.app import DEMO_PATH
 
@@ -172,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes:
                 if mode == "replay":
                     results[mode] = bench_replay(app, Path(tmp), model, args.seconds)
+                elif mode == "long":
+                    results[mode] = bench_long(app, Path(tmp), model, args.seconds)
                 elif mode == "listen":
                     results[mode] = bench_listen(app, Path(tmp), model, args.seconds, pulse)
                 else:

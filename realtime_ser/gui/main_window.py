@@ -562,7 +562,7 @@ class MainWindow(QMainWindow):
             self._handle_event(event)
         if blocks or events:
             now = self.envelope.end_time
-            self.waveform.refresh(now, self.timeline_model.utterances[-20:])
+            self.waveform.refresh(now, self.timeline_model.recent(20))
             self.spectrogram.refresh(now)
             # The 60 s timeline moves ~17 px/s: redraw it at 10 Hz unless a result changed.
             if self.timeline_model.dirty or self._ticks % 3 == 0:

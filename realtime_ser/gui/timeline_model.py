@@ -103,6 +103,15 @@ class TimelineModel:
     def get(self, utterance_id: int) -> Utterance | None:
         return self._by_id.get(utterance_id)
 
+    def recent(self, n: int) -> list[Utterance]:
+        return self._order[-n:]
+
+    def between(self, left: float, right: float, longest: float = 30.0) -> list[Utterance]:
+        """Utterances that may overlap [left, right] (none is longer than ``longest`` s)."""
+        i = bisect_right(self._starts, left - longest)
+        j = bisect_right(self._starts, right)
+        return self._order[i:j]
+
     def open_utterances(self) -> list[Utterance]:
         return [u for u in self._order[-4:] if u.end is None]
 

@@ -70,6 +70,7 @@ class TimelineView(QWidget):
         self.now = 0.0
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
+        self._visible_texts: set[int] = set()
         self._text_color = colors["foreground"]
         self._caption_font = QFont(self.font())
         self._caption_font.setPointSizeF(max(7.0, self._caption_font.pointSizeF() * 0.85))
@@ -127,6 +128,7 @@ class TimelineView(QWidget):
             self.plot.removeItem(text)
         self._bands.clear()
         self._texts.clear()
+        self._visible_texts.clear()
         self.now = 0.0
         self.set_following(True)
 
@@ -142,6 +144,7 @@ class TimelineView(QWidget):
                 text = self._texts.pop(uid, None)
                 if text is not None:
                     self.plot.removeItem(text)
+                self._visible_texts.discard(uid)
             else:
                 self._draw(utt, now)
         for utt in self.model.open_utterances():  # growing while someone speaks
@@ -151,14 +154,28 @@ class TimelineView(QWidget):
         self._update_text_visibility()
 
     def _update_text_visibility(self) -> None:
-        """Show a band's label only where the band is wide enough on screen to hold it."""
+        """Show a band's label only where the band is wide enough on screen to hold it.
+
+        Only captions in (or just leaving) the visible range are touched, so a
+        session of thousands of utterances costs no more per frame than a short one.
+        """
         (left, right), _ = self.plot.getViewBox().viewRange()
         px_per_s = self.plot.getViewBox().width() / max(1e-6, right - left)
-        for uid, text in self._texts.items():
-            rect = self._bands[uid].rect()
-            visible = rect.right() >= left and rect.left() <= right
-            fits = rect.width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText())
-            text.setVisible(visible and fits)
+        now_visible = set()
+        for utt in self.model.between(left, right):
+            text = self._texts.get(utt.utterance_id)
+            if text is None:
+                continue
+            rect = self._bands[utt.utterance_id].rect()
+            if rect.right() >= left and rect.width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText()):
+                now_visible.add(utt.utterance_id)
+        for uid in self._visible_texts - now_visible:
+            text = self._texts.get(uid)
+            if text is not None:
+                text.setVisible(False)
+        for uid in now_visible - self._visible_texts:
+            self._texts[uid].setVisible(True)
+        self._visible_texts = now_visible
 
     def set_text_color(self, color: str) -> None:
         self._text_color = color
@@ -209,6 +226,7 @@ class TimelineView(QWidget):
             if text is None:
                 text = pg.TextItem(color=self._text_color, anchor=(0.5, 1))
                 text.setFont(self._caption_font)
+                text.setVisible(False)  # shown by _update_text_visibility when it fits
                 text.setZValue(6)
                 self.plot.addItem(text)
                 self._texts[utt.utterance_id] = text
