@@ -35,6 +35,7 @@ from pathlib import Path
 import platformdirs
 
 from realtime_ser.errors import ConfigError
+from realtime_ser.jsonfile import read_json
 
 APP_NAME = "realtime-ser"
 CONFIG_NAME = "config.json"
@@ -181,20 +182,7 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
         return Settings(), []
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory, not a config file")
-    try:
-        if p.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{p}: too large to be a realtime-ser config file")
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: config file is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except RecursionError:
-        raise ConfigError(f"{p}: not valid JSON (nested too deeply)") from None
+    data = read_json(p, "config file", MAX_CONFIG_BYTES, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: config must be a JSON object {{...}}, not {type(data).__name__}")
 

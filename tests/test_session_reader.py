@@ -55,7 +55,7 @@ def test_not_a_session_folder(tmp_path):
 @pytest.mark.parametrize(
     "manifest_bytes, expected",
     [
-        (b"", "manifest is not valid JSON (Expecting value)"),
+        (b"", "manifest is not valid JSON (line 1, column 1: Expecting value)"),
         (b"{\"format\": ", "manifest is not valid JSON"),
         (b"\xff\xfe{}", "manifest is not UTF-8 text"),
         (b"[]", "manifest must be a JSON object, not list"),

@@ -24,6 +24,7 @@ import struct
 from pathlib import Path
 
 from realtime_ser.errors import SessionError
+from realtime_ser.jsonfile import read_json
 
 FORMAT_NAME = "realtime-ser-session"
 FORMAT_VERSION = 1
@@ -89,20 +90,7 @@ def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         raise SessionError(f"{folder}: not a session folder (no {MANIFEST_NAME})")
-    try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise SessionError(f"{path}: manifest is implausibly large ({size} bytes)")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SessionError(f"{path}: cannot read manifest ({exc.strerror})") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SessionError(f"{path}: manifest is not UTF-8 text") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        raise SessionError(f"{path}: manifest is not valid JSON ({msg})") from None
+    data = read_json(path, "manifest", MAX_MANIFEST_BYTES, SessionError)
     return validate_manifest(data, str(path))
 
 

@@ -1,0 +1,31 @@
+"""Reading small JSON documents (settings, session manifests) with one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from realtime_ser.errors import SerError
+
+
+def read_json(path: Path, what: str, max_bytes: int, error: type[SerError]) -> object:
+    """Parse ``path`` as UTF-8 JSON; any defect raises ``error`` with a one-line message.
+
+    ``what`` names the document in messages ("config file", "manifest").  The
+    size cap keeps a wrong or hostile file from being read into memory.
+    """
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise error(f"{path}: {what} is implausibly large ({size} bytes)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: {what} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise error(f"{path}: {what} is not valid JSON (nested too deeply)") from None
