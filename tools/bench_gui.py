@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pulse = None
     if "listen" in modes:
-        from tests.conftest import PulseServer  # the private PulseAudio daemon of the test suite
+        from tools.virtual_mic import PulseServer  # the private PulseAudio daemon the tests use too
 
         pulse = PulseServer(Path(tempfile.mkdtemp(prefix="rtser-bench-pulse-")))
         pulse.start()
