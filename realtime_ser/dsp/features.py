@@ -33,6 +33,10 @@ class FeatureParams:
     delta_width: int = 9
     window_seconds: float = 3.0
     cmvn: bool = True
+    # With ``cmvn=False`` and these set: fixed (training-set) normalisation per feature, and only the
+    # level (c0) normalised per window. Keeps the utterance's spectral envelope, which per-window CMVN removes.
+    global_mean: tuple[float, ...] = ()
+    global_std: tuple[float, ...] = ()
 
     @property
     def window_samples(self) -> int:
@@ -56,6 +60,7 @@ class FeatureParams:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown feature parameters: {', '.join(sorted(unknown))}")
+        data = {k: tuple(float(x) for x in v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**data)
 
 
@@ -108,10 +113,25 @@ def mfcc_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
 
 
 def normalize_frames(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """Per-window cepstral mean and variance normalisation over time."""
-    mean = frames.mean(axis=0, keepdims=True)
-    std = frames.std(axis=0, keepdims=True)
+    """Per-window cepstral mean and variance normalisation over time (``(..., frames, features)``)."""
+    mean = frames.mean(axis=-2, keepdims=True)
+    std = frames.std(axis=-2, keepdims=True)
     return ((frames - mean) / (std + eps)).astype(np.float32)
+
+
+def normalize_window(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """The normalisation ``p`` asks for, on ``(..., frames, features)`` raw MFCC frames.
+
+    Global mode: a gain change shifts only c0, so removing c0's per-window mean
+    makes the features level-independent while the envelope (c1...) stays.
+    """
+    if p.cmvn:
+        return normalize_frames(frames)
+    if p.global_mean:
+        out = (frames - np.asarray(p.global_mean, np.float32)) / np.asarray(p.global_std, np.float32)
+        out[..., 0] -= out[..., 0].mean(axis=-1, keepdims=True)
+        return out.astype(np.float32)
+    return np.asarray(frames, dtype=np.float32)
 
 
 def fit_to_window(audio: np.ndarray, window_samples: int) -> np.ndarray:
@@ -146,9 +166,12 @@ def window_features(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
     This is THE feature function: training, ``analyze`` and the microphone all
     call it, so they cannot drift apart.
     """
-    frames = mfcc_frames(fit_to_window(audio, p.window_samples), p)
-    frames = frames[: p.n_frames]
-    return normalize_frames(frames) if p.cmvn else frames
+    return normalize_window(window_frames(audio, p), p)
+
+
+def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Un-normalised MFCC frames of one window (training caches these, then normalises like above)."""
+    return mfcc_frames(fit_to_window(audio, p.window_samples), p)[: p.n_frames]
 
 
 def segment_features(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
