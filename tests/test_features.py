@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.features import FeatureParams, segment_features, window_features
+from realtime_ser.dsp.features import FeatureParams, normalize_window, segment_features, window_features, window_frames
 from tools import augment as aug
 from tools.corpora import index_data_dir
 from tools.dataset import clip_mean, eval_features, load_utterance, train_features
@@ -37,9 +37,12 @@ def test_trim_keeps_speech_and_drops_ravdess_silence(clips):
 def test_clean_training_variant_equals_inference_features(clips, tmp_path):
     fs = train_features(DATA, clips[:1], P, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
     assert fs.x.shape == (2, P.n_frames, P.n_features) and fs.x.dtype == np.float16
-    expected = window_features(load_utterance(DATA, clips[0]), P)
-    np.testing.assert_allclose(fs.x[0].astype(np.float32), expected, atol=2e-2)
-    assert not np.allclose(fs.x[1], fs.x[0], atol=0.05)  # variant 1 is augmented
+    audio = load_utterance(DATA, clips[0])
+    raw = window_frames(audio, P)
+    np.testing.assert_allclose(fs.x[0].astype(np.float32), raw, rtol=2e-3, atol=2e-2)  # float16 cache
+    normalised = normalize_window(fs.x[0].astype(np.float32), P)
+    np.testing.assert_allclose(normalised, window_features(audio, P), atol=2e-2)
+    assert not np.allclose(normalize_window(fs.x[1].astype(np.float32), P), normalised, atol=0.05)  # augmented
 
 
 def test_long_clip_crop_is_one_window_of_the_utterance(clips):
@@ -49,14 +52,15 @@ def test_long_clip_crop_is_one_window_of_the_utterance(clips):
     # variant 0 is the clean utterance; the seeded generator of (seed, clip, variant) picks the crop
     start = int(np.random.default_rng([3, 0, 0]).integers(audio.size - P.window_samples + 1))
     expected = window_features(audio[start : start + P.window_samples], P)
-    np.testing.assert_allclose(fs.x[0].astype(np.float32), expected, atol=2e-2)
-    assert not np.allclose(fs.x[0].astype(np.float32), window_features(audio, P), atol=0.05) or start == 0
+    got = normalize_window(fs.x[0].astype(np.float32), P)
+    np.testing.assert_allclose(got, expected, atol=2e-2)
+    assert not np.allclose(got, window_features(audio, P), atol=0.05) or start == 0
 
 
 def test_eval_rows_are_segment_windows_and_cached(clips, tmp_path):
     fs = eval_features(DATA, clips, P, cache_dir=tmp_path, workers=1)
     expected = segment_features(load_utterance(DATA, clips[1]), P)
-    rows = fs.x[fs.clip_index == 1].astype(np.float32)
+    rows = normalize_window(fs.x[fs.clip_index == 1].astype(np.float32), P)
     assert rows.shape == expected.shape and rows.shape[0] >= 2
     np.testing.assert_allclose(rows, expected, atol=2e-2)
     assert len(list(tmp_path.glob("eval-*.npz"))) == 1
@@ -93,3 +97,20 @@ def test_augmentations_keep_length_and_range(clips):
         out = aug.augment(audio, np.random.default_rng(seed), babble=[audio[::-1].copy()])
         assert np.all(np.abs(out) <= 1.0) and np.all(np.isfinite(out))
         assert window_features(out, P).shape == (P.n_frames, P.n_features)
+
+
+def test_global_normalisation_is_level_independent_and_keeps_envelope(clips):
+    audio = load_utterance(DATA, clips[0])
+    raw = window_frames(audio, P)
+    g = FeatureParams(cmvn=False, global_mean=tuple(raw.mean(0)), global_std=tuple(raw.std(0) + 1))
+    quiet = window_features(audio * 0.1, g)
+    diff = np.abs(quiet - window_features(audio, g))  # -20 dB shifts only c0 (except near the log floor)
+    assert np.median(diff) < 1e-3 and diff.mean() < 0.05
+    assert abs(quiet[:, 0].mean()) < 1e-4
+    # a brighter microphone changes the envelope means, which per-window CMVN would erase
+    bright = aug.peaking_eq(audio, 3000, 12, 1.0)
+    assert np.abs(window_features(bright, g)[:, 1:20].mean(0) - quiet[:, 1:20].mean(0)).max() > 0.05
+    # batch normalisation of several windows equals normalising each
+    both = normalize_window(np.stack([raw, raw[::-1]]), g)
+    np.testing.assert_allclose(both[1], normalize_window(raw[::-1].copy(), g), atol=1e-5)
+    assert FeatureParams.from_dict(g.to_dict()) == g

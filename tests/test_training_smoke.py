@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.dsp.features import FeatureParams, normalize_window
 from realtime_ser.errors import ModelError
 from realtime_ser.model.emotion_model import EmotionModel
 from realtime_ser.model.metadata import ModelMetadata, read_metadata
@@ -41,12 +41,13 @@ def test_train_export_load_predict(small_sets, tmp_path):
     cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1)
     model, history = train.train(
         tr.x, tr.clip_index, train_labels, np.array([c.corpus for c in train_clips]), len(labels), cfg,
-        {"ravdess": (va.x, va.clip_index, val_labels)}, progress=False,
+        {"ravdess": (normalize_window(va.x.astype(np.float32), params), va.clip_index, val_labels)},
+        progress=False, normalize=lambda x: normalize_window(x, params),
     )
     assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
     assert 0.0 <= history[-1]["val_ua"] <= 1.0
 
-    int8 = export.to_tflite(model, export.representative_windows(tr.x, n=16))
+    int8 = export.to_tflite(model, normalize_window(export.representative_windows(tr.x, n=16), params))
     metadata = ModelMetadata(labels=labels, features=params, model_version="smoke", training_data=["14 clips"],
                              metrics={"ravdess_test_ua": 0.5}, licence="test")
     path = tmp_path / "smoke_int8.tflite"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.dsp.features import FeatureParams, normalize_window
 from realtime_ser.errors import SerError
 from tools import corpora, dataset, splits
 from tools.train import TrainConfig
@@ -64,8 +64,18 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     return data
 
 
-def val_sets(data: dict) -> dict:
-    """Validation per corpus: (windows, clip index of each window, clip labels)."""
+def global_norm_params(base: FeatureParams, raw: np.ndarray, seed: int, rows: int = 3000) -> FeatureParams:
+    """FeatureParams with per-feature mean/std of (a sample of) the training windows."""
+    rng = np.random.default_rng(seed)
+    sample = raw[rng.choice(len(raw), size=min(rows, len(raw)), replace=False)].astype(np.float64)
+    flat = sample.reshape(-1, sample.shape[-1])
+    return FeatureParams(**{**base.to_dict(), "cmvn": False,
+                            "global_mean": tuple(round(float(v), 4) for v in flat.mean(0)),
+                            "global_std": tuple(round(float(v), 4) for v in flat.std(0) + 1e-3)})
+
+
+def val_sets(data: dict, params: FeatureParams) -> dict:
+    """Validation per corpus: (normalised windows, clip index of each window, clip labels)."""
     val = data[splits.VAL]
     out = {}
     corpus = np.array([c.corpus for c in val["clips"]])
@@ -74,7 +84,7 @@ def val_sets(data: dict) -> dict:
         remap = -np.ones(len(corpus), dtype=np.int64)
         remap[idx] = np.arange(len(idx))
         rows = np.isin(val["features"].clip_index, idx)
-        out[name] = (val["features"].x[rows], remap[val["features"].clip_index[rows]], val["labels"][idx])
+        out[name] = (normalize_window(val["features"].x[rows].astype(np.float32), params), remap[val["features"].clip_index[rows]], val["labels"][idx])
     return out
 
 
@@ -89,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="feature extraction processes")
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
+    parser.add_argument("--norm", choices=("window", "global"), default="window",
+                        help="feature normalisation: per-window CMVN, or training-set statistics + per-window level")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     args = parser.parse_args(argv)
     started = time.time()
@@ -107,17 +119,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     labels = label_config["labels"]
     t_features = time.time() - started
+    tr = data[splits.TRAIN]
+    if args.norm == "global":
+        params = global_norm_params(params, tr["features"].x, args.seed)
 
     from tools import export, train
 
-    tr = data[splits.TRAIN]
     model, history = train.train(
         tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
-        len(labels), cfg, val_sets(data),
+        len(labels), cfg, val_sets(data, params), normalize=lambda x: normalize_window(x, params),
     )
     t_train = time.time() - started - t_features
     float_bytes = export.to_tflite(model)
-    int8_bytes = export.to_tflite(model, export.representative_windows(tr["features"].x, seed=args.seed))
+    reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)
+    int8_bytes = export.to_tflite(model, reps)
 
     metrics: dict = {}
     out = Path(args.out)
@@ -142,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     total = time.time() - started
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
-        "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed,
+        "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "history": history, "splits": data["splits"],
         "size_int8": (out / "ser_int8.tflite").stat().st_size,
         "size_float32": (out / "ser_float32.tflite").stat().st_size,

@@ -2,10 +2,13 @@
 
 Training rows are *variants*: each training clip is trimmed like a VAD-cut
 utterance, augmented (variant 0 stays clean), randomly cropped to one window if
-longer, and turned into features by THE feature function
-(:func:`realtime_ser.dsp.features.window_features`).  Evaluation rows are the
-overlapping windows of each clip (:func:`segment_features`), so scoring a clip
-= ``EmotionModel.predict_segment``.
+longer, and turned into MFCC frames by the live path's own functions.  The
+cache holds the frames BEFORE normalisation (:func:`window_frames`); applying
+:func:`realtime_ser.dsp.features.normalize_window` to them gives exactly
+``window_features`` -- and lets the training-set statistics of the global
+normalisation be computed from the cache.  Evaluation rows are the overlapping
+windows of each clip (as in ``segment_features``), so scoring a clip =
+``EmotionModel.predict_segment``.
 
 Everything is keyed by a hash of its inputs (file list and sizes, feature
 parameters, augmentation version, seed) and stored under ``.cache/features``:
@@ -25,19 +28,19 @@ import numpy as np
 from tqdm import tqdm
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.features import FeatureParams, segment_features, window_features
+from realtime_ser.dsp.features import FeatureParams, window_frames, window_starts
 from tools import augment as aug
 from tools.corpora import Clip
 
 #: Bump when augmentation or trimming changes, so stale caches are not reused.
-AUGMENT_VERSION = 3
+AUGMENT_VERSION = 4
 DEFAULT_CACHE = Path(".cache") / "features"
 EVAL_NOISES = ("pink", "babble", "white")
 
 
 @dataclass
 class FeatureSet:
-    """Feature windows ``x`` (float16) with the clip each row came from."""
+    """Un-normalised feature windows ``x`` (float16) with the clip each row came from."""
 
     x: np.ndarray  # (rows, frames, features)
     clip_index: np.ndarray  # (rows,) index into the clip list it was built from
@@ -97,7 +100,7 @@ def _train_job(i: int) -> tuple[int, np.ndarray]:
         if x.size > p.window_samples:  # a random window of a long utterance
             start = int(rng.integers(x.size - p.window_samples + 1))
             x = x[start : start + p.window_samples]
-        out[v] = window_features(x, p)
+        out[v] = window_frames(x, p)
     return i, out
 
 
@@ -115,7 +118,14 @@ def _eval_job(i: int) -> tuple[int, np.ndarray]:
         else:
             noise = aug.coloured_noise(audio.size, "pink" if kind == "babble" else kind, rng)
         audio = aug.mix_at_snr(audio, noise, snr)
-    return i, segment_features(audio, p).astype(np.float16)
+    return i, segment_frames(audio, p).astype(np.float16)
+
+
+def segment_frames(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
+    """``segment_features`` before normalisation: the same windows, un-normalised frames."""
+    hop = max(1, int(round(hop_seconds * p.sample_rate)))
+    starts = window_starts(audio.size, p.window_samples, hop)
+    return np.stack([window_frames(audio[s : s + p.window_samples], p) for s in starts])
 
 
 def _run_pool(job, n: int, state: dict, workers: int, desc: str) -> list[np.ndarray]:

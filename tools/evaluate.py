@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.dsp.features import FeatureParams, normalize_window
 from realtime_ser.model.backend import LiteRTBackend
 from realtime_ser.model.emotion_model import EmotionModel
 from realtime_ser.model.metadata import ModelMetadata
@@ -32,7 +32,7 @@ def predict_clips(model_bytes: bytes, labels: list[str], params: FeatureParams, 
                   n_clips: int) -> np.ndarray:
     """Clip probabilities via EmotionModel.predict_features (same normalisation as live use)."""
     model = EmotionModel(LiteRTBackend(model_bytes, "candidate"), ModelMetadata(labels=labels, features=params))
-    probs = np.stack([model.predict_features(w.astype(np.float32)) for w in fs.x]) if len(fs.x) else np.zeros((0, len(labels)))
+    probs = np.stack([model.predict_features(normalize_window(w.astype(np.float32), params)) for w in fs.x]) if len(fs.x) else np.zeros((0, len(labels)))
     return dataset.clip_mean(probs, fs.clip_index, n_clips)
 
 

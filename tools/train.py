@@ -132,10 +132,12 @@ def unweighted_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def train(
     train_x: np.ndarray, train_clip: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
     n_classes: int, cfg: TrainConfig, val_sets: dict | None = None, progress: bool = True,
+    normalize=None,
 ):
     """Train; return (model, history).
 
-    ``train_x``: variant rows (float16), ``train_clip``: clip index of each row,
+    ``train_x``: variant rows (float16, un-normalised; ``normalize`` maps a batch of them to model
+    inputs), ``train_clip``: clip index of each row,
     ``labels``/``corpora``: per clip.  Each epoch draws one random variant per
     clip.  ``val_sets``: name -> (x windows, clip_index, clip labels); the epoch
     with the best mean validation UA is kept (early stopping on it).
@@ -165,6 +167,8 @@ def train(
     for epoch in bar:
         pick = np.array([rows[rng.integers(len(rows))] for rows in rows_of])
         x = train_x[pick].astype(np.float32)
+        if normalize is not None:
+            x = normalize(x)
         if cfg.spec_augment:
             x = spec_augment(x, rng, cfg)
         fit = model.fit(x, y, sample_weight=weights, batch_size=cfg.batch_size, epochs=1, verbose=0, shuffle=True)
