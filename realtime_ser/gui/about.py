@@ -35,7 +35,7 @@ def metric_name(key: str) -> str:
 
 
 SHORTCUTS = [
-    ("Space", "start / stop listening"), ("Ctrl+O", "open a recording or session"),
+    ("Space", "start / stop listening"), ("Ctrl+O", "open a recording"), ("Ctrl+Shift+O", "open a session folder"),
     ("Ctrl+D", "replay the demo session"), ("Ctrl+R", "record session"), ("Ctrl+E", "export timeline"),
     ("Ctrl+K", "calibrate noise"), ("Ctrl+P", "pause / resume replay"), ("Ctrl+← / →", "seek 5 s"),
     ("End", "timeline follows live again"), ("F1", "this box"), ("Ctrl+Q", "quit"),

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._list_inputs = list_inputs or default_list_inputs
         self._build_toolbar(self._list_inputs_fresh)
+        self._build_menus()
         self._build_status_bar()
 
         geometry = settings.geometry
@@ -232,6 +233,8 @@ class MainWindow(QMainWindow):
                                          "Start / stop listening to the microphone", sp.SP_MediaPlay)
         self.open_action = self._action("Open recording…", "Ctrl+O", self.open_dialog,
                                         "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
+        self.open_session_action = self._action("Open session folder…", "Ctrl+Shift+O", self.open_session_dialog,
+                                                "Replay a saved session folder", sp.SP_DirOpenIcon)
         self.record_action = self._action("Record session", "Ctrl+R", self.set_recording,
                                           "Save audio and results into a session folder",
                                           sp.SP_DialogSaveButton, checkable=True)
@@ -287,6 +290,28 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         bar.addAction(self.about_action)
         self.addToolBar(bar)
+
+    def _build_menus(self) -> None:
+        """The same actions in a menu bar, where people look for them (and their shortcuts)."""
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for action in (self.open_action, self.open_session_action, self.demo_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.record_action)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        audio_menu = bar.addMenu("&Audio")
+        for action in (self.start_action, self.calibrate_action):
+            audio_menu.addAction(action)
+        audio_menu.addSeparator()
+        for action in (self.pause_action, self.back_action, self.forward_action):
+            audio_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.follow_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -527,6 +552,12 @@ class MainWindow(QMainWindow):
             f"Recordings ({patterns} manifest.json);;All files (*)")
         if path:
             self.open_recording(path)
+
+    def open_session_dialog(self) -> None:
+        start = str(self.sessions_dir if self.sessions_dir.is_dir() else Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open session folder", start)
+        if folder:
+            self.open_recording(folder)
 
     def show_about(self) -> None:
         self._about = show_about(self, self.model.metadata, self.model_path)
