@@ -404,3 +404,19 @@ def test_audible_replay_plays_on_the_default_output(make_window, qtbot, pulse):
     wait_replay_done(qtbot, w)
     assert w.engine.player is None  # closed with the replay
     assert w.settings.audible_replay
+
+
+@pytest.mark.parametrize("fmt,subtype", [("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")])
+def test_compressed_recordings_replay_through_the_same_pipeline(make_window, qtbot, model, tmp_path, fmt, subtype):
+    import soundfile as sf
+
+    audio = load_audio(DEMO, 16000)[: 16000 * 12]  # the first four clips
+    path = tmp_path / f"demo.{fmt.lower()}"
+    sf.write(path, audio, 16000, format=fmt, subtype=subtype)
+    reference = [e for e in analyze_file(path, model) if isinstance(e, EmotionEvent) and e.final]
+    w = make_window()
+    assert w.open_recording(path)
+    wait_replay_done(qtbot, w)
+    assert len(reference) >= 3
+    assert [(e.label, round(e.start, 3)) for e in w.timeline_model.final_events()] == \
+        [(e.label, round(e.start, 3)) for e in reference]
