@@ -10,7 +10,6 @@ thread on audio or on the model; the listeners never touch Qt.
 from __future__ import annotations
 
 import queue
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +49,6 @@ class Engine:
         self.audio: queue.SimpleQueue = queue.SimpleQueue()
         self.recorder = None
         self.player = None
-        self._lock = threading.Lock()
 
     @property
     def sample_rate(self) -> int:

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QVBoxLayout,
-    QWidget,
 )
 
 from realtime_ser.gui.timeline_view import Swatch

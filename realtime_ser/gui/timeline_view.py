@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from realtime_ser.gui.palette import UNCERTAIN_COLOR
 from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe
 from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
 from realtime_ser.pipeline.events import UNCERTAIN
@@ -200,7 +201,7 @@ class TimelineView(QWidget):
         end = utt.end_or(now)
         if ev is None:
             height = MIN_HEIGHT
-            pen = QPen(QColor(UNCERTAIN_OUTLINE), 0)
+            pen = QPen(QColor(UNCERTAIN_COLOR), 0)
             pen.setStyle(Qt.PenStyle.DashLine)
             brush = QBrush(Qt.BrushStyle.NoBrush)
         else:
@@ -248,9 +249,6 @@ class TimelineView(QWidget):
             return
         html = "<pre style='margin:0'>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
         QToolTip.showText(global_pos.toPoint(), html, self.plot)
-
-
-UNCERTAIN_OUTLINE = "#8C8C8C"
 
 
 class Swatch(QWidget):
