@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
 
         geometry = settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1340, 740)
+            self._default_size()
 
         self.dark = dark
         self.apply_theme(dark)
@@ -291,6 +291,16 @@ class MainWindow(QMainWindow):
         bar.addAction(self.about_action)
         self.addToolBar(bar)
 
+    def _default_size(self) -> None:
+        """First start: fill most of a small screen (1366x768), stay moderate on big ones."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        width, height = 1340, 740
+        if avail is not None:
+            width = min(width, int(avail.width() * 0.98))
+            height = min(height, int(avail.height() * 0.94))
+        self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
+
     def _build_menus(self) -> None:
         """The same actions in a menu bar, where people look for them (and their shortcuts)."""
         bar = self.menuBar()
@@ -397,12 +407,12 @@ class MainWindow(QMainWindow):
             text += " Playing the bundled demo session instead."
             actions.append(("Play demo again", self.play_demo))
             self.banner.show_message(text, actions)
-            self.open_recording(self.demo_path, keep_banner=True)
+            self.open_recording(self.demo_path, keep_banner=True, remember=False)
         else:
             self.banner.show_message(text, actions)
         self.statusBar().showMessage(f"microphone: {reason}", 10000)
 
-    def open_recording(self, path: str | Path, keep_banner: bool = False) -> bool:
+    def open_recording(self, path: str | Path, keep_banner: bool = False, remember: bool = True) -> bool:
         """Replay an audio file or a session folder through the pipeline, paced in real time."""
         from realtime_ser.audio.io import audio_duration
         from realtime_ser.audio.sources import FileSource
@@ -431,7 +441,8 @@ class MainWindow(QMainWindow):
             self.banner.hide()
         if self.replay_bar.audible.isChecked():
             self.set_audible(True)
-        self.settings.last_dir = str(path.parent)
+        if remember:  # the folder Open starts in next time (not the bundled demo's)
+            self.settings.last_dir = str(path.parent)
         self._update_controls()
         return True
 
@@ -439,7 +450,7 @@ class MainWindow(QMainWindow):
         if self.demo_path is None or not self.demo_path.exists():
             self.show_error("the bundled demo session is missing (assets/demo)")
             return
-        self.open_recording(self.demo_path, keep_banner=self.banner.isVisible())
+        self.open_recording(self.demo_path, keep_banner=self.banner.isVisible(), remember=False)
 
     def stop(self) -> None:
         self.engine.stop()
