@@ -71,7 +71,7 @@ class TimelineView(QWidget):
         self.now = 0.0
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
-        self._visible_texts: set[int] = set()
+        self._in_refresh = False
         self._text_color = colors["foreground"]
         self._caption_font = QFont(self.font())
         self._caption_font.setPointSizeF(max(7.0, self._caption_font.pointSizeF() * 0.85))
@@ -98,6 +98,7 @@ class TimelineView(QWidget):
         self.plot = _TimelinePlot(colors)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.set_following(False))
         self.plot.hovered.connect(self._show_tooltip)
+        self.plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
         self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(colors["foreground"], width=1,
                                                                style=Qt.PenStyle.DotLine))
         self.plot.addItem(self.now_line)
@@ -129,54 +130,57 @@ class TimelineView(QWidget):
             self.plot.removeItem(text)
         self._bands.clear()
         self._texts.clear()
-        self._visible_texts.clear()
         self.now = 0.0
         self.set_following(True)
 
     def refresh(self, now: float) -> None:
         self.now = now
         self.now_line.setValue(now)
-        for uid in self.model.take_dirty():
-            utt = self.model.get(uid)
-            if utt is None:
-                band = self._bands.pop(uid, None)
-                if band is not None:
-                    self.plot.removeItem(band)
-                text = self._texts.pop(uid, None)
-                if text is not None:
-                    self.plot.removeItem(text)
-                self._visible_texts.discard(uid)
-            else:
-                self._draw(utt, now)
-        for utt in self.model.open_utterances():  # growing while someone speaks
-            self._draw(utt, now)
-        if self.following:
-            self._scroll_to_now()
-        self._update_text_visibility()
+        self._in_refresh = True
+        try:
+            if self.following:
+                self._scroll_to_now()
+        finally:
+            self._in_refresh = False
+        self._sync(now)
 
-    def _update_text_visibility(self) -> None:
-        """Show a band's label only where the band is wide enough on screen to hold it.
+    def _on_range_changed(self, *_args) -> None:
+        if not self._in_refresh:  # the user zoomed or dragged
+            self._sync(self.now)
 
-        Only captions in (or just leaving) the visible range are touched, so a
-        session of thousands of utterances costs no more per frame than a short one.
+    def _sync(self, now: float) -> None:
+        """Keep scene items only for utterances in (or near) the visible range, up to date.
+
+        The scene never holds more than what is on screen, so moving the view stays
+        cheap however long the session: a scene with thousands of items re-indexes
+        all of them whenever the view scrolls.
         """
-        (left, right), _ = self.plot.getViewBox().viewRange()
-        px_per_s = self.plot.getViewBox().width() / max(1e-6, right - left)
-        now_visible = set()
-        for utt in self.model.between(left, right):
-            text = self._texts.get(utt.utterance_id)
-            if text is None:
-                continue
-            rect = self._bands[utt.utterance_id].rect()
-            if rect.right() >= left and rect.width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText()):
-                now_visible.add(utt.utterance_id)
-        for uid in self._visible_texts - now_visible:
+        dirty = self.model.take_dirty()
+        vb = self.plot.getViewBox()
+        (left, right), _ = vb.viewRange()
+        margin = 0.1 * (right - left)
+        visible = self.model.between(left - margin, right + margin)
+        ids = {utt.utterance_id for utt in visible}
+        for uid in [uid for uid in self._bands if uid not in ids]:
+            self._remove(uid)
+        px_per_s = vb.width() / max(1e-6, right - left)
+        for utt in visible:
+            uid = utt.utterance_id
+            if uid not in self._bands or uid in dirty or utt.end is None:
+                self._draw(utt, now)
             text = self._texts.get(uid)
-            if text is not None:
-                text.setVisible(False)
-        for uid in now_visible - self._visible_texts:
-            self._texts[uid].setVisible(True)
-        self._visible_texts = now_visible
+            if text is not None:  # a caption only where the band is wide enough to carry it
+                fits = self._bands[uid].rect().width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText())
+                if text.isVisible() != fits:
+                    text.setVisible(fits)
+
+    def _remove(self, uid: int) -> None:
+        band = self._bands.pop(uid, None)
+        if band is not None:
+            self.plot.removeItem(band)
+        text = self._texts.pop(uid, None)
+        if text is not None:
+            self.plot.removeItem(text)
 
     def set_text_color(self, color: str) -> None:
         self._text_color = color
@@ -185,6 +189,7 @@ class TimelineView(QWidget):
         self.now_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
 
     def band_count(self) -> int:
+        """Bands in the scene: the utterances in or near the visible range."""
         return len(self._bands)
 
     def band(self, utterance_id: int) -> QGraphicsRectItem | None:
@@ -227,7 +232,7 @@ class TimelineView(QWidget):
             if text is None:
                 text = pg.TextItem(color=self._text_color, anchor=(0.5, 1))
                 text.setFont(self._caption_font)
-                text.setVisible(False)  # shown by _update_text_visibility when it fits
+                text.setVisible(False)  # shown by _sync when it fits
                 text.setZValue(6)
                 self.plot.addItem(text)
                 self._texts[utt.utterance_id] = text
