@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
-        epilog="Shortcuts: Space start/stop, Ctrl+O open, Ctrl+R record, Ctrl+E export, Ctrl+D demo, "
-               "Ctrl+P pause replay, Ctrl+Left/Right seek, End follow live, F1 about, Ctrl+Q quit.",
+        epilog="Shortcuts: Space start/stop, Ctrl+O open recording, Ctrl+Shift+O open session folder, "
+               "Ctrl+R record, Ctrl+E export, Ctrl+D demo, Ctrl+K calibrate noise, Ctrl+P pause replay, "
+               "Ctrl+Left/Right seek, End follow live, F1 about, Ctrl+Q quit.",
     )
     parser.add_argument("--device", metavar="NAME|INDEX",
                         help="input device (name, name fragment or index; default: the last one used)")
