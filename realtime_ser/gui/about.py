@@ -72,9 +72,10 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
         f"<table cellspacing='4'>{table}</table>"
         + (f"<p><b>Test metrics</b> (held-out speakers; UA = unweighted accuracy, WA = weighted)</p>"
            f"<table cellspacing='4'>{metrics}</table>" if metrics else "")
-        + f"<p><b>Model licence:</b> {licence}<br>"
-        "Trained on corpora with non-commercial licences (RAVDESS CC BY-NC-SA 4.0, TESS CC BY-NC-ND 4.0): "
-        "the bundled model is for non-commercial use only.</p>"
+        + f"<p><b>Model licence:</b> {licence}"
+        + ("<br><b>Non-commercial use only</b> (the training corpora's licences carry over to the model)."
+           if "non-commercial" in licence.lower() or "noncommercial" in licence.lower() else "")
+        + "</p>"
         "<p>Demo session: six clips of CREMA-D (Cao et al. 2014), Open Database License / Database Contents "
         "License.</p>"
         + SHORTCUTS_HTML
