@@ -1,0 +1,55 @@
+"""The utterance history behind the timeline (no Qt): ordering, partial/final, seeking back, lookup."""
+
+from realtime_ser.gui.timeline_model import TimelineModel, describe, format_time
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
+
+LABELS = ["neutral", "happy", "sad"]
+
+
+def emotion(uid, start, end, label, conf, final):
+    probs = {lab: (conf if lab == label else (1 - conf) / 2) for lab in LABELS}
+    top = label if label != "uncertain" else "sad"
+    return EmotionEvent(uid, start, end, label, top, conf, probs, final)
+
+
+def test_partials_are_replaced_and_a_late_partial_never_replaces_the_final():
+    m = TimelineModel()
+    m.add_speech(SpeechEvent("start", 1.0, 1))
+    assert m.get(1).end is None and m.open_utterances()[0].utterance_id == 1
+    m.add_emotion(emotion(1, 1.0, 1.5, "happy", 0.6, False))
+    m.add_emotion(emotion(1, 1.0, 2.0, "sad", 0.7, False))
+    assert m.get(1).emotion.label == "sad" and not m.get(1).final
+    m.add_speech(SpeechEvent("end", 2.4, 1))
+    m.add_emotion(emotion(1, 0.8, 2.4, "neutral", 0.8, True))
+    m.add_emotion(emotion(1, 1.0, 2.4, "happy", 0.9, False))  # arrives late
+    assert m.get(1).emotion.label == "neutral" and m.get(1).final and m.get(1).end == 2.4
+    assert [e.label for e in m.final_events()] == ["neutral"]
+    assert m.take_dirty() == [1] and m.take_dirty() == []
+
+
+def test_lookup_by_time_and_seek_back_drops_later_results():
+    m = TimelineModel()
+    for uid, start in enumerate([1.0, 5.0, 9.0], start=1):
+        m.add_speech(SpeechEvent("start", start, uid))
+        m.add_emotion(emotion(uid, start, start + 2.0, "happy", 0.7, True))
+    assert m.at(6.0, now=20.0).utterance_id == 2
+    assert m.at(4.0, now=20.0) is None
+    assert m.at(3.05, now=20.0, slack=0.1).utterance_id == 1
+    assert [u.utterance_id for u in m.between(4.0, 8.0, longest=2.0)] == [2]
+    m.take_dirty()
+    m.drop_from(5.0)
+    assert [u.utterance_id for u in m.utterances] == [1]
+    assert m.take_dirty() == [2, 3] and m.get(2) is None
+
+
+def test_tooltip_text_names_state_and_every_probability():
+    m = TimelineModel()
+    m.add_speech(SpeechEvent("start", 61.0, 7))
+    assert "listening" in describe(m.get(7), LABELS, now=62.0)
+    m.add_emotion(emotion(7, 61.0, 63.5, "uncertain", 0.35, True))
+    text = describe(m.get(7), LABELS, now=70.0)
+    assert "Utterance 7: 1:01.0 – 1:03.5 (2.5 s)" in text
+    assert "uncertain (best guess sad, 35%) [final]" in text
+    for lab in LABELS:
+        assert lab in text
+    assert format_time(125.25) == "2:05.2"
