@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self.apply_theme(dark)
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):  # Qt >= 6.5: follow the system while running
-            hints.colorSchemeChanged.connect(lambda *_: self.apply_theme(palette.is_dark_theme()))
+            hints.colorSchemeChanged.connect(self._on_color_scheme_changed)  # a method: disconnected with us
 
         self.recovered_sessions: list[Path] = []
         self._repair_sessions()
@@ -199,6 +199,9 @@ class MainWindow(QMainWindow):
         self._update_controls()
 
     # ------------------------------------------------------------------ building
+
+    def _on_color_scheme_changed(self, *_args) -> None:
+        self.apply_theme(palette.is_dark_theme())
 
     def apply_theme(self, dark: bool) -> None:
         """Plot colours for a light or dark system palette (widgets follow the palette themselves)."""
