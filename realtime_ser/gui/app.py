@@ -44,6 +44,19 @@ def check_qt_binding() -> None:
         )
 
 
+def check_display() -> None:
+    """Without a display Qt aborts the process with a core dump; say so in one line instead."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise SerError(
+            "no display found (DISPLAY and WAYLAND_DISPLAY are unset): start the app on a desktop, "
+            "or use the command line: realtime-ser listen | analyze"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -66,6 +79,7 @@ def _run(args) -> int:
             audio_duration(replay)  # a bad file is a one-line error before any window opens
 
     check_qt_binding()
+    check_display()
     from PySide6.QtWidgets import QApplication
 
     from realtime_ser.gui.main_window import MainWindow

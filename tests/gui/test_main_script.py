@@ -44,3 +44,12 @@ def test_replay_option_runs_a_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"last_dir={CLIPS}" in (tmp_path / "config" / "gui.ini").read_text()  # remembered folder
+
+
+def test_no_display_is_a_one_line_error_not_a_core_dump(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["REALTIME_SER_CONFIG_DIR"] = str(tmp_path / "config")
+    proc = subprocess.run([sys.executable, "main.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("realtime-ser: error: no display found") and "realtime-ser listen" in last
