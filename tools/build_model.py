@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="feature extraction processes")
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
-    parser.add_argument("--norm", choices=("window", "global"), default="window",
+    parser.add_argument("--norm", choices=("window", "global"), default="global",
                         help="feature normalisation: per-window CMVN, or training-set statistics + per-window level")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     args = parser.parse_args(argv)
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
+        "parameters": int(model.count_params()),
         "history": history, "splits": data["splits"],
         "size_int8": (out / "ser_int8.tflite").stat().st_size,
         "size_float32": (out / "ser_float32.tflite").stat().st_size,

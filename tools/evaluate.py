@@ -176,12 +176,19 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "## What it is",
         f"- Labels: {', '.join(labels)} (RAVDESS calm -> neutral, TESS pleasant surprise -> surprised,",
         "  EMO-DB boredom left out; mapping in `tools/labels/default.json`).",
-        "- Input: one 3 s window of 16 kHz audio -> 297 frames x (20 MFCC + deltas + delta-deltas), per-window",
-        "  mean/variance normalisation (`realtime_ser.dsp.features.window_features`, the same function the live",
-        "  pipeline uses; its parameters are stored in the model file). Shorter utterances are repeated to fill",
-        "  the window; longer ones are scored as overlapping windows (1.5 s hop) and the probabilities averaged.",
-        "- Network: 9 chunks of 33 frames -> time-distributed 1-D CNN (3 conv layers, batch norm, ReLU, pooling;",
-        "  written as Conv2D with 1xk kernels) -> LSTM (unrolled) -> attention pooling -> softmax.",
+        "- Input: one 3 s window of 16 kHz audio -> 297 frames x (20 MFCC + deltas + delta-deltas), "
+        + ("normalised with fixed training-set means/stds per feature, with the level (c0) normalised per window "
+           "(gain-independent; keeps the utterance's spectral envelope, which per-window CMVN would erase)"
+           if run.get("norm") == "global" else "per-window mean/variance normalisation (CMVN)")
+        + ",",
+        "  computed by `realtime_ser.dsp.features.window_features`, the same function the live pipeline uses;",
+        "  its parameters (normalisation statistics included) are stored in the model file. Shorter utterances",
+        "  are repeated to fill the window; longer ones are scored as overlapping windows (1.5 s hop) and the",
+        "  probabilities averaged.",
+        "- Network: 9 chunks of 33 frames -> time-distributed 1-D CNN (3 conv layers of "
+        + "/".join(str(f) for f in run["train_config"]["conv_filters"]) + " filters, batch norm, ReLU, pooling;",
+        f"  written as Conv2D with 1xk kernels) -> LSTM ({run['train_config']['lstm_units']} units, unrolled) ->"
+        f" attention pooling -> softmax; {run.get('parameters', 0):,} parameters.",
         f"- Files: `ser_int8.tflite` {run.get('size_int8', 0) / 1024:.0f} KB (full-integer post-training",
         f"  quantisation, the program's default), `ser_float32.tflite` {run.get('size_float32', 0) / 1024:.0f} KB (comparison).",
     ]

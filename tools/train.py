@@ -29,12 +29,12 @@ from tqdm import tqdm  # noqa: E402
 @dataclass
 class TrainConfig:
     chunks: int = 9
-    conv_filters: tuple[int, ...] = (48, 64, 96)
-    lstm_units: int = 64
+    conv_filters: tuple[int, ...] = (64, 128, 128)
+    lstm_units: int = 96
     attention: bool = True
     dropout: float = 0.35
-    epochs: int = 40
-    patience: int = 12
+    epochs: int = 80
+    patience: int = 15
     batch_size: int = 64
     learning_rate: float = 2e-3
     label_smoothing: float = 0.1
