@@ -16,8 +16,9 @@ Figures (printed, and written as JSON with ``--json``):
 
 * utterances in (clips played) vs out (final emotion results); a clip is
   *lost* when no final result overlaps it.  Pass: none lost.
-* RSS growth after warm-up (max minus the value once the first 10 % of the run
-  is done).  Pass: <= 20 MB.
+* RSS growth after warm-up: the value at the end minus the value once the first
+  10 % of the run is done (retained memory, what a leak leaves).  Pass: <= 20 MB.
+  The peak growth is reported too; it includes transient queues.
 * latency of final results (``EmotionEvent.latency_ms``: end-of-speech decision
   to result, model and features included): median, p95, max.  Pass: p95 <= 500 ms.
 * the recorded session opens, and its duration equals the stream time.
@@ -235,7 +236,10 @@ def run_replay(model, program: Program, hours: float, speed: float, record_dir: 
         "rss_baseline_mb": round(baseline, 1),
         "rss_max_mb": round(max(warm), 1),
         "rss_end_mb": round(warm[-1], 1),
-        "rss_growth_mb": round(max(warm) - baseline, 1),
+        # Retained growth (what a leak leaves behind) is what the target bounds; the peak
+        # also includes transient queues, which a replay sped up hundreds of times inflates.
+        "rss_growth_mb": round(warm[-1] - baseline, 1),
+        "rss_peak_growth_mb": round(max(warm) - baseline, 1),
         # RSS at each tenth of the run: a leak shows as a steady climb, warm-up as an early step.
         "rss_trace_mb": [
             round(next((m for t, m in rss if t >= f * total), rss[-1][1]), 1) for f in np.linspace(0, 1, 11)
