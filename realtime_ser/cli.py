@@ -272,6 +272,8 @@ def cmd_analyze(args) -> int:
         _err(failed[i])
 
     jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
+    if args.jobs == 0 and len(tasks) < SERIAL_BELOW:
+        jobs = 1  # starting worker processes costs more than a few files take
     jobs = min(jobs, max(1, len(tasks)))
     if args.progress == "auto":
         hide = len(tasks) < 2 or not sys.stderr.isatty()
@@ -319,6 +321,9 @@ def cmd_analyze(args) -> int:
         return EXIT_ERROR
     return 0
 
+
+#: With the default ``--jobs 0``, batches smaller than this run in this process.
+SERIAL_BELOW = 8
 
 CSV_FIELDS = ["file", "utterance_id", "start", "end", "label", "top_label", "confidence", "final"]
 
@@ -400,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=["csv", "json", "jsonl"], default="csv")
     p.add_argument("--output", "-o", help="write the timeline here instead of stdout")
     p.add_argument("--model", help="TFLite model (default: the bundled models/ser_int8.tflite)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all cores)")
+    p.add_argument("--jobs", "-j", type=int, default=0,
+                   help="worker processes (default 0 = all cores for batches of 8 files or more)")
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
     p.set_defaults(func=cmd_analyze)
