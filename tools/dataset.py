@@ -108,6 +108,8 @@ def _eval_job(i: int) -> tuple[int, np.ndarray]:
     clip: Clip = _W["clips"][i]
     p: FeatureParams = _W["params"]
     audio = load_utterance(_W["data_dir"], clip, p.sample_rate)
+    if _W.get("channel"):  # an unseen 'microphone': random band-limit or EQ (other seed family)
+        audio = aug.random_microphone(audio, np.random.default_rng([_W["seed"], i, 7]))
     snr = _W["snr_db"]
     if snr is not None:
         rng = np.random.default_rng([_W["seed"], i])
@@ -184,23 +186,26 @@ def train_features(
 def eval_features(
     data_dir, clips: list[Clip], params: FeatureParams, snr_db: float | None = None, seed: int = 1234,
     babble: list | None = None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2, desc: str = "eval",
+    channel: bool = False,
 ) -> FeatureSet:
-    """All overlapping windows of each clip (optionally with noise at ``snr_db``)."""
+    """All overlapping windows of each clip (optionally through a random channel, with noise at ``snr_db``)."""
     key = {
         "kind": "eval", "files": _files_key(data_dir, clips), "params": params.to_dict(), "snr": snr_db,
+        "channel": channel,
         "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None or snr_db is None else [sorted(s) for _, s in babble],
     }
 
     def compute() -> FeatureSet:
         state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
-                 "snr_db": snr_db, "babble": babble or []}
+                 "snr_db": snr_db, "babble": babble or [], "channel": channel}
         arrays = _run_pool(_eval_job, len(clips), state, workers, desc)
         index = np.concatenate([np.full(len(a), i) for i, a in enumerate(arrays)]) if arrays else np.zeros(0, int)
         x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
         return FeatureSet(x, index)
 
-    return _cached(cache_dir, f"eval{'' if snr_db is None else f'-snr{snr_db:g}'}", key, compute)
+    name = f"eval{'-channel' if channel else ''}{'' if snr_db is None else f'-snr{snr_db:g}'}"
+    return _cached(cache_dir, name, key, compute)
 
 
 def clip_mean(probs: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.ndarray:

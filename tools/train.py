@@ -43,6 +43,8 @@ class TrainConfig:
     time_mask_frames: int = 25
     feature_masks: int = 2
     feature_mask_coeffs: int = 4
+    cepstral_shift: float = 0.0  # std (normalised units) of a random per-clip offset of c1..c7 = a random EQ
+    cepstral_shift_p: float = 0.7
     class_weights: bool = True
     corpus_balance: float = 0.5  # 0 = every clip equal; 1 = every corpus equal
     seed: int = 1
@@ -110,6 +112,23 @@ def spec_augment(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> n
     return x
 
 
+def cepstral_shift(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
+    """Add a constant offset to the static cepstra of some windows, in place.
+
+    A fixed microphone/room colouration adds a constant to every log-mel band,
+    i.e. a constant to every cepstral coefficient: this simulates unseen
+    channels cheaply (strongest on the smooth, low-order coefficients).
+    """
+    n, _, feats = x.shape
+    n_mfcc = feats // 3
+    k = np.arange(1, n_mfcc)
+    scale = cfg.cepstral_shift / (1 + (k - 1) / 4.0)
+    offsets = rng.standard_normal((n, n_mfcc - 1)) * scale
+    offsets[rng.random(n) >= cfg.cepstral_shift_p] = 0.0
+    x[:, :, 1:n_mfcc] += offsets[:, None, :].astype(x.dtype)
+    return x
+
+
 def sample_weights(labels: np.ndarray, corpora: np.ndarray, n_classes: int, cfg: TrainConfig) -> np.ndarray:
     """Per-clip weights: corpora pulled towards equal mass, then classes balanced; mean 1."""
     w = np.ones(len(labels), dtype=np.float64)
@@ -169,6 +188,8 @@ def train(
         x = train_x[pick].astype(np.float32)
         if normalize is not None:
             x = normalize(x)
+        if cfg.cepstral_shift > 0:
+            x = cepstral_shift(x, rng, cfg)
         if cfg.spec_augment:
             x = spec_augment(x, rng, cfg)
         fit = model.fit(x, y, sample_weight=weights, batch_size=cfg.batch_size, epochs=1, verbose=0, shuffle=True)
