@@ -77,3 +77,22 @@ def test_model_without_metadata_is_refused(small_sets, tmp_path):
     bare.write_bytes(export.to_tflite(model))
     with pytest.raises(ModelError, match="no realtime-ser metadata"):
         EmotionModel.load(bare)
+
+
+def test_feature_augmentations_and_weights():
+    from tools import train
+
+    cfg = train.TrainConfig(cepstral_shift=0.5, cepstral_shift_p=1.0)
+    rng = np.random.default_rng(0)
+    x = np.zeros((4, 297, 60), np.float32)
+    shifted = train.cepstral_shift(x.copy(), rng, cfg)
+    assert np.all(shifted[:, :, 0] == 0) and np.all(shifted[:, :, 20:] == 0)  # level and deltas untouched
+    assert np.all(np.ptp(shifted, axis=1) == 0) and np.abs(shifted[:, 0, 1:20]).min() > 0  # constant in time
+    masked = train.spec_augment(np.ones((64, 297, 60), np.float32), rng, cfg)
+    assert 0.5 < masked.mean() < 1.0 and set(np.unique(masked)) == {0.0, 1.0}
+    labels = np.array([0] * 30 + [1] * 10 + [2] * 5)
+    corpora = np.array(["a"] * 40 + ["b"] * 5)
+    w = train.sample_weights(labels, corpora, 3, cfg)
+    mass = np.bincount(labels, weights=w)
+    np.testing.assert_allclose(mass, mass.mean(), rtol=1e-5)  # classes balanced
+    assert abs(w.mean() - 1) < 1e-6
