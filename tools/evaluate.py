@@ -155,14 +155,7 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
         s[f"{g}_test_wa"] = metrics["test"]["int8"][g]["wa"]
         s[f"float32_{g}_test_ua"] = metrics["test"]["float32"][g]["ua"]
         s[f"baseline_{g}_test_ua"] = metrics["baseline"][g]["ua"]
-        # Validation speakers through simulated microphones: how much the figures rest on the studio channel.
-    vchan = dataset.eval_features(data_dir, val["clips"], params, seed=seed + 2000, cache_dir=cache_dir,
-                                  workers=workers, desc="val features, random channel", channel=True)
-    probs = predict_clips(int8_bytes, labels, params, vchan, len(val["clips"]))
-    metrics["val_channel"] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
-                              for g, s in score_groups(probs, val["labels"], _by_corpus(val["clips"])).items()}
-
-    for snr in SNRS:
+        for snr in SNRS:
             s[f"{g}_test_ua_snr{snr}"] = metrics["noise"][str(snr)][g]["ua"]
     return metrics
 
