@@ -257,6 +257,29 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
             + " / ".join(_pct(s[f"{g}_test_ua_snr{snr}"]) for snr in SNRS) + " |")
     lines += [
         "",
+        "Against the targets of the issue (held-out speakers):",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    def target(name, value, ok):
+        lines.append(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
+    if "ravdess_test_ua" in s:
+        target("RAVDESS UA >= 60%", _pct(s["ravdess_test_ua"]), s["ravdess_test_ua"] >= 0.60)
+    if "emodb_test_ua" in s:
+        target("EMO-DB UA (6 classes) >= 75%", _pct(s["emodb_test_ua"]), s["emodb_test_ua"] >= 0.75)
+    for g in groups:
+        gap = s[f"float32_{g}_test_ua"] - s[f"{g}_test_ua"]
+        target(f"int8 within 1.5 pts of float32 ({g})", f"{100 * gap:+.1f} pts (float32 - int8)", gap <= 0.015)
+        drop = s[f"{g}_test_ua"] - s[f"{g}_test_ua_snr10"]
+        target(f"UA at 10 dB SNR <= 10 pts under clean ({g})", f"{100 * drop:.1f} pts lower", drop <= 0.10)
+    if "benchmark" in metrics:
+        b = metrics["benchmark"]["int8"]
+        target("int8 file <= 500 KB", f"{b['bytes'] / 1024:.0f} KB", b["bytes"] <= 500 * 1024)
+        target("one window <= 2 ms on one core", f"{b['ms_median']:.2f} ms (+ {b['feature_ms_median']:.1f} ms features)",
+               b["ms_median"] <= 2.0)
+    lines += [
+        "",
         "Baseline: the seed projects' approach (clip-mean ZCR, chroma, MFCC, RMS, mel = 162 values, MLP",
         "256-256-64, `tools/baseline.py`), trained on the same training speakers (whole clips).",
         "Noise: pink, white or babble (training speakers, never the test speaker) added to the test clips at the",

@@ -43,7 +43,7 @@ class TrainConfig:
     time_mask_frames: int = 25
     feature_masks: int = 2
     feature_mask_coeffs: int = 4
-    cepstral_shift: float = 0.5  # std (normalised units) of a random per-clip offset of c1..c7 = a random EQ
+    cepstral_shift: float = 0.5  # std (normalised units) of a random offset of c1.. (decaying with order) = random EQ
     cepstral_shift_p: float = 0.7
     class_weights: bool = True
     corpus_balance: float = 0.5  # 0 = every clip equal; 1 = every corpus equal
