@@ -307,6 +307,10 @@ class SessionRecorder:
                         self._align(stream_time, pending)
                         pending.append(payload)
                         self._pending_frames += payload.size
+                        # Write (not fsync) in pieces of about a second: memory then stays the same
+                        # however fast audio arrives (a sped-up replay, a backlog after a stall).
+                        if self._pending_frames >= self.sample_rate:
+                            self._write_pending_audio(pending)
                     else:
                         self._write_event_line(payload)
                 if time.monotonic() - last_flush >= self.flush_interval:
