@@ -37,6 +37,10 @@ class FeatureParams:
     # level (c0) normalised per window. Keeps the utterance's spectral envelope, which per-window CMVN removes.
     global_mean: tuple[float, ...] = ()
     global_std: tuple[float, ...] = ()
+    # Global mode only: also remove each window's mean of the static cepstra c1.. (cepstral mean
+    # subtraction). A fixed microphone/room colouration is a constant there, so this takes the channel
+    # out while keeping the globally scaled dynamics (which per-window CMVN would flatten).
+    channel_mean: bool = False
 
     @property
     def window_samples(self) -> int:
@@ -129,7 +133,8 @@ def normalize_window(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
         return normalize_frames(frames)
     if p.global_mean:
         out = (frames - np.asarray(p.global_mean, np.float32)) / np.asarray(p.global_std, np.float32)
-        out[..., 0] -= out[..., 0].mean(axis=-1, keepdims=True)
+        statics = slice(0, p.n_mfcc) if p.channel_mean else slice(0, 1)
+        out[..., statics] -= out[..., statics].mean(axis=-2, keepdims=True)
         return out.astype(np.float32)
     return np.asarray(frames, dtype=np.float32)
 
