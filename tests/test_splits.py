@@ -1,6 +1,8 @@
 """Speaker-independent splits: the fixed rule, and no speaker in two splits."""
 
 import os
+import numpy as np
+
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,19 @@ def test_describe_counts(groups):
     table = describe(groups)
     assert table[TEST]["ravdess"]["clips"] == 360
     assert table[TRAIN]["ravdess"]["clips"] == 840
+
+
+def test_cross_corpus_split_keeps_no_row_of_the_held_out_corpus():
+    from tools.cross_corpus import split_out, spread
+    from tools.dataset import FeatureSet
+
+    corpora = np.array(["ravdess", "tess", "emodb", "tess"])
+    variants = 3
+    x = np.repeat(np.arange(4), variants)[:, None, None] * 10 + np.tile(np.arange(variants), 4)[:, None, None]
+    kept, held_x, held = split_out(FeatureSet(x.astype(np.float16), np.repeat(np.arange(4), variants)),
+                                   corpora, "tess", variants)
+    assert held.tolist() == [False, True, False, True]
+    assert kept.clip_index.tolist() == [0, 0, 0, 1, 1, 1]  # ravdess -> 0, emodb -> 1
+    assert kept.x[:, 0, 0].tolist() == [0, 1, 2, 20, 21, 22]
+    assert held_x[:, 0, 0].tolist() == [10, 30]  # the clean variant 0 of each TESS clip
+    assert spread(np.array([0, 0, 2, 0]), ["a", "b", "c"]) == {"a": 0.75, "b": 0.0, "c": 0.25}

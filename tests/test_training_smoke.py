@@ -38,7 +38,8 @@ def test_train_export_load_predict(small_sets, tmp_path):
     params = FeatureParams()
     tr = train_features(DATA, train_clips, params, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
     va = eval_features(DATA, val_clips, params, cache_dir=None, workers=1)
-    cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1)
+    cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1,
+                            mixup_alpha=0.4, short_span_p=0.5)  # every augmentation path once
     model, history = train.train(
         tr.x, tr.clip_index, train_labels, np.array([c.corpus for c in train_clips]), len(labels), cfg,
         {"ravdess": (normalize_window(va.x.astype(np.float32), params), va.clip_index, val_labels)},
@@ -96,3 +97,57 @@ def test_feature_augmentations_and_weights():
     mass = np.bincount(labels, weights=w)
     np.testing.assert_allclose(mass, mass.mean(), rtol=1e-5)  # classes balanced
     assert abs(w.mean() - 1) < 1e-6
+
+
+def test_weight_average_follows_its_decay():
+    """decay 0 keeps the latest weights; decay 1 keeps the first batch's; in between, the formula."""
+    import tf_keras as keras
+
+    from tools import train
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 4)).astype(np.float32), rng.standard_normal((32, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    snapshots = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: snapshots.append(model.get_weights()))
+    averages = {d: train.weight_average(d) for d in (0.0, 0.5, 1.0)}
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False, callbacks=[record, *averages.values()])
+    assert len(snapshots) == 4
+    kernel = [s[0] for s in snapshots]
+    np.testing.assert_allclose(averages[0.0].weights[0], kernel[-1], rtol=1e-6)
+    np.testing.assert_allclose(averages[1.0].weights[0], kernel[0], rtol=1e-6)
+    expected = kernel[0]
+    for k in kernel[1:]:
+        expected = 0.5 * expected + 0.5 * k
+    np.testing.assert_allclose(averages[0.5].weights[0], expected, rtol=1e-5)
+    assert not np.allclose(kernel[0], kernel[-1])
+
+
+def test_tempo_warp_short_spans_and_mixup():
+    from tools import train
+
+    rng = np.random.default_rng(0)
+    ramp = np.arange(297, dtype=np.float32)
+    x = np.stack([np.tile(ramp[:, None], (1, 60))] * 8)
+    x[:, :, 20:] = 1.0  # deltas
+    warped = train.tempo_warp(x, rng, train.TrainConfig(tempo_warp=1.3, tempo_warp_p=1.0))
+    rate = warped[:, 1, 0] - warped[:, 0, 0]  # frame t of the result is frame t * rate of the input
+    assert np.all((rate > 1 / 1.31) & (rate < 1.31)) and np.ptp(rate) > 0.05
+    np.testing.assert_allclose(warped[:, 5, 20], rate, rtol=1e-5)  # deltas scale with the rate
+    np.testing.assert_allclose(warped[:, 5, 40], rate**2, rtol=1e-5)  # delta-deltas with its square
+    off = train.tempo_warp(x, rng, train.TrainConfig(tempo_warp=1.3, tempo_warp_p=0.0))
+    np.testing.assert_array_equal(off, x)
+
+    spans = train.short_spans(x, rng, 1.0)
+    for row in spans[:, :, 0]:
+        n = len(np.unique(row))
+        assert 80 <= n <= 200 and np.array_equal(row[n:], row[: 297 - n])  # one span, repeated
+    np.testing.assert_array_equal(train.short_spans(x, rng, 0.0), x)
+
+    y = np.eye(7, dtype=np.float32)[np.arange(8) % 7]
+    w = np.arange(1, 9, dtype=np.float32)
+    mx, my, mw = train.mixup(x, y, w, rng, 0.4)
+    np.testing.assert_allclose(my.sum(1), 1.0, rtol=1e-6)
+    assert np.all(my.max(1) >= 0.5) and mx.shape == x.shape
+    assert mw.min() >= 1 and mw.max() <= 8

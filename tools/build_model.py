@@ -26,6 +26,7 @@ from tools import corpora, dataset, splits
 from tools.train import TrainConfig
 
 MODEL_VERSION = "1.0.0"
+NORMS = ("window", "global", "channel")
 LICENCE = (
     "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
     "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
@@ -64,14 +65,22 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     return data
 
 
-def global_norm_params(base: FeatureParams, raw: np.ndarray, seed: int, rows: int = 3000) -> FeatureParams:
+def global_norm_params(base: FeatureParams, raw: np.ndarray, seed: int, rows: int = 3000,
+                       channel_mean: bool = False) -> FeatureParams:
     """FeatureParams with per-feature mean/std of (a sample of) the training windows."""
     rng = np.random.default_rng(seed)
     sample = raw[rng.choice(len(raw), size=min(rows, len(raw)), replace=False)].astype(np.float64)
     flat = sample.reshape(-1, sample.shape[-1])
-    return FeatureParams(**{**base.to_dict(), "cmvn": False,
+    return FeatureParams(**{**base.to_dict(), "cmvn": False, "channel_mean": channel_mean,
                             "global_mean": tuple(round(float(v), 4) for v in flat.mean(0)),
                             "global_std": tuple(round(float(v), 4) for v in flat.std(0) + 1e-3)})
+
+
+def feature_params(norm: str, raw: np.ndarray, seed: int) -> FeatureParams:
+    """The feature parameters for normalisation mode ``norm`` (one of NORMS), statistics from ``raw``."""
+    if norm == "window":
+        return FeatureParams()
+    return global_norm_params(FeatureParams(), raw, seed, channel_mean=norm == "channel")
 
 
 def val_sets(data: dict, params: FeatureParams) -> dict:
@@ -99,9 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="feature extraction processes")
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
-    parser.add_argument("--norm", choices=("window", "global"), default="global",
-                        help="feature normalisation: per-window CMVN, or training-set statistics + per-window level")
+    parser.add_argument("--norm", choices=NORMS, default="global",
+                        help="feature normalisation: per-window CMVN; training-set statistics + per-window level "
+                             "(global); or global plus per-window cepstral mean subtraction (channel)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
+    parser.add_argument("--cross-corpus", default="tess", metavar="CORPUS",
+                        help="also train the recipe without this corpus and score all of it, for the model card "
+                             "('none' to skip)")
     args = parser.parse_args(argv)
     started = time.time()
     try:
@@ -120,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = label_config["labels"]
     t_features = time.time() - started
     tr = data[splits.TRAIN]
-    if args.norm == "global":
-        params = global_norm_params(params, tr["features"].x, args.seed)
+    params = feature_params(args.norm, tr["features"].x, args.seed)
 
     from tools import export, train
 
@@ -141,6 +153,14 @@ def main(argv: list[str] | None = None) -> int:
 
         metrics = evaluate.evaluate_all(data, labels, float_bytes, int8_bytes, data_dir, params, out,
                                         cache_dir=Path(args.cache), workers=args.workers, seed=args.seed)
+        if args.cross_corpus != "none":
+            from tools import cross_corpus
+
+            report = cross_corpus.train_without(data, args.cross_corpus, labels, cfg, args.norm, args.variants,
+                                                args.seed)[3]
+            if report is not None:
+                metrics["cross_corpus"] = report
+                metrics["summary"][f"cross_corpus_{args.cross_corpus}_ua"] = report["ua"]
     summary = evaluate_summary(metrics)
     base = dict(
         labels=labels, features=params, model_version=MODEL_VERSION,
@@ -178,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
 def evaluate_summary(metrics: dict) -> dict:
     """The few figures stored inside the model file."""
     keys = ("ravdess_test_ua", "emodb_test_ua", "pooled_test_ua", "ravdess_test_ua_snr10", "float32_pooled_test_ua")
-    return {k: metrics["summary"][k] for k in keys if k in metrics.get("summary", {})}
+    summary = metrics.get("summary", {})
+    return {k: v for k, v in summary.items() if k in keys or k.startswith("cross_corpus_")}
 
 
 if __name__ == "__main__":

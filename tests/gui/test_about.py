@@ -18,3 +18,4 @@ def test_model_card_lists_labels_version_metrics_and_licence(model, model_path):
 def test_metric_names_are_readable():
     assert metric_name("float32_pooled_test_ua") == "float32 pooled test UA"
     assert metric_name("emodb_test_wa") == "EMO-DB test WA"
+    assert metric_name("cross_corpus_tess_ua") == "cross corpus TESS UA"
