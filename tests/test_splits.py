@@ -1,10 +1,9 @@
 """Speaker-independent splits: the fixed rule, and no speaker in two splits."""
 
 import os
-import numpy as np
-
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tools.corpora import Clip, index_data_dir
