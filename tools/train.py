@@ -9,8 +9,11 @@ embeddings, attention pooling weighs them, softmax over the labels.
 
 Training fights the usual failure of acted-corpus models on new speakers
 (collapse to one or two classes): augmented waveform variants (see
-tools/augment.py), SpecAugment-style masks, class- and corpus-balanced sample
-weights, label smoothing, dropout, and model selection on VALIDATION speakers.
+tools/augment.py), a random EQ and tempo warp of the feature frames,
+SpecAugment-style masks, class- and corpus-balanced sample weights, label
+smoothing, dropout, an exponential moving average of the weights, and model
+selection on VALIDATION speakers (see tools/cross_corpus.py for the check on a
+corpus left out of training).
 """
 
 from __future__ import annotations
@@ -208,7 +211,11 @@ def mixup(x: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.random.Generator,
     lam = rng.beta(alpha, alpha, n).astype(np.float32)
     lam = np.maximum(lam, 1 - lam)  # the first window dominates, so its label stays the main one
     other = rng.permutation(n)
-    mix = lambda a: lam.reshape((-1,) + (1,) * (a.ndim - 1)) * a + (1 - lam.reshape((-1,) + (1,) * (a.ndim - 1))) * a[other]  # noqa: E731
+
+    def mix(a: np.ndarray) -> np.ndarray:
+        k = lam.reshape((-1,) + (1,) * (a.ndim - 1))
+        return k * a + (1 - k) * a[other]
+
     return mix(x), mix(y), mix(w)
 
 
