@@ -151,3 +151,30 @@ def test_tempo_warp_short_spans_and_mixup():
     np.testing.assert_allclose(my.sum(1), 1.0, rtol=1e-6)
     assert np.all(my.max(1) >= 0.5) and mx.shape == x.shape
     assert mw.min() >= 1 and mw.max() <= 8
+
+
+def test_vocal_tract_warp_on_mfccs_matches_warping_the_mel_axis():
+    import librosa
+
+    from realtime_ser.dsp.features import log_mel_spectrogram
+    from tools import train
+
+    params = FeatureParams()
+    np.testing.assert_allclose(train.vtlp_matrix(1.0, params.n_mfcc, params.n_mels), np.eye(params.n_mfcc), atol=1e-12)
+    audio = load_utterance(DATA, index_data_dir(DATA)[0])[: params.window_samples]
+    log_mel = log_mel_spectrogram(audio, params).T
+    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=params.n_mfcc)
+    for alpha in (0.9, 1.12):
+        pos = np.clip(np.arange(params.n_mels) * alpha, 0, params.n_mels - 1)
+        i0 = np.floor(pos).astype(int)
+        i1 = np.minimum(i0 + 1, params.n_mels - 1)
+        warped = log_mel[i0] * (1 - (pos - i0))[:, None] + log_mel[i1] * (pos - i0)[:, None]
+        truth = librosa.feature.mfcc(S=warped, n_mfcc=params.n_mfcc)
+        approx = train.vtlp_matrix(alpha, params.n_mfcc, params.n_mels) @ mfcc
+        assert np.abs(approx - truth).mean() < 0.15 * np.abs(truth - mfcc).mean()  # close, and a real change
+    x = np.random.default_rng(0).standard_normal((6, 297, 60)).astype(np.float32)
+    cfg = train.TrainConfig(vtlp=1.12, vtlp_p=0.0)
+    np.testing.assert_array_equal(train.vocal_tract_warp(x.copy(), np.random.default_rng(1), cfg), x)
+    cfg = train.TrainConfig(vtlp=1.12, vtlp_p=1.0)
+    out = train.vocal_tract_warp(x.copy(), np.random.default_rng(1), cfg)
+    assert np.all(np.abs(out - x).mean(axis=(1, 2)) > 0.01)

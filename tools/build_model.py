@@ -25,7 +25,7 @@ from realtime_ser.errors import SerError
 from tools import corpora, dataset, splits
 from tools.train import TrainConfig
 
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 NORMS = ("window", "global", "channel")
 LICENCE = (
     "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "

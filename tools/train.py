@@ -59,6 +59,11 @@ class TrainConfig:
     # speaker is not disgusted; a new corpus's reading style is not an emotion).
     tempo_warp: float = 1.3
     tempo_warp_p: float = 0.5
+    # Vocal-tract-length perturbation: with probability vtlp_p, warp the mel axis of a window by a
+    # random factor in [1/vtlp, vtlp] (1 = off), done on the MFCCs as a linear map; other speakers
+    # (longer or shorter vocal tracts, children, another sex) without new recordings.
+    vtlp: float = 1.12
+    vtlp_p: float = 0.5
     # With this probability a window becomes a random 0.8-2 s span of itself, repeated to fill the
     # window, as the live path fills the window for a short utterance (most clips here are longer).
     short_span_p: float = 0.0
@@ -171,6 +176,43 @@ def weight_average(decay: float):
     return WeightAverage()
 
 
+def vtlp_matrix(alpha: float, n_mfcc: int, n_mels: int) -> np.ndarray:
+    """``(n_mfcc, n_mfcc)`` map of MFCCs to the MFCCs of the mel axis warped by ``alpha``.
+
+    Inverse DCT to a smoothed log-mel spectrum, read band ``i`` of the result at
+    band ``i * alpha`` of it (linear interpolation, clamped at the top), DCT back
+    (orthonormal DCT-II, as ``librosa.feature.mfcc`` uses).  ``alpha`` > 1 moves
+    formants down (a longer vocal tract); ``alpha`` = 1 is the identity.
+    """
+    from scipy.fft import dct
+
+    d = dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc]  # mfcc = d @ log_mel
+    pos = np.clip(np.arange(n_mels) * alpha, 0, n_mels - 1)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, n_mels - 1)
+    frac = pos - i0
+    warp = np.zeros((n_mels, n_mels))
+    warp[np.arange(n_mels), i0] += 1 - frac
+    warp[np.arange(n_mels), i1] += frac
+    return d @ warp @ d.T
+
+
+def vocal_tract_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig, n_mels: int = 40) -> np.ndarray:
+    """Warp the mel axis of some windows of RAW (un-normalised) MFCC frames, in place.
+
+    The map is linear, so it applies to the deltas and delta-deltas as well.
+    """
+    n, _, feats = x.shape
+    n_mfcc = feats // 3
+    log_max = np.log(cfg.vtlp)
+    for i in np.flatnonzero(rng.random(n) < cfg.vtlp_p):
+        m = vtlp_matrix(float(np.exp(rng.uniform(-log_max, log_max))), n_mfcc, n_mels).astype(x.dtype)
+        for k in range(3):
+            block = slice(k * n_mfcc, (k + 1) * n_mfcc)
+            x[i, :, block] = x[i, :, block] @ m.T
+    return x
+
+
 def tempo_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
     """Resample some windows' frames in time by a random rate (new array).
 
@@ -277,6 +319,8 @@ def train(
     for epoch in bar:
         pick = np.array([rows[rng.integers(len(rows))] for rows in rows_of])
         x = train_x[pick].astype(np.float32)
+        if cfg.vtlp > 1.0:  # on raw MFCCs: the map is linear there, not after the normalisation
+            x = vocal_tract_warp(x, rng, cfg)
         if normalize is not None:
             x = normalize(x)
         if cfg.cepstral_shift > 0:
