@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
         metrics = evaluate.evaluate_all(data, labels, float_bytes, int8_bytes, data_dir, params, out,
                                         cache_dir=Path(args.cache), workers=args.workers, seed=args.seed)
-        if args.cross_corpus != "none":
+        if any(c.corpus == args.cross_corpus for c in tr["clips"]):  # never for 'none' or a corpus not here
             from tools import cross_corpus
 
             report = cross_corpus.train_without(data, args.cross_corpus, labels, cfg, args.norm, args.variants,

@@ -1,7 +1,7 @@
 """Design experiments: in-corpus validation AND a cross-corpus check, from the feature cache.
 
-    python -m tools.experiment --data ../shared/data --name E --norm global
-    python -m tools.experiment --data ../shared/data --name F --norm channel --config '{"cepstral_shift": 1.0}'
+    python -m tools.experiment --data ../shared/data --name defaults
+    python -m tools.experiment --data ../shared/data --name cmn-eq1 --norm channel --config '{"cepstral_shift": 1.0}'
 
 Validation speakers of RAVDESS and EMO-DB share their corpus's studio with the
 training speakers, so a design can win there by leaning on that studio.  Users
