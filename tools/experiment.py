@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=".cache/features")
     parser.add_argument("--variants", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1,
+                        help="augmentation seed (another value recomputes every cached feature); "
+                             "for another training seed use --config '{\"seed\": 2}'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--norm", choices=NORMS, default="global")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
