@@ -178,3 +178,14 @@ def test_vocal_tract_warp_on_mfccs_matches_warping_the_mel_axis():
     cfg = train.TrainConfig(vtlp=1.12, vtlp_p=1.0)
     out = train.vocal_tract_warp(x.copy(), np.random.default_rng(1), cfg)
     assert np.all(np.abs(out - x).mean(axis=(1, 2)) > 0.01)
+
+
+def test_training_overrides_reject_unknown_settings():
+    from realtime_ser.errors import ConfigError
+    from tools import train
+
+    cfg = train.config_with({"conv_filters": [8, 8], "tempo_warp": 1.5}, epochs=3, seed=7)
+    assert (cfg.conv_filters, cfg.tempo_warp, cfg.epochs, cfg.seed) == ((8, 8), 1.5, 3, 7)
+    assert cfg.vtlp == train.TrainConfig().vtlp  # everything else stays the default
+    with pytest.raises(ConfigError, match="tempo_wrap"):
+        train.config_with({"tempo_wrap": 1.5})

@@ -23,7 +23,7 @@ import numpy as np
 from realtime_ser.dsp.features import FeatureParams, normalize_window
 from realtime_ser.errors import SerError
 from tools import corpora, dataset, splits
-from tools.train import TrainConfig
+from tools.train import TrainConfig, config_with
 
 MODEL_VERSION = "1.2.0"
 NORMS = ("window", "global", "channel")
@@ -121,11 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
         params = FeatureParams()
-        cfg = TrainConfig(epochs=args.epochs, seed=args.seed)
-        if args.config:
-            overrides = json.loads(Path(args.config).read_text())
-            for key, value in overrides.items():
-                setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
+        overrides = json.loads(Path(args.config).read_text()) if args.config else {}
+        cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)

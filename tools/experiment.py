@@ -20,23 +20,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from realtime_ser.dsp.features import FeatureParams, normalize_window
+from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits
 from tools.build_model import NORMS, prepare
-from tools.train import TrainConfig
+from tools.train import TrainConfig, config_with
 
 
 def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
-    cfg = TrainConfig(epochs=args.epochs, seed=args.seed)
-    for key, value in json.loads(args.config or "{}").items():
-        setattr(cfg, key, tuple(value) if isinstance(value, list) else value)
+    cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
     data = prepare(Path(args.data), label_config, FeatureParams(), args.variants, args.seed, Path(args.cache),
                    args.workers)
     started = time.time()
@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")
     args = parser.parse_args(argv)
-    result = run(args)
+    try:
+        result = run(args)
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     log = Path(args.log)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as f:

@@ -23,10 +23,12 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass, field, fields  # noqa: E402
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+
+from realtime_ser.errors import ConfigError  # noqa: E402
 
 
 @dataclass
@@ -72,6 +74,18 @@ class TrainConfig:
     seed: int = 1
     threads: int = 2
     extra: dict = field(default_factory=dict)
+
+
+def config_with(overrides: dict, **base) -> TrainConfig:
+    """A TrainConfig from ``base`` plus JSON overrides (lists become tuples).
+
+    An unknown key is an error rather than an attribute nobody reads, so a misspelt
+    setting cannot silently train the default recipe.
+    """
+    unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    return TrainConfig(**{**base, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}})
 
 
 def configure_tf(threads: int, seed: int):
