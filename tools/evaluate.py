@@ -363,7 +363,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "- Trained on ACTED emotions from 20 English-speaking actors (RAVDESS, TESS) and 4 German ones (EMO-DB),",
         "  read in studios. Spontaneous speech is subtler; expect lower accuracy than above, more so on other",
         "  languages, children's voices, far microphones and strong noise. The cross-corpus check above is the",
-        "  best estimate here for a new voice and microphone: about half of the utterances right, and a pull",
+        "  best estimate here for a new voice and microphone: 44-49% UA over two training seeds, and a pull",
         "  towards disgust, fearful and surprised for slow, careful speech (neutral is rarely recognised there).",
         "- Classes are confusable in principle (happy/surprised, fearful/sad, neutral/calm); per-window",
         "  normalisation removes overall loudness, so the model relies on spectral shape and its dynamics.",
