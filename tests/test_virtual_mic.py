@@ -33,6 +33,22 @@ def wait_for(predicate, timeout):
     return False
 
 
+def offline_alignments(clip, model, folder):
+    """``analyze`` of the clip delayed by 0..9 ms: every alignment to the 10 ms feature hop that a live
+    capture, which starts at an arbitrary sample, can have."""
+    import soundfile as sf
+
+    from realtime_ser.audio.io import load_audio
+
+    audio = load_audio(clip, model.metadata.features.sample_rate)
+    out = []
+    for ms in range(10):
+        path = folder / f"aligned-{ms}.wav"
+        sf.write(path, np.concatenate([np.zeros(16 * ms, np.float32), audio]), 16000)
+        out.append(finals(analyze_file(path, model))[0])
+    return out
+
+
 def play_and_capture(pulse, pipe, clip, seen):
     """Play ``clip`` and return the stream time at which playback started."""
     t_play = pipe.stats.stream_time
@@ -44,7 +60,7 @@ def play_and_capture(pulse, pipe, clip, seen):
     return t_play
 
 
-def test_live_capture_matches_clip_timing_and_analyze(pulse, model, data):
+def test_live_capture_matches_clip_timing_and_analyze(pulse, model, data, tmp_path):
     assert any(d.name == "pulse" and d.is_input for d in list_devices())
     clip = data / CLIP
     offline = analyze_file(clip, model)
@@ -68,10 +84,13 @@ def test_live_capture_matches_clip_timing_and_analyze(pulse, model, data):
     # timing: the clip's utterance as analyze found it, shifted by when playback started
     assert abs(speech[0].time - (t_play + off_final.start)) <= 0.3
     assert abs(speech[1].time - (t_play + off_final.end)) <= 0.3
-    # agreement with analyze: same label, similar probabilities
+    # agreement with analyze: same label, and the same probabilities as analyze of the clip at the
+    # alignment to the 10 ms feature hop that the capture had (it starts at an arbitrary sample; for a
+    # clip the model is torn on, a few ms of misalignment alone moves a probability by up to ~0.2)
     live = live_final[0]
     assert live.top_label == off_final.top_label
-    diff = max(abs(live.probabilities[k] - off_final.probabilities[k]) for k in model.labels)
+    diff = min(max(abs(live.probabilities[k] - a.probabilities[k]) for k in model.labels)
+               for a in offline_alignments(clip, model, tmp_path))
     assert diff < 0.15
     assert live.latency_ms <= 150
     assert pipe.stats.dropped_samples == 0
