@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.features import FeatureParams, normalize_window, segment_features, window_features, window_frames
+from realtime_ser.dsp.features import (
+    FeatureParams,
+    fit_to_window,
+    normalize_window,
+    pitch_frames,
+    segment_features,
+    window_features,
+    window_frames,
+)
 from tools import augment as aug
 from tools.corpora import index_data_dir
 from tools.dataset import clip_mean, eval_features, load_utterance, train_features
@@ -131,3 +139,37 @@ def test_channel_mean_removes_a_fixed_microphone_colouration(clips):
     # deltas are unaffected by the option, and the parameters round-trip
     np.testing.assert_allclose(plain_c[:, 20:], window_features(audio, g)[:, 20:], atol=1e-6)
     assert FeatureParams.from_dict(c.to_dict()) == c
+
+
+def test_pitch_tracker_finds_the_fundamental_of_harmonic_tones():
+    """A voice-like tone (harmonics 1-5, falling 1/k) at several F0s, and its missing-octave trap."""
+    p = FeatureParams(pitch=True)
+    t = np.arange(p.window_samples) / p.sample_rate
+    for f0 in (80.0, 130.0, 220.0, 400.0):
+        tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)).astype(np.float32)
+        cols = pitch_frames(0.1 * tone, p)
+        assert cols.shape == (P.n_frames, 2)
+        np.testing.assert_allclose(100 * 2 ** cols[:, 0], f0, rtol=0.01)  # not f0/2: the octave cost
+        assert cols[:, 1].min() > 0.9  # strongly voiced
+    quiet = pitch_frames(np.zeros(p.window_samples, np.float32), p)
+    assert np.all(quiet == 0)  # no voiced frame: F0 column at 100 Hz (0), voicing 0
+
+
+def test_pitch_of_real_voices_separates_a_man_from_a_woman():
+    """RAVDESS actor 1 is a man, actor 2 a woman (same sentence, neutral): typical speaking F0s."""
+    p = FeatureParams(pitch=True)
+    medians = []
+    for actor in ("01", "02"):
+        audio = aug.trim_silence(load_audio(DATA / f"ravdess/Actor_{actor}/03-01-01-01-01-01-{actor}.flac", 16000))
+        cols = pitch_frames(fit_to_window(audio, p.window_samples), p)
+        voiced = cols[:, 1] > 0
+        assert 0.2 < voiced.mean() < 0.9  # speech with pauses and unvoiced consonants
+        medians.append(100 * 2 ** np.median(cols[voiced, 0]))
+    assert 80 < medians[0] < 160 < medians[1] < 300
+
+
+def test_pitch_columns_follow_the_cepstra(clips):
+    audio = load_utterance(DATA, clips[0])
+    with_pitch = window_frames(audio, FeatureParams(pitch=True))
+    assert with_pitch.shape == (P.n_frames, P.n_features + 2) == (P.n_frames, FeatureParams(pitch=True).n_features)
+    np.testing.assert_array_equal(with_pitch[:, : P.n_features], window_frames(audio, P))

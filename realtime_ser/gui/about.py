@@ -53,7 +53,7 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
         ("Quantisation", esc(md.quantization)),
         ("Labels", esc(", ".join(md.labels))),
         ("Window", f"{md.features.window_seconds:g} s of {md.features.sample_rate} Hz audio, "
-                   f"{md.features.n_mfcc} MFCC + deltas"),
+                   f"{md.features.n_mfcc} MFCC + deltas" + (" + pitch and voicing" if md.features.pitch else "")),
         ("Training data", esc(", ".join(md.training_data) or "not recorded")),
     ]
     metric_rows = []
