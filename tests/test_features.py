@@ -173,3 +173,16 @@ def test_pitch_columns_follow_the_cepstra(clips):
     with_pitch = window_frames(audio, FeatureParams(pitch=True))
     assert with_pitch.shape == (P.n_frames, P.n_features + 2) == (P.n_frames, FeatureParams(pitch=True).n_features)
     np.testing.assert_array_equal(with_pitch[:, : P.n_features], window_frames(audio, P))
+
+
+def test_relative_pitch_ignores_the_voice_level(clips):
+    """Global normalisation with pitch_relative: the same utterance an octave higher has the same features."""
+    raw = window_frames(load_utterance(DATA, clips[0]), FeatureParams(pitch=True))
+    n = raw.shape[1]
+    p = FeatureParams(pitch=True, pitch_relative=True, cmvn=False, global_mean=(0.0,) * n, global_std=(1.0,) * n)
+    higher = raw.copy()
+    higher[:, 60] += 1.0  # one octave up (log2 F0)
+    np.testing.assert_allclose(normalize_window(higher, p), normalize_window(raw, p), atol=1e-5)
+    assert abs(normalize_window(raw, p)[:, 60].mean()) < 1e-5
+    absolute = FeatureParams(**{**p.to_dict(), "pitch_relative": False})
+    assert not np.allclose(normalize_window(higher, absolute), normalize_window(raw, absolute))

@@ -35,7 +35,7 @@ def test_train_export_load_predict(small_sets, tmp_path):
     from tools import export, train
 
     labels, (train_clips, train_labels), (val_clips, val_labels) = small_sets
-    params = FeatureParams()
+    params = FeatureParams(pitch=True)  # as the bundled model
     tr = train_features(DATA, train_clips, params, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
     va = eval_features(DATA, val_clips, params, cache_dir=None, workers=1)
     cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1,
@@ -189,3 +189,44 @@ def test_training_overrides_reject_unknown_settings():
     assert cfg.vtlp == train.TrainConfig().vtlp  # everything else stays the default
     with pytest.raises(ConfigError, match="tempo_wrap"):
         train.config_with({"tempo_wrap": 1.5})
+
+
+def test_augmentations_with_pitch_columns():
+    """Cepstral augmentations leave the two pitch columns alone."""
+    from tools import train
+
+    rng = np.random.default_rng(0)
+    x = np.ones((16, 297, 62), np.float32)
+    x[:, :, 60] = np.arange(297) / 297  # a rising log-F0
+    cfg = train.TrainConfig(tempo_warp=1.3, tempo_warp_p=1.0, feature_masks=4, time_masks=0)
+    warped = train.tempo_warp(x, rng, cfg)
+    assert np.all(warped[:, :, 61] == 1.0)  # voicing not scaled like a delta
+    assert not np.allclose(warped[:, :, 20], 1.0)  # deltas are
+    masked = train.spec_augment(x.copy(), rng, cfg)
+    np.testing.assert_array_equal(masked[:, :, 60:], x[:, :, 60:])
+    assert masked[:, :, :60].min() == 0.0
+    warped_mfcc = train.vocal_tract_warp(x.copy(), rng, train.TrainConfig(vtlp=1.12, vtlp_p=1.0))
+    np.testing.assert_array_equal(warped_mfcc[:, :, 60:], x[:, :, 60:])
+
+
+def test_two_members_are_averaged_and_export_to_int8(small_sets, tmp_path):
+    """``members=2``: two seeds trained, one model whose output is their mean, converted like one network."""
+    from tools import export, train
+
+    labels, (train_clips, train_labels), _ = small_sets
+    params = FeatureParams(pitch=True)
+    tr = train_features(DATA, train_clips[:7], params, n_variants=1, seed=0, babble=None, cache_dir=None, workers=1)
+    cfg = train.TrainConfig(epochs=1, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1, members=2)
+    model, histories = train.train_members(
+        tr.x, tr.clip_index, train_labels[:7], np.array(["ravdess"] * 7), len(labels), cfg=cfg,
+        progress=False, normalize=lambda x: normalize_window(x, params))
+    assert len(histories) == 2 and len(model.layers) == 4  # input, two members, average
+    x = normalize_window(tr.x.astype(np.float32), params)
+    members = [layer(x).numpy() for layer in model.layers[1:3]]
+    assert not np.allclose(members[0], members[1])  # two seeds, two networks
+    np.testing.assert_allclose(model.predict(x, verbose=0), (members[0] + members[1]) / 2, atol=1e-5)
+    path = tmp_path / "pair.tflite"
+    export.write_model(export.to_tflite(model, x), ModelMetadata(labels=labels, features=params, model_version="pair",
+                                                                 training_data=[], metrics={}, licence="test"), path)
+    probs = EmotionModel.load(path).predict_window(load_utterance(DATA, train_clips[0]))
+    assert probs.shape == (len(labels),) and abs(probs.sum() - 1) < 1e-5

@@ -27,6 +27,7 @@ from tools.train import TrainConfig, config_with
 
 MODEL_VERSION = "1.2.0"
 NORMS = ("window", "global", "channel")
+PITCH = ("off", "absolute", "relative")
 LICENCE = (
     "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
     "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
@@ -49,7 +50,7 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     clips = corpora.index_data_dir(data_dir)
     corpora.write_manifests(clips, cache_dir.parent / "manifests")
     groups = splits.make_splits(clips)
-    data: dict = {"splits": splits.describe(groups)}
+    data: dict = {"splits": splits.describe(groups), "params": params}
     for name in (splits.TRAIN, splits.VAL, splits.TEST, splits.EXTRA):
         kept, labels = labelled(groups[name], label_config)
         data[name] = {"clips": kept, "labels": labels}
@@ -76,11 +77,17 @@ def global_norm_params(base: FeatureParams, raw: np.ndarray, seed: int, rows: in
                             "global_std": tuple(round(float(v), 4) for v in flat.std(0) + 1e-3)})
 
 
-def feature_params(norm: str, raw: np.ndarray, seed: int) -> FeatureParams:
-    """The feature parameters for normalisation mode ``norm`` (one of NORMS), statistics from ``raw``."""
+def feature_params(norm: str, raw: np.ndarray, seed: int, base: FeatureParams) -> FeatureParams:
+    """``base`` (what the cache was computed with) set to normalisation mode ``norm`` (one of NORMS),
+    statistics from ``raw``."""
     if norm == "window":
-        return FeatureParams()
-    return global_norm_params(FeatureParams(), raw, seed, channel_mean=norm == "channel")
+        return base
+    return global_norm_params(base, raw, seed, channel_mean=norm == "channel")
+
+
+def base_params(pitch: str) -> FeatureParams:
+    """The feature set a build extracts (``pitch``: one of PITCH); the cache ignores ``pitch_relative``."""
+    return FeatureParams(pitch=pitch != "off", pitch_relative=pitch == "relative")
 
 
 def val_sets(data: dict, params: FeatureParams) -> dict:
@@ -111,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--norm", choices=NORMS, default="global",
                         help="feature normalisation: per-window CMVN; training-set statistics + per-window level "
                              "(global); or global plus per-window cepstral mean subtraction (channel)")
+    parser.add_argument("--pitch", choices=PITCH, default="relative",
+                        help="log-F0 and voicing columns after the MFCCs: off, absolute, or with each window's "
+                             "mean log-F0 removed (relative)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     parser.add_argument("--cross-corpus", default="tess", metavar="CORPUS",
                         help="also train the recipe without this corpus and score all of it, for the model card "
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
-        params = FeatureParams()
+        params = base_params(args.pitch)
         overrides = json.loads(Path(args.config).read_text()) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers)
@@ -130,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     labels = label_config["labels"]
     t_features = time.time() - started
     tr = data[splits.TRAIN]
-    params = feature_params(args.norm, tr["features"].x, args.seed)
+    params = feature_params(args.norm, tr["features"].x, args.seed, data["params"])
 
     from tools import export, train
 
-    model, history = train.train(
+    model, histories = train.train_members(
         tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
-        len(labels), cfg, val_sets(data, params), normalize=lambda x: normalize_window(x, params),
+        len(labels), cfg=cfg, val_sets=val_sets(data, params), normalize=lambda x: normalize_window(x, params),
     )
     t_train = time.time() - started - t_features
     float_bytes = export.to_tflite(model)
@@ -175,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
+        "pitch": args.pitch,
         "parameters": int(model.count_params()),
-        "history": history, "splits": data["splits"],
+        "history": histories[0] if len(histories) == 1 else histories, "splits": data["splits"],
         "size_int8": (out / "ser_int8.tflite").stat().st_size,
         "size_float32": (out / "ser_float32.tflite").stat().st_size,
         "command": " ".join(["python -m tools.build_model", *(argv if argv is not None else sys.argv[1:])]),

@@ -60,6 +60,18 @@ def _files_key(data_dir, clips: list[Clip]) -> list:
     return [(c.path, (root / c.path).stat().st_size) for c in clips]
 
 
+def _params_key(p: FeatureParams) -> dict:
+    """Feature parameters in a cache key.
+
+    The cache holds UN-normalised frames, so ``pitch_relative`` (normalisation only) is left out, and
+    without pitch so are the pitch settings: caches made before those fields existed keep their keys.
+    """
+    key = p.to_dict()
+    for name in ("pitch_relative",) if p.pitch else ("pitch", "f0_min", "f0_max", "pitch_relative"):
+        key.pop(name)
+    return key
+
+
 def _cached(cache_dir: Path | None, name: str, key, compute) -> FeatureSet:
     if cache_dir is None:
         return compute()
@@ -168,7 +180,7 @@ def train_features(
 ) -> FeatureSet:
     """``n_variants`` augmented windows per clip (variant 0 clean); rows ordered clip-major."""
     key = {
-        "kind": "train", "files": _files_key(data_dir, clips), "params": params.to_dict(),
+        "kind": "train", "files": _files_key(data_dir, clips), "params": _params_key(params),
         "variants": n_variants, "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None else [sorted(s) for _, s in babble],
     }
@@ -190,7 +202,7 @@ def eval_features(
 ) -> FeatureSet:
     """All overlapping windows of each clip (optionally through a random channel, with noise at ``snr_db``)."""
     key = {
-        "kind": "eval", "files": _files_key(data_dir, clips), "params": params.to_dict(), "snr": snr_db,
+        "kind": "eval", "files": _files_key(data_dir, clips), "params": _params_key(params), "snr": snr_db,
         "channel": channel,
         "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None or snr_db is None else [sorted(s) for _, s in babble],

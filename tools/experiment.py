@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams, normalize_window
+from realtime_ser.dsp.features import normalize_window
 from realtime_ser.errors import SerError
-from tools import corpora, cross_corpus, dataset, splits
-from tools.build_model import NORMS, prepare
+from tools import corpora, cross_corpus, dataset, splits, train
+from tools.build_model import NORMS, PITCH, base_params, prepare, val_sets
 from tools.train import TrainConfig, config_with
 
 
@@ -37,16 +37,19 @@ def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
-    data = prepare(Path(args.data), label_config, FeatureParams(), args.variants, args.seed, Path(args.cache),
+    data = prepare(Path(args.data), label_config, base_params(args.pitch), args.variants, args.seed, Path(args.cache),
                    args.workers)
     started = time.time()
-    model, params, history, report = cross_corpus.train_without(
+    model, params, histories, report = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
-    best = max(history, key=lambda r: r.get("val_ua", 0))
-    result = {"name": args.name, "norm": args.norm, "config": json.loads(args.config or "{}"),
-              "epochs_run": len(history), "best_epoch": best["epoch"],
-              "val_ua": {k[7:]: round(v, 4) for k, v in best.items() if k.startswith("val_ua_")},
-              "val_ua_mean": round(best["val_ua"], 4), "train_s": round(time.time() - started, 1)}
+    bests = [max(history, key=lambda r: r.get("val_ua", 0)) for history in histories]
+    scores = bests[0] if len(bests) == 1 else train.validation_ua(model, val_sets(data, params))
+    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "config": json.loads(args.config or "{}"),
+              "epochs_run": [len(h) for h in histories], "best_epoch": [b["epoch"] for b in bests],
+              "val_ua": {k[7:]: round(v, 4) for k, v in scores.items() if k.startswith("val_ua_")},
+              "val_ua_mean": round(scores["val_ua"], 4), "train_s": round(time.time() - started, 1)}
+    if len(bests) > 1:
+        result["member_val_ua_mean"] = [round(b["val_ua"], 4) for b in bests]
     if report is not None:
         result["cross_corpus"] = {
             "corpus": args.holdout, "clips": report["n"], "ua": report["ua"],
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                              "for another training seed use --config '{\"seed\": 2}'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--norm", choices=NORMS, default="global")
+    parser.add_argument("--pitch", choices=PITCH, default="relative",
+                        help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")

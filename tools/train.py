@@ -72,6 +72,8 @@ class TrainConfig:
     # Mixup of pairs of training windows (Beta(alpha, alpha) weights; 0 = off).
     mixup_alpha: float = 0.0
     seed: int = 1
+    # Networks trained (training seeds seed, seed + 1, ...) and averaged into the exported model.
+    members: int = 1
     threads: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -125,13 +127,18 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
     return keras.Model(inp, out, name="ser_cnn_lstm")
 
 
+def cepstra_per_block(n_features: int) -> int:
+    """MFCCs per block of a feature row: static, delta, delta-delta, then (optionally) the pitch columns."""
+    return n_features // 3  # the pitch columns are fewer than three
+
+
 def spec_augment(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
     """Zero random time spans and random cepstral coefficients (with their deltas) in place.
 
     Zero is the per-window mean after CMVN, i.e. 'no information'.
     """
     n, frames, feats = x.shape
-    n_mfcc = feats // 3
+    n_mfcc = cepstra_per_block(feats)
     for _ in range(cfg.time_masks):
         width = rng.integers(0, cfg.time_mask_frames + 1, n)
         start = rng.integers(0, frames, n)
@@ -143,7 +150,8 @@ def spec_augment(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> n
         start = rng.integers(0, n_mfcc, n)
         c = np.arange(n_mfcc)[None, :]
         mask = (c >= start[:, None]) & (c < (start + width)[:, None])
-        mask3 = np.concatenate([mask, mask, mask], axis=1)  # same coefficient in static/d/dd
+        extra = np.zeros((n, feats - 3 * n_mfcc), dtype=bool)  # pitch columns are never masked here
+        mask3 = np.concatenate([mask, mask, mask, extra], axis=1)  # same coefficient in static/d/dd
         x.transpose(0, 2, 1)[mask3] = 0.0
     return x
 
@@ -156,7 +164,7 @@ def cepstral_shift(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) ->
     channels cheaply (strongest on the smooth, low-order coefficients).
     """
     n, _, feats = x.shape
-    n_mfcc = feats // 3
+    n_mfcc = cepstra_per_block(feats)
     k = np.arange(1, n_mfcc)
     scale = cfg.cepstral_shift / (1 + (k - 1) / 4.0)
     offsets = rng.standard_normal((n, n_mfcc - 1)) * scale
@@ -217,7 +225,7 @@ def vocal_tract_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig, 
     The map is linear, so it applies to the deltas and delta-deltas as well.
     """
     n, _, feats = x.shape
-    n_mfcc = feats // 3
+    n_mfcc = cepstra_per_block(feats)
     log_max = np.log(cfg.vtlp)
     for i in np.flatnonzero(rng.random(n) < cfg.vtlp_p):
         m = vtlp_matrix(float(np.exp(rng.uniform(-log_max, log_max))), n_mfcc, n_mels).astype(x.dtype)
@@ -236,7 +244,7 @@ def tempo_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.
     (delta-deltas with its square).
     """
     n, frames, feats = x.shape
-    n_mfcc = feats // 3
+    n_mfcc = cepstra_per_block(feats)
     log_max = np.log(cfg.tempo_warp)
     rate = np.exp(rng.uniform(-log_max, log_max, n))
     rate[rng.random(n) >= cfg.tempo_warp_p] = 1.0
@@ -247,7 +255,7 @@ def tempo_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.
     rows = np.arange(n)[:, None]
     out = x[rows, i0] * (1 - frac) + x[rows, i1] * frac
     out[:, :, n_mfcc : 2 * n_mfcc] *= rate[:, None, None].astype(x.dtype)
-    out[:, :, 2 * n_mfcc :] *= (rate**2)[:, None, None].astype(x.dtype)
+    out[:, :, 2 * n_mfcc : 3 * n_mfcc] *= (rate**2)[:, None, None].astype(x.dtype)
     return out
 
 
@@ -310,8 +318,6 @@ def train(
     tf = configure_tf(cfg.threads, cfg.seed)
     import tf_keras as keras
 
-    from tools.dataset import clip_mean
-
     rng = np.random.default_rng(cfg.seed)
     n_clips = len(labels)
     rows_of = [np.flatnonzero(train_clip == i) for i in range(n_clips)]
@@ -356,13 +362,7 @@ def train(
             live = model.get_weights()
             model.set_weights(averager.weights)
         if val_sets:
-            uas = []
-            for name, (vx, vclip, vlabels) in val_sets.items():
-                probs = model.predict(vx.astype(np.float32), batch_size=256, verbose=0)
-                pred = clip_mean(probs, vclip, len(vlabels)).argmax(1)
-                record[f"val_ua_{name}"] = unweighted_accuracy(vlabels, pred)
-                uas.append(record[f"val_ua_{name}"])
-            record["val_ua"] = float(np.mean(uas))
+            record.update(validation_ua(model, val_sets))
             if record["val_ua"] > best:
                 best, best_weights, since_best = record["val_ua"], model.get_weights(), 0
             else:
@@ -378,3 +378,45 @@ def train(
     if best_weights is not None:
         model.set_weights(best_weights)
     return model, history
+
+
+def validation_ua(model, val_sets: dict) -> dict[str, float]:
+    """``val_ua_<corpus>`` per validation set (a clip = the mean of its windows) and their mean ``val_ua``."""
+    from tools.dataset import clip_mean
+
+    record = {}
+    for name, (vx, vclip, vlabels) in val_sets.items():
+        probs = model.predict(vx.astype(np.float32), batch_size=256, verbose=0)
+        record[f"val_ua_{name}"] = unweighted_accuracy(vlabels, clip_mean(probs, vclip, len(vlabels)).argmax(1))
+    record["val_ua"] = float(np.mean(list(record.values())))
+    return record
+
+
+def average_models(models: list):
+    """One Keras model whose output is the mean of ``models``' class probabilities (same input)."""
+    if len(models) == 1:
+        return models[0]
+    import tf_keras as keras
+    from tf_keras import layers
+
+    inp = keras.Input(models[0].input_shape[1:], name="features")
+    for i, member in enumerate(models):
+        member._name = f"member_{i}"  # nested models need distinct names
+    out = layers.Average(name="probs")([member(inp) for member in models])
+    return keras.Model(inp, out, name="ser_cnn_lstm_ensemble")
+
+
+def train_members(*args, cfg: TrainConfig, **kwargs):
+    """Train the recipe ``cfg.members`` times (training seeds ``cfg.seed``, ``cfg.seed + 1``, ...), average them.
+
+    Seed-to-seed differences on a new corpus are several points of UA; the mean of two independently
+    trained networks is steadier than either.  Returns (model, one history per member).
+    """
+    from dataclasses import replace
+
+    models, histories = [], []
+    for k in range(cfg.members):
+        model, history = train(*args, cfg=replace(cfg, seed=cfg.seed + k), **kwargs)
+        models.append(model)
+        histories.append(history)
+    return average_models(models), histories
