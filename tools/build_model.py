@@ -25,7 +25,7 @@ from realtime_ser.errors import SerError
 from tools import corpora, dataset, splits
 from tools.train import TrainConfig, config_with
 
-MODEL_VERSION = "1.2.0"
+MODEL_VERSION = "1.3.0"
 NORMS = ("window", "global", "channel")
 PITCH = ("off", "absolute", "relative")
 LICENCE = (
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--norm", choices=NORMS, default="global",
                         help="feature normalisation: per-window CMVN; training-set statistics + per-window level "
                              "(global); or global plus per-window cepstral mean subtraction (channel)")
-    parser.add_argument("--pitch", choices=PITCH, default="relative",
+    parser.add_argument("--pitch", choices=PITCH, default="off",
                         help="log-F0 and voicing columns after the MFCCs: off, absolute, or with each window's "
                              "mean log-F0 removed (relative)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         len(labels), cfg=cfg, val_sets=val_sets(data, params), normalize=lambda x: normalize_window(x, params),
     )
     t_train = time.time() - started - t_features
+    validation = train.validation_ua(model, val_sets(data, params))  # the exported (averaged) model
     float_bytes = export.to_tflite(model)
     reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)
     int8_bytes = export.to_tflite(model, reps)
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "pitch": args.pitch,
         "parameters": int(model.count_params()),
+        "validation": validation,
         "history": histories[0] if len(histories) == 1 else histories, "splits": data["splits"],
         "size_int8": (out / "ser_int8.tflite").stat().st_size,
         "size_float32": (out / "ser_float32.tflite").stat().st_size,

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                              "for another training seed use --config '{\"seed\": 2}'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--norm", choices=NORMS, default="global")
-    parser.add_argument("--pitch", choices=PITCH, default="relative",
+    parser.add_argument("--pitch", choices=PITCH, default="off",
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
