@@ -175,7 +175,8 @@ def pitch_frames(audio: np.ndarray, p: FeatureParams, frame_seconds: float = 0.0
         idx = np.flatnonzero(voiced)
         log_f0 = np.interp(rows, idx, log_f0[idx])
         if n_frames >= 3:  # a 3-frame median removes single-frame octave jumps
-            a, b, c = np.pad(log_f0, 1, mode="edge")[:-2], log_f0, np.pad(log_f0, 1, mode="edge")[2:]
+            padded_f0 = np.pad(log_f0, 1, mode="edge")
+            a, b, c = padded_f0[:-2], log_f0, padded_f0[2:]
             log_f0 = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
     else:
         log_f0 = np.zeros(n_frames)
