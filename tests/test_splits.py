@@ -80,3 +80,33 @@ def test_cross_corpus_split_keeps_no_row_of_the_held_out_corpus():
     assert kept.x[:, 0, 0].tolist() == [0, 1, 2, 20, 21, 22]
     assert held_x[:, 0, 0].tolist() == [10, 30]  # the clean variant 0 of each TESS clip
     assert spread(np.array([0, 0, 2, 0]), ["a", "b", "c"]) == {"a": 0.75, "b": 0.0, "c": 0.25}
+
+
+def test_refit_moves_validation_speakers_into_training_and_never_test_speakers(groups):
+    """The final fit (``--refit``) trains on training + validation speakers; test speakers stay out."""
+    from tools.build_model import join_validation, val_sets
+    from tools.dataset import FeatureSet
+
+    variants = 2
+
+    def rows(n, first):  # n clips x variants rows; frame value = the clip's position in the merged list
+        values = np.repeat(np.arange(first, first + n), variants).astype(np.float16)
+        return FeatureSet(values[:, None, None], np.repeat(np.arange(n), variants))
+
+    train, val = groups[TRAIN], groups[VAL]
+    data = {"splits": describe(groups), "refit": True,
+            TRAIN: {"clips": list(train), "labels": np.zeros(len(train), int), "features": rows(len(train), 0)},
+            VAL: {"clips": list(val), "labels": np.ones(len(val), int)}}
+    join_validation(data, groups, rows(len(val), len(train)))
+    tr = data[TRAIN]
+    assert len(tr["clips"]) == len(train) + len(val) == len(tr["labels"])
+    assert tr["labels"][len(train):].tolist() == [1] * len(val)
+    # each row still points at its own clip, clip-major with the variants together
+    assert np.array_equal(tr["features"].x[:, 0, 0], tr["features"].clip_index.astype(np.float16))
+    assert np.array_equal(tr["features"].clip_index, np.repeat(np.arange(len(tr["clips"])), variants))
+    assert VAL not in data["splits"]
+    assert data["splits"][TRAIN]["ravdess"]["speakers"] == [f"{a:02d}" for a in range(1, 19)]
+    assert data["splits"][TRAIN]["emodb"]["speakers"] == ["11", "12", "13", "14", "15", "16"]
+    assert data["validation_speakers"]["emodb"]["speakers"] == ["11", "13"]
+    assert not {c.speaker for c in tr["clips"]} & {c.speaker for c in groups[TEST]}
+    assert val_sets(data, params=None) == {}  # nothing left to early-stop on

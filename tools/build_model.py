@@ -3,7 +3,9 @@
     python -m tools.build_model --data ../shared/data
 
 Fixed seeds throughout; features are cached under ``.cache/features`` so a
-re-run only trains.  Writes ``models/ser_int8.tflite`` (the program's default),
+re-run only trains.  The recipe was chosen on the validation speakers; the
+shipped model is fitted on training + validation speakers (``--refit``, the
+default), for the recipe's fixed schedule.  Test speakers are only scored.  Writes ``models/ser_int8.tflite`` (the program's default),
 ``models/ser_float32.tflite``, ``models/metrics.json``, confusion-matrix PNGs
 and the model card ``models/README.md``.
 """
@@ -45,8 +47,13 @@ def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip
 
 
 def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants: int, seed: int,
-            cache_dir: Path, workers: int) -> dict:
-    """Everything the training and the evaluation need, from the cache when possible."""
+            cache_dir: Path, workers: int, refit: bool = False) -> dict:
+    """Everything the training and the evaluation need, from the cache when possible.
+
+    ``refit``: the validation speakers join the training split (augmented variants like it), for the
+    final fit of a recipe already chosen on them; nothing is left to early-stop on, so training runs its
+    fixed schedule.  Test speakers stay out either way.
+    """
     clips = corpora.index_data_dir(data_dir)
     corpora.write_manifests(clips, cache_dir.parent / "manifests")
     groups = splits.make_splits(clips)
@@ -63,7 +70,25 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     for name in (splits.VAL, splits.TEST, splits.EXTRA):
         data[name]["features"] = dataset.eval_features(
             data_dir, data[name]["clips"], params, cache_dir=cache_dir, workers=workers, desc=f"{name} features")
+    data["refit"] = refit
+    if refit:
+        more = dataset.train_features(data_dir, data[splits.VAL]["clips"], params, variants, seed + 1,
+                                      data["babble_train"], cache_dir, workers)
+        join_validation(data, groups, more)
     return data
+
+
+def join_validation(data: dict, groups: dict, val_variants: dataset.FeatureSet) -> None:
+    """Move the validation clips (with their augmented ``val_variants``) into the training split."""
+    tr, val = data[splits.TRAIN], data[splits.VAL]
+    tr["features"] = dataset.FeatureSet(
+        np.concatenate([tr["features"].x, val_variants.x]),
+        np.concatenate([tr["features"].clip_index, val_variants.clip_index + len(tr["clips"])]))
+    tr["clips"] = tr["clips"] + val["clips"]
+    tr["labels"] = np.concatenate([tr["labels"], val["labels"]])
+    data["validation_speakers"] = data["splits"].pop(splits.VAL, {})
+    data["splits"] = splits.describe({splits.TRAIN: groups[splits.TRAIN] + groups[splits.VAL],
+                                      splits.TEST: groups[splits.TEST], splits.EXTRA: groups[splits.EXTRA]})
 
 
 def global_norm_params(base: FeatureParams, raw: np.ndarray, seed: int, rows: int = 3000,
@@ -91,9 +116,11 @@ def base_params(pitch: str) -> FeatureParams:
 
 
 def val_sets(data: dict, params: FeatureParams) -> dict:
-    """Validation per corpus: (normalised windows, clip index of each window, clip labels)."""
+    """Validation per corpus: (normalised windows, clip index of each window, clip labels); none in a refit."""
     val = data[splits.VAL]
-    out = {}
+    out: dict = {}
+    if data.get("refit"):
+        return out
     corpus = np.array([c.corpus for c in val["clips"]])
     for name in sorted(set(corpus)):
         idx = np.flatnonzero(corpus == name)
@@ -122,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="log-F0 and voicing columns after the MFCCs: off, absolute, or with each window's "
                              "mean log-F0 removed (relative)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                        help="final fit on training + validation speakers for the full schedule (default); "
+                             "--no-refit trains on the training speakers and early-stops on the validation ones")
     parser.add_argument("--cross-corpus", default="tess", metavar="CORPUS",
                         help="also train the recipe without this corpus and score all of it, for the model card "
                              "('none' to skip)")
@@ -133,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         params = base_params(args.pitch)
         overrides = json.loads(Path(args.config).read_text()) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
-        data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers)
+        data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
+                       refit=args.refit)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -149,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         len(labels), cfg=cfg, val_sets=val_sets(data, params), normalize=lambda x: normalize_window(x, params),
     )
     t_train = time.time() - started - t_features
-    validation = train.validation_ua(model, val_sets(data, params))  # the exported (averaged) model
+    sets = val_sets(data, params)
+    validation = train.validation_ua(model, sets) if sets else None  # the exported (averaged) model
     float_bytes = export.to_tflite(model)
     reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)
     int8_bytes = export.to_tflite(model, reps)
@@ -186,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
-        "pitch": args.pitch,
+        "pitch": args.pitch, "refit": args.refit, "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
-        "validation": validation,
+        **({"validation": validation} if validation else {}),
         "history": histories[0] if len(histories) == 1 else histories, "splits": data["splits"],
         "size_int8": (out / "ser_int8.tflite").stat().st_size,
         "size_float32": (out / "ser_float32.tflite").stat().st_size,
