@@ -27,7 +27,7 @@ from realtime_ser.errors import SerError
 from tools import corpora, dataset, splits
 from tools.train import TrainConfig, config_with
 
-MODEL_VERSION = "1.3.0"
+MODEL_VERSION = "1.4.0"
 NORMS = ("window", "global", "channel")
 PITCH = ("off", "absolute", "relative")
 LICENCE = (
