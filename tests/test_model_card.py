@@ -1,0 +1,38 @@
+"""The model card is written from the build's metrics, so card, metrics and the bundled model agree."""
+
+import copy
+import json
+from pathlib import Path
+
+from realtime_ser.model.metadata import read_metadata
+from tools.evaluate import write_model_card
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def _metrics() -> dict:
+    return json.loads((MODELS / "metrics.json").read_text())
+
+
+def test_committed_card_is_the_one_the_metrics_write(tmp_path):
+    metrics = _metrics()
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert card == (MODELS / "README.md").read_text(), "models/README.md was edited by hand or is stale"
+    bundled = read_metadata(MODELS / "ser_int8.tflite")
+    assert bundled.metrics["pooled_test_ua"] == metrics["summary"]["pooled_test_ua"]
+    assert f"**{100 * metrics['summary']['pooled_test_ua']:.1f}%**" in card
+
+
+def test_card_describes_how_the_validation_speakers_were_used(tmp_path):
+    metrics = _metrics()
+    refit_card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    if metrics["run"].get("refit"):
+        assert "fitted once more on the training AND validation speakers" in refit_card
+        assert "Validation speakers (used for early stopping" not in refit_card
+
+    early = copy.deepcopy(metrics)  # the same build as if made with --no-refit
+    early["run"]["refit"] = False
+    early["val"] = {"int8": {"ravdess": {"ua": 0.61, "wa": 0.62, "n": 240}}}
+    card = write_model_card(early, early["labels"], tmp_path).read_text()
+    assert "Validation speakers select the epoch (early stopping)" in card
+    assert "Validation speakers (used for early stopping, so optimistic): ravdess UA 61.0%." in card
