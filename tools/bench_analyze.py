@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
 from realtime_ser.audio.io import audio_duration  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402

@@ -12,12 +12,15 @@ RAVDESS clips back to back (speech about 60% of the time, partials every 0.5 s).
 
 import argparse
 import gc
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
+
+import numpy as np  # noqa: E402
 import psutil
 import soundfile as sf
 

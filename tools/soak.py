@@ -41,14 +41,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import psutil
-import soundfile as sf
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
-from realtime_ser.audio.io import load_audio
-from realtime_ser.errors import SerError
-from realtime_ser.pipeline.events import EmotionEvent, StatusEvent
-from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from realtime_ser.audio.io import load_audio  # noqa: E402
+from realtime_ser.errors import SerError  # noqa: E402
+from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
+from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
