@@ -35,7 +35,7 @@ def test_train_export_load_predict(small_sets, tmp_path):
     from tools import export, train
 
     labels, (train_clips, train_labels), (val_clips, val_labels) = small_sets
-    params = FeatureParams(pitch=True)  # as the bundled model
+    params = FeatureParams(pitch=True)  # the optional pitch columns too (the bundled model has them off)
     tr = train_features(DATA, train_clips, params, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
     va = eval_features(DATA, val_clips, params, cache_dir=None, workers=1)
     cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1,

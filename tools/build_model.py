@@ -175,12 +175,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from tools import export, train
 
+    sets = val_sets(data, params)
     model, histories = train.train_members(
         tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
-        len(labels), cfg=cfg, val_sets=val_sets(data, params), normalize=lambda x: normalize_window(x, params),
+        len(labels), cfg=cfg, val_sets=sets, normalize=lambda x: normalize_window(x, params),
     )
     t_train = time.time() - started - t_features
-    sets = val_sets(data, params)
     validation = train.validation_ua(model, sets) if sets else None  # the exported (averaged) model
     float_bytes = export.to_tflite(model)
     reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)
