@@ -64,9 +64,11 @@ def _params_key(p: FeatureParams) -> dict:
     """Feature parameters in a cache key.
 
     The cache holds UN-normalised frames, so ``pitch_relative`` (normalisation only) is left out, and
-    without pitch so are the pitch settings: caches made before those fields existed keep their keys.
+    without pitch so are the pitch settings (and without a floor, ``floor_db``): caches made before those fields existed keep their keys.
     """
     key = p.to_dict()
+    if not p.floor_db:  # caches made before the floor existed keep their keys
+        key.pop("floor_db")
     for name in ("pitch_relative",) if p.pitch else ("pitch", "f0_min", "f0_max", "pitch_relative"):
         key.pop(name)
     return key
