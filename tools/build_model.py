@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
-        "pitch": args.pitch, "floor_db": args.floor_db, "refit": args.refit, "validation_speakers": data.get("validation_speakers"),
+        "pitch": args.pitch, "floor_db": args.floor_db, "refit": args.refit,
+        "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),
         "history": histories[0] if len(histories) == 1 else histories, "splits": data["splits"],
