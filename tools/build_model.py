@@ -5,9 +5,9 @@
 Fixed seeds throughout; features are cached under ``.cache/features`` so a
 re-run only trains.  The recipe was chosen on the validation speakers; the
 shipped model is fitted on training + validation speakers (``--refit``, the
-default), for the recipe's fixed schedule.  Test speakers are only scored.  Writes ``models/ser_int8.tflite`` (the program's default),
-``models/ser_float32.tflite``, ``models/metrics.json``, confusion-matrix PNGs
-and the model card ``models/README.md``.
+default), for the recipe's fixed schedule.  Test speakers are only scored.
+Writes ``models/ser_int8.tflite`` (the program's default), ``models/ser_float32.tflite``,
+``models/metrics.json``, confusion-matrix PNGs and the model card ``models/README.md``.
 """
 
 from __future__ import annotations

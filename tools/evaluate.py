@@ -446,7 +446,8 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "python -m tools.bench_model models/ser_int8.tflite    # speed and size",
         "```",
         f"Measured wall time of the full command on this 2-core machine (shared with other jobs): "
-        f"{run['seconds']['total'] / 60:.1f} min ({run['seconds']['features'] / 60:.1f} min features, about 10 min more with an empty cache;"
+        f"{run['seconds']['total'] / 60:.1f} min ({run['seconds']['features'] / 60:.1f} min features,"
+        " about 10 min more with an empty cache;"
         f" {run['seconds']['train'] / 60:.1f} min training the shipped networks; the rest is evaluation and the"
         " cross-corpus run).",
         "Manifests of the corpora are written to `.cache/manifests/`; `python -m tools.corpora DATA` does that alone.",

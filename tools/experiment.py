@@ -37,13 +37,13 @@ def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
-    data = prepare(Path(args.data), label_config, base_params(args.pitch, args.floor_db), args.variants, args.seed, Path(args.cache),
-                   args.workers, refit=args.refit)
+    data = prepare(Path(args.data), label_config, base_params(args.pitch, args.floor_db), args.variants, args.seed,
+                   Path(args.cache), args.workers, refit=args.refit)
     started = time.time()
     model, params, histories, report = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
-    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db, "config": json.loads(args.config or "{}"),
-              "refit": args.refit, "epochs_run": [len(h) for h in histories]}
+    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db,
+              "config": json.loads(args.config or "{}"), "refit": args.refit, "epochs_run": [len(h) for h in histories]}
     if not args.refit:  # a refit trains on the validation speakers: nothing to score there
         bests = [max(history, key=lambda r: r["val_ua"]) for history in histories]
         scores = bests[0] if len(bests) == 1 else train.validation_ua(model, val_sets(data, params))
