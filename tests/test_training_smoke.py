@@ -66,6 +66,13 @@ def test_train_export_load_predict(small_sets, tmp_path):
         assert probs.shape == (len(labels),)
         assert np.all(probs >= 0) and abs(probs.sum() - 1.0) < 1e-5
 
+    # The benchmark times the model with its own feature parameters (62 columns here, not the default 60).
+    from tools.bench_model import bench
+
+    timing = bench(path.read_bytes(), repeats=3)
+    assert timing["bytes"] == path.stat().st_size
+    assert timing["ms_median"] > 0 and timing["feature_ms_median"] > 0
+
 
 def test_model_without_metadata_is_refused(small_sets, tmp_path):
     from tools import export, train

@@ -19,6 +19,7 @@ import numpy as np
 from realtime_ser.dsp.features import FeatureParams, window_features
 from realtime_ser.errors import SerError
 from realtime_ser.model.backend import LiteRTBackend
+from realtime_ser.model.metadata import read_metadata_bytes
 
 
 def _timed(fn, repeats: int) -> np.ndarray:
@@ -31,8 +32,12 @@ def _timed(fn, repeats: int) -> np.ndarray:
 
 
 def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None = None) -> dict:
-    """Median/p95 ms per window for inference and for features, plus size in bytes."""
-    params = params or FeatureParams()
+    """Median/p95 ms per window for inference and for features, plus size in bytes.
+
+    ``params``: the model's feature parameters (default: those embedded in the model), so the input
+    shape and the feature cost are the model's own.
+    """
+    params = params or read_metadata_bytes(model_bytes, "benchmark").features
     backend = LiteRTBackend(model_bytes, "benchmark", num_threads=1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, params.n_frames, params.n_features)).astype(np.float32)
