@@ -32,6 +32,8 @@ NORMS = ("window", "global", "channel")
 PITCH = ("off", "absolute", "relative")
 #: The recipe's log-mel floor (dB under the loudest frame; model 1.5.0 on, see the model card's design log).
 FLOOR_DB = 40.0
+#: Cepstra per frame (each with a delta and a delta-delta).
+N_MFCC = 20
 LICENCE = (
     "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
     "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
@@ -112,9 +114,10 @@ def feature_params(norm: str, raw: np.ndarray, seed: int, base: FeatureParams) -
     return global_norm_params(base, raw, seed, channel_mean=norm == "channel")
 
 
-def base_params(pitch: str, floor_db: float = FLOOR_DB) -> FeatureParams:
+def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC) -> FeatureParams:
     """The feature set a build extracts (``pitch``: one of PITCH); the cache ignores ``pitch_relative``."""
-    return FeatureParams(pitch=pitch != "off", pitch_relative=pitch == "relative", floor_db=floor_db)
+    return FeatureParams(pitch=pitch != "off", pitch_relative=pitch == "relative", floor_db=floor_db,
+                         n_mfcc=n_mfcc)
 
 
 def val_sets(data: dict, params: FeatureParams) -> dict:
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, metavar="DB",
                         help=f"dynamic-range floor of the log-mel spectrum, dB under the window's loudest frame "
                              f"(default {FLOOR_DB:g}; 0 = none, as models up to 1.4.0)")
+    parser.add_argument("--n-mfcc", type=int, default=N_MFCC, metavar="N",
+                        help=f"MFCCs per frame, of the 40 mel bands (default {N_MFCC})")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                         help="final fit on training + validation speakers for the full schedule (default); "
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
-        params = base_params(args.pitch, args.floor_db)
+        params = base_params(args.pitch, args.floor_db, args.n_mfcc)
         overrides = json.loads(Path(args.config).read_text()) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
-        "pitch": args.pitch, "floor_db": args.floor_db, "refit": args.refit,
+        "pitch": args.pitch, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc, "refit": args.refit,
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),

@@ -29,7 +29,7 @@ import numpy as np
 from realtime_ser.dsp.features import normalize_window
 from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits, train
-from tools.build_model import FLOOR_DB, NORMS, PITCH, base_params, prepare, val_sets
+from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, base_params, prepare, val_sets
 from tools.train import TrainConfig, config_with
 
 
@@ -37,12 +37,13 @@ def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
-    data = prepare(Path(args.data), label_config, base_params(args.pitch, args.floor_db), args.variants, args.seed,
+    data = prepare(Path(args.data), label_config, base_params(args.pitch, args.floor_db, args.n_mfcc), args.variants, args.seed,
                    Path(args.cache), args.workers, refit=args.refit)
     started = time.time()
     model, params, histories, report = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
     result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db,
+              "n_mfcc": args.n_mfcc,
               "config": json.loads(args.config or "{}"), "refit": args.refit, "epochs_run": [len(h) for h in histories]}
     if not args.refit:  # a refit trains on the validation speakers: nothing to score there
         bests = [max(history, key=lambda r: r["val_ua"]) for history in histories]
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pitch", choices=PITCH, default="off",
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
+    parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--refit", action="store_true",
                         help="train on training + validation speakers for the full schedule, as the build does "
