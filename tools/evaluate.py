@@ -315,6 +315,17 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "speaker's mean feature vector (a running session mean live) cost 6 points on the validation speakers",
         "and left *disgust* at a third of TESS predictions; correcting the class prior with a session's running",
         "mean prediction gained 2-4 points on TESS, too little for the order-dependence it brings.",
+        "",
+        "Tried after 1.5.0 and not adopted. Two-network ensembles trained without TESS, early-stopped,",
+        "validation UA / TESS UA for training seeds 1-2, 3-4 and 5-6; the 1.5.0 recipe: 65.9 / 51.6,",
+        "69.8 / 46.8, 69.6 / 50.9 (means 68.4 / 49.8). A floor 30 dB under the loudest frame instead of 40:",
+        "67.8 / 48.0, 66.2 / 47.9 (seeds 1-4), no gain. Corpora weighted equally (`corpus_balance` 1.0",
+        "instead of 0.5): 63.5 / 53.0, 63.2 / 48.6, 4.5 points lower on the validation speakers, EMO-DB's",
+        "too. 30 MFCCs per frame instead of 20 (`--n-mfcc 30`): 65.4 / 54.8, 64.2 / 59.3, 68.7 / 51.0",
+        "(means 66.1 / 55.0): 5.2 points more on TESS, where its *neutral* and *happy* recall rose from 4-10%",
+        "and 6-20% to 27-39% and 20-36%, but 2.3 points less on the validation speakers (EMO-DB 71.0%",
+        "against 73.0%). A rule fixed after the first pair (adopt it if TESS gains at least 2 points and",
+        "validation loses at most 1, means over the pairs) rejected it; it is the lead for a next model.",
         *([f"This build: {metrics['cross_corpus']['corpus'].upper()} UA {_pct(metrics['cross_corpus']['ua'])}"
            " (below)."] if metrics.get("cross_corpus") else []),
         *([f"This build's validation UA (early-stopping speakers): {_pct(run['validation']['val_ua'])}."]
