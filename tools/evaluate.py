@@ -150,7 +150,8 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
 
     from tools.bench_model import bench
 
-    metrics["benchmark"] = {"int8": bench(int8_bytes, params=params), "float32": bench(float_bytes, params=params)}
+    metrics["benchmark"] = {"int8": bench(int8_bytes, params=params),
+                            "float32": bench(float_bytes, params=params)}
     s = metrics["summary"]
     for g in groups:
         s[f"{g}_test_ua"] = metrics["test"]["int8"][g]["ua"]

@@ -37,8 +37,9 @@ def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
-    data = prepare(Path(args.data), label_config, base_params(args.pitch, args.floor_db, args.n_mfcc), args.variants, args.seed,
-                   Path(args.cache), args.workers, refit=args.refit)
+    base = base_params(args.pitch, args.floor_db, args.n_mfcc)
+    data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
+                   refit=args.refit)
     started = time.time()
     model, params, histories, report = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
