@@ -330,7 +330,8 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "With 6 instead of 4 cepstra per frequency mask, to regularise the wider input: 61.7 / 57.2 (seeds",
         "1-2), lower still on the validation speakers; not pursued. Most runs found their best validation",
         "epoch at 75-80 of 80, so 120 epochs: 68.4 / 47.8 and 68.6 / 43.9 (seeds 1-4): +0.7 on the validation",
-        "speakers (EMO-DB -0.7), -3.4 on TESS. Training longer fits the studios, not new voices.",
+        "speakers (EMO-DB -0.7), -3.4 on TESS, against the same seeds at 80 epochs. Training longer fits",
+        "the studios, not new voices.",
         *([f"This build: {metrics['cross_corpus']['corpus'].upper()} UA {_pct(metrics['cross_corpus']['ua'])}"
            " (below)."] if metrics.get("cross_corpus") else []),
         *([f"This build's validation UA (early-stopping speakers): {_pct(run['validation']['val_ua'])}."]
