@@ -36,3 +36,11 @@ def test_card_describes_how_the_validation_speakers_were_used(tmp_path):
     card = write_model_card(early, early["labels"], tmp_path).read_text()
     assert "Validation speakers select the epoch (early stopping)" in card
     assert "Validation speakers (used for early stopping, so optimistic): ravdess UA 61.0%." in card
+
+
+def test_card_names_the_builds_feature_count(tmp_path):
+    metrics = _metrics()
+    assert f"({metrics['run'].get('n_mfcc', 20)} MFCC + deltas" in (MODELS / "README.md").read_text()
+    wider = copy.deepcopy(metrics)
+    wider["run"]["n_mfcc"] = 30
+    assert "(30 MFCC + deltas" in write_model_card(wider, wider["labels"], tmp_path).read_text()

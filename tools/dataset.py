@@ -68,7 +68,7 @@ def _params_key(p: FeatureParams) -> dict:
     fields existed keep their keys.
     """
     key = p.to_dict()
-    if not p.floor_db:  # caches made before the floor existed keep their keys
+    if not p.floor_db:
         key.pop("floor_db")
     for name in ("pitch_relative",) if p.pitch else ("pitch", "f0_min", "f0_max", "pitch_relative"):
         key.pop(name)

@@ -186,7 +186,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "## What it is",
         f"- Labels: {', '.join(labels)} (RAVDESS calm -> neutral, TESS pleasant surprise -> surprised,",
         "  EMO-DB boredom left out; mapping in `tools/labels/default.json`).",
-        "- Input: one 3 s window of 16 kHz audio -> 297 frames x (20 MFCC + deltas + delta-deltas"
+        f"- Input: one 3 s window of 16 kHz audio -> 297 frames x ({run.get('n_mfcc', 20)} MFCC + deltas + delta-deltas"
         + (", log-F0 and voicing" if run.get("pitch", "off") != "off" else "") + "), "
         + (f"from a log-mel spectrum floored {run['floor_db']:g} dB under the window's loudest frame (how quiet a "
            "recording's pauses are says nothing about emotion), " if run.get("floor_db") else "")

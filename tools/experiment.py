@@ -44,8 +44,8 @@ def run(args) -> dict:
     model, params, histories, report = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
     result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db,
-              "n_mfcc": args.n_mfcc,
-              "config": json.loads(args.config or "{}"), "refit": args.refit, "epochs_run": [len(h) for h in histories]}
+              "n_mfcc": args.n_mfcc, "config": json.loads(args.config or "{}"), "refit": args.refit,
+              "epochs_run": [len(h) for h in histories]}
     if not args.refit:  # a refit trains on the validation speakers: nothing to score there
         bests = [max(history, key=lambda r: r["val_ua"]) for history in histories]
         scores = bests[0] if len(bests) == 1 else train.validation_ua(model, val_sets(data, params))
