@@ -216,6 +216,28 @@ def test_augmentations_with_pitch_columns():
     np.testing.assert_array_equal(warped_mfcc[:, :, 60:], x[:, :, 60:])
 
 
+def test_a_view_reads_only_its_cepstra_and_the_pitch_columns():
+    """``cepstra=10`` on 20 MFCCs + deltas + pitch: columns 10-19, 30-39, 50-59 cannot move the output."""
+    from realtime_ser.errors import ConfigError
+    from tools import train
+
+    columns = train.cepstra_columns(62, 10)
+    assert columns == [*range(10), *range(20, 30), *range(40, 50), 60, 61]
+    assert train.cepstra_columns(62, 0) == train.cepstra_columns(62, 20) == list(range(62))
+    train.configure_tf(threads=1, seed=0)  # as the other tests here (TF fixes its thread count once)
+    model = train.build_model(297, 62, 7, train.TrainConfig(conv_filters=(4, 4, 4), lstm_units=4, cepstra=10))
+    x = np.random.default_rng(0).standard_normal((3, 297, 62)).astype(np.float32)
+    base = model.predict(x, verbose=0)
+    unseen, seen = x.copy(), x.copy()
+    unseen[:, :, [15, 35, 59]] += 3.0
+    seen[:, :, [5, 61]] += 3.0
+    np.testing.assert_allclose(model.predict(unseen, verbose=0), base, atol=1e-6)
+    assert not np.allclose(model.predict(seen, verbose=0), base, atol=1e-4)
+    with pytest.raises(ConfigError, match="2 views for 3 members"):
+        train.train_members(x, np.arange(3), np.zeros(3, int), np.array(["ravdess"] * 3), 7,
+                            cfg=train.TrainConfig(members=3, member_cepstra=(10, 20)))
+
+
 def test_two_members_are_averaged_and_export_to_int8(small_sets, tmp_path):
     """``members=2``: two seeds trained, one model whose output is their mean, converted like one network."""
     from tools import export, train
@@ -223,7 +245,8 @@ def test_two_members_are_averaged_and_export_to_int8(small_sets, tmp_path):
     labels, (train_clips, train_labels), _ = small_sets
     params = FeatureParams(pitch=True)
     tr = train_features(DATA, train_clips[:7], params, n_variants=1, seed=0, babble=None, cache_dir=None, workers=1)
-    cfg = train.TrainConfig(epochs=1, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1, members=2)
+    cfg = train.TrainConfig(epochs=1, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1, members=2,
+                            member_cepstra=(10, 20))  # and two views: the export carries the column selection
     model, histories = train.train_members(
         tr.x, tr.clip_index, train_labels[:7], np.array(["ravdess"] * 7), len(labels), cfg=cfg,
         progress=False, normalize=lambda x: normalize_window(x, params))

@@ -75,6 +75,11 @@ class TrainConfig:
     seed: int = 1
     # Networks trained (training seeds seed, seed + 1, ...) and averaged into the exported model.
     members: int = 2
+    # How many of the window's cepstra (with their deltas; pitch columns always) a network reads, 0 = all;
+    # ``member_cepstra`` sets it per member, so one ensemble can mix views of the same input (e.g. 20 and
+    # 30 MFCCs: the first 20 orthonormal-DCT cepstra of 30 are exactly the 20-cepstrum features).
+    cepstra: int = 0
+    member_cepstra: tuple[int, ...] = ()
     threads: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -108,7 +113,11 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
         raise ValueError(f"{n_frames} frames do not split into {cfg.chunks} chunks")
     chunk = n_frames // cfg.chunks
     inp = keras.Input((n_frames, n_features), name="features")
-    x = layers.Reshape((cfg.chunks, chunk, n_features))(inp)
+    x = inp
+    columns = cepstra_columns(n_features, cfg.cepstra)
+    if len(columns) < n_features:
+        x = SelectColumns(columns)(x)
+    x = layers.Reshape((cfg.chunks, chunk, len(columns)))(x)
     for i, filters in enumerate(cfg.conv_filters):
         x = layers.Conv2D(filters, (1, 5 if i == 0 else 3), padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
@@ -126,6 +135,33 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
     h = layers.Dropout(cfg.dropout)(h)
     out = layers.Dense(n_classes, activation="softmax", name="probs")(h)
     return keras.Model(inp, out, name="ser_cnn_lstm")
+
+
+def cepstra_columns(n_features: int, cepstra: int) -> list[int]:
+    """Feature columns holding the first ``cepstra`` cepstra of each block, and the pitch columns (0 = all)."""
+    n_mfcc = cepstra_per_block(n_features)
+    if not 0 < cepstra < n_mfcc:
+        return list(range(n_features))
+    return [k * n_mfcc + c for k in range(3) for c in range(cepstra)] + list(range(3 * n_mfcc, n_features))
+
+
+def SelectColumns(columns: list[int]):  # noqa: N802 - builds a layer class on demand (no TF at import)
+    """A layer keeping the given feature columns (one GATHER in TFLite)."""
+    import tensorflow as tf
+    from tf_keras import layers
+
+    class _SelectColumns(layers.Layer):
+        def __init__(self, columns, **kwargs):
+            super().__init__(**kwargs)
+            self.columns = list(columns)
+
+        def call(self, x):
+            return tf.gather(x, self.columns, axis=-1)
+
+        def get_config(self):
+            return {**super().get_config(), "columns": self.columns}
+
+    return _SelectColumns(columns, name="select_columns")
 
 
 def cepstra_per_block(n_features: int) -> int:
@@ -415,9 +451,12 @@ def train_members(*args, cfg: TrainConfig, **kwargs):
     """
     from dataclasses import replace
 
+    if cfg.member_cepstra and len(cfg.member_cepstra) != cfg.members:
+        raise ConfigError(f"member_cepstra names {len(cfg.member_cepstra)} views for {cfg.members} members")
     models, histories = [], []
     for k in range(cfg.members):
-        model, history = train(*args, cfg=replace(cfg, seed=cfg.seed + k), **kwargs)
+        view = cfg.member_cepstra[k] if cfg.member_cepstra else cfg.cepstra
+        model, history = train(*args, cfg=replace(cfg, seed=cfg.seed + k, cepstra=view), **kwargs)
         models.append(model)
         histories.append(history)
     return average_models(models), histories
