@@ -106,6 +106,7 @@ def configure_tf(threads: int, seed: int):
 
 
 def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig):
+    import tensorflow as tf
     import tf_keras as keras
     from tf_keras import layers
 
@@ -115,8 +116,8 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
     inp = keras.Input((n_frames, n_features), name="features")
     x = inp
     columns = cepstra_columns(n_features, cfg.cepstra)
-    if len(columns) < n_features:
-        x = SelectColumns(columns)(x)
+    if len(columns) < n_features:  # one GATHER in TFLite
+        x = layers.Lambda(lambda t: tf.gather(t, columns, axis=-1), name="select_columns")(x)
     x = layers.Reshape((cfg.chunks, chunk, len(columns)))(x)
     for i, filters in enumerate(cfg.conv_filters):
         x = layers.Conv2D(filters, (1, 5 if i == 0 else 3), padding="same", use_bias=False)(x)
@@ -143,25 +144,6 @@ def cepstra_columns(n_features: int, cepstra: int) -> list[int]:
     if not 0 < cepstra < n_mfcc:
         return list(range(n_features))
     return [k * n_mfcc + c for k in range(3) for c in range(cepstra)] + list(range(3 * n_mfcc, n_features))
-
-
-def SelectColumns(columns: list[int]):  # noqa: N802 - builds a layer class on demand (no TF at import)
-    """A layer keeping the given feature columns (one GATHER in TFLite)."""
-    import tensorflow as tf
-    from tf_keras import layers
-
-    class _SelectColumns(layers.Layer):
-        def __init__(self, columns, **kwargs):
-            super().__init__(**kwargs)
-            self.columns = list(columns)
-
-        def call(self, x):
-            return tf.gather(x, self.columns, axis=-1)
-
-        def get_config(self):
-            return {**super().get_config(), "columns": self.columns}
-
-    return _SelectColumns(columns, name="select_columns")
 
 
 def cepstra_per_block(n_features: int) -> int:
