@@ -260,3 +260,40 @@ def test_two_members_are_averaged_and_export_to_int8(small_sets, tmp_path):
                                                                  training_data=[], metrics={}, licence="test"), path)
     probs = EmotionModel.load(path).predict_window(load_utterance(DATA, train_clips[0]))
     assert probs.shape == (len(labels),) and abs(probs.sum() - 1) < 1e-5
+
+
+def test_corpus_adversarial_head_reverses_its_gradient_and_is_not_exported(small_sets):
+    """``adversarial``: a corpus head trains through a reversed gradient; the emotion model comes back alone."""
+    import tensorflow as tf
+
+    from realtime_ser.errors import ConfigError
+    from tools import train
+
+    labels, (train_clips, train_labels), _ = small_sets
+    params = FeatureParams()
+    tr = train_features(DATA, train_clips[:6], params, n_variants=1, seed=0, babble=None, cache_dir=None, workers=1)
+    cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1, adversarial=0.5)
+    corpora = np.array(["ravdess", "emodb"] * 3)
+    model, history = train.train(tr.x, tr.clip_index, train_labels[:6], corpora, len(labels), cfg=cfg,
+                                 progress=False, normalize=lambda x: normalize_window(x, params))
+    assert all(np.isfinite(r["corpus_loss"]) for r in history)
+    x = normalize_window(tr.x.astype(np.float32), params)
+    assert model.predict(x, verbose=0).shape == (len(x), len(labels))  # no corpus output
+    assert "corpus" not in [layer.name for layer in model.layers]
+
+    fitted, strength = train.with_corpus_head(model, 2)
+    inp = tf.constant(x[:2])
+    conv = model.layers[2]  # the first convolution: upstream of the reversal
+
+    def corpus_gradient(value):
+        strength.assign(value)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(fitted(inp, training=False)[1][:, 0])
+        return tape.gradient(loss, conv.kernel).numpy()
+
+    assert not corpus_gradient(0.0).any()  # strength 0: the head cannot reach the shared layers
+    np.testing.assert_allclose(corpus_gradient(1.0), -2 * corpus_gradient(-0.5), rtol=1e-4, atol=1e-9)
+    assert np.abs(corpus_gradient(1.0)).max() > 0
+    with pytest.raises(ConfigError, match="mixup_alpha"):
+        train.train(tr.x, tr.clip_index, train_labels[:6], corpora, len(labels),
+                    cfg=train.TrainConfig(adversarial=0.5, mixup_alpha=0.2, epochs=1, threads=1), progress=False)

@@ -80,6 +80,11 @@ class TrainConfig:
     # 30 MFCCs: the first 20 orthonormal-DCT cepstra of 30 are exactly the 20-cepstrum features).
     cepstra: int = 0
     member_cepstra: tuple[int, ...] = ()
+    # Corpus-adversarial training (0 = off): a small head guesses each window's corpus from the pooled
+    # embedding through a gradient-reversal layer of this strength (ramped up over the schedule, as in
+    # domain-adversarial training), so the network is pushed away from cues that identify a studio.
+    # Training only; the exported model has no such head.
+    adversarial: float = 0.0
     threads: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -133,9 +138,32 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
         scores = layers.Dense(1, use_bias=False)(layers.Dense(32, activation="tanh")(h))
         weights = layers.Softmax(axis=1)(layers.Reshape((cfg.chunks,))(scores))
         h = layers.Dot(axes=(1, 1))([weights, h])
-    h = layers.Dropout(cfg.dropout)(h)
+    h = layers.Dropout(cfg.dropout, name="embedding_dropout")(h)
     out = layers.Dense(n_classes, activation="softmax", name="probs")(h)
     return keras.Model(inp, out, name="ser_cnn_lstm")
+
+
+def with_corpus_head(model, n_corpora: int):
+    """(training model with outputs [probs, corpus], strength variable) for corpus-adversarial training.
+
+    The head shares the emotion network's layers, so training it trains ``model``; its gradient into
+    the embedding is reversed and scaled by the returned variable.
+    """
+    import tensorflow as tf
+    import tf_keras as keras
+    from tf_keras import layers
+
+    strength = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+
+    @tf.custom_gradient
+    def reverse_gradient(x):
+        return tf.identity(x), lambda dy: -strength * dy
+
+    embedding = model.get_layer("embedding_dropout").input
+    z = layers.Lambda(reverse_gradient, name="reverse_gradient")(embedding)
+    z = layers.Dense(32, activation="relu")(z)
+    corpus = layers.Dense(n_corpora, activation="softmax", name="corpus")(z)
+    return keras.Model(model.input, [model.output, corpus], name="ser_adversarial"), strength
 
 
 def cepstra_columns(n_features: int, cepstra: int) -> list[int]:
@@ -346,11 +374,17 @@ def train(
     model = build_model(train_x.shape[1], train_x.shape[2], n_classes, cfg)
     steps = cfg.epochs * int(np.ceil(n_clips / cfg.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps, alpha=0.05)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-        weighted_metrics=["accuracy"],
-    )
+    emotion_loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+    fitted, strength = model, None  # ``fitted`` is what Keras trains; it contains ``model``
+    if cfg.adversarial > 0:
+        if cfg.mixup_alpha > 0:
+            raise ConfigError("adversarial training does not mix windows: set mixup_alpha to 0")
+        corpus_names, corpus_ids = np.unique(corpora, return_inverse=True)
+        fitted, strength = with_corpus_head(model, len(corpus_names))
+        fitted.compile(optimizer=keras.optimizers.Adam(schedule),
+                       loss=[emotion_loss, keras.losses.SparseCategoricalCrossentropy()])
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=emotion_loss, weighted_metrics=["accuracy"])
     history: list[dict] = []
     best, best_weights, since_best = -1.0, None, 0
     averager = weight_average(cfg.ema_decay) if cfg.ema_decay > 0 else None
@@ -373,29 +407,35 @@ def train(
         ey, ew = y, weights
         if cfg.mixup_alpha > 0:
             x, ey, ew = mixup(x, y, weights, rng, cfg.mixup_alpha)
-        fit = model.fit(x, ey, sample_weight=ew, batch_size=cfg.batch_size, epochs=1, verbose=0, shuffle=True,
-                        callbacks=[averager] if averager else None)
+        targets, target_weights = ey, ew
+        if strength is not None:  # DANN's ramp: 0 at the start, the full strength late in the schedule
+            strength.assign(cfg.adversarial * (2.0 / (1.0 + np.exp(-10.0 * epoch / cfg.epochs)) - 1.0))
+            targets, target_weights = [ey, corpus_ids], [ew, ew]
+        fit = fitted.fit(x, targets, sample_weight=target_weights, batch_size=cfg.batch_size, epochs=1,
+                         verbose=0, shuffle=True, callbacks=[averager] if averager else None)
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1])}
+        if strength is not None:
+            record["corpus_loss"] = float(fit.history["corpus_loss"][-1])
         live = None
         if averager is not None:  # score (and keep) the averaged weights; train on with the live ones
-            live = model.get_weights()
-            model.set_weights(averager.weights)
+            live = fitted.get_weights()
+            fitted.set_weights(averager.weights)
         if val_sets:
             record.update(validation_ua(model, val_sets))
             if record["val_ua"] > best:
-                best, best_weights, since_best = record["val_ua"], model.get_weights(), 0
+                best, best_weights, since_best = record["val_ua"], fitted.get_weights(), 0
             else:
                 since_best += 1
         elif live is not None:
-            best_weights = model.get_weights()
+            best_weights = fitted.get_weights()
         if live is not None:
-            model.set_weights(live)
+            fitted.set_weights(live)
         history.append(record)
         bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
         if val_sets and since_best >= cfg.patience:
             break
     if best_weights is not None:
-        model.set_weights(best_weights)
+        fitted.set_weights(best_weights)
     return model, history
 
 
