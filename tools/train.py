@@ -161,7 +161,7 @@ def with_corpus_head(model, n_corpora: int):
 
     embedding = model.get_layer("embedding_dropout").input
     z = layers.Lambda(reverse_gradient, name="reverse_gradient")(embedding)
-    z = layers.Dense(32, activation="relu")(z)
+    z = layers.Dense(32, activation="relu", name="corpus_hidden")(z)
     corpus = layers.Dense(n_corpora, activation="softmax", name="corpus")(z)
     return keras.Model(model.input, [model.output, corpus], name="ser_adversarial"), strength
 
