@@ -29,7 +29,7 @@ import numpy as np
 from realtime_ser.dsp.features import normalize_window
 from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits, train
-from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, base_params, prepare, val_sets
+from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare, val_sets
 from tools.train import TrainConfig, config_with
 
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                              "for another training seed use --config '{\"seed\": 2}'")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--norm", choices=NORMS, default="global")
-    parser.add_argument("--pitch", choices=PITCH, default="off",
+    parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
     parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
