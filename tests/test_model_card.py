@@ -25,16 +25,21 @@ def test_committed_card_is_the_one_the_metrics_write(tmp_path):
 
 def test_card_describes_how_the_validation_speakers_were_used(tmp_path):
     metrics = _metrics()
-    refit_card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
-    if metrics["run"].get("refit"):
-        assert "fitted once more on the training AND validation speakers" in refit_card
-        assert "Validation speakers (used for early stopping" not in refit_card
+    refit = copy.deepcopy(metrics)  # the same build as if made with --refit (models 1.4.0 and 1.5.0)
+    refit["run"]["refit"] = True
+    refit["run"]["validation_speakers"] = {"ravdess": {"speakers": ["15", "16"]}}
+    refit["val"] = {}  # after a refit the validation speakers are training speakers: nothing to score
+    refit_card = write_model_card(refit, refit["labels"], tmp_path).read_text()
+    assert "fitted once more on the training AND validation speakers" in refit_card
+    assert "RAVDESS speakers 15, 16 held out as VALIDATION speakers" in refit_card
+    assert "Validation speakers (used for early stopping" not in refit_card
 
-    early = copy.deepcopy(metrics)  # the same build as if made with --no-refit
+    early = copy.deepcopy(metrics)  # the same build as if made with --no-refit (the default from 1.5.1)
     early["run"]["refit"] = False
     early["val"] = {"int8": {"ravdess": {"ua": 0.61, "wa": 0.62, "n": 240}}}
     card = write_model_card(early, early["labels"], tmp_path).read_text()
-    assert "Validation speakers select the epoch (early stopping)" in card
+    assert "VALIDATION speakers (the `val` rows) select the recipe and the epoch (early stopping)" in card
+    assert "fitted once more on the training AND validation speakers" not in card
     assert "Validation speakers (used for early stopping, so optimistic): ravdess UA 61.0%." in card
 
 
