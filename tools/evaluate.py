@@ -364,7 +364,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "74.3%). Means over the three pairs: 70.4 / 48.8, EMO-DB 74.3%, against 68.4 / 49.8 and 73.0% for the",
         "1.5.0 recipe: +1.9 points on the validation speakers, -1.0 on TESS, exactly the rule's limit, so the",
         "candidate was built. That build's own cross-corpus check (refitted on training and validation",
-        "speakers, as shipped; seeds 1-2) gave 39.2% TESS UA against 46.2% for the 1.5.0 build, with *disgust*",
+        "speakers, as 1.5.0 was; seeds 1-2) gave 39.2% TESS UA against 46.2% for the 1.5.0 build, with *disgust*",
         "at 42% of TESS predictions. A second rule, written down before its runs (the 1.4.0 refit rule's",
         "3 points), repeated the refitted check with seeds 3-4: relative pitch 39.2%, pitch off 44.2%; means",
         "39.2% against 45.2%, 6.0 points apart, so relative pitch was reverted (off, as in 1.5.0). The",
