@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--refit", action="store_true",
-                        help="train on training + validation speakers for the full schedule, as the build does "
-                             "(only the held-out corpus is scored)")
+                        help="train on training + validation speakers for the full schedule, as `build_model --refit` "
+                             "(models 1.4.0 and 1.5.0) does; only the held-out corpus is scored")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")
     args = parser.parse_args(argv)
