@@ -42,6 +42,16 @@ def test_card_describes_how_the_validation_speakers_were_used(tmp_path):
     assert "fitted once more on the training AND validation speakers" not in card
     assert "Validation speakers (used for early stopping, so optimistic): ravdess UA 61.0%." in card
 
+    crossed = copy.deepcopy(metrics)  # as if built with --cross-fit: no held-out ensemble figure on them
+    crossed["run"].update(refit=False, cross_fit=True, validation={"val_ua": 0.655})
+    crossed["val"] = {}
+    crossed["run"]["splits"]["val"] = {"emodb": {"clips": 116, "speakers": ["11", "13"]}}
+    card = write_model_card(crossed, crossed["labels"], tmp_path).read_text()
+    assert "each network trains on the training" in card and "early-stops on its own fold" in card
+    assert "This build's validation UA (out-of-fold): 65.5%." in card
+    german = len(crossed["run"]["splits"]["train"]["emodb"]["speakers"]) + 2  # the validation speakers too
+    assert f"and {german} German ones" in card
+
 
 def test_card_names_the_builds_feature_count(tmp_path):
     metrics = _metrics()

@@ -84,7 +84,8 @@ def test_cross_corpus_split_keeps_no_row_of_the_held_out_corpus():
 
 def test_refit_moves_validation_speakers_into_training_and_never_test_speakers(groups):
     """The final fit (``--refit``) trains on training + validation speakers; test speakers stay out."""
-    from tools.build_model import join_validation, val_sets
+    from tools.build_model import join_validation
+    from tools.fitting import val_sets
     from tools.dataset import FeatureSet
 
     variants = 2
@@ -110,3 +111,28 @@ def test_refit_moves_validation_speakers_into_training_and_never_test_speakers(g
     assert data["validation_speakers"]["emodb"]["speakers"] == ["11", "13"]
     assert not {c.speaker for c in tr["clips"]} & {c.speaker for c in groups[TEST]}
     assert val_sets(data, params=None) == {}  # nothing left to early-stop on
+
+
+def test_validation_folds_deal_each_corpus_by_gender(groups):
+    """Cross-fitting folds (``--cross-fit``): fixed by rule, whole speakers, both sexes of RAVDESS in each."""
+    from tools.splits import validation_folds
+
+    val = groups[VAL]
+    folds = validation_folds(val, 2)
+    by_fold: dict[int, set[str]] = {}
+    for clip, fold in zip(val, folds):
+        by_fold.setdefault(fold, set()).add(clip.speaker)
+    assert by_fold == {0: {"emodb:13", "ravdess:15", "ravdess:16"}, 1: {"emodb:11", "ravdess:17", "ravdess:18"}}
+    for speakers in by_fold.values():
+        assert {c.gender for c in val if c.speaker in speakers and c.corpus == "ravdess"} == {"m", "f"}
+    synthetic = [Clip(f"{s}.wav", "savee", f"savee:{s}", "m", "en", "happy") for s in ("JK", "JK", "DC")]
+    assert validation_folds(synthetic, 3) == [1, 1, 0]  # fewer speakers than folds: fold 2 goes without
+
+
+def test_cross_fitted_member_never_draws_its_own_fold():
+    from tools.fitting import member_clips
+
+    folds = np.array([0, 1, 1, 0, 1])
+    remap = member_clips(3, folds, 1)
+    assert remap.tolist() == [0, 1, 2, 3, -1, -1, 4, -1]  # fold-1 validation clips -1, the rest numbered on
+    assert member_clips(3, folds, 0).tolist() == [0, 1, 2, -1, 3, 4, -1, 5]

@@ -262,6 +262,36 @@ def test_two_members_are_averaged_and_export_to_int8(small_sets, tmp_path):
     assert probs.shape == (len(labels),) and abs(probs.sum() - 1) < 1e-5
 
 
+def test_cross_fitted_members_each_early_stop_on_their_own_fold(small_sets):
+    """``--cross-fit``: member k trains with the other validation fold and early-stops on fold k; the
+    validation figure is out-of-fold (every validation clip scored once, by the member that did not see it)."""
+    from tools import fitting, train
+    from tools.splits import validation_folds
+
+    labels, (train_clips, train_labels), _ = small_sets
+    val_all, val_all_labels = labelled(make_splits(index_data_dir(DATA))[VAL], load_label_config())
+    pick = [next(i for i, c in enumerate(val_all) if c.speaker == speaker and val_all_labels[i] == k)
+            for speaker in ("ravdess:15", "ravdess:17") for k in (0, 3)]  # two speakers, two classes each
+    val_clips, val_labels = [val_all[i] for i in pick], val_all_labels[pick]
+    params = FeatureParams()
+    data = {TRAIN: {"clips": train_clips[:6], "labels": train_labels[:6]},
+            VAL: {"clips": val_clips, "labels": val_labels,
+                  "features": eval_features(DATA, val_clips, params, cache_dir=None, workers=1)},
+            "val_variants": train_features(DATA, val_clips, params, n_variants=1, seed=1, babble=None,
+                                           cache_dir=None, workers=1),
+            "cross_fit": True}
+    tr = train_features(DATA, train_clips[:6], params, n_variants=1, seed=0, babble=None, cache_dir=None, workers=1)
+    assert validation_folds(val_clips, 2) == [0, 0, 1, 1]  # speaker 15 early-stops member 0, 17 member 1
+    cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1, members=2)
+    model, histories, validation = fitting.fit(data, tr.x, tr.clip_index, train_labels[:6],
+                                               np.array(["ravdess"] * 6), len(labels), cfg, params, progress=False)
+    assert len(histories) == 2 and all(len(h) == 2 and "val_ua_ravdess" in h[0] for h in histories)
+    assert set(validation) == {"val_ua_ravdess", "val_ua"} and 0.0 <= validation["val_ua"] <= 1.0
+    x = normalize_window(tr.x.astype(np.float32), params)
+    assert model.predict(x, verbose=0).shape == (len(x), len(labels))  # one averaged model
+    assert len(model.layers) == 4  # input, two members, average
+
+
 def test_corpus_adversarial_head_reverses_its_gradient_and_is_not_exported(small_sets):
     """``adversarial``: a corpus head trains through a reversed gradient; the emotion model comes back alone."""
     import tensorflow as tf

@@ -7,7 +7,9 @@ re-run only trains.  The recipe was chosen on the validation speakers; the
 shipped model is trained on the training speakers and early-stopped on the
 validation ones (from 1.5.1: refitting on both lost 3.8 points on a new corpus);
 ``--refit`` fits on training + validation speakers for the fixed schedule
-instead.  Test speakers are only scored.
+instead, and ``--cross-fit`` trains each network on the training speakers plus
+all but one fold of the validation speakers, early-stopping on that fold
+(:mod:`tools.fitting`).  Test speakers are only scored.
 Writes ``models/ser_int8.tflite`` (the program's default), ``models/ser_float32.tflite``,
 ``models/metrics.json``, confusion-matrix PNGs and the model card ``models/README.md``.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime_ser.dsp.features import FeatureParams, normalize_window
-from realtime_ser.errors import SerError
+from realtime_ser.errors import ConfigError, SerError
 from tools import corpora, dataset, splits
 from tools.train import TrainConfig, config_with
 
@@ -56,13 +58,16 @@ def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip
 
 
 def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants: int, seed: int,
-            cache_dir: Path, workers: int, refit: bool = False) -> dict:
+            cache_dir: Path, workers: int, refit: bool = False, cross_fit: bool = False) -> dict:
     """Everything the training and the evaluation need, from the cache when possible.
 
     ``refit``: the validation speakers join the training split (augmented variants like it), for the
     final fit of a recipe already chosen on them; nothing is left to early-stop on, so training runs its
-    fixed schedule.  Test speakers stay out either way.
+    fixed schedule.  ``cross_fit``: augmented variants of the validation clips too, kept apart
+    (``val_variants``) for :func:`tools.fitting.cross_fitted`.  Test speakers stay out either way.
     """
+    if refit and cross_fit:
+        raise ConfigError("--refit and --cross-fit are two ways of using the validation speakers: pick one")
     clips = corpora.index_data_dir(data_dir)
     corpora.write_manifests(clips, cache_dir.parent / "manifests")
     groups = splits.make_splits(clips)
@@ -79,11 +84,14 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     for name in (splits.VAL, splits.TEST, splits.EXTRA):
         data[name]["features"] = dataset.eval_features(
             data_dir, data[name]["clips"], params, cache_dir=cache_dir, workers=workers, desc=f"{name} features")
-    data["refit"] = refit
-    if refit:
+    data["refit"], data["cross_fit"] = refit, cross_fit
+    if refit or cross_fit:  # seed + 1: other augmentation draws than the training clips'
         more = dataset.train_features(data_dir, data[splits.VAL]["clips"], params, variants, seed + 1,
                                       data["babble_train"], cache_dir, workers)
-        join_validation(data, groups, more)
+        if refit:
+            join_validation(data, groups, more)
+        else:
+            data["val_variants"] = more
     return data
 
 
@@ -125,22 +133,6 @@ def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC) ->
                          n_mfcc=n_mfcc)
 
 
-def val_sets(data: dict, params: FeatureParams) -> dict:
-    """Validation per corpus: (normalised windows, clip index of each window, clip labels); none in a refit."""
-    val = data[splits.VAL]
-    out: dict = {}
-    if data.get("refit"):
-        return out
-    corpus = np.array([c.corpus for c in val["clips"]])
-    for name in sorted(set(corpus)):
-        idx = np.flatnonzero(corpus == name)
-        remap = -np.ones(len(corpus), dtype=np.int64)
-        remap[idx] = np.arange(len(idx))
-        rows = np.isin(val["features"].clip_index, idx)
-        out[name] = (normalize_window(val["features"].x[rows].astype(np.float32), params), remap[val["features"].clip_index[rows]], val["labels"][idx])
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train, export and evaluate the bundled emotion model.")
     parser.add_argument("--data", default="../shared/data", help="data directory with the corpora")
@@ -168,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="final fit on training + validation speakers for the full schedule (models 1.4.0 "
                              "and 1.5.0); the default, --no-refit, trains on the training speakers and "
                              "early-stops on the validation ones")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help="cross-fitted members: the validation speakers are dealt into one fold per member; "
+                             "each member trains on the training speakers plus the other folds and early-stops "
+                             "on its own fold")
     parser.add_argument("--cross-corpus", default="tess", metavar="CORPUS",
                         help="also train the recipe without this corpus and score all of it, for the model card "
                              "('none' to skip)")
@@ -180,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides = json.loads(Path(args.config).read_text()) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
-                       refit=args.refit)
+                       refit=args.refit, cross_fit=args.cross_fit)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -189,15 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     tr = data[splits.TRAIN]
     params = feature_params(args.norm, tr["features"].x, args.seed, data["params"])
 
-    from tools import export, train
+    from tools import export, fitting
 
-    sets = val_sets(data, params)
-    model, histories = train.train_members(
-        tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
-        len(labels), cfg=cfg, val_sets=sets, normalize=lambda x: normalize_window(x, params),
-    )
+    model, histories, validation = fitting.fit(
+        data, tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
+        len(labels), cfg, params)
     t_train = time.time() - started - t_features
-    validation = train.validation_ua(model, sets) if sets else None  # the exported (averaged) model
     float_bytes = export.to_tflite(model)
     reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)
     int8_bytes = export.to_tflite(model, reps)
@@ -221,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     base = dict(
         labels=labels, features=params, model_version=MODEL_VERSION,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        training_data=[f"{c}: {v['clips']} clips, speakers {', '.join(v['speakers'])}"
-                       for c, v in data["splits"].get(splits.TRAIN, {}).items()],
+        training_data=training_data(data),
         metrics=summary, licence=LICENCE,
         description="CNN+LSTM over 3 s MFCC windows; see models/README.md",
     )
@@ -235,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "pitch": args.pitch, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc, "refit": args.refit,
+        "cross_fit": args.cross_fit,
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),
@@ -252,6 +245,18 @@ def main(argv: list[str] | None = None) -> int:
         evaluate.write_model_card(metrics, labels, out)
     print(f"done in {total / 60:.1f} min; summary: {json.dumps(summary)}")
     return 0
+
+
+def training_data(data: dict) -> list[str]:
+    """Per corpus, the clips and speakers the shipped model learnt from (for its metadata)."""
+    parts = [splits.TRAIN, splits.VAL] if data.get("cross_fit") else [splits.TRAIN]
+    merged: dict[str, dict] = {}
+    for part in parts:
+        for corpus, v in data["splits"].get(part, {}).items():
+            entry = merged.setdefault(corpus, {"clips": 0, "speakers": []})
+            entry["clips"] += v["clips"]
+            entry["speakers"] = sorted({*entry["speakers"], *v["speakers"]})
+    return [f"{c}: {v['clips']} clips, speakers {', '.join(v['speakers'])}" for c, v in merged.items()]
 
 
 def evaluate_summary(metrics: dict) -> dict:

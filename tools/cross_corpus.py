@@ -45,26 +45,26 @@ def spread(pred: np.ndarray, labels: list[str]) -> dict[str, float]:
 
 def train_without(data: dict, corpus: str, labels: list[str], cfg, norm: str, variants: int, seed: int,
                   progress: bool = True):
-    """Train ``cfg`` on the training split minus ``corpus``; return (model, params, member histories, report).
+    """Train ``cfg`` on the training split minus ``corpus``; return (model, params, member histories, report,
+    validation), ``validation`` as :func:`tools.fitting.fit` gives it.
 
     ``report`` scores the Keras model on every clip of ``corpus`` (UA, WA, per-class, confusion,
     predicted shares), or is None when the training split has no clip of it.
     """
-    from tools.build_model import feature_params, val_sets
-    from tools.train import train_members
+    from tools.build_model import feature_params
+    from tools.fitting import fit
 
     tr = data[splits.TRAIN]
     corpora = np.array([c.corpus for c in tr["clips"]])
     kept, held_x, held = split_out(tr["features"], corpora, corpus, variants)
     params = feature_params(norm, kept.x, seed, data["params"])
-    model, histories = train_members(kept.x, kept.clip_index, tr["labels"][~held], corpora[~held], len(labels),
-                                     cfg=cfg, val_sets=val_sets(data, params), progress=progress,
-                                     normalize=lambda x: normalize_window(x, params))
+    model, histories, validation = fit(data, kept.x, kept.clip_index, tr["labels"][~held], corpora[~held],
+                                       len(labels), cfg, params, progress=progress)
     report = None
     if held.any():
         report = score_windows(model, params, held_x, tr["labels"][held], labels)
         report.update(corpus=corpus, clips=int(held.sum()))
-    return model, params, histories, report
+    return model, params, histories, report, validation
 
 
 def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarray, labels: list[str]) -> dict:

@@ -28,8 +28,8 @@ import numpy as np
 
 from realtime_ser.dsp.features import normalize_window
 from realtime_ser.errors import SerError
-from tools import corpora, cross_corpus, dataset, splits, train
-from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare, val_sets
+from tools import corpora, cross_corpus, dataset, splits
+from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare
 from tools.train import TrainConfig, config_with
 
 
@@ -39,16 +39,17 @@ def run(args) -> dict:
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
     base = base_params(args.pitch, args.floor_db, args.n_mfcc)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
-                   refit=args.refit)
+                   refit=args.refit, cross_fit=args.cross_fit)
     started = time.time()
-    model, params, histories, report = cross_corpus.train_without(
+    model, params, histories, report, scores = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
     result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db,
               "n_mfcc": args.n_mfcc, "config": json.loads(args.config or "{}"), "refit": args.refit,
-              "epochs_run": [len(h) for h in histories]}
-    if not args.refit:  # a refit trains on the validation speakers: nothing to score there
+              "cross_fit": args.cross_fit, "epochs_run": [len(h) for h in histories]}
+    if scores is not None:  # a refit trains on the validation speakers: nothing to score there
         bests = [max(history, key=lambda r: r["val_ua"]) for history in histories]
-        scores = bests[0] if len(bests) == 1 else train.validation_ua(model, val_sets(data, params))
+        # val_ua: the averaged model's; cross-fitted, out-of-fold (each clip by the member that did not
+        # train on it). member_val_ua_mean: each member's best epoch on its own validation speakers.
         result.update(best_epoch=[b["epoch"] for b in bests],
                       val_ua={k[7:]: round(v, 4) for k, v in scores.items() if k.startswith("val_ua_")},
                       val_ua_mean=round(scores["val_ua"], 4))
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit", action="store_true",
                         help="train on training + validation speakers for the full schedule, as `build_model --refit` "
                              "(models 1.4.0 and 1.5.0) does; only the held-out corpus is scored")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help="cross-fitted members, as build_model --cross-fit (val_ua is then out-of-fold)")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")
     args = parser.parse_args(argv)

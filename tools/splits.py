@@ -11,6 +11,9 @@ which :func:`assert_speaker_disjoint` checks every time a split is made.
 * CREMA-D: the six samples without a known speaker are "extra" (never trained on,
   an out-of-corpus sanity check); a full download is split by actor id
   (ids ending in 0 or 5 -> test, 1 -> validation).
+
+Cross-fitted training (``--cross-fit``) deals the validation speakers into folds by a
+rule too (:func:`validation_folds`): per corpus, ordered by gender then id, round-robin.
 """
 
 from __future__ import annotations
@@ -62,6 +65,19 @@ def make_splits(clips: Iterable[Clip]) -> dict[str, list[Clip]]:
         out[split_of(clip)].append(clip)
     assert_speaker_disjoint(out)
     return out
+
+
+def validation_folds(clips: list[Clip], k: int) -> list[int]:
+    """Fold (0 .. k-1) of each validation clip, by speaker: per corpus, speakers ordered by gender then id
+    and dealt round-robin, so each fold gets both sexes where the corpus has them.
+
+    A corpus with fewer than ``k`` validation speakers leaves some folds without it.
+    """
+    fold_of: dict[str, int] = {}
+    for corpus in sorted({c.corpus for c in clips}):
+        speakers = sorted({(c.gender, c.speaker) for c in clips if c.corpus == corpus})
+        fold_of.update({speaker: i % k for i, (_, speaker) in enumerate(speakers)})
+    return [fold_of[c.speaker] for c in clips]
 
 
 def describe(splits: dict[str, list[Clip]]) -> dict[str, dict[str, dict]]:

@@ -24,7 +24,7 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from dataclasses import dataclass, field, fields  # noqa: E402
+from dataclasses import dataclass, field, fields, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -465,20 +465,23 @@ def average_models(models: list):
     return keras.Model(inp, out, name="ser_cnn_lstm_ensemble")
 
 
+def member_configs(cfg: TrainConfig) -> list[TrainConfig]:
+    """The recipe of each ensemble member: training seeds ``cfg.seed``, ``cfg.seed + 1``, ..., and its view."""
+    if cfg.member_cepstra and len(cfg.member_cepstra) != cfg.members:
+        raise ConfigError(f"member_cepstra names {len(cfg.member_cepstra)} views for {cfg.members} members")
+    return [replace(cfg, seed=cfg.seed + k, cepstra=cfg.member_cepstra[k] if cfg.member_cepstra else cfg.cepstra)
+            for k in range(cfg.members)]
+
+
 def train_members(*args, cfg: TrainConfig, **kwargs):
-    """Train the recipe ``cfg.members`` times (training seeds ``cfg.seed``, ``cfg.seed + 1``, ...), average them.
+    """Train the recipe ``cfg.members`` times (see :func:`member_configs`) and average the networks.
 
     Seed-to-seed differences on a new corpus are several points of UA; the mean of two independently
     trained networks is steadier than either.  Returns (model, one history per member).
     """
-    from dataclasses import replace
-
-    if cfg.member_cepstra and len(cfg.member_cepstra) != cfg.members:
-        raise ConfigError(f"member_cepstra names {len(cfg.member_cepstra)} views for {cfg.members} members")
     models, histories = [], []
-    for k in range(cfg.members):
-        view = cfg.member_cepstra[k] if cfg.member_cepstra else cfg.cepstra
-        model, history = train(*args, cfg=replace(cfg, seed=cfg.seed + k, cepstra=view), **kwargs)
+    for member_cfg in member_configs(cfg):
+        model, history = train(*args, cfg=member_cfg, **kwargs)
         models.append(model)
         histories.append(history)
     return average_models(models), histories

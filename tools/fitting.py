@@ -1,0 +1,111 @@
+"""Which speakers each network of the ensemble trains on, and which it early-stops on.
+
+Three protocols, one per build option (test speakers stay out of all of them):
+
+* early-stopped (the default): every member trains on the training speakers and keeps
+  its best epoch on the validation speakers;
+* refit (``--refit``, models 1.4.0 and 1.5.0): ``build_model.prepare`` has moved the
+  validation speakers into training, so members run the fixed schedule;
+* cross-fitted (``--cross-fit``): the validation speakers are dealt into one fold per
+  member (:func:`tools.splits.validation_folds`); member k trains on the training
+  speakers plus the other folds and early-stops on fold k.  The ensemble then learns
+  from every non-test speaker (what more speakers give a speaker-independent model)
+  while each network still stops on voices it has never heard, and every validation
+  clip gets an out-of-fold score from the one network that did not train on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realtime_ser.dsp.features import FeatureParams, normalize_window
+from tools import splits
+from tools.dataset import clip_mean
+
+
+def val_windows(data: dict, params: FeatureParams, clip_ids: np.ndarray):
+    """(normalised windows, clip index 0..len(clip_ids)-1 of each window, labels) of some validation clips."""
+    val = data[splits.VAL]
+    remap = -np.ones(len(val["clips"]), dtype=np.int64)
+    remap[clip_ids] = np.arange(len(clip_ids))
+    rows = np.isin(val["features"].clip_index, clip_ids)
+    x = normalize_window(val["features"].x[rows].astype(np.float32), params)
+    return x, remap[val["features"].clip_index[rows]], val["labels"][clip_ids]
+
+
+def val_sets(data: dict, params: FeatureParams, only: np.ndarray | None = None) -> dict:
+    """Validation per corpus: (normalised windows, clip index of each window, clip labels); none in a refit.
+
+    ``only``: a mask over the validation clips (a cross-fitting fold).
+    """
+    if data.get("refit"):
+        return {}
+    clips = data[splits.VAL]["clips"]
+    corpus = np.array([c.corpus for c in clips])
+    keep = np.ones(len(clips), bool) if only is None else only
+    return {name: val_windows(data, params, np.flatnonzero((corpus == name) & keep))
+            for name in sorted(set(corpus[keep]))}
+
+
+def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
+        n_classes: int, cfg, params: FeatureParams, progress: bool = True):
+    """Train ``cfg``'s ensemble on these training rows under the protocol ``data`` was prepared for.
+
+    Returns (model, one history per member, validation), where validation holds ``val_ua_<corpus>``
+    and their mean ``val_ua``: of the averaged model when early-stopped, out-of-fold when
+    cross-fitted, None for a refit.
+    """
+    from tools import train
+
+    if data.get("cross_fit"):
+        return cross_fitted(data, x, clip_index, labels, corpora, n_classes, cfg, params, progress)
+    sets = val_sets(data, params)
+    model, histories = train.train_members(x, clip_index, labels, corpora, n_classes, cfg=cfg, val_sets=sets,
+                                           progress=progress, normalize=lambda b: normalize_window(b, params))
+    return model, histories, (train.validation_ua(model, sets) if sets else None)
+
+
+def member_clips(n_train: int, folds: np.ndarray, k: int) -> np.ndarray:
+    """Member ``k``'s clip numbering over [training clips, validation clips]: -1 for fold ``k`` (its
+    early-stopping speakers, never drawn in training), 0.. for the rest, training clips first."""
+    keep = np.concatenate([np.ones(n_train, bool), np.asarray(folds) != k])
+    remap = -np.ones(len(keep), dtype=np.int64)
+    remap[keep] = np.arange(int(keep.sum()))
+    return remap
+
+
+def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
+                 n_classes: int, cfg, params: FeatureParams, progress: bool = True):
+    """The cross-fitted protocol of :func:`fit` (``data["val_variants"]``: augmented validation clips)."""
+    from tools import train
+
+    val = data[splits.VAL]
+    folds = np.array(splits.validation_folds(val["clips"], cfg.members))
+    val_corpora = np.array([c.corpus for c in val["clips"]])
+    n_train = len(labels)
+    # One copy of all rows, shared by the members; a member's excluded clips get index -1 (never drawn).
+    all_x = np.concatenate([x, data["val_variants"].x])
+    all_clip = np.concatenate([clip_index, data["val_variants"].clip_index + n_train])
+    all_labels = np.concatenate([labels, val["labels"]])
+    all_corpora = np.concatenate([corpora, val_corpora])
+    predicted = -np.ones(len(val["clips"]), dtype=np.int64)
+    members, histories = [], []
+    for k, member_cfg in enumerate(train.member_configs(cfg)):
+        remap = member_clips(n_train, folds, k)
+        keep = remap >= 0
+        model, history = train.train(all_x, remap[all_clip], all_labels[keep], all_corpora[keep], n_classes,
+                                     cfg=member_cfg, val_sets=val_sets(data, params, only=folds == k),
+                                     progress=progress, normalize=lambda b: normalize_window(b, params))
+        held = np.flatnonzero(folds == k)
+        for name in sorted(set(val_corpora[held])):
+            ids = held[val_corpora[held] == name]
+            wx, wclip, _ = val_windows(data, params, ids)
+            probs = model.predict(wx, batch_size=256, verbose=0)
+            predicted[ids] = clip_mean(probs, wclip, len(ids)).argmax(1)
+        members.append(model)
+        histories.append(history)
+    validation = {f"val_ua_{name}": train.unweighted_accuracy(val["labels"][val_corpora == name],
+                                                              predicted[val_corpora == name])
+                  for name in sorted(set(val_corpora))}
+    validation["val_ua"] = float(np.mean(list(validation.values())))
+    return train.average_models(members), histories, validation
