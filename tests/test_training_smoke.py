@@ -290,6 +290,14 @@ def test_cross_fitted_members_each_early_stop_on_their_own_fold(small_sets):
     x = normalize_window(tr.x.astype(np.float32), params)
     assert model.predict(x, verbose=0).shape == (len(x), len(labels))  # one averaged model
     assert len(model.layers) == 4  # input, two members, average
+    # out-of-fold: speaker 15's clips (0, 1) by member 0, speaker 17's (2, 3) by member 1
+    va = data[VAL]["features"]
+    predicted = []
+    for clip in range(4):
+        member = model.layers[1 + clip // 2]
+        windows = normalize_window(va.x[va.clip_index == clip].astype(np.float32), params)
+        predicted.append(int(member(windows).numpy().mean(0).argmax()))
+    assert validation["val_ua_ravdess"] == pytest.approx(train.unweighted_accuracy(val_labels, np.array(predicted)))
 
 
 def test_corpus_adversarial_head_reverses_its_gradient_and_is_not_exported(small_sets):

@@ -93,15 +93,14 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     for k, member_cfg in enumerate(train.member_configs(cfg)):
         remap = member_clips(n_train, folds, k)
         keep = remap >= 0
+        sets = val_sets(data, params, only=folds == k)
         model, history = train.train(all_x, remap[all_clip], all_labels[keep], all_corpora[keep], n_classes,
-                                     cfg=member_cfg, val_sets=val_sets(data, params, only=folds == k),
-                                     progress=progress, normalize=lambda b: normalize_window(b, params))
+                                     cfg=member_cfg, val_sets=sets, progress=progress,
+                                     normalize=lambda b: normalize_window(b, params))
         held = np.flatnonzero(folds == k)
-        for name in sorted(set(val_corpora[held])):
+        for name, (wx, wclip, _) in sets.items():  # the fold's clips of each corpus, in val_sets' order
             ids = held[val_corpora[held] == name]
-            wx, wclip, _ = val_windows(data, params, ids)
-            probs = model.predict(wx, batch_size=256, verbose=0)
-            predicted[ids] = clip_mean(probs, wclip, len(ids)).argmax(1)
+            predicted[ids] = clip_mean(model.predict(wx, batch_size=256, verbose=0), wclip, len(ids)).argmax(1)
         members.append(model)
         histories.append(history)
     validation = {f"val_ua_{name}": train.unweighted_accuracy(val["labels"][val_corpora == name],
