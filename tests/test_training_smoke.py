@@ -185,6 +185,10 @@ def test_vocal_tract_warp_on_mfccs_matches_warping_the_mel_axis():
     cfg = train.TrainConfig(vtlp=1.12, vtlp_p=1.0)
     out = train.vocal_tract_warp(x.copy(), np.random.default_rng(1), cfg)
     assert np.all(np.abs(out - x).mean(axis=(1, 2)) > 0.01)
+    m = train.vtlp_matrix(1.08, params.n_mfcc, params.n_mels)  # one fixed warp (experiment --tta): every block
+    for block in (slice(0, 20), slice(20, 40), slice(40, 60)):
+        np.testing.assert_allclose(train.mel_warp(x, 1.08)[..., block], x[..., block] @ m.T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(train.mel_warp(x, 1.0), x, atol=1e-5)
 
 
 def test_training_overrides_reject_unknown_settings():
@@ -343,3 +347,22 @@ def test_corpus_adversarial_head_reverses_its_gradient_and_is_not_exported(small
     with pytest.raises(ConfigError, match="mixup_alpha"):
         train.train(tr.x, tr.clip_index, train_labels[:6], corpora, len(labels),
                     cfg=train.TrainConfig(adversarial=0.5, mixup_alpha=0.2, epochs=1, threads=1), progress=False)
+
+
+def test_experiment_test_time_warps_average_warped_windows():
+    """``tools.experiment --tta``: the same network scores each raw window once per mel warp, averaged."""
+    from tools import train
+    from tools.experiment import warped_probs
+
+    train.configure_tf(threads=1, seed=0)
+    params = FeatureParams()
+    model = train.build_model(297, 60, 7, train.TrainConfig(conv_filters=(4, 4, 4), lstm_units=4))
+    raw = (5 * np.random.default_rng(0).standard_normal((3, 297, 60))).astype(np.float16)
+    plain = model.predict(normalize_window(raw.astype(np.float32), params), verbose=0)
+    np.testing.assert_allclose(warped_probs(model, raw, params, [1.0]), plain, atol=1e-5)
+    alphas = [0.9259, 1.0, 1.08]
+    manual = np.mean([model.predict(normalize_window(train.mel_warp(raw.astype(np.float32), a), params), verbose=0)
+                      for a in alphas], axis=0)
+    got = warped_probs(model, raw, params, alphas)
+    np.testing.assert_allclose(got, manual, atol=1e-5)
+    assert not np.allclose(got, plain, atol=1e-4)

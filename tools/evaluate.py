@@ -430,6 +430,11 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "the 1.5.1 recipe over seed pairs 1-2 to 7-8. Seeds 1-3: 65.5 / 51.9, seeds 5-7: 66.1 / 51.9 (EMO-DB",
         "70.2 / 72.3%): TESS +2.3, validation -2.2, rejected. Like 30 MFCCs and the corpus-adversarial head,",
         "it buys the new corpus with the studios' speakers; none of them clears both bars.",
+        "Test-time warping (`tools.experiment --tta`): each window also scored with its mel axis warped by",
+        "1/1.08 and 1.08 (the augmentation's own map) and the three probabilities averaged. The same networks",
+        "are scored both ways, so the comparison is paired, free of the seed lottery. Rule written before its",
+        "runs: a lead if TESS gains at least 1 point and validation loses at most 0.3, means over three seed",
+        "pairs. Validation +2.0 / -0.3 / -2.0, TESS +0.5 / -0.5 / +0.7 (means -0.1 and +0.2): no lead, not built.",
         *([f"This build: {metrics['cross_corpus']['corpus'].upper()} UA {_pct(metrics['cross_corpus']['ua'])}"
            " (below)."] if metrics.get("cross_corpus") else []),
         *([f"This build's validation UA ({'out-of-fold' if run.get('cross_fit') else 'early-stopping speakers'}):"

@@ -62,6 +62,8 @@ def run(args) -> dict:
             "recall": {k: v["recall"] for k, v in report["per_class"].items()},
             "predicted_share": report["predicted_share"],
         }
+    if args.tta:
+        result["tta"] = tta_scores(model, params, data, args.holdout, args.variants, labels, args.tta)
     extra = data[splits.EXTRA]
     if extra["clips"]:
         probs = model.predict(normalize_window(extra["features"].x.astype(np.float32), params), verbose=0)
@@ -69,6 +71,39 @@ def run(args) -> dict:
         result["crema_d_samples"] = {"right": int(np.sum(pred == extra["labels"])), "of": len(pred),
                                      "predicted": [labels[p] for p in pred]}
     return result
+
+
+def warped_probs(model, raw: np.ndarray, params, alphas: list[float]) -> np.ndarray:
+    """Mean class probabilities of raw (un-normalised) windows over mel-axis warps ``alphas``."""
+    from tools.train import mel_warp
+
+    x = raw.astype(np.float32)
+    return np.mean([model.predict(normalize_window(mel_warp(x, a, params.n_mels), params), batch_size=256, verbose=0)
+                    for a in alphas], axis=0)
+
+
+def tta_scores(model, params, data: dict, holdout: str, variants: int, labels: list[str], alphas: list[float]):
+    """Validation and held-out-corpus UA with test-time warping (same networks as the plain figures)."""
+    from tools.train import unweighted_accuracy
+
+    out: dict = {"alphas": alphas, "val_ua": {}}
+    val = data[splits.VAL]
+    if not data.get("refit") and not data.get("cross_fit"):
+        corpus = np.array([c.corpus for c in val["clips"]])
+        probs = dataset.clip_mean(warped_probs(model, val["features"].x, params, alphas),
+                                  val["features"].clip_index, len(val["clips"]))
+        for name in sorted(set(corpus)):
+            out["val_ua"][name] = round(unweighted_accuracy(val["labels"][corpus == name],
+                                                            probs[corpus == name].argmax(1)), 4)
+        out["val_ua_mean"] = round(float(np.mean(list(out["val_ua"].values()))), 4)
+    tr = data[splits.TRAIN]
+    corpora_ = np.array([c.corpus for c in tr["clips"]])
+    _, held_x, held = cross_corpus.split_out(tr["features"], corpora_, holdout, variants)
+    if held.any():
+        pred = warped_probs(model, held_x, params, alphas).argmax(1)
+        out["cross_corpus_ua"] = round(unweighted_accuracy(tr["labels"][held], pred), 4)
+        out["cross_corpus_share"] = cross_corpus.spread(pred, labels)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(models 1.4.0 and 1.5.0) does; only the held-out corpus is scored")
     parser.add_argument("--cross-fit", action="store_true",
                         help="cross-fitted members, as build_model --cross-fit (val_ua is then out-of-fold)")
+    parser.add_argument("--tta", type=float, nargs="+", default=None, metavar="ALPHA",
+                        help="also score with test-time mel-axis warps (e.g. 0.926 1 1.08), probabilities averaged")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")
     args = parser.parse_args(argv)

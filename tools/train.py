@@ -271,15 +271,24 @@ def vocal_tract_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig, 
 
     The map is linear, so it applies to the deltas and delta-deltas as well.
     """
-    n, _, feats = x.shape
-    n_mfcc = cepstra_per_block(feats)
     log_max = np.log(cfg.vtlp)
-    for i in np.flatnonzero(rng.random(n) < cfg.vtlp_p):
-        m = vtlp_matrix(float(np.exp(rng.uniform(-log_max, log_max))), n_mfcc, n_mels).astype(x.dtype)
-        for k in range(3):
-            block = slice(k * n_mfcc, (k + 1) * n_mfcc)
-            x[i, :, block] = x[i, :, block] @ m.T
+    for i in np.flatnonzero(rng.random(len(x)) < cfg.vtlp_p):
+        x[i] = mel_warp(x[i], float(np.exp(rng.uniform(-log_max, log_max))), n_mels)
     return x
+
+
+def mel_warp(x: np.ndarray, alpha: float, n_mels: int = 40) -> np.ndarray:
+    """RAW ``(..., frames, features)`` MFCC frames with the mel axis warped by ``alpha`` (new array).
+
+    The map is linear, so it applies to the deltas and delta-deltas as well; pitch columns are kept.
+    """
+    n_mfcc = cepstra_per_block(x.shape[-1])
+    m = vtlp_matrix(alpha, n_mfcc, n_mels).astype(x.dtype)
+    out = x.copy()
+    for k in range(3):
+        block = slice(k * n_mfcc, (k + 1) * n_mfcc)
+        out[..., block] = x[..., block] @ m.T
+    return out
 
 
 def tempo_warp(x: np.ndarray, rng: np.random.Generator, cfg: TrainConfig) -> np.ndarray:
