@@ -136,3 +136,16 @@ def test_cross_fitted_member_never_draws_its_own_fold():
     remap = member_clips(3, folds, 1)
     assert remap.tolist() == [0, 1, 2, 3, -1, -1, 4, -1]  # fold-1 validation clips -1, the rest numbered on
     assert member_clips(3, folds, 0).tolist() == [0, 1, 2, -1, 3, 4, -1, 5]
+
+
+def test_learnt_from_adds_the_validation_speakers_only_when_cross_fitted(groups):
+    from tools.build_model import training_data
+    from tools.splits import learnt_from
+
+    table = describe(groups)
+    plain, crossed = learnt_from(table, False), learnt_from(table, True)
+    assert plain["emodb"]["speakers"] == ["12", "14", "15", "16"]
+    assert crossed["emodb"]["speakers"] == ["11", "12", "13", "14", "15", "16"]
+    assert crossed["ravdess"]["clips"] == plain["ravdess"]["clips"] + table[VAL]["ravdess"]["clips"]
+    assert not set(crossed["ravdess"]["speakers"]) & {f"{a:02d}" for a in range(19, 25)}  # never test speakers
+    assert "emodb: 347 clips, speakers 11, 12, 13, 14, 15, 16" in training_data({"splits": table, "cross_fit": True})

@@ -249,13 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def training_data(data: dict) -> list[str]:
     """Per corpus, the clips and speakers the shipped model learnt from (for its metadata)."""
-    parts = [splits.TRAIN, splits.VAL] if data.get("cross_fit") else [splits.TRAIN]
-    merged: dict[str, dict] = {}
-    for part in parts:
-        for corpus, v in data["splits"].get(part, {}).items():
-            entry = merged.setdefault(corpus, {"clips": 0, "speakers": []})
-            entry["clips"] += v["clips"]
-            entry["speakers"] = sorted({*entry["speakers"], *v["speakers"]})
+    merged = splits.learnt_from(data["splits"], bool(data.get("cross_fit")))
     return [f"{c}: {v['clips']} clips, speakers {', '.join(v['speakers'])}" for c, v in merged.items()]
 
 

@@ -174,11 +174,7 @@ def _pct(x: float) -> str:
 
 def trained_speakers(run: dict, corpus: str) -> list[str]:
     """Speakers of ``corpus`` the shipped model learnt from (cross-fitted: the validation ones too)."""
-    splits_ = run["splits"]
-    names = set(splits_.get("train", {}).get(corpus, {}).get("speakers", []))
-    if run.get("cross_fit"):
-        names |= set(splits_.get("val", {}).get(corpus, {}).get("speakers", []))
-    return sorted(names)
+    return splits.learnt_from(run["splits"], bool(run.get("cross_fit"))).get(corpus, {}).get("speakers", [])
 
 
 def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:

@@ -92,3 +92,17 @@ def describe(splits: dict[str, list[Clip]]) -> dict[str, dict[str, dict]]:
         name: {c: {"clips": e["clips"], "speakers": sorted(e["speakers"])} for c, e in corpora.items()}
         for name, corpora in table.items()
     }
+
+
+def learnt_from(table: dict[str, dict[str, dict]], cross_fit: bool) -> dict[str, dict]:
+    """Per corpus, the clips and speakers a model trained on, from :func:`describe`'s table.
+
+    Cross-fitted networks train on the validation speakers too (each on all but its own fold).
+    """
+    merged: dict[str, dict] = {}
+    for part in (TRAIN, VAL) if cross_fit else (TRAIN,):
+        for corpus, v in table.get(part, {}).items():
+            entry = merged.setdefault(corpus, {"clips": 0, "speakers": []})
+            entry["clips"] += v["clips"]
+            entry["speakers"] = sorted({*entry["speakers"], *v["speakers"]})
+    return merged
