@@ -349,6 +349,33 @@ def test_corpus_adversarial_head_reverses_its_gradient_and_is_not_exported(small
                     cfg=train.TrainConfig(adversarial=0.5, mixup_alpha=0.2, epochs=1, threads=1), progress=False)
 
 
+def test_speaker_adversary_guesses_the_training_speakers(small_sets):
+    """``adversary`` "speaker": the head's classes are the clips' speakers, across corpora; it needs them."""
+    from realtime_ser.errors import ConfigError
+    from tools import train
+
+    labels, (train_clips, train_labels), _ = small_sets
+    corpora = np.array(["ravdess", "ravdess", "ravdess", "emodb", "emodb", "emodb"])
+    speakers = np.array(["ravdess:01", "ravdess:02", "ravdess:01", "emodb:03", "emodb:08", "emodb:03"])
+    cfg = train.TrainConfig(adversarial=0.5, adversary="speaker")
+    n, ids = train.adversary_targets(cfg, corpora, speakers)
+    assert n == 4 and ids.tolist() == [2, 3, 2, 0, 1, 0]  # sorted speaker names
+    assert train.adversary_targets(train.TrainConfig(adversarial=0.5), corpora, speakers)[0] == 2  # the corpus
+    with pytest.raises(ConfigError, match="speaker of every"):
+        train.adversary_targets(cfg, corpora, None)
+    with pytest.raises(ConfigError, match="adversary must be"):
+        train.adversary_targets(train.TrainConfig(adversary="studio"), corpora, speakers)
+
+    params = FeatureParams()
+    tr = train_features(DATA, train_clips[:6], params, n_variants=1, seed=0, babble=None, cache_dir=None, workers=1)
+    small = train.TrainConfig(epochs=1, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1,
+                              adversarial=0.5, adversary="speaker")
+    model, history = train.train(tr.x, tr.clip_index, train_labels[:6], corpora, len(labels), cfg=small,
+                                 progress=False, normalize=lambda x: normalize_window(x, params), speakers=speakers)
+    assert np.isfinite(history[0]["corpus_loss"])
+    assert model.output_shape == (None, len(labels))  # the head is not exported
+
+
 def test_experiment_test_time_warps_average_warped_windows():
     """``tools.experiment --tta``: the same network scores each raw window once per mel warp, averaged."""
     from tools import train

@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model, histories, validation = fitting.fit(
         data, tr["features"].x, tr["features"].clip_index, tr["labels"], np.array([c.corpus for c in tr["clips"]]),
-        len(labels), cfg, params)
+        len(labels), cfg, params, speakers=np.array([c.speaker for c in tr["clips"]]))
     t_train = time.time() - started - t_features
     float_bytes = export.to_tflite(model)
     reps = normalize_window(export.representative_windows(tr["features"].x, seed=args.seed), params)

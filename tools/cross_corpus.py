@@ -58,8 +58,9 @@ def train_without(data: dict, corpus: str, labels: list[str], cfg, norm: str, va
     corpora = np.array([c.corpus for c in tr["clips"]])
     kept, held_x, held = split_out(tr["features"], corpora, corpus, variants)
     params = feature_params(norm, kept.x, seed, data["params"])
+    speakers = np.array([c.speaker for c in tr["clips"]])
     model, histories, validation = fit(data, kept.x, kept.clip_index, tr["labels"][~held], corpora[~held],
-                                       len(labels), cfg, params, progress=progress)
+                                       len(labels), cfg, params, progress=progress, speakers=speakers[~held])
     report = None
     if held.any():
         report = score_windows(model, params, held_x, tr["labels"][held], labels)

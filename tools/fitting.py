@@ -48,7 +48,7 @@ def val_sets(data: dict, params: FeatureParams, only: np.ndarray | None = None) 
 
 
 def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
-        n_classes: int, cfg, params: FeatureParams, progress: bool = True):
+        n_classes: int, cfg, params: FeatureParams, progress: bool = True, speakers: np.ndarray | None = None):
     """Train ``cfg``'s ensemble on these training rows under the protocol ``data`` was prepared for.
 
     Returns (model, one history per member, validation), where validation holds ``val_ua_<corpus>``
@@ -58,10 +58,11 @@ def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, c
     from tools import train
 
     if data.get("cross_fit"):
-        return cross_fitted(data, x, clip_index, labels, corpora, n_classes, cfg, params, progress)
+        return cross_fitted(data, x, clip_index, labels, corpora, n_classes, cfg, params, progress, speakers)
     sets = val_sets(data, params)
     model, histories = train.train_members(x, clip_index, labels, corpora, n_classes, cfg=cfg, val_sets=sets,
-                                           progress=progress, normalize=lambda b: normalize_window(b, params))
+                                           progress=progress, normalize=lambda b: normalize_window(b, params),
+                                           speakers=speakers)
     return model, histories, (train.validation_ua(model, sets) if sets else None)
 
 
@@ -75,7 +76,8 @@ def member_clips(n_train: int, folds: np.ndarray, k: int) -> np.ndarray:
 
 
 def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
-                 n_classes: int, cfg, params: FeatureParams, progress: bool = True):
+                 n_classes: int, cfg, params: FeatureParams, progress: bool = True,
+                 speakers: np.ndarray | None = None):
     """The cross-fitted protocol of :func:`fit` (``data["val_variants"]``: augmented validation clips)."""
     from tools import train
 
@@ -88,6 +90,7 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     all_clip = np.concatenate([clip_index, data["val_variants"].clip_index + n_train])
     all_labels = np.concatenate([labels, val["labels"]])
     all_corpora = np.concatenate([corpora, val_corpora])
+    all_speakers = None if speakers is None else np.concatenate([speakers, [c.speaker for c in val["clips"]]])
     predicted = -np.ones(len(val["clips"]), dtype=np.int64)
     members, histories = [], []
     for k, member_cfg in enumerate(train.member_configs(cfg)):
@@ -96,7 +99,8 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
         sets = val_sets(data, params, only=folds == k)
         model, history = train.train(all_x, remap[all_clip], all_labels[keep], all_corpora[keep], n_classes,
                                      cfg=member_cfg, val_sets=sets, progress=progress,
-                                     normalize=lambda b: normalize_window(b, params))
+                                     normalize=lambda b: normalize_window(b, params),
+                                     speakers=None if all_speakers is None else all_speakers[keep])
         held = np.flatnonzero(folds == k)
         for name, (wx, wclip, _) in sets.items():  # the fold's clips of each corpus, in val_sets' order
             ids = held[val_corpora[held] == name]

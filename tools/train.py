@@ -85,6 +85,9 @@ class TrainConfig:
     # domain-adversarial training), so the network is pushed away from cues that identify a studio.
     # Training only; the exported model has no such head.
     adversarial: float = 0.0
+    # What that head guesses: "corpus", or "speaker" (each training speaker; every speaker says every
+    # emotion, so unlike the corpus, the speaker carries no emotion to lose; needs the speakers per clip).
+    adversary: str = "corpus"
     threads: int = 2
     extra: dict = field(default_factory=dict)
 
@@ -144,7 +147,9 @@ def build_model(n_frames: int, n_features: int, n_classes: int, cfg: TrainConfig
 
 
 def with_corpus_head(model, n_corpora: int):
-    """(training model with outputs [probs, corpus], strength variable) for corpus-adversarial training.
+    """(training model with outputs [probs, corpus], strength variable) for adversarial training.
+
+    "corpus" names the head's output; with ``adversary`` "speaker" its classes are the training speakers.
 
     The head shares the emotion network's layers, so training it trains ``model``; its gradient into
     the embedding is reversed and scaled by the returned variable.
@@ -164,6 +169,16 @@ def with_corpus_head(model, n_corpora: int):
     z = layers.Dense(32, activation="relu", name="corpus_hidden")(z)
     corpus = layers.Dense(n_corpora, activation="softmax", name="corpus")(z)
     return keras.Model(model.input, [model.output, corpus], name="ser_adversarial"), strength
+
+
+def adversary_targets(cfg: TrainConfig, corpora: np.ndarray, speakers: np.ndarray | None) -> tuple[int, np.ndarray]:
+    """(number of classes, class of each clip) of the adversarial head: the corpus or the speaker of a clip."""
+    if cfg.adversary not in ("corpus", "speaker"):
+        raise ConfigError(f"adversary must be 'corpus' or 'speaker', not {cfg.adversary!r}")
+    if cfg.adversary == "speaker" and speakers is None:
+        raise ConfigError("a speaker adversary needs the speaker of every training clip")
+    names, ids = np.unique(speakers if cfg.adversary == "speaker" else corpora, return_inverse=True)
+    return len(names), ids
 
 
 def cepstra_columns(n_features: int, cepstra: int) -> list[int]:
@@ -361,13 +376,13 @@ def unweighted_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def train(
     train_x: np.ndarray, train_clip: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
     n_classes: int, cfg: TrainConfig, val_sets: dict | None = None, progress: bool = True,
-    normalize=None,
+    normalize=None, speakers: np.ndarray | None = None,
 ):
     """Train; return (model, history).
 
     ``train_x``: variant rows (float16, un-normalised; ``normalize`` maps a batch of them to model
     inputs), ``train_clip``: clip index of each row,
-    ``labels``/``corpora``: per clip.  Each epoch draws one random variant per
+    ``labels``/``corpora``/``speakers``: per clip (``speakers`` only for a speaker adversary).  Each epoch draws one random variant per
     clip.  ``val_sets``: name -> (x windows, clip_index, clip labels); the epoch
     with the best mean validation UA is kept (early stopping on it).
     """
@@ -388,8 +403,8 @@ def train(
     if cfg.adversarial > 0:
         if cfg.mixup_alpha > 0:
             raise ConfigError("adversarial training does not mix windows: set mixup_alpha to 0")
-        corpus_names, corpus_ids = np.unique(corpora, return_inverse=True)
-        fitted, strength = with_corpus_head(model, len(corpus_names))
+        n_groups, corpus_ids = adversary_targets(cfg, corpora, speakers)
+        fitted, strength = with_corpus_head(model, n_groups)
         fitted.compile(optimizer=keras.optimizers.Adam(schedule),
                        loss=[emotion_loss, keras.losses.SparseCategoricalCrossentropy()])
     else:
