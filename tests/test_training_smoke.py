@@ -160,6 +160,29 @@ def test_tempo_warp_short_spans_and_mixup():
     assert mw.min() >= 1 and mw.max() <= 8
 
 
+def test_style_mix_mixes_statistics_only_within_an_emotion():
+    """Each mixed window keeps its frame pattern and takes statistics between its own and a same-label partner's."""
+    from tools import train
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 297, 60)).astype(np.float32)
+    labels = np.arange(40) % 2
+    x[labels == 0] = x[labels == 0] * 0.5 + 10.0  # class 0: quiet style around +10
+    x[labels == 1] = x[labels == 1] * 3.0 - 10.0  # class 1: wide style around -10
+    x[0] = x[0] * 0.1 + 11.0  # one odd class-0 window: a partner's style must come from class 0
+    mixed = train.style_mix(x.copy(), labels, rng, 1.0, 0.3)
+    mu, sd = mixed.mean(1), mixed.std(1)
+    assert np.all(mu[labels == 0] > 9.0) and np.all(mu[labels == 1] < -9.0)  # never the other class's style
+    assert np.all(sd[labels == 1] > 2.5)
+    assert not np.allclose(mu, x.mean(1), atol=1e-3)  # something was mixed
+    own = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    new = (mixed - mu[:, None]) / sd[:, None]
+    np.testing.assert_allclose(new, own, atol=2e-3)  # the frames' pattern itself is untouched
+    np.testing.assert_array_equal(train.style_mix(x.copy(), labels, rng, 0.0, 0.3), x)
+    alone = train.style_mix(x[:1].copy(), labels[:1], rng, 1.0, 0.3)  # no partner: its own style
+    np.testing.assert_allclose(alone, x[:1], atol=1e-4)
+
+
 def test_vocal_tract_warp_on_mfccs_matches_warping_the_mel_axis():
     import librosa
 

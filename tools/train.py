@@ -72,6 +72,13 @@ class TrainConfig:
     short_span_p: float = 0.0
     # Mixup of pairs of training windows (Beta(alpha, alpha) weights; 0 = off).
     mixup_alpha: float = 0.0
+    # Style mixing (MixStyle, frequency-wise as for unseen recording devices in acoustic scene
+    # classification): with probability style_mix_p a window's per-feature mean and std over time
+    # (its channel, voice and level "style") are mixed, Beta(style_mix_alpha) weights, with those
+    # of a random training window OF THE SAME EMOTION: new speaker/studio styles per class, while
+    # the class's own spectral envelope stays (0 = off).
+    style_mix_p: float = 0.0
+    style_mix_alpha: float = 0.3
     seed: int = 1
     # Networks trained (training seeds seed, seed + 1, ...) and averaged into the exported model.
     members: int = 2
@@ -354,6 +361,30 @@ def mixup(x: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.random.Generator,
     return mix(x), mix(y), mix(w)
 
 
+def style_mix(x: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p: float, alpha: float) -> np.ndarray:
+    """Mix the per-feature time statistics of some windows with a same-label partner's (MixStyle).
+
+    Each chosen window is normalised by its own mean/std over frames, then rescaled by a convex
+    mix of its statistics and its partner's.  Windows with no other window of their label keep
+    their own statistics.
+    """
+    n = len(x)
+    chosen = np.flatnonzero(rng.random(n) < p)
+    if not len(chosen):
+        return x
+    partner = np.arange(n)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        partner[members] = rng.permutation(members)
+    mu = x.mean(axis=1, keepdims=True)
+    sig = np.sqrt(x.var(axis=1, keepdims=True) + 1e-6)
+    lam = rng.beta(alpha, alpha, (len(chosen), 1, 1)).astype(x.dtype)
+    mixed_mu = lam * mu[chosen] + (1 - lam) * mu[partner[chosen]]
+    mixed_sig = lam * sig[chosen] + (1 - lam) * sig[partner[chosen]]
+    x[chosen] = (x[chosen] - mu[chosen]) / sig[chosen] * mixed_sig + mixed_mu
+    return x
+
+
 def sample_weights(labels: np.ndarray, corpora: np.ndarray, n_classes: int, cfg: TrainConfig) -> np.ndarray:
     """Per-clip weights: corpora pulled towards equal mass, then classes balanced; mean 1."""
     w = np.ones(len(labels), dtype=np.float64)
@@ -426,6 +457,8 @@ def train(
             x = short_spans(x, rng, cfg.short_span_p)
         if cfg.tempo_warp > 1.0:
             x = tempo_warp(x, rng, cfg)
+        if cfg.style_mix_p > 0:
+            x = style_mix(x, labels, rng, cfg.style_mix_p, cfg.style_mix_alpha)
         if cfg.spec_augment:
             x = spec_augment(x, rng, cfg)
         ey, ew = y, weights
