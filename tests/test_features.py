@@ -213,3 +213,45 @@ def test_relative_pitch_ignores_the_voice_level(clips):
     assert abs(normalize_window(raw, p)[:, 60].mean()) < 1e-5
     absolute = FeatureParams(**{**p.to_dict(), "pitch_relative": False})
     assert not np.allclose(normalize_window(higher, absolute), normalize_window(raw, absolute))
+
+
+def test_session_pitch_keeps_the_level_an_emotion_adds_but_not_the_voice(clips):
+    """pitch_session: F0 relative to the speaker's mean level, so a higher voice changes nothing, while an
+    angry window keeps its higher pitch than the same speaker's neutral one (which per-window removal loses)."""
+    from realtime_ser.dsp.features import f0_levels
+    from tools.fitting import speaker_references
+
+    p0 = FeatureParams(pitch=True)
+    raw = np.stack([window_frames(aug.trim_silence(load_audio(DATA / f"ravdess/Actor_01/03-01-{e}-01-01-01-01.flac",
+                                                              16000)), p0) for e in ("01", "05")])  # neutral, angry
+    n = raw.shape[-1]
+    p = FeatureParams(pitch=True, pitch_relative=True, pitch_session=True, cmvn=False,
+                      global_mean=(0.0,) * n, global_std=(1.0,) * n)
+    levels = f0_levels(raw, p)
+    assert levels[1] > levels[0] + 0.2  # anger raises this speaker's pitch by more than a fifth of an octave
+    refs = speaker_references(raw, np.arange(2), ["ravdess:01", "ravdess:01"], p)
+    np.testing.assert_allclose(refs, [levels.mean()] * 2, rtol=1e-5)
+    feats = normalize_window(raw, p, refs)
+    assert feats[1, :, 60].mean() > feats[0, :, 60].mean() + 0.2
+    higher = raw.copy()
+    higher[..., 60] += 1.0  # the same speaker an octave higher: the session reference moves with the voice
+    np.testing.assert_allclose(normalize_window(higher, p, speaker_references(higher, np.arange(2), ["a", "a"], p)),
+                               feats, atol=1e-4)
+    cold = normalize_window(raw, p, np.array([np.nan, refs[1]], np.float32))  # no reference yet: own level
+    assert abs(cold[0, :, 60].mean()) < 1e-5 and np.allclose(cold[1], feats[1])
+
+
+def test_session_reference_waits_for_a_few_windows_then_follows_the_latest_speaker():
+    from realtime_ser.dsp.speaker_reference import SpeakerPitchReference
+
+    ref = SpeakerPitchReference(min_windows=3, max_windows=5)
+    ref.update(np.array([1.0, np.nan]))
+    assert ref.windows == 1 and np.isnan(ref.value)  # too little speech yet: no reference
+    ref.update(np.array([2.0, 3.0]))
+    assert ref.value == pytest.approx(2.0)
+    ref.update(np.full(5, -1.0))  # a new speaker: the oldest windows drop out
+    assert ref.windows == 5 and ref.value == pytest.approx(-1.0)
+    ref.reset()
+    assert ref.windows == 0 and np.isnan(ref.value)
+    with pytest.raises(ValueError):
+        SpeakerPitchReference(min_windows=0)

@@ -416,3 +416,54 @@ def test_experiment_test_time_warps_average_warped_windows():
     got = warped_probs(model, raw, params, alphas)
     np.testing.assert_allclose(got, manual, atol=1e-5)
     assert not np.allclose(got, plain, atol=1e-4)
+
+
+def test_training_with_speaker_pitch_references(small_sets, tmp_path):
+    """``pitch_session`` features: each row gets its speaker's reference, some dropped (NaN = own level)."""
+    from tools import train
+    from tools.build_model import base_params, global_norm_params
+    from tools.fitting import normalizer, speaker_references
+
+    labels, (train_clips, train_labels), _ = small_sets
+    base = base_params("session")
+    assert base.pitch and base.pitch_relative and base.pitch_session
+    tr = train_features(DATA, train_clips[:6], base, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
+    params = global_norm_params(base, tr.x, seed=0)
+    speakers = np.array([c.speaker for c in train_clips[:6]])
+    refs = speaker_references(tr.x, tr.clip_index, speakers, params)
+    assert refs.shape == (len(tr.x),) and np.isfinite(refs).all()
+    for s in set(speakers):  # one value per speaker
+        assert len(set(refs[speakers[tr.clip_index] == s].tolist())) == 1
+    seen = []
+    norm = normalizer(params)
+
+    def recording(batch, references=None):
+        seen.append(references)
+        return norm(batch, references)
+
+    small = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(4, 4, 4), lstm_units=4, threads=1,
+                              reference_dropout=0.5)
+    model, history = train.train(tr.x, tr.clip_index, train_labels[:6], np.array(["ravdess"] * 6), len(labels),
+                                 cfg=small, progress=False, normalize=recording, row_reference=refs)
+    assert len(history) == 2 and model.input_shape[-1] == params.n_features
+    drawn = np.concatenate(seen)
+    assert np.isnan(drawn).any() and np.isfinite(drawn).any()  # some windows without, some with a reference
+
+    # Exported, the model learns the session's speaker from finished utterances only, and a new stream forgets it.
+    from tools import export
+    from realtime_ser.pipeline.processor import StreamProcessor
+
+    metadata = ModelMetadata(labels=labels, features=params, model_version="smoke", training_data=["6 clips"],
+                             metrics={}, licence="test")
+    int8 = export.to_tflite(model, normalize_window(export.representative_windows(tr.x, n=16), params))
+    live = export.write_model(int8, metadata, tmp_path / "session.tflite")
+    assert live.pitch_reference is not None and np.isnan(live.pitch_reference.value)
+    utterances = [load_utterance(DATA, c) for c in train_clips[:4]]
+    live.predict_window(utterances[0])  # a partial result reads the reference but does not feed it
+    assert live.pitch_reference.windows == 0
+    for audio in utterances:
+        probs = live.predict_segment(audio)
+        assert probs.shape == (len(labels),) and abs(probs.sum() - 1.0) < 1e-5
+    assert live.pitch_reference.windows >= 4 and np.isfinite(live.pitch_reference.value)
+    StreamProcessor(live)
+    assert live.pitch_reference.windows == 0

@@ -33,7 +33,7 @@ from tools.train import TrainConfig, config_with
 
 MODEL_VERSION = "1.5.1"
 NORMS = ("window", "global", "channel")
-PITCH = ("off", "absolute", "relative")
+PITCH = ("off", "absolute", "relative", "session")
 #: The recipe's pitch columns: none. Relative pitch gained on the validation speakers but lost on a
 #: new recording set-up once refitted (model card's design log), so it stays an option.
 PITCH_DEFAULT = "off"
@@ -129,8 +129,8 @@ def feature_params(norm: str, raw: np.ndarray, seed: int, base: FeatureParams) -
 
 def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC) -> FeatureParams:
     """The feature set a build extracts (``pitch``: one of PITCH); the cache ignores ``pitch_relative``."""
-    return FeatureParams(pitch=pitch != "off", pitch_relative=pitch == "relative", floor_db=floor_db,
-                         n_mfcc=n_mfcc)
+    return FeatureParams(pitch=pitch != "off", pitch_relative=pitch in ("relative", "session"),
+                         pitch_session=pitch == "session", floor_db=floor_db, n_mfcc=n_mfcc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(global); or global plus per-window cepstral mean subtraction (channel)")
     parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs: off, absolute, or with each window's "
-                             f"mean log-F0 removed (relative); default {PITCH_DEFAULT}")
+                             f"mean log-F0 removed (relative), or the speaker's / session's mean (session); "
+                             f"default {PITCH_DEFAULT}")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, metavar="DB",
                         help=f"dynamic-range floor of the log-mel spectrum, dB under the window's loudest frame "
                              f"(default {FLOOR_DB:g}; 0 = none, as models up to 1.4.0)")

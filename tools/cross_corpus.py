@@ -63,14 +63,21 @@ def train_without(data: dict, corpus: str, labels: list[str], cfg, norm: str, va
                                        len(labels), cfg, params, progress=progress, speakers=speakers[~held])
     report = None
     if held.any():
-        report = score_windows(model, params, held_x, tr["labels"][held], labels)
+        report = score_windows(model, params, held_x, tr["labels"][held], labels, speakers[held])
         report.update(corpus=corpus, clips=int(held.sum()))
     return model, params, histories, report, validation
 
 
-def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarray, labels: list[str]) -> dict:
-    """One window per clip through a Keras model: scores plus the share of predictions per class."""
-    probs = model.predict(normalize_window(raw.astype(np.float32), params), batch_size=256, verbose=0)
+def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarray, labels: list[str],
+                  speakers: np.ndarray | None = None) -> dict:
+    """One window per clip through a Keras model: scores plus the share of predictions per class.
+
+    ``speakers`` (per clip): their references, for features with a speaker pitch reference; None = cold start.
+    """
+    from tools.fitting import speaker_references
+
+    refs = None if speakers is None else speaker_references(raw, np.arange(len(raw)), speakers, params)
+    probs = model.predict(normalize_window(raw.astype(np.float32), params, refs), batch_size=256, verbose=0)
     pred = probs.argmax(1)
     out = scores(truth, pred, labels)
     out["predicted_share"] = spread(pred, labels)

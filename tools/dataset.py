@@ -63,14 +63,15 @@ def _files_key(data_dir, clips: list[Clip]) -> list:
 def _params_key(p: FeatureParams) -> dict:
     """Feature parameters in a cache key.
 
-    The cache holds UN-normalised frames, so ``pitch_relative`` (normalisation only) is left out, and
-    without pitch so are the pitch settings, and without a floor ``floor_db``: caches made before those
-    fields existed keep their keys.
+    The cache holds UN-normalised frames, so ``pitch_relative`` and ``pitch_session`` (normalisation
+    only) are left out, and without pitch so are the pitch settings, and without a floor ``floor_db``:
+    caches made before those fields existed keep their keys.
     """
     key = p.to_dict()
     if not p.floor_db:
         key.pop("floor_db")
-    for name in ("pitch_relative",) if p.pitch else ("pitch", "f0_min", "f0_max", "pitch_relative"):
+    for name in (("pitch_relative", "pitch_session") if p.pitch
+                 else ("pitch", "f0_min", "f0_max", "pitch_relative", "pitch_session")):
         key.pop(name)
     return key
 

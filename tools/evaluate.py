@@ -29,11 +29,24 @@ CORPORA = ("ravdess", "emodb")
 
 
 def predict_clips(model_bytes: bytes, labels: list[str], params: FeatureParams, fs: dataset.FeatureSet,
-                  n_clips: int) -> np.ndarray:
-    """Clip probabilities via EmotionModel.predict_features (same normalisation as live use)."""
+                  clips: list, session: bool = True) -> np.ndarray:
+    """Clip probabilities via EmotionModel.predict_features (same normalisation as live use).
+
+    A model with a speaker pitch reference gets each speaker's, from their windows here (what a
+    session of theirs would learn; a speakerless sample file is its own session), or, with ``session``
+    False, none (a session's first seconds).
+    """
+    from tools.fitting import speaker_references
+
     model = EmotionModel(LiteRTBackend(model_bytes, "candidate"), ModelMetadata(labels=labels, features=params))
-    probs = np.stack([model.predict_features(normalize_window(w.astype(np.float32), params)) for w in fs.x]) if len(fs.x) else np.zeros((0, len(labels)))
-    return dataset.clip_mean(probs, fs.clip_index, n_clips)
+    if not len(fs.x):
+        return dataset.clip_mean(np.zeros((0, len(labels))), fs.clip_index, len(clips))
+    sessions = [c.path if c.speaker.endswith(":unknown") else c.speaker for c in clips]
+    refs = speaker_references(fs.x, fs.clip_index, sessions, params, use=session)
+    probs = np.stack([model.predict_features(normalize_window(w.astype(np.float32), params,
+                                                              None if refs is None else refs[i]))
+                      for i, w in enumerate(fs.x)])
+    return dataset.clip_mean(probs, fs.clip_index, len(clips))
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
@@ -106,18 +119,23 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
     # of one member, so the ensemble's figure on them is not held out (the build reports out-of-fold UA).
     held_out_validation = not data.get("refit") and not data.get("cross_fit")
     for name, model_bytes in (("int8", int8_bytes), ("float32", float_bytes)):
-        probs = predict_clips(model_bytes, labels, params, test["features"], len(test["clips"]))
+        probs = predict_clips(model_bytes, labels, params, test["features"], test["clips"])
         metrics["test"][name] = score_groups(probs, test["labels"], groups)
         if held_out_validation:
-            vprobs = predict_clips(model_bytes, labels, params, val["features"], len(val["clips"]))
+            vprobs = predict_clips(model_bytes, labels, params, val["features"], val["clips"])
             metrics["val"][name] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
                                     for g, s in score_groups(vprobs, val["labels"], _by_corpus(val["clips"])).items()}
+
+    if params.pitch_session:  # the shipped model with no speaker reference yet: a session's first seconds
+        probs = predict_clips(int8_bytes, labels, params, test["features"], test["clips"], session=False)
+        metrics["cold_start"] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
+                                 for g, s in score_groups(probs, test["labels"], groups).items()}
 
     if held_out_validation:
         # Validation speakers through simulated microphones: how much the figures rest on the studio channel.
         vchan = dataset.eval_features(data_dir, val["clips"], params, seed=seed + 2000, cache_dir=cache_dir,
                                       workers=workers, desc="val features, random channel", channel=True)
-        probs = predict_clips(int8_bytes, labels, params, vchan, len(val["clips"]))
+        probs = predict_clips(int8_bytes, labels, params, vchan, val["clips"])
         metrics["val_channel"] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
                                   for g, s in score_groups(probs, val["labels"], _by_corpus(val["clips"])).items()}
 
@@ -125,12 +143,12 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
         noisy = dataset.eval_features(data_dir, test["clips"], params, snr_db=snr, seed=seed + 1000,
                                       babble=data["babble_eval"], cache_dir=cache_dir, workers=workers,
                                       desc=f"test features at {snr} dB SNR")
-        probs = predict_clips(int8_bytes, labels, params, noisy, len(test["clips"]))
+        probs = predict_clips(int8_bytes, labels, params, noisy, test["clips"])
         metrics["noise"][str(snr)] = {g: {k: v for k, v in s.items() if k != "confusion"}
                                       for g, s in score_groups(probs, test["labels"], groups).items()}
 
     if extra["clips"]:
-        probs = predict_clips(int8_bytes, labels, params, extra["features"], len(extra["clips"]))
+        probs = predict_clips(int8_bytes, labels, params, extra["features"], extra["clips"])
         metrics["crema_d_samples"] = [
             {"clip": c.path, "true": labels[t], "predicted": labels[int(p.argmax())], "p": round(float(p.max()), 3)}
             for c, t, p in zip(extra["clips"], extra["labels"], probs)

@@ -30,6 +30,7 @@ from realtime_ser.dsp.features import normalize_window
 from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits
 from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare
+from tools.fitting import speaker_references, val_sets
 from tools.train import TrainConfig, config_with
 
 
@@ -64,13 +65,34 @@ def run(args) -> dict:
         }
     if args.tta:
         result["tta"] = tta_scores(model, params, data, args.holdout, args.variants, labels, args.tta)
+    if params.pitch_session:  # the same networks without speaker references (a session's first seconds)
+        result["cold_start"] = cold_start_scores(model, params, data, args.holdout, args.variants, labels)
     extra = data[splits.EXTRA]
     if extra["clips"]:
-        probs = model.predict(normalize_window(extra["features"].x.astype(np.float32), params), verbose=0)
+        fs = extra["features"]  # each sample file is its own session: its own windows give the reference
+        refs = speaker_references(fs.x, fs.clip_index, [c.path for c in extra["clips"]], params)
+        probs = model.predict(normalize_window(fs.x.astype(np.float32), params, refs), verbose=0)
         pred = dataset.clip_mean(probs, extra["features"].clip_index, len(extra["clips"])).argmax(1)
         result["crema_d_samples"] = {"right": int(np.sum(pred == extra["labels"])), "of": len(pred),
                                      "predicted": [labels[p] for p in pred]}
     return result
+
+
+def cold_start_scores(model, params, data: dict, holdout: str, variants: int, labels: list[str]) -> dict:
+    """Validation and held-out-corpus UA of ``model`` with no speaker reference at all."""
+    from tools.train import validation_ua
+
+    out = {}
+    sets = val_sets(data, params, references=False)
+    if sets:
+        out["val_ua"] = {k[7:]: round(v, 4) for k, v in validation_ua(model, sets).items()}
+    tr = data[splits.TRAIN]
+    corpora_ = np.array([c.corpus for c in tr["clips"]])
+    _, held_x, held = cross_corpus.split_out(tr["features"], corpora_, holdout, variants)
+    if held.any():
+        out["cross_corpus_ua"] = round(cross_corpus.score_windows(model, params, held_x, tr["labels"][held],
+                                                                  labels)["ua"], 4)
+    return out
 
 
 def warped_probs(model, raw: np.ndarray, params, alphas: list[float]) -> np.ndarray:

@@ -18,33 +18,59 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams, normalize_window
+from realtime_ser.dsp.features import FeatureParams, f0_levels, normalize_window
 from tools import splits
 from tools.dataset import clip_mean
 
 
-def val_windows(data: dict, params: FeatureParams, clip_ids: np.ndarray):
-    """(normalised windows, clip index 0..len(clip_ids)-1 of each window, labels) of some validation clips."""
+def speaker_references(raw: np.ndarray, clip_index: np.ndarray, clip_speakers, params: FeatureParams,
+                       use: bool = True) -> np.ndarray | None:
+    """Per row of ``raw``: the mean F0 level (:func:`f0_levels`) over all rows of its clip's speaker.
+
+    The reference of ``FeatureParams.pitch_session``, from unlabelled windows, as the live path builds
+    it from a session; None when ``params`` has no such reference (or ``use`` is False: cold start).
+    """
+    if not (params.pitch_session and use):
+        return None
+    levels = f0_levels(raw, params).astype(np.float64)
+    _, speaker_of_row = np.unique(np.asarray(clip_speakers)[clip_index], return_inverse=True)
+    means = np.bincount(speaker_of_row, weights=levels) / np.bincount(speaker_of_row)
+    return means[speaker_of_row].astype(np.float32)
+
+
+def val_windows(data: dict, params: FeatureParams, clip_ids: np.ndarray, references: bool = True):
+    """(normalised windows, clip index 0..len(clip_ids)-1 of each window, labels) of some validation clips.
+
+    Speaker references (``params.pitch_session``) come from all of a speaker's validation windows.
+    """
     val = data[splits.VAL]
     remap = -np.ones(len(val["clips"]), dtype=np.int64)
     remap[clip_ids] = np.arange(len(clip_ids))
     rows = np.isin(val["features"].clip_index, clip_ids)
-    x = normalize_window(val["features"].x[rows].astype(np.float32), params)
+    refs = speaker_references(val["features"].x, val["features"].clip_index, [c.speaker for c in val["clips"]],
+                              params, references)
+    x = normalize_window(val["features"].x[rows].astype(np.float32), params, None if refs is None else refs[rows])
     return x, remap[val["features"].clip_index[rows]], val["labels"][clip_ids]
 
 
-def val_sets(data: dict, params: FeatureParams, only: np.ndarray | None = None) -> dict:
+def val_sets(data: dict, params: FeatureParams, only: np.ndarray | None = None, references: bool = True) -> dict:
     """Validation per corpus: (normalised windows, clip index of each window, clip labels); none in a refit.
 
-    ``only``: a mask over the validation clips (a cross-fitting fold).
+    ``only``: a mask over the validation clips (a cross-fitting fold); ``references``: False scores
+    without speaker references (a session's cold start).
     """
     if data.get("refit"):
         return {}
     clips = data[splits.VAL]["clips"]
     corpus = np.array([c.corpus for c in clips])
     keep = np.ones(len(clips), bool) if only is None else only
-    return {name: val_windows(data, params, np.flatnonzero((corpus == name) & keep))
+    return {name: val_windows(data, params, np.flatnonzero((corpus == name) & keep), references)
             for name in sorted(set(corpus[keep]))}
+
+
+def normalizer(params: FeatureParams):
+    """``normalize(batch, references=None)`` for :func:`tools.train.train`."""
+    return lambda batch, references=None: normalize_window(batch, params, references)
 
 
 def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
@@ -61,8 +87,8 @@ def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, c
         return cross_fitted(data, x, clip_index, labels, corpora, n_classes, cfg, params, progress, speakers)
     sets = val_sets(data, params)
     model, histories = train.train_members(x, clip_index, labels, corpora, n_classes, cfg=cfg, val_sets=sets,
-                                           progress=progress, normalize=lambda b: normalize_window(b, params),
-                                           speakers=speakers)
+                                           progress=progress, normalize=normalizer(params), speakers=speakers,
+                                           row_reference=speaker_references(x, clip_index, speakers, params))
     return model, histories, (train.validation_ua(model, sets) if sets else None)
 
 
@@ -92,6 +118,7 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     all_corpora = np.concatenate([corpora, val_corpora])
     all_speakers = None if speakers is None else np.concatenate([speakers, [c.speaker for c in val["clips"]]])
     predicted = -np.ones(len(val["clips"]), dtype=np.int64)
+    refs = None if all_speakers is None else speaker_references(all_x, all_clip, all_speakers, params)
     members, histories = [], []
     for k, member_cfg in enumerate(train.member_configs(cfg)):
         remap = member_clips(n_train, folds, k)
@@ -99,8 +126,9 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
         sets = val_sets(data, params, only=folds == k)
         model, history = train.train(all_x, remap[all_clip], all_labels[keep], all_corpora[keep], n_classes,
                                      cfg=member_cfg, val_sets=sets, progress=progress,
-                                     normalize=lambda b: normalize_window(b, params),
-                                     speakers=None if all_speakers is None else all_speakers[keep])
+                                     normalize=normalizer(params),
+                                     speakers=None if all_speakers is None else all_speakers[keep],
+                                     row_reference=refs)
         held = np.flatnonzero(folds == k)
         for name, (wx, wclip, _) in sets.items():  # the fold's clips of each corpus, in val_sets' order
             ids = held[val_corpora[held] == name]

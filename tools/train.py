@@ -79,6 +79,9 @@ class TrainConfig:
     # the class's own spectral envelope stays (0 = off).
     style_mix_p: float = 0.0
     style_mix_alpha: float = 0.3
+    # Features with a speaker pitch reference (``FeatureParams.pitch_session``): the share of training
+    # windows shown WITHOUT their speaker's reference, as the live path sees a session's first seconds.
+    reference_dropout: float = 0.3
     seed: int = 1
     # Networks trained (training seeds seed, seed + 1, ...) and averaged into the exported model.
     members: int = 2
@@ -407,15 +410,17 @@ def unweighted_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def train(
     train_x: np.ndarray, train_clip: np.ndarray, labels: np.ndarray, corpora: np.ndarray,
     n_classes: int, cfg: TrainConfig, val_sets: dict | None = None, progress: bool = True,
-    normalize=None, speakers: np.ndarray | None = None,
+    normalize=None, speakers: np.ndarray | None = None, row_reference: np.ndarray | None = None,
 ):
     """Train; return (model, history).
 
     ``train_x``: variant rows (float16, un-normalised; ``normalize`` maps a batch of them to model
     inputs), ``train_clip``: clip index of each row,
-    ``labels``/``corpora``/``speakers``: per clip (``speakers`` only for a speaker adversary).  Each epoch draws one random variant per
-    clip.  ``val_sets``: name -> (x windows, clip_index, clip labels); the epoch
-    with the best mean validation UA is kept (early stopping on it).
+    ``labels``/``corpora``/``speakers``: per clip (``speakers`` only for a speaker adversary).  Each epoch
+    draws one random variant per clip.  ``row_reference``: per row, its speaker's F0 level, passed to
+    ``normalize(batch, references)`` (NaN for ``cfg.reference_dropout`` of the windows).  ``val_sets``:
+    name -> (x windows, clip_index, clip labels); the epoch with the best mean validation UA is kept
+    (early stopping on it).
     """
     tf = configure_tf(cfg.threads, cfg.seed)
     import tf_keras as keras
@@ -449,7 +454,11 @@ def train(
         x = train_x[pick].astype(np.float32)
         if cfg.vtlp > 1.0:  # on raw MFCCs: the map is linear there, not after the normalisation
             x = vocal_tract_warp(x, rng, cfg)
-        if normalize is not None:
+        if row_reference is not None:
+            ref = row_reference[pick].copy()
+            ref[rng.random(len(ref)) < cfg.reference_dropout] = np.nan
+            x = normalize(x, ref)
+        elif normalize is not None:
             x = normalize(x)
         if cfg.cepstral_shift > 0:
             x = cepstral_shift(x, rng, cfg)

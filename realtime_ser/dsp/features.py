@@ -55,6 +55,12 @@ class FeatureParams:
     # Global mode with pitch: also remove each window's mean log-F0, keeping the pitch contour and range
     # but not the voice's level (a woman's neutral is not a man's excitement).
     pitch_relative: bool = False
+    # With pitch_relative: the log-F0 level is taken relative to the SPEAKER's (the session's) mean window
+    # level, which the caller supplies (``f0_reference``), not to the window's own mean. The window mean
+    # removes the pitch level, a main arousal cue; absolute pitch mistakes a high voice for arousal; the
+    # speaker's mean keeps the level the emotion adds. Without a reference (a session's first seconds) a
+    # window falls back to its own mean, which training also shows the model.
+    pitch_session: bool = False
     # Dynamic-range floor (dB, 0 = off): a constant power this far under the window's loudest frame is
     # added to every mel band before the log. Pauses in a studio corpus lie 60-70 dB under the speech, on
     # a laptop microphone 30-50 dB; without a floor the depth of the pauses is a cue for the recording
@@ -210,11 +216,13 @@ def normalize_frames(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return ((frames - mean) / (std + eps)).astype(np.float32)
 
 
-def normalize_window(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
+def normalize_window(frames: np.ndarray, p: FeatureParams, f0_reference=None) -> np.ndarray:
     """The normalisation ``p`` asks for, on ``(..., frames, features)`` raw MFCC frames.
 
     Global mode: a gain change shifts only c0, so removing c0's per-window mean
     makes the features level-independent while the envelope (c1...) stays.
+    ``f0_reference`` (``p.pitch_session`` only): the speaker's F0 level (see :func:`f0_levels`), a
+    scalar or one per window; NaN or None = none yet, the window's own level is used.
     """
     if p.cmvn:
         return normalize_frames(frames)
@@ -224,9 +232,23 @@ def normalize_window(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
         out[..., statics] -= out[..., statics].mean(axis=-2, keepdims=True)
         if p.pitch and p.pitch_relative:
             f0 = slice(3 * p.n_mfcc, 3 * p.n_mfcc + 1)
-            out[..., f0] -= out[..., f0].mean(axis=-2, keepdims=True)
+            level = out[..., f0].mean(axis=-2, keepdims=True)
+            if p.pitch_session and f0_reference is not None:
+                ref = np.asarray(f0_reference, np.float32).reshape(np.shape(f0_reference) + (1, 1))
+                level = np.where(np.isnan(ref), level, ref)
+            out[..., f0] -= level
         return out.astype(np.float32)
     return np.asarray(frames, dtype=np.float32)
+
+
+def f0_levels(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Each window's mean of the globally scaled log-F0 column, shape ``frames.shape[:-2]``.
+
+    The mean of these over a speaker's windows is that speaker's ``f0_reference``.
+    """
+    col = 3 * p.n_mfcc
+    raw = np.asarray(frames[..., col], dtype=np.float64).mean(axis=-1)
+    return ((raw - p.global_mean[col]) / p.global_std[col]).astype(np.float32)
 
 
 def fit_to_window(audio: np.ndarray, window_samples: int) -> np.ndarray:
@@ -255,13 +277,13 @@ def window_starts(n_samples: int, window_samples: int, hop_samples: int) -> list
     return starts
 
 
-def window_features(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
+def window_features(audio: np.ndarray, p: FeatureParams, f0_reference=None) -> np.ndarray:
     """The model input for one segment: ``(n_frames, n_features)`` float32.
 
     This is THE feature function: training, ``analyze`` and the microphone all
-    call it, so they cannot drift apart.
+    call it, so they cannot drift apart.  ``f0_reference``: see :func:`normalize_window`.
     """
-    return normalize_window(window_frames(audio, p), p)
+    return normalize_window(window_frames(audio, p), p, f0_reference)
 
 
 def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
@@ -273,9 +295,15 @@ def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
     return np.concatenate([frames, pitch_frames(audio, p)[: p.n_frames]], axis=1)
 
 
-def segment_features(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
-    """Model inputs for a segment of any length: ``(n_windows, n_frames, n_features)``."""
+def segment_frames(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
+    """Un-normalised frames of the overlapping windows of a segment: ``(n_windows, n_frames, n_features)``."""
     audio = np.asarray(audio, dtype=np.float32)
     hop = max(1, int(round(hop_seconds * p.sample_rate)))
     starts = window_starts(audio.size, p.window_samples, hop)
-    return np.stack([window_features(audio[s : s + p.window_samples], p) for s in starts])
+    return np.stack([window_frames(audio[s : s + p.window_samples], p) for s in starts])
+
+
+def segment_features(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5,
+                     f0_reference=None) -> np.ndarray:
+    """Model inputs for a segment of any length: ``(n_windows, n_frames, n_features)``."""
+    return normalize_window(segment_frames(audio, p, hop_seconds), p, f0_reference)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import segment_features, window_features
+from realtime_ser.dsp.features import f0_levels, normalize_window, segment_frames, window_features
+from realtime_ser.dsp.speaker_reference import SpeakerPitchReference
 from realtime_ser.errors import ModelError
 from realtime_ser.model.backend import InferenceBackend, LiteRTBackend
 from realtime_ser.model.metadata import ModelMetadata, read_metadata_bytes
@@ -33,6 +34,8 @@ class EmotionModel:
         self.backend = backend
         self.metadata = metadata
         self.source = source
+        # Models with a speaker pitch reference learn the session's speaker from the utterances scored.
+        self.pitch_reference = SpeakerPitchReference() if p.pitch_session else None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
@@ -62,10 +65,28 @@ class EmotionModel:
         return probs / total if total > 0 else np.full_like(probs, 1.0 / probs.size)
 
     def predict_window(self, audio: np.ndarray) -> np.ndarray:
-        """Probabilities for up to one window of audio (shorter audio is repeated to fit)."""
-        return self.predict_features(window_features(audio, self.params))
+        """Probabilities for up to one window of audio (shorter audio is repeated to fit).
+
+        For partial results: it reads the session's pitch reference but does not add to it.
+        """
+        return self.predict_features(window_features(audio, self.params, self._reference()))
 
     def predict_segment(self, audio: np.ndarray, hop_seconds: float = 1.5) -> np.ndarray:
-        """Probabilities for a segment of any length: mean over overlapping windows."""
-        windows = segment_features(audio, self.params, hop_seconds)
+        """Probabilities for a segment of any length: mean over overlapping windows.
+
+        A finished utterance: its windows join the session's pitch reference (if the model has one)
+        before they are scored, so a file is scored the way the microphone would score it.
+        """
+        frames = segment_frames(audio, self.params, hop_seconds)
+        if self.pitch_reference is not None:
+            self.pitch_reference.update(f0_levels(frames, self.params))
+        windows = normalize_window(frames, self.params, self._reference())
         return np.mean([self.predict_features(w) for w in windows], axis=0)
+
+    def reset_session(self) -> None:
+        """Forget the speaker heard so far (a new recording, speaker or microphone)."""
+        if self.pitch_reference is not None:
+            self.pitch_reference.reset()
+
+    def _reference(self) -> float | None:
+        return None if self.pitch_reference is None else self.pitch_reference.value

@@ -110,6 +110,8 @@ class StreamProcessor:
         if model is not None and model.params.sample_rate != sample_rate:
             raise ValueError("model sample rate differs from the stream's")
         self.vad = EnergyVAD(sample_rate, self.config.vad)
+        if model is not None:
+            model.reset_session()  # a new stream: a speaker learnt from an earlier one does not carry over
         warm_up(model)
         c = self.config.vad
         seconds = c.max_utterance_s + (c.pre_roll_ms + c.hangover_ms) / 1000 + self.config.min_segment_s + 1.0
