@@ -85,7 +85,9 @@ def cold_start_scores(model, params, data: dict, holdout: str, variants: int, la
     out = {}
     sets = val_sets(data, params, references=False)
     if sets:
-        out["val_ua"] = {k[7:]: round(v, 4) for k, v in validation_ua(model, sets).items()}
+        scores = validation_ua(model, sets)
+        out["val_ua"] = {k[7:]: round(v, 4) for k, v in scores.items() if k.startswith("val_ua_")}
+        out["val_ua_mean"] = round(scores["val_ua"], 4)
     tr = data[splits.TRAIN]
     corpora_ = np.array([c.corpus for c in tr["clips"]])
     _, held_x, held = cross_corpus.split_out(tr["features"], corpora_, holdout, variants)
