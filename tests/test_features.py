@@ -215,43 +215,74 @@ def test_relative_pitch_ignores_the_voice_level(clips):
     assert not np.allclose(normalize_window(higher, absolute), normalize_window(raw, absolute))
 
 
-def test_session_pitch_keeps_the_level_an_emotion_adds_but_not_the_voice(clips):
-    """pitch_session: F0 relative to the speaker's mean level, so a higher voice changes nothing, while an
-    angry window keeps its higher pitch than the same speaker's neutral one (which per-window removal loses)."""
-    from realtime_ser.dsp.features import f0_levels
+def test_session_references_keep_the_level_an_emotion_adds_but_not_the_voice_or_the_gain(clips):
+    """Session references: loudness and F0 relative to the speaker's mean level, so a higher voice or a
+    louder microphone changes nothing, while an angry window keeps its higher pitch and level than the
+    same speaker's neutral one (which per-window centring loses)."""
+    from realtime_ser.dsp.features import session_columns, session_levels
     from tools.fitting import speaker_references
 
     p0 = FeatureParams(pitch=True)
     raw = np.stack([window_frames(aug.trim_silence(load_audio(DATA / f"ravdess/Actor_01/03-01-{e}-01-01-01-01.flac",
                                                               16000)), p0) for e in ("01", "05")])  # neutral, angry
     n = raw.shape[-1]
-    p = FeatureParams(pitch=True, pitch_relative=True, pitch_session=True, cmvn=False,
+    p = FeatureParams(pitch=True, pitch_relative=True, pitch_session=True, session_level=True, cmvn=False,
                       global_mean=(0.0,) * n, global_std=(1.0,) * n)
-    levels = f0_levels(raw, p)
-    assert levels[1] > levels[0] + 0.2  # anger raises this speaker's pitch by more than a fifth of an octave
+    assert session_columns(p) == [0, 60]
+    assert session_columns(FeatureParams(**{**p.to_dict(), "cmvn": True})) == []  # per-window CMVN: none
+    levels = session_levels(raw, p)
+    assert levels.shape == (2, 2)
+    assert levels[1, 1] > levels[0, 1] + 0.2  # anger raises this speaker's pitch by more than a fifth of an octave
+    assert levels[1, 0] > levels[0, 0]  # and the level
     refs = speaker_references(raw, np.arange(2), ["ravdess:01", "ravdess:01"], p)
-    np.testing.assert_allclose(refs, [levels.mean()] * 2, rtol=1e-5)
+    np.testing.assert_allclose(refs, [levels.mean(0)] * 2, rtol=1e-5)
     feats = normalize_window(raw, p, refs)
-    assert feats[1, :, 60].mean() > feats[0, :, 60].mean() + 0.2
-    higher = raw.copy()
-    higher[..., 60] += 1.0  # the same speaker an octave higher: the session reference moves with the voice
-    np.testing.assert_allclose(normalize_window(higher, p, speaker_references(higher, np.arange(2), ["a", "a"], p)),
+    for col in (0, 60):
+        assert feats[1, :, col].mean() > feats[0, :, col].mean() + 0.2
+    other = raw.copy()
+    other[..., 60] += 1.0  # the same speaker an octave higher,
+    other[..., 0] += 3.0  # through a louder microphone: the session reference moves with both
+    np.testing.assert_allclose(normalize_window(other, p, speaker_references(other, np.arange(2), ["a", "a"], p)),
                                feats, atol=1e-4)
-    cold = normalize_window(raw, p, np.array([np.nan, refs[1]], np.float32))  # no reference yet: own level
-    assert abs(cold[0, :, 60].mean()) < 1e-5 and np.allclose(cold[1], feats[1])
+    cold = normalize_window(raw, p, np.array([[np.nan, np.nan], refs[1]], np.float32))  # no reference yet
+    assert abs(cold[0, :, 60].mean()) < 1e-4 and abs(cold[0, :, 0].mean()) < 1e-3 and np.allclose(cold[1], feats[1])
+
+
+def test_training_references_move_with_each_variants_own_change():
+    """A variant made louder and higher than its clean clip gets a reference moved by as much, so its
+    level relative to the session is the clean clip's (the augmentation is a recording set-up, not an emotion)."""
+    from realtime_ser.dsp.features import session_levels
+    from tools.fitting import speaker_references
+
+    n = 62
+    p = FeatureParams(pitch=True, pitch_relative=True, pitch_session=True, session_level=True, cmvn=False,
+                      global_mean=(0.0,) * n, global_std=(1.0,) * n)
+    x = np.random.default_rng(0).normal(size=(4, 10, n)).astype(np.float32)  # clips 0 and 1, clean rows 0 and 2
+    x[1] = x[0]
+    x[1, :, 0] += 2.0  # a louder
+    x[1, :, 60] += 0.5  # and higher variant of clip 0
+    refs = speaker_references(x, np.array([0, 0, 1, 1]), ["s", "s"], p, variants=True)
+    levels = session_levels(x, p)
+    np.testing.assert_allclose(refs[0], (levels[0] + levels[2]) / 2, atol=1e-5)  # the speaker's clean clips
+    np.testing.assert_allclose(refs[1] - refs[0], [2.0, 0.5], atol=1e-5)
+    feats = normalize_window(x, p, refs)
+    np.testing.assert_allclose(feats[1], feats[0], atol=1e-4)
+    plain = normalize_window(x, p, speaker_references(x, np.array([0, 0, 1, 1]), ["s", "s"], p))
+    assert not np.allclose(plain[1], plain[0], atol=1e-2)  # without: the variant reads as louder and higher
 
 
 def test_session_reference_waits_for_a_few_windows_then_follows_the_latest_speaker():
-    from realtime_ser.dsp.speaker_reference import SpeakerPitchReference
+    from realtime_ser.dsp.session_reference import SessionReference
 
-    ref = SpeakerPitchReference(min_windows=3, max_windows=5)
-    ref.update(np.array([1.0, np.nan]))
-    assert ref.windows == 1 and np.isnan(ref.value)  # too little speech yet: no reference
-    ref.update(np.array([2.0, 3.0]))
-    assert ref.value == pytest.approx(2.0)
-    ref.update(np.full(5, -1.0))  # a new speaker: the oldest windows drop out
-    assert ref.windows == 5 and ref.value == pytest.approx(-1.0)
+    ref = SessionReference(2, min_windows=3, max_windows=5)
+    ref.update(np.array([[1.0, 0.0], [np.nan, 1.0]]))
+    assert ref.windows == 1 and np.isnan(ref.value).all()  # too little speech yet: no reference
+    ref.update(np.array([[2.0, 0.0], [3.0, 0.0]]))
+    np.testing.assert_allclose(ref.value, [2.0, 0.0])
+    ref.update(np.full((5, 2), -1.0))  # a new speaker: the oldest windows drop out
+    assert ref.windows == 5
+    np.testing.assert_allclose(ref.value, [-1.0, -1.0])
     ref.reset()
-    assert ref.windows == 0 and np.isnan(ref.value)
+    assert ref.windows == 0 and np.isnan(ref.value).all()
     with pytest.raises(ValueError):
-        SpeakerPitchReference(min_windows=0)
+        SessionReference(2, min_windows=0)

@@ -418,22 +418,22 @@ def test_experiment_test_time_warps_average_warped_windows():
     assert not np.allclose(got, plain, atol=1e-4)
 
 
-def test_training_with_speaker_pitch_references(small_sets, tmp_path):
-    """``pitch_session`` features: each row gets its speaker's reference, some dropped (NaN = own level)."""
+def test_training_with_session_references(small_sets, tmp_path):
+    """Session-referenced features: each row gets its speaker's reference, some dropped (NaN = own level)."""
     from tools import train
     from tools.build_model import base_params, global_norm_params
     from tools.fitting import normalizer, speaker_references
 
     labels, (train_clips, train_labels), _ = small_sets
-    base = base_params("session")
-    assert base.pitch and base.pitch_relative and base.pitch_session
+    base = base_params("session", session_level=True)
+    assert base.pitch and base.pitch_relative and base.pitch_session and base.session_level
     tr = train_features(DATA, train_clips[:6], base, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
     params = global_norm_params(base, tr.x, seed=0)
     speakers = np.array([c.speaker for c in train_clips[:6]])
     refs = speaker_references(tr.x, tr.clip_index, speakers, params)
-    assert refs.shape == (len(tr.x),) and np.isfinite(refs).all()
-    for s in set(speakers):  # one value per speaker
-        assert len(set(refs[speakers[tr.clip_index] == s].tolist())) == 1
+    assert refs.shape == (len(tr.x), 2) and np.isfinite(refs).all()
+    for s in set(speakers):  # one reference per speaker
+        assert len(np.unique(refs[speakers[tr.clip_index] == s], axis=0)) == 1
     seen = []
     norm = normalizer(params)
 
@@ -457,13 +457,13 @@ def test_training_with_speaker_pitch_references(small_sets, tmp_path):
                              metrics={}, licence="test")
     int8 = export.to_tflite(model, normalize_window(export.representative_windows(tr.x, n=16), params))
     live = export.write_model(int8, metadata, tmp_path / "session.tflite")
-    assert live.pitch_reference is not None and np.isnan(live.pitch_reference.value)
+    assert live.session_reference is not None and np.isnan(live.session_reference.value).all()
     utterances = [load_utterance(DATA, c) for c in train_clips[:4]]
     live.predict_window(utterances[0])  # a partial result reads the reference but does not feed it
-    assert live.pitch_reference.windows == 0
+    assert live.session_reference.windows == 0
     for audio in utterances:
         probs = live.predict_segment(audio)
         assert probs.shape == (len(labels),) and abs(probs.sum() - 1.0) < 1e-5
-    assert live.pitch_reference.windows >= 4 and np.isfinite(live.pitch_reference.value)
+    assert live.session_reference.windows >= 4 and np.isfinite(live.session_reference.value).all()
     StreamProcessor(live)
-    assert live.pitch_reference.windows == 0
+    assert live.session_reference.windows == 0

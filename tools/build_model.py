@@ -127,10 +127,13 @@ def feature_params(norm: str, raw: np.ndarray, seed: int, base: FeatureParams) -
     return global_norm_params(base, raw, seed, channel_mean=norm == "channel")
 
 
-def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC) -> FeatureParams:
-    """The feature set a build extracts (``pitch``: one of PITCH); the cache ignores ``pitch_relative``."""
+def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC,
+                session_level: bool = False) -> FeatureParams:
+    """The feature set a build extracts (``pitch``: one of PITCH; ``session_level``: loudness relative
+    to the session's); the cache ignores the normalisation-only settings."""
     return FeatureParams(pitch=pitch != "off", pitch_relative=pitch in ("relative", "session"),
-                         pitch_session=pitch == "session", floor_db=floor_db, n_mfcc=n_mfcc)
+                         pitch_session=pitch == "session", session_level=session_level, floor_db=floor_db,
+                         n_mfcc=n_mfcc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="log-F0 and voicing columns after the MFCCs: off, absolute, or with each window's "
                              f"mean log-F0 removed (relative), or the speaker's / session's mean (session); "
                              f"default {PITCH_DEFAULT}")
+    parser.add_argument("--session-level", action="store_true",
+                        help="loudness (c0) relative to the session's (speaker's) mean level, not the window's")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, metavar="DB",
                         help=f"dynamic-range floor of the log-mel spectrum, dB under the window's loudest frame "
                              f"(default {FLOOR_DB:g}; 0 = none, as models up to 1.4.0)")
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
-        params = base_params(args.pitch, args.floor_db, args.n_mfcc)
+        params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
         overrides = json.loads(Path(args.config).read_text()) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,

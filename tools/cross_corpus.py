@@ -72,7 +72,7 @@ def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarr
                   speakers: np.ndarray | None = None) -> dict:
     """One window per clip through a Keras model: scores plus the share of predictions per class.
 
-    ``speakers`` (per clip): their references, for features with a speaker pitch reference; None = cold start.
+    ``speakers`` (per clip): their references, for features with session references; None = cold start.
     """
     from tools.fitting import speaker_references
 

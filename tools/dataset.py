@@ -63,13 +63,14 @@ def _files_key(data_dir, clips: list[Clip]) -> list:
 def _params_key(p: FeatureParams) -> dict:
     """Feature parameters in a cache key.
 
-    The cache holds UN-normalised frames, so ``pitch_relative`` and ``pitch_session`` (normalisation
-    only) are left out, and without pitch so are the pitch settings, and without a floor ``floor_db``:
+    The cache holds UN-normalised frames, so ``pitch_relative``, ``pitch_session`` and ``session_level``
+    (normalisation only) are left out, and without pitch so are the pitch settings, and without a floor ``floor_db``:
     caches made before those fields existed keep their keys.
     """
     key = p.to_dict()
     if not p.floor_db:
         key.pop("floor_db")
+    key.pop("session_level")
     for name in (("pitch_relative", "pitch_session") if p.pitch
                  else ("pitch", "f0_min", "f0_max", "pitch_relative", "pitch_session")):
         key.pop(name)

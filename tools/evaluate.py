@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams, normalize_window
+from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns
 from realtime_ser.model.backend import LiteRTBackend
 from realtime_ser.model.emotion_model import EmotionModel
 from realtime_ser.model.metadata import ModelMetadata
@@ -32,7 +32,7 @@ def predict_clips(model_bytes: bytes, labels: list[str], params: FeatureParams, 
                   clips: list, session: bool = True) -> np.ndarray:
     """Clip probabilities via EmotionModel.predict_features (same normalisation as live use).
 
-    A model with a speaker pitch reference gets each speaker's, from their windows here (what a
+    A model with session references gets each speaker's, from their windows here (what a
     session of theirs would learn; a speakerless sample file is its own session), or, with ``session``
     False, none (a session's first seconds).
     """
@@ -126,7 +126,7 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
             metrics["val"][name] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
                                     for g, s in score_groups(vprobs, val["labels"], _by_corpus(val["clips"])).items()}
 
-    if params.pitch_session:  # the shipped model with no speaker reference yet: a session's first seconds
+    if session_columns(params):  # the shipped model with no session reference yet: a session's first seconds
         probs = predict_clips(int8_bytes, labels, params, test["features"], test["clips"], session=False)
         metrics["cold_start"] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
                                  for g, s in score_groups(probs, test["labels"], groups).items()}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import normalize_window
+from realtime_ser.dsp.features import normalize_window, session_columns
 from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits
 from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare
@@ -38,13 +38,14 @@ def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
     cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
-    base = base_params(args.pitch, args.floor_db, args.n_mfcc)
+    base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
                    refit=args.refit, cross_fit=args.cross_fit)
     started = time.time()
     model, params, histories, report, scores = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
-    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "floor_db": args.floor_db,
+    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "session_level": args.session_level,
+              "floor_db": args.floor_db,
               "n_mfcc": args.n_mfcc, "config": json.loads(args.config or "{}"), "refit": args.refit,
               "cross_fit": args.cross_fit, "epochs_run": [len(h) for h in histories]}
     if scores is not None:  # a refit trains on the validation speakers: nothing to score there
@@ -65,7 +66,7 @@ def run(args) -> dict:
         }
     if args.tta:
         result["tta"] = tta_scores(model, params, data, args.holdout, args.variants, labels, args.tta)
-    if params.pitch_session:  # the same networks without speaker references (a session's first seconds)
+    if session_columns(params):  # the same networks without session references (a session's first seconds)
         result["cold_start"] = cold_start_scores(model, params, data, args.holdout, args.variants, labels)
     extra = data[splits.EXTRA]
     if extra["clips"]:
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--norm", choices=NORMS, default="global")
     parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
+    parser.add_argument("--session-level", action="store_true", help="loudness relative to the session's (see build_model)")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
     parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")

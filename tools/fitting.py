@@ -18,30 +18,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from realtime_ser.dsp.features import FeatureParams, f0_levels, normalize_window
+from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns, session_levels
 from tools import splits
 from tools.dataset import clip_mean
 
 
 def speaker_references(raw: np.ndarray, clip_index: np.ndarray, clip_speakers, params: FeatureParams,
-                       use: bool = True) -> np.ndarray | None:
-    """Per row of ``raw``: the mean F0 level (:func:`f0_levels`) over all rows of its clip's speaker.
+                       use: bool = True, variants: bool = False) -> np.ndarray | None:
+    """Per row of ``raw``: its speaker's session reference, ``(rows, k)`` (see :func:`session_levels`).
 
-    The reference of ``FeatureParams.pitch_session``, from unlabelled windows, as the live path builds
-    it from a session; None when ``params`` has no such reference (or ``use`` is False: cold start).
+    The mean level over the speaker's windows, unlabelled, as the live path learns it from a session;
+    None when ``params`` has no session columns (or ``use`` is False: a cold start).  ``variants``: the
+    rows of a clip are augmented variants of it, the first its clean version (training features); the
+    speaker's mean is then over clean versions, and each variant's reference moves by the variant's own
+    change of level (gain, pitch shift, channel), as if the speaker had been recorded so all session.
     """
-    if not (params.pitch_session and use):
+    if not (session_columns(params) and use):
         return None
-    levels = f0_levels(raw, params).astype(np.float64)
+    levels = session_levels(raw, params).astype(np.float64)
+    clip_index = np.asarray(clip_index)
+    base, offset = levels, 0.0
+    if variants:
+        clips, first_row = np.unique(clip_index, return_index=True)
+        base = levels[first_row[np.searchsorted(clips, clip_index)]]
+        offset = levels - base
     _, speaker_of_row = np.unique(np.asarray(clip_speakers)[clip_index], return_inverse=True)
-    means = np.bincount(speaker_of_row, weights=levels) / np.bincount(speaker_of_row)
-    return means[speaker_of_row].astype(np.float32)
+    counts = np.bincount(speaker_of_row)
+    means = np.stack([np.bincount(speaker_of_row, weights=base[:, j]) / counts for j in range(base.shape[1])], 1)
+    return (means[speaker_of_row] + offset).astype(np.float32)
 
 
 def val_windows(data: dict, params: FeatureParams, clip_ids: np.ndarray, references: bool = True):
     """(normalised windows, clip index 0..len(clip_ids)-1 of each window, labels) of some validation clips.
 
-    Speaker references (``params.pitch_session``) come from all of a speaker's validation windows.
+    Session references (:func:`speaker_references`) come from all of a speaker's validation windows.
     """
     val = data[splits.VAL]
     remap = -np.ones(len(val["clips"]), dtype=np.int64)
@@ -88,7 +98,8 @@ def fit(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.ndarray, c
     sets = val_sets(data, params)
     model, histories = train.train_members(x, clip_index, labels, corpora, n_classes, cfg=cfg, val_sets=sets,
                                            progress=progress, normalize=normalizer(params), speakers=speakers,
-                                           row_reference=speaker_references(x, clip_index, speakers, params))
+                                           row_reference=speaker_references(x, clip_index, speakers, params,
+                                                                            variants=True))
     return model, histories, (train.validation_ua(model, sets) if sets else None)
 
 
@@ -118,7 +129,8 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     all_corpora = np.concatenate([corpora, val_corpora])
     all_speakers = None if speakers is None else np.concatenate([speakers, [c.speaker for c in val["clips"]]])
     predicted = -np.ones(len(val["clips"]), dtype=np.int64)
-    refs = None if all_speakers is None else speaker_references(all_x, all_clip, all_speakers, params)
+    refs = None if all_speakers is None else speaker_references(all_x, all_clip, all_speakers, params,
+                                                                                 variants=True)
     members, histories = [], []
     for k, member_cfg in enumerate(train.member_configs(cfg)):
         remap = member_clips(n_train, folds, k)

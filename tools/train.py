@@ -79,7 +79,7 @@ class TrainConfig:
     # the class's own spectral envelope stays (0 = off).
     style_mix_p: float = 0.0
     style_mix_alpha: float = 0.3
-    # Features with a speaker pitch reference (``FeatureParams.pitch_session``): the share of training
+    # Features with session references (``FeatureParams.session_level``/``pitch_session``): the share of training
     # windows shown WITHOUT their speaker's reference, as the live path sees a session's first seconds.
     reference_dropout: float = 0.3
     seed: int = 1
@@ -417,7 +417,7 @@ def train(
     ``train_x``: variant rows (float16, un-normalised; ``normalize`` maps a batch of them to model
     inputs), ``train_clip``: clip index of each row,
     ``labels``/``corpora``/``speakers``: per clip (``speakers`` only for a speaker adversary).  Each epoch
-    draws one random variant per clip.  ``row_reference``: per row, its speaker's F0 level, passed to
+    draws one random variant per clip.  ``row_reference``: per row, its speaker's session reference, passed to
     ``normalize(batch, references)`` (NaN for ``cfg.reference_dropout`` of the windows).  ``val_sets``:
     name -> (x windows, clip_index, clip labels); the epoch with the best mean validation UA is kept
     (early stopping on it).

@@ -55,12 +55,14 @@ class FeatureParams:
     # Global mode with pitch: also remove each window's mean log-F0, keeping the pitch contour and range
     # but not the voice's level (a woman's neutral is not a man's excitement).
     pitch_relative: bool = False
-    # With pitch_relative: the log-F0 level is taken relative to the SPEAKER's (the session's) mean window
-    # level, which the caller supplies (``f0_reference``), not to the window's own mean. The window mean
-    # removes the pitch level, a main arousal cue; absolute pitch mistakes a high voice for arousal; the
-    # speaker's mean keeps the level the emotion adds. Without a reference (a session's first seconds) a
+    # Session references (global mode): columns that are otherwise centred per window are taken
+    # relative to the SPEAKER's (the session's) mean window level, which the caller supplies
+    # (``reference``, see :func:`session_columns`). The window's own mean removes the level an emotion
+    # adds (louder, higher than usual); an absolute level mistakes a high voice or a loud microphone for
+    # arousal; the speaker's mean keeps the difference. Without a reference (a session's first seconds) a
     # window falls back to its own mean, which training also shows the model.
-    pitch_session: bool = False
+    pitch_session: bool = False  # log-F0 (with pitch_relative)
+    session_level: bool = False  # c0, the loudness
     # Dynamic-range floor (dB, 0 = off): a constant power this far under the window's loudest frame is
     # added to every mel band before the log. Pauses in a studio corpus lie 60-70 dB under the speech, on
     # a laptop microphone 30-50 dB; without a floor the depth of the pauses is a cue for the recording
@@ -216,39 +218,54 @@ def normalize_frames(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     return ((frames - mean) / (std + eps)).astype(np.float32)
 
 
-def normalize_window(frames: np.ndarray, p: FeatureParams, f0_reference=None) -> np.ndarray:
+def centred_columns(p: FeatureParams) -> list[int]:
+    """Global mode: the columns whose level is removed (per window, or per session, see below)."""
+    cols = list(range(p.n_mfcc)) if p.channel_mean else [0]
+    return cols + ([3 * p.n_mfcc] if p.pitch and p.pitch_relative else [])
+
+
+def session_columns(p: FeatureParams) -> list[int]:
+    """The centred columns taken relative to the session's (speaker's) level: c0, log-F0, both or none."""
+    if p.cmvn or not p.global_mean:
+        return []
+    wanted = ([0] if p.session_level else []) + ([3 * p.n_mfcc] if p.pitch_session else [])
+    return [c for c in wanted if c in centred_columns(p)]
+
+
+def normalize_window(frames: np.ndarray, p: FeatureParams, reference=None) -> np.ndarray:
     """The normalisation ``p`` asks for, on ``(..., frames, features)`` raw MFCC frames.
 
     Global mode: a gain change shifts only c0, so removing c0's per-window mean
     makes the features level-independent while the envelope (c1...) stays.
-    ``f0_reference`` (``p.pitch_session`` only): the speaker's F0 level (see :func:`f0_levels`), a
-    scalar or one per window; NaN or None = none yet, the window's own level is used.
+    ``reference``: the session's level of each of :func:`session_columns` (see :func:`session_levels`),
+    shape ``(k,)`` or one row per window; NaN (or None) = none yet, the window's own level is used.
     """
     if p.cmvn:
         return normalize_frames(frames)
     if p.global_mean:
         out = (frames - np.asarray(p.global_mean, np.float32)) / np.asarray(p.global_std, np.float32)
-        statics = slice(0, p.n_mfcc) if p.channel_mean else slice(0, 1)
-        out[..., statics] -= out[..., statics].mean(axis=-2, keepdims=True)
-        if p.pitch and p.pitch_relative:
-            f0 = slice(3 * p.n_mfcc, 3 * p.n_mfcc + 1)
-            level = out[..., f0].mean(axis=-2, keepdims=True)
-            if p.pitch_session and f0_reference is not None:
-                ref = np.asarray(f0_reference, np.float32).reshape(np.shape(f0_reference) + (1, 1))
-                level = np.where(np.isnan(ref), level, ref)
-            out[..., f0] -= level
+        centred = centred_columns(p)
+        level = out[..., centred].mean(axis=-2, keepdims=True)
+        session = session_columns(p)
+        if session and reference is not None:
+            ref = np.asarray(reference, np.float32)
+            ref = ref.reshape(ref.shape[:-1] + (1, len(session)))
+            pos = [centred.index(c) for c in session]
+            level[..., pos] = np.where(np.isnan(ref), level[..., pos], ref)
+        out[..., centred] -= level
         return out.astype(np.float32)
     return np.asarray(frames, dtype=np.float32)
 
 
-def f0_levels(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
-    """Each window's mean of the globally scaled log-F0 column, shape ``frames.shape[:-2]``.
+def session_levels(frames: np.ndarray, p: FeatureParams) -> np.ndarray:
+    """Each window's mean of the globally scaled :func:`session_columns`, shape ``frames.shape[:-2] + (k,)``.
 
-    The mean of these over a speaker's windows is that speaker's ``f0_reference``.
+    The mean of these over a speaker's windows is that speaker's ``reference``.
     """
-    col = 3 * p.n_mfcc
-    raw = np.asarray(frames[..., col], dtype=np.float64).mean(axis=-1)
-    return ((raw - p.global_mean[col]) / p.global_std[col]).astype(np.float32)
+    cols = session_columns(p)
+    raw = np.asarray(frames[..., cols], dtype=np.float64).mean(axis=-2)
+    mean, std = np.asarray(p.global_mean)[cols], np.asarray(p.global_std)[cols]
+    return ((raw - mean) / std).astype(np.float32)
 
 
 def fit_to_window(audio: np.ndarray, window_samples: int) -> np.ndarray:
@@ -277,13 +294,13 @@ def window_starts(n_samples: int, window_samples: int, hop_samples: int) -> list
     return starts
 
 
-def window_features(audio: np.ndarray, p: FeatureParams, f0_reference=None) -> np.ndarray:
+def window_features(audio: np.ndarray, p: FeatureParams, reference=None) -> np.ndarray:
     """The model input for one segment: ``(n_frames, n_features)`` float32.
 
     This is THE feature function: training, ``analyze`` and the microphone all
-    call it, so they cannot drift apart.  ``f0_reference``: see :func:`normalize_window`.
+    call it, so they cannot drift apart.  ``reference``: see :func:`normalize_window`.
     """
-    return normalize_window(window_frames(audio, p), p, f0_reference)
+    return normalize_window(window_frames(audio, p), p, reference)
 
 
 def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
@@ -304,6 +321,6 @@ def segment_frames(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5
 
 
 def segment_features(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5,
-                     f0_reference=None) -> np.ndarray:
+                     reference=None) -> np.ndarray:
     """Model inputs for a segment of any length: ``(n_windows, n_frames, n_features)``."""
-    return normalize_window(segment_frames(audio, p, hop_seconds), p, f0_reference)
+    return normalize_window(segment_frames(audio, p, hop_seconds), p, reference)

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_ser.dsp.features import f0_levels, normalize_window, segment_frames, window_features
-from realtime_ser.dsp.speaker_reference import SpeakerPitchReference
+from realtime_ser.dsp.features import (
+    normalize_window,
+    segment_frames,
+    session_columns,
+    session_levels,
+    window_features,
+)
+from realtime_ser.dsp.session_reference import SessionReference
 from realtime_ser.errors import ModelError
 from realtime_ser.model.backend import InferenceBackend, LiteRTBackend
 from realtime_ser.model.metadata import ModelMetadata, read_metadata_bytes
@@ -34,8 +40,9 @@ class EmotionModel:
         self.backend = backend
         self.metadata = metadata
         self.source = source
-        # Models with a speaker pitch reference learn the session's speaker from the utterances scored.
-        self.pitch_reference = SpeakerPitchReference() if p.pitch_session else None
+        # Models with session references learn the session's speaker from the utterances scored.
+        columns = session_columns(p)
+        self.session_reference = SessionReference(len(columns)) if columns else None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
@@ -67,26 +74,26 @@ class EmotionModel:
     def predict_window(self, audio: np.ndarray) -> np.ndarray:
         """Probabilities for up to one window of audio (shorter audio is repeated to fit).
 
-        For partial results: it reads the session's pitch reference but does not add to it.
+        For partial results: it reads the session's reference but does not add to it.
         """
         return self.predict_features(window_features(audio, self.params, self._reference()))
 
     def predict_segment(self, audio: np.ndarray, hop_seconds: float = 1.5) -> np.ndarray:
         """Probabilities for a segment of any length: mean over overlapping windows.
 
-        A finished utterance: its windows join the session's pitch reference (if the model has one)
+        A finished utterance: its windows join the session's reference (if the model has one)
         before they are scored, so a file is scored the way the microphone would score it.
         """
         frames = segment_frames(audio, self.params, hop_seconds)
-        if self.pitch_reference is not None:
-            self.pitch_reference.update(f0_levels(frames, self.params))
+        if self.session_reference is not None:
+            self.session_reference.update(session_levels(frames, self.params))
         windows = normalize_window(frames, self.params, self._reference())
         return np.mean([self.predict_features(w) for w in windows], axis=0)
 
     def reset_session(self) -> None:
         """Forget the speaker heard so far (a new recording, speaker or microphone)."""
-        if self.pitch_reference is not None:
-            self.pitch_reference.reset()
+        if self.session_reference is not None:
+            self.session_reference.reset()
 
-    def _reference(self) -> float | None:
-        return None if self.pitch_reference is None else self.pitch_reference.value
+    def _reference(self) -> np.ndarray | None:
+        return None if self.session_reference is None else self.session_reference.value
