@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
-        "pitch": args.pitch, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc, "refit": args.refit,
+        "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc, "refit": args.refit,
         "cross_fit": args.cross_fit,
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),

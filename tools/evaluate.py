@@ -219,6 +219,11 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         + ("normalised with fixed training-set means/stds per feature, with the level (c0) normalised per window "
            "(gain-independent; keeps the utterance's spectral envelope, which per-window CMVN would erase)"
            if run.get("norm") == "global" else "per-window mean/variance normalisation (CMVN)")
+        + ("; the " + " and ".join(w for w, on in (("level", run.get("session_level")),
+                                                     ("log-F0", run.get("pitch") == "session")) if on)
+           + " taken relative to the session speaker's mean instead of the window's (session references: the"
+           " running mean over the session's finished utterances, none for its first four windows)"
+           if run.get("session_level") or run.get("pitch") == "session" else "")
         + ",",
         "  computed by `realtime_ser.dsp.features.window_features`, the same function the live pipeline uses;",
         "  its parameters (normalisation statistics included) are stored in the model file. Shorter utterances",
@@ -466,6 +471,18 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "little of the loss. The same trade as every regulariser before it. And more data rather than less",
         "fitting: 20 cached augmented variants per training clip instead of 10 (`--variants 20`, same rule):",
         "65.6 / 51.7, 66.8 / 48.2, 67.6 / 51.8 (means 66.6 / 50.5, EMO-DB 71.8%), rejected on all three counts.",
+        "Style mixing (`style_mix_p` 0.4, `style_mix_alpha` 0.3: with that probability a window's per-feature",
+        "means and stds over time are mixed with those of a random training window of the same emotion, MixStyle",
+        "as used for unseen recording devices; values from that work, same rule): 65.5 / 49.8, 67.2 / 46.8,",
+        "66.3 / 53.3 (means 66.3 / 49.9, EMO-DB 70.5%), rejected on all three counts.",
+        "Then a new direction, session references. The recipe removes each window's own loudness (c0), and",
+        "relative pitch its own mean log-F0; that also removes what an emotion adds to a speaker's usual level,",
+        "while absolute levels read a high voice or a loud microphone as arousal. Taken relative to the",
+        "SPEAKER's mean level instead (from unlabelled windows: a training speaker's clips, a validation, TESS",
+        "or test speaker's own windows, live the session so far; 30% of training windows get none, as at a",
+        "session's start), the difference stays. Speaker-referenced pitch alone (`--pitch session`, same rule,",
+        "written down before its runs): 73.4 / 48.3, 72.5 / 46.6, 69.0 / 51.7 (means 71.6 / 48.9, EMO-DB",
+        "75.4%; the same networks without references 67.6 / 45.0): validation +3.2, TESS -0.9, rejected on TESS.",
         *([f"This build: {metrics['cross_corpus']['corpus'].upper()} UA {_pct(metrics['cross_corpus']['ua'])}"
            " (below)."] if metrics.get("cross_corpus") else []),
         *([f"This build's validation UA ({'out-of-fold' if run.get('cross_fit') else 'early-stopping speakers'}):"
@@ -484,6 +501,16 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
             f"| {names[g]} | **{_pct(s[f'{g}_test_ua'])}** | {_pct(s[f'{g}_test_wa'])} | {_pct(s[f'float32_{g}_test_ua'])}"
             f" | {_pct(s[f'baseline_{g}_test_ua'])} | "
             + " / ".join(_pct(s[f"{g}_test_ua_snr{snr}"]) for snr in SNRS) + " |")
+    if metrics.get("cold_start"):
+        cold = metrics["cold_start"]
+        lines += [
+            "",
+            "This model reads loudness and pitch relative to the session's speaker (session references): the",
+            "figures above give each test speaker the reference of their own test windows, as a session of",
+            "theirs learns it after a few utterances (and with noise, of the noisy windows). With no reference",
+            "yet (a session's first utterances) the same model scores "
+            + ", ".join(f"{names[g]} {_pct(cold[g]['ua'])}" for g in groups if g in cold) + " UA.",
+        ]
     lines += [
         "",
         "Against the targets of the issue (held-out speakers):",
