@@ -59,3 +59,15 @@ def test_card_names_the_builds_feature_count(tmp_path):
     wider = copy.deepcopy(metrics)
     wider["run"]["n_mfcc"] = 30
     assert "(30 MFCC + deltas" in write_model_card(wider, wider["labels"], tmp_path).read_text()
+
+
+def test_card_of_a_session_referenced_build_gives_its_cold_start_figures(tmp_path):
+    metrics = _metrics()
+    assert "relative to the session's speaker" not in write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    session = copy.deepcopy(metrics)  # as if built with --session-level
+    session["run"]["session_level"] = True
+    session["cold_start"] = {"ravdess": {"ua": 0.58}, "emodb": {"ua": 0.61}, "pooled": {"ua": 0.59}}
+    card = write_model_card(session, session["labels"], tmp_path).read_text()
+    assert "the level (c0) taken relative to the session speaker's mean instead of the window's" in card
+    assert "This model reads the level (c0) relative to the session's speaker" in card
+    assert "RAVDESS (6 actors, 7 classes) 58.0%, EMO-DB (4 speakers, its 6 classes) 61.0%" in card
