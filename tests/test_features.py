@@ -252,6 +252,7 @@ def test_training_references_move_with_each_variants_own_change():
     """A variant made louder and higher than its clean clip gets a reference moved by as much, so its
     level relative to the session is the clean clip's (the augmentation is a recording set-up, not an emotion)."""
     from realtime_ser.dsp.features import session_levels
+    from realtime_ser.errors import ConfigError
     from tools.fitting import speaker_references
 
     n = 62
@@ -269,6 +270,9 @@ def test_training_references_move_with_each_variants_own_change():
     np.testing.assert_allclose(feats[1], feats[0], atol=1e-4)
     plain = normalize_window(x, p, speaker_references(x, np.array([0, 0, 1, 1]), ["s", "s"], p))
     assert not np.allclose(plain[1], plain[0], atol=1e-2)  # without: the variant reads as louder and higher
+    assert speaker_references(x, np.array([0, 0, 1, 1]), ["s", "s"], FeatureParams()) is None  # no session columns
+    with pytest.raises(ConfigError, match="speaker of every clip"):
+        speaker_references(x, np.array([0, 0, 1, 1]), None, p)
 
 
 def test_session_reference_waits_for_a_few_windows_then_follows_the_latest_speaker():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns, session_levels
+from realtime_ser.errors import ConfigError
 from tools import splits
 from tools.dataset import clip_mean
 
@@ -35,6 +36,8 @@ def speaker_references(raw: np.ndarray, clip_index: np.ndarray, clip_speakers, p
     """
     if not (session_columns(params) and use):
         return None
+    if clip_speakers is None:
+        raise ConfigError("session references need the speaker of every clip")
     levels = session_levels(raw, params).astype(np.float64)
     clip_index = np.asarray(clip_index)
     base, offset = levels, 0.0
