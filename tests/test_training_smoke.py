@@ -467,3 +467,14 @@ def test_training_with_session_references(small_sets, tmp_path):
     assert live.session_reference.windows >= 4 and np.isfinite(live.session_reference.value).all()
     StreamProcessor(live)
     assert live.session_reference.windows == 0
+
+
+def test_session_references_without_global_normalisation_are_refused_up_front(capsys):
+    from tools import build_model, experiment
+
+    for main, argv in ((build_model.main, ["--norm", "window", "--session-level"]),
+                       (experiment.main, ["--name", "x", "--norm", "window", "--pitch", "session"])):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert "need --norm global or channel" in capsys.readouterr().err

@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also train the recipe without this corpus and score all of it, for the model card "
                              "('none' to skip)")
     args = parser.parse_args(argv)
+    if args.norm == "window" and (args.session_level or args.pitch == "session"):
+        parser.error("session references (--session-level, --pitch session) need --norm global or channel")
     started = time.time()
     try:
         label_config = corpora.load_label_config(args.labels)
@@ -232,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
-        "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc, "refit": args.refit,
-        "cross_fit": args.cross_fit,
+        "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc,
+        "refit": args.refit, "cross_fit": args.cross_fit,
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),

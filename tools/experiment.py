@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--norm", choices=NORMS, default="global")
     parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
-    parser.add_argument("--session-level", action="store_true", help="loudness relative to the session's (see build_model)")
+    parser.add_argument("--session-level", action="store_true",
+                        help="loudness relative to the session's (see build_model)")
     parser.add_argument("--floor-db", type=float, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
     parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
@@ -160,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")
     args = parser.parse_args(argv)
+    if args.norm == "window" and (args.session_level or args.pitch == "session"):
+        parser.error("session references (--session-level, --pitch session) need --norm global or channel")
     try:
         result = run(args)
     except SerError as exc:
