@@ -64,8 +64,8 @@ def _params_key(p: FeatureParams) -> dict:
     """Feature parameters in a cache key.
 
     The cache holds UN-normalised frames, so ``pitch_relative``, ``pitch_session`` and ``session_level``
-    (normalisation only) are left out, and without pitch so are the pitch settings, and without a floor ``floor_db``:
-    caches made before those fields existed keep their keys.
+    (normalisation only) are left out, and without pitch so are the pitch settings, and without a floor
+    ``floor_db``: caches made before those fields existed keep their keys.
     """
     key = p.to_dict()
     if not p.floor_db:

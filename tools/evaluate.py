@@ -36,13 +36,12 @@ def predict_clips(model_bytes: bytes, labels: list[str], params: FeatureParams, 
     session of theirs would learn; a speakerless sample file is its own session), or, with ``session``
     False, none (a session's first seconds).
     """
-    from tools.fitting import speaker_references
+    from tools.fitting import session_keys, speaker_references
 
     model = EmotionModel(LiteRTBackend(model_bytes, "candidate"), ModelMetadata(labels=labels, features=params))
     if not len(fs.x):
         return dataset.clip_mean(np.zeros((0, len(labels))), fs.clip_index, len(clips))
-    sessions = [c.path if c.speaker.endswith(":unknown") else c.speaker for c in clips]
-    refs = speaker_references(fs.x, fs.clip_index, sessions, params, use=session)
+    refs = speaker_references(fs.x, fs.clip_index, session_keys(clips), params, use=session)
     probs = np.stack([model.predict_features(normalize_window(w.astype(np.float32), params,
                                                               None if refs is None else refs[i]))
                       for i, w in enumerate(fs.x)])

@@ -30,7 +30,7 @@ from realtime_ser.dsp.features import normalize_window, session_columns
 from realtime_ser.errors import SerError
 from tools import corpora, cross_corpus, dataset, splits
 from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare
-from tools.fitting import speaker_references, val_sets
+from tools.fitting import session_keys, speaker_references, val_sets
 from tools.train import TrainConfig, config_with
 
 
@@ -70,8 +70,8 @@ def run(args) -> dict:
         result["cold_start"] = cold_start_scores(model, params, data, args.holdout, args.variants, labels)
     extra = data[splits.EXTRA]
     if extra["clips"]:
-        fs = extra["features"]  # each sample file is its own session: its own windows give the reference
-        refs = speaker_references(fs.x, fs.clip_index, [c.path for c in extra["clips"]], params)
+        fs = extra["features"]  # a sample file of no known speaker is its own session
+        refs = speaker_references(fs.x, fs.clip_index, session_keys(extra["clips"]), params)
         probs = model.predict(normalize_window(fs.x.astype(np.float32), params, refs), verbose=0)
         pred = dataset.clip_mean(probs, extra["features"].clip_index, len(extra["clips"])).argmax(1)
         result["crema_d_samples"] = {"right": int(np.sum(pred == extra["labels"])), "of": len(pred),

@@ -51,6 +51,11 @@ def speaker_references(raw: np.ndarray, clip_index: np.ndarray, clip_speakers, p
     return (means[speaker_of_row] + offset).astype(np.float32)
 
 
+def session_keys(clips) -> list[str]:
+    """Whose session each clip belongs to: its speaker, or, for a sample file with no known speaker, itself."""
+    return [c.path if c.speaker.endswith(":unknown") else c.speaker for c in clips]
+
+
 def val_windows(data: dict, params: FeatureParams, clip_ids: np.ndarray, references: bool = True):
     """(normalised windows, clip index 0..len(clip_ids)-1 of each window, labels) of some validation clips.
 
