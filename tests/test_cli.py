@@ -28,6 +28,8 @@ def assert_one_line_errors(stderr: str, expected: int):
     lines = [l for l in stderr.splitlines() if l.startswith("realtime-ser: error:")]
     assert "Traceback" not in stderr
     assert len(lines) == expected, stderr
+    # nothing else on stderr either: no runtime chatter ("INFO: Created TensorFlow Lite XNNPACK ...")
+    assert [l for l in stderr.splitlines() if l.strip()] == lines, stderr
     return lines
 
 

@@ -16,6 +16,7 @@ import soundfile as sf
 import soxr
 
 from realtime_ser.errors import AudioFileError
+from realtime_ser.native_stderr import native_stderr_silenced
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 
@@ -42,7 +43,8 @@ def _open(path: str | os.PathLike) -> sf.SoundFile:
     if p.stat().st_size == 0:
         raise AudioFileError(f"{p}: file is empty")
     try:
-        f = sf.SoundFile(str(p))
+        with native_stderr_silenced():  # the MP3 decoder prints "Note: ..." lines while probing
+            f = sf.SoundFile(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split("\n")[0]
         if "Format not recognised" in detail or "unknown format" in detail.lower():

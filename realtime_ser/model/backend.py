@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from realtime_ser.errors import ModelError
+from realtime_ser.native_stderr import native_stderr_silenced
 
 
 class InferenceBackend(Protocol):
@@ -34,7 +35,8 @@ class LiteRTBackend:
 
         try:
             self._interp = Interpreter(model_content=model_bytes, num_threads=num_threads)
-            self._interp.allocate_tensors()
+            with native_stderr_silenced():  # the runtime announces its XNNPACK delegate here
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{source}: the TFLite runtime cannot load it ({str(exc).splitlines()[0]})") from None
         inp = self._interp.get_input_details()
