@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from realtime_ser.audio.io import load_audio
+from realtime_ser.audio.io import load_audio, load_span
 from realtime_ser.audio.sources import FileSource, MicrophoneSource, resolve_device
 from realtime_ser.errors import AudioFileError, DeviceError
 
@@ -34,6 +34,15 @@ def test_fast_file_source_equals_decoding(clip):
     assert np.array_equal(got, load_audio(clip, SR))
     assert src.position == pytest.approx(got.size / SR)
     assert src.duration == pytest.approx(got.size / SR, abs=1e-3)
+
+
+def test_a_span_decodes_like_the_same_slice_of_the_whole_file(clip):
+    whole = load_audio(clip, SR)
+    assert np.array_equal(load_span(clip, SR, 0.5, 1.75), whole[8000:28000])
+    tail = load_span(clip, SR, whole.size / SR - 0.5, whole.size / SR + 3.0)  # clipped to the file
+    assert np.array_equal(tail, whole[-8000:])
+    assert load_span(clip, SR, -1.0, 0.25).size == 4000
+    assert load_span(clip, SR, 1.0, 1.0).size == 0
 
 
 def test_any_rate_and_channel_count(clip, tmp_path):

@@ -124,6 +124,24 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
 
 
+def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: float) -> np.ndarray:
+    """Decode ``start``..``end`` seconds of a file (mono float32 at ``sample_rate``), seeking, not decoding all.
+
+    What the timeline plays when a user double-clicks an utterance; the span is
+    clipped to the file, so it may come back shorter (or empty past the end).
+    """
+    start = max(0.0, float(start))
+    want = max(0, int(round((float(end) - start) * sample_rate)))
+    out, have = [], 0
+    for block in iter_audio_blocks(path, sample_rate, block_seconds=min(10.0, max(0.5, end - start)),
+                                   start_seconds=start):
+        out.append(block[: want - have])
+        have += out[-1].size
+        if have >= want:
+            break
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Resample a whole mono float32 array (pure function)."""
     if from_rate == to_rate:

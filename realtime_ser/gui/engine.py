@@ -35,6 +35,7 @@ class SourceInfo:
     name: str  # device name or file name, for the status bar
     path: Path | None = None
     duration: float | None = None  # seconds, files only
+    audio_path: Path | None = None  # the audio file replayed (inside ``path`` for a session folder)
 
 
 class Engine:

@@ -38,7 +38,7 @@ from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
-from realtime_ser.gui.timeline_model import TimelineModel, export_timeline
+from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
@@ -47,6 +47,8 @@ FPS = 30
 WAVEFORM_SECONDS = 10.0
 TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
+UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges are not clipped
+MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
 
 
 def default_list_inputs() -> list[tuple[str, bool]]:
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.seek_requested.connect(self.seek)
         self.replay_bar.audible_toggled.connect(self.set_audible)
         self.replay_bar.audible.setChecked(settings.audible_replay)
+        self.timeline.utterance_activated.connect(self.play_utterance)
 
         self.paint_counter = _PaintCounter(self)
         self.waveform.viewport().installEventFilter(self.paint_counter)
@@ -375,6 +378,9 @@ class MainWindow(QMainWindow):
         self.status_latency.setText("latency –")
 
     def _run(self, source, info: SourceInfo) -> None:
+        from realtime_ser.gui.playback import stop_clip
+
+        stop_clip()  # an utterance of the previous recording
         self._reset_views()
         self.engine.start(source, info)
         self._finished_reported = False
@@ -394,6 +400,7 @@ class MainWindow(QMainWindow):
             self.no_microphone(str(exc))
             return False
         self.mode = "microphone"
+        self.timeline.hint = ""
         self.replay_bar.hide()
         self.banner.hide()
         if device:
@@ -432,12 +439,13 @@ class MainWindow(QMainWindow):
                 kind = "session"
             duration = audio_duration(audio_path)
             source = FileSource(audio_path, realtime=self.realtime_replay)
-            self._run(source, SourceInfo(kind, path.name, path, duration))
+            self._run(source, SourceInfo(kind, path.name, path, duration, audio_path))
         except SerError as exc:
             self.show_error(str(exc))
             return False
         self.mode = "replay"
         self._paused = False
+        self.timeline.hint = "Double-click to hear it"
         self.replay_bar.begin(f"Replaying <b>{path.name}</b>", duration)
         self.replay_bar.show()
         if not keep_banner:
@@ -511,6 +519,30 @@ class MainWindow(QMainWindow):
 
     def seek_relative(self, delta: float) -> None:
         self.seek(self.replay_position() + delta)
+
+    def play_utterance(self, utterance_id: int) -> None:
+        """Play one utterance of the replayed recording (double-click on its band); pauses a running replay."""
+        from realtime_ser.audio.io import load_span
+        from realtime_ser.gui.playback import play_clip
+
+        utt = self.timeline_model.get(utterance_id)
+        info = self.engine.info
+        if utt is None or self.mode != "replay" or info is None or info.audio_path is None:
+            self.statusBar().showMessage("Utterances can be played back in replayed recordings "
+                                         "(record a session to replay it later)", 6000)
+            return
+        if self.engine.running and not self._paused:
+            self.replay_bar.pause_button.setChecked(True)  # pauses (two sounds at once would be no use)
+        end = utt.end_or(self.replay_position())
+        try:
+            audio = load_span(info.audio_path, self.params.sample_rate, utt.start - UTTERANCE_MARGIN_S,
+                              min(end + UTTERANCE_MARGIN_S, utt.start + MAX_PLAY_S))
+            play_clip(audio, self.params.sample_rate)
+        except SerError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(
+            f"Playing utterance {utterance_id} ({format_time(utt.start)} – {format_time(end)})", 6000)
 
     def set_audible(self, on: bool) -> None:
         self.settings.audible_replay = on
@@ -712,4 +744,7 @@ class MainWindow(QMainWindow):
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()
         self.engine.close()
+        from realtime_ser.gui.playback import stop_clip
+
+        stop_clip()
         super().closeEvent(event)

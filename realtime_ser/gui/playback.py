@@ -1,8 +1,9 @@
-"""Audible replay: blocks the pipeline consumes are played on the default output (Qt-free).
+"""Sound out (Qt-free): audible replay, and single utterances played back on request.
 
-The pipeline's audio listener writes into a ring buffer; the sounddevice
-output callback only copies out of it (silence when it runs dry), so playback
-can never stall the pipeline.
+Audible replay: the pipeline's audio listener writes into a ring buffer; the
+sounddevice output callback only copies out of it (silence when it runs dry),
+so playback can never stall the pipeline.  A single utterance is a short array
+known in advance, which ``sounddevice.play`` already plays without blocking.
 """
 
 from __future__ import annotations
@@ -42,3 +43,23 @@ class Player:
         if stream is not None:
             stream.stop()
             stream.close()
+
+
+def play_clip(audio: np.ndarray, sample_rate: int) -> None:
+    """Play ``audio`` once on the default output without blocking (a new clip replaces one still playing)."""
+    try:
+        sd.play(np.asarray(audio, dtype=np.float32), sample_rate)
+    except (sd.PortAudioError, ValueError) as exc:
+        raise DeviceError(f"audio output: cannot play the utterance ({str(exc).splitlines()[0]})") from None
+
+
+def clip_playing() -> bool:
+    """True while a clip started by :func:`play_clip` is still sounding."""
+    try:
+        return bool(sd.get_stream().active)
+    except RuntimeError:  # nothing played yet
+        return False
+
+
+def stop_clip() -> None:
+    sd.stop()

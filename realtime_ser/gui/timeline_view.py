@@ -33,6 +33,7 @@ MIN_HEIGHT = 0.08
 
 class _TimelinePlot(pg.PlotWidget):
     hovered = Signal(float, QPointF)  # stream time under the mouse, global position
+    double_clicked = Signal(float)  # stream time double-clicked with the left button
 
     def __init__(self, colors: dict[str, str]):
         super().__init__(background=colors["background"])
@@ -49,6 +50,7 @@ class _TimelinePlot(pg.PlotWidget):
         self.getViewBox().setLimits(xMin=-1.0, yMin=0.0, yMax=1.05, minXRange=2.0)
         self.setMouseTracking(True)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         vb = self.getViewBox()
@@ -56,9 +58,16 @@ class _TimelinePlot(pg.PlotWidget):
             return
         self.hovered.emit(vb.mapSceneToView(scene_pos).x(), QPointF(QCursor.pos()))
 
+    def _on_mouse_clicked(self, event) -> None:
+        vb = self.getViewBox()
+        if event.double() and event.button() == Qt.MouseButton.LeftButton and \
+                vb.sceneBoundingRect().contains(event.scenePos()):
+            self.double_clicked.emit(vb.mapSceneToView(event.scenePos()).x())
+
 
 class TimelineView(QWidget):
     follow_changed = Signal(bool)
+    utterance_activated = Signal(int)  # an utterance's band was double-clicked (its utterance_id)
 
     def __init__(self, model: TimelineModel, labels: list[str], emotion_colors: dict[str, QColor],
                  colors: dict[str, str], window_seconds: float = 60.0, parent=None):
@@ -69,6 +78,7 @@ class TimelineView(QWidget):
         self.window_seconds = window_seconds
         self.following = True
         self.now = 0.0
+        self.hint = ""  # a last tooltip line saying what double-clicking does now ("" = nothing)
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
         self._in_refresh = False
@@ -98,6 +108,7 @@ class TimelineView(QWidget):
         self.plot = _TimelinePlot(colors)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.set_following(False))
         self.plot.hovered.connect(self._show_tooltip)
+        self.plot.double_clicked.connect(self._on_double_click)
         self.plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
         self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(colors["foreground"], width=1,
                                                                style=Qt.PenStyle.DotLine))
@@ -240,12 +251,23 @@ class TimelineView(QWidget):
                 text.setText(caption)
             text.setPos(utt.start + (end - utt.start) / 2, height)
 
+    def utterance_at(self, t: float) -> Utterance | None:
+        """The utterance whose band covers stream time ``t`` (a pixel or so of slack at any zoom)."""
+        xr = self.plot.getViewBox().viewRange()[0]
+        return self.model.at(t, self.now, slack=(xr[1] - xr[0]) / 400.0)
+
     def tooltip_text(self, t: float) -> str | None:
         """What hovering at stream time ``t`` shows (None: no utterance there)."""
-        xr = self.plot.getViewBox().viewRange()[0]
-        slack = (xr[1] - xr[0]) / 400.0
-        utt = self.model.at(t, self.now, slack=slack)
-        return None if utt is None else describe(utt, self.labels, self.now)
+        utt = self.utterance_at(t)
+        if utt is None:
+            return None
+        text = describe(utt, self.labels, self.now)
+        return f"{text}\n{self.hint}" if self.hint else text
+
+    def _on_double_click(self, t: float) -> None:
+        utt = self.utterance_at(t)
+        if utt is not None:
+            self.utterance_activated.emit(utt.utterance_id)
 
     def _show_tooltip(self, t: float, global_pos: QPointF) -> None:
         text = self.tooltip_text(t)

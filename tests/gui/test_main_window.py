@@ -420,3 +420,54 @@ def test_compressed_recordings_replay_through_the_same_pipeline(make_window, qtb
     assert len(reference) >= 3
     assert [(e.label, round(e.start, 3)) for e in w.timeline_model.final_events()] == \
         [(e.label, round(e.start, 3)) for e in reference]
+
+
+def _double_click_band(qtbot, w, utt):
+    from PySide6.QtCore import QPointF
+
+    vb = w.timeline.plot.getViewBox()
+    scene_pos = vb.mapViewToScene(QPointF((utt.start + utt.end) / 2, 0.05))
+    pos = w.timeline.plot.mapFromScene(scene_pos)
+    viewport = w.timeline.plot.viewport()
+    # what a real double click delivers: press, release, double-click, release (pyqtgraph reports it on the last)
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_double_clicking_a_band_plays_that_utterance(make_window, qtbot, pulse):
+    import time
+
+    from realtime_ser.gui.playback import clip_playing
+
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    assert "Double-click to hear it" in w.timeline.tooltip_text(w.timeline_model.utterances[0].start + 0.1)
+    utt = w.timeline_model.utterances[2]
+    w.timeline.set_following(False)
+    w.timeline.plot.setXRange(utt.start - 2, utt.end + 2, padding=0)
+    _double_click_band(qtbot, w, utt)
+    started = time.monotonic()
+    assert f"Playing utterance {utt.utterance_id}" in w.statusBar().currentMessage()
+    assert clip_playing()
+    qtbot.waitUntil(lambda: not clip_playing(), timeout=int((utt.end - utt.start + 5) * 1000))
+    # played in real time on the (virtual) output, so it lasted about as long as the utterance
+    assert time.monotonic() - started > 0.8 * (utt.end - utt.start)
+
+
+def test_playing_an_utterance_pauses_a_running_replay(make_window, qtbot, pulse):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: any(u.final for u in w.timeline_model.utterances), timeout=15000)
+    w.play_utterance(w.timeline_model.utterances[0].utterance_id)
+    assert w.replay_bar.pause_button.isChecked() and w.engine.source.paused
+    at = w.replay_position()
+    qtbot.wait(400)
+    assert w.replay_position() - at < 0.05
+
+
+def test_playing_needs_a_replayed_recording(make_window):
+    w = make_window()
+    w.play_utterance(1)
+    assert "replayed recordings" in w.statusBar().currentMessage()
