@@ -377,7 +377,10 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from realtime_ser import __version__
+
     parser = argparse.ArgumentParser(prog=PROG, description="Live speech emotion recognition (headless).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("devices", help="list audio devices (* = default input)")

@@ -195,3 +195,10 @@ def test_usage_errors():
     assert r.returncode == 2 and "Traceback" not in r.stderr
     r = run_cli("frobnicate")
     assert r.returncode == 2
+
+
+def test_version_is_the_package_version():
+    from realtime_ser import __version__
+
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"realtime-ser {__version__}", r
