@@ -18,17 +18,25 @@ import threading
 
 # One block at a time: two overlapping blocks in different threads would save and
 # restore each other's descriptors and could leave stderr pointing at /dev/null.
-_lock = threading.Lock()
+# Re-entrant, so a nested block in the same thread restores in the right order.
+_lock = threading.RLock()
+
+
+def _saved_stderr() -> int | None:
+    """A duplicate of fd 2 to restore later, or None when there is no usable fd 2 (e.g. a windowed app)."""
+    try:
+        sys.stderr.flush()
+        return os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @contextlib.contextmanager
 def native_stderr_silenced():
     """Within the block, anything written to fd 2 is discarded (Python's own stderr included, so keep it short)."""
     with _lock:
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError, AttributeError):  # no usable fd 2 (e.g. a windowed app): nothing to hide
+        saved = _saved_stderr()
+        if saved is None:
             yield
             return
         try:
