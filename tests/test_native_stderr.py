@@ -26,8 +26,8 @@ def test_fd2_is_silenced_inside_and_restored_after_even_from_threads():
         for t in threads: t.join()
         with native_stderr_silenced():
             with native_stderr_silenced():  # nested in one thread
-                os.write(2, b"nested chatter\n")
-            os.write(2, b"outer chatter\n")
+                os.write(2, b"nested chatter\\n")
+            os.write(2, b"outer chatter\\n")
         try:
             with native_stderr_silenced():
                 raise KeyError("boom")
