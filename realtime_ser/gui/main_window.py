@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from realtime_ser.audio.io import AUDIO_EXTENSIONS
+from realtime_ser.audio.io import AUDIO_EXTENSIONS, load_span
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
@@ -36,6 +36,7 @@ from realtime_ser.gui.controls import Banner, DevicePicker, ReplayBar, Sensitivi
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
 from realtime_ser.gui.now_panel import NowPanel
+from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
@@ -264,7 +265,8 @@ class MainWindow(QMainWindow):
 
     def _list_inputs_fresh(self) -> list[tuple[str, bool]]:
         """The input list, re-enumerated by PortAudio first when no audio stream is open."""
-        streams_open = (self.engine.running and self.mode == "microphone") or self.engine.player is not None
+        streams_open = ((self.engine.running and self.mode == "microphone") or self.engine.player is not None
+                        or clip_playing())
         if self._list_inputs is default_list_inputs and not streams_open:
             rescan_audio_devices()
         return self._list_inputs()
@@ -378,8 +380,6 @@ class MainWindow(QMainWindow):
         self.status_latency.setText("latency –")
 
     def _run(self, source, info: SourceInfo) -> None:
-        from realtime_ser.gui.playback import stop_clip
-
         stop_clip()  # an utterance of the previous recording
         self._reset_views()
         self.engine.start(source, info)
@@ -522,9 +522,6 @@ class MainWindow(QMainWindow):
 
     def play_utterance(self, utterance_id: int) -> None:
         """Play one utterance of the replayed recording (double-click on its band); pauses a running replay."""
-        from realtime_ser.audio.io import load_span
-        from realtime_ser.gui.playback import play_clip
-
         utt = self.timeline_model.get(utterance_id)
         info = self.engine.info
         if utt is None or self.mode != "replay" or info is None or info.audio_path is None:
@@ -744,7 +741,5 @@ class MainWindow(QMainWindow):
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()
         self.engine.close()
-        from realtime_ser.gui.playback import stop_clip
-
         stop_clip()
         super().closeEvent(event)

@@ -8,10 +8,12 @@ known in advance, which ``sounddevice.play`` already plays without blocking.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import sounddevice as sd
 
 from realtime_ser.audio.ringbuffer import RingBuffer
+from realtime_ser.audio.sources import _sd  # sounddevice, or a DeviceError when PortAudio is missing
 from realtime_ser.errors import DeviceError
 
 
@@ -19,7 +21,7 @@ class Player:
     def __init__(self, sample_rate: int, buffer_seconds: float = 2.0):
         self.sample_rate = sample_rate
         self.ring = RingBuffer(int(sample_rate * buffer_seconds))
-        self.stream: sd.OutputStream | None = None
+        self.stream = None  # a sounddevice.OutputStream while playing
 
     def _callback(self, outdata, frames, time, status) -> None:  # noqa: ARG002 (PortAudio signature)
         data = self.ring.read(frames)
@@ -27,6 +29,7 @@ class Player:
         outdata[data.size :, 0] = 0.0
 
     def start(self) -> None:
+        sd = _sd()
         try:
             self.stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32",
                                           callback=self._callback, blocksize=0, latency="low")
@@ -47,6 +50,7 @@ class Player:
 
 def play_clip(audio: np.ndarray, sample_rate: int) -> None:
     """Play ``audio`` once on the default output without blocking (a new clip replaces one still playing)."""
+    sd = _sd()
     try:
         sd.play(np.asarray(audio, dtype=np.float32), sample_rate)
     except (sd.PortAudioError, ValueError) as exc:
@@ -55,11 +59,14 @@ def play_clip(audio: np.ndarray, sample_rate: int) -> None:
 
 def clip_playing() -> bool:
     """True while a clip started by :func:`play_clip` is still sounding."""
+    sd = sys.modules.get("sounddevice")  # not imported: nothing can be playing
     try:
-        return bool(sd.get_stream().active)
-    except RuntimeError:  # nothing played yet
+        return sd is not None and bool(sd.get_stream().active)
+    except (RuntimeError, sd.PortAudioError):  # nothing played yet; or PortAudio restarted since (device rescan)
         return False
 
 
 def stop_clip() -> None:
-    sd.stop()
+    """Stop a clip still playing (nothing to do when none is)."""
+    if clip_playing():
+        sys.modules["sounddevice"].stop()
