@@ -78,7 +78,7 @@ class AudioSource:
 # -- devices --------------------------------------------------------------------------------
 
 
-def _sd():
+def load_sounddevice():
     """Import sounddevice, turning a missing PortAudio into a DeviceError."""
     try:
         import sounddevice as sd
@@ -106,7 +106,7 @@ class DeviceInfo:
 
 def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
     """All PortAudio devices (or only those that can capture)."""
-    sd = _sd()
+    sd = load_sounddevice()
     try:
         devices = sd.query_devices()
         hostapis = sd.query_hostapis()
@@ -215,7 +215,7 @@ class MicrophoneSource(AudioSource):
         self._running = True
 
     def _open(self, info: DeviceInfo) -> None:
-        sd = _sd()
+        sd = load_sounddevice()
         rate = int(info.default_samplerate) or MODEL_RATE
         ring = RingBuffer(int(rate * self.buffer_seconds))
         self._last_callback = time.monotonic()
@@ -311,7 +311,7 @@ class MicrophoneSource(AudioSource):
         if now < self._next_retry:
             return
         self._next_retry = now + self.reconnect_interval
-        sd = _sd()
+        sd = load_sounddevice()
         try:  # re-enumerate: PortAudio only sees devices present at initialisation
             sd._terminate()
             sd._initialize()

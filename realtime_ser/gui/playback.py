@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from realtime_ser.audio.ringbuffer import RingBuffer
-from realtime_ser.audio.sources import _sd  # sounddevice, or a DeviceError when PortAudio is missing
+from realtime_ser.audio.sources import load_sounddevice  # sounddevice, or a DeviceError when PortAudio is missing
 from realtime_ser.errors import DeviceError
 
 
@@ -29,7 +29,7 @@ class Player:
         outdata[data.size :, 0] = 0.0
 
     def start(self) -> None:
-        sd = _sd()
+        sd = load_sounddevice()
         try:
             self.stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32",
                                           callback=self._callback, blocksize=0, latency="low")
@@ -50,7 +50,7 @@ class Player:
 
 def play_clip(audio: np.ndarray, sample_rate: int) -> None:
     """Play ``audio`` once on the default output without blocking (a new clip replaces one still playing)."""
-    sd = _sd()
+    sd = load_sounddevice()
     try:
         sd.play(np.asarray(audio, dtype=np.float32), sample_rate)
     except (sd.PortAudioError, ValueError) as exc:
