@@ -98,7 +98,7 @@ def _measure(app, window, seconds: float) -> dict:
 
 
 def _window(app, tmp: Path, model):
-    from realtime_ser.gui.app import DEMO_PATH
+    from realtime_ser.resources import DEMO_PATH
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import GuiSettings
     from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH
@@ -141,7 +141,7 @@ def bench_long(app, tmp: Path, model, seconds: float, n_history: int = 5000) -> 
 
 
 def bench_listen(app, tmp: Path, model, seconds: float, pulse) -> dict:
-    from realtime_ser.gui.app import DEMO_PATH
+    from realtime_ser.resources import DEMO_PATH
 
     window = _window(app, tmp, model)
     if not window.start_microphone("pulse"):

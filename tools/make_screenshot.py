@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from realtime_ser.gui.app import DEMO_PATH
+    from realtime_ser.resources import DEMO_PATH
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import GuiSettings
     from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel

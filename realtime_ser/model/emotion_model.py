@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from realtime_ser.resources import MODEL_PATH
 from realtime_ser.dsp.features import (
     normalize_window,
     segment_frames,
@@ -19,8 +20,8 @@ from realtime_ser.errors import ModelError
 from realtime_ser.model.backend import InferenceBackend, LiteRTBackend
 from realtime_ser.model.metadata import ModelMetadata, read_metadata_bytes
 
-#: The bundled model, built by ``python -m tools.build_model``.
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "ser_int8.tflite"
+#: The bundled model, built by ``python -m tools.build_model`` (see ``realtime_ser.resources``).
+DEFAULT_MODEL_PATH = MODEL_PATH
 
 
 class EmotionModel:
