@@ -22,6 +22,7 @@ from pathlib import Path
 # between calls (the GUI measured ~7 % of a core for nothing). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from realtime_ser.atomic_file import write_text_atomic  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 
 PROG = "realtime-ser"
@@ -307,10 +308,13 @@ def cmd_analyze(args) -> int:
     finally:
         bar.close()
 
+    if not results:  # every input failed: an empty timeline must not replace an earlier --output
+        _err(f"all {len(items)} inputs failed; nothing written" if len(items) > 1 else "nothing written")
+        return EXIT_ERROR
     text = render_timeline(items, results, failed, args.format)
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            write_text_atomic(args.output, text)
         except OSError as exc:
             raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
     else:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import platformdirs
 
+from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import ConfigError
 from realtime_ser.jsonfile import read_json
 
@@ -233,20 +234,11 @@ def save(settings: Settings, path: str | os.PathLike | None = None) -> Path:
     p = Path(path) if path is not None else default_config_path()
     settings.validate(str(p))
     text = json.dumps(settings.to_dict(), indent=2) + "\n"
-    tmp = p.with_name(p.name + ".tmp")
     if p.parent.exists() and not p.parent.is_dir():
         raise ConfigError(f"{p}: cannot save settings ({p.parent} is not a folder)")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
+        write_text_atomic(p, text)
     except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise ConfigError(f"{p}: cannot save settings ({exc.strerror})") from None
     return p

@@ -108,6 +108,20 @@ def test_unreadable_file(clips, model_path, tmp_path):
     assert clips[1] in r.stdout  # the readable file was still analysed
 
 
+def test_output_is_replaced_only_by_a_real_timeline(clips, model_path, tmp_path):
+    out = tmp_path / "timeline.csv"
+    assert run_cli("analyze", clips[0], "-o", str(out), "--model", model_path).returncode == 0
+    earlier = out.read_text()
+    assert clips[0] in earlier
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF" + b"\x00" * 100)
+    r = run_cli("analyze", str(bad), str(tmp_path / "missing.wav"), "-o", str(out), "--model", model_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert assert_one_line_errors(r.stderr, 3)[-1] == "realtime-ser: error: all 2 inputs failed; nothing written"
+    assert out.read_text() == earlier  # an empty timeline did not replace the earlier one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav", "timeline.csv"]  # no temporary left
+
+
 def test_missing_model_is_one_line(clips, tmp_path):
     r = run_cli("analyze", clips[0], "--model", str(tmp_path / "nope.tflite"))
     assert r.returncode == 1

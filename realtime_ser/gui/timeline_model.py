@@ -9,12 +9,14 @@ cost more per frame than a short one.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
 
@@ -162,18 +164,19 @@ def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | o
     fmt = p.suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise SerError(f"{p}: unknown export format (use .csv or .json)")
+    if fmt == "json":
+        text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events]}, indent=2)
+    else:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["utterance_id", "start_s", "end_s", "label", "top_label", "confidence"]
+                   + [f"p_{lab}" for lab in labels])
+        for e in events:
+            w.writerow([e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
+                        f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels])
+        text = buf.getvalue()
     try:
-        if fmt == "json":
-            payload = {"labels": labels, "utterances": [e.to_dict() for e in events]}
-            p.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        else:
-            with p.open("w", newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(["utterance_id", "start_s", "end_s", "label", "top_label", "confidence"]
-                           + [f"p_{lab}" for lab in labels])
-                for e in events:
-                    w.writerow([e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
-                                f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels])
+        write_text_atomic(p, text)  # an export over an earlier one never leaves half a file
     except OSError as exc:
         raise SerError(f"{p}: cannot write export ({exc.strerror})") from None
     return p

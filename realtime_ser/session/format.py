@@ -23,6 +23,7 @@ import os
 import struct
 from pathlib import Path
 
+from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SessionError
 from realtime_ser.jsonfile import read_json
 
@@ -44,40 +45,12 @@ STATUSES = (STATUS_RECORDING, STATUS_COMPLETE, STATUS_STOPPED, STATUS_RECOVERED)
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, data: dict) -> None:
     """Replace ``path`` with ``data`` as JSON so that a crash leaves the old or the new file.
 
     Raises OSError (e.g. ENOSPC); the old file is then untouched.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
 def read_manifest(folder: Path) -> dict:

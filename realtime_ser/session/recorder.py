@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from realtime_ser import __version__
+from realtime_ser.atomic_file import fsync_dir
 from realtime_ser.errors import SessionError
 from realtime_ser.session.format import (
     AUDIO_NAME,
@@ -41,7 +42,6 @@ from realtime_ser.session.format import (
     STATUS_RECORDING,
     STATUS_STOPPED,
     fix_wav_header,
-    fsync_dir,
     truncate_to_last_line,
     write_json_atomic,
 )
