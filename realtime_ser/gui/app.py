@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replay an audio file (WAV/FLAC/OGG/MP3) or a saved session folder instead of listening")
     parser.add_argument("--demo", action="store_true", help="replay the bundled demo session (CREMA-D clips)")
     parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: models/ser_int8.tflite)")
-    parser.add_argument("--sessions-dir", metavar="DIR", help="where Record session saves session folders")
+    parser.add_argument("--sessions-dir", metavar="DIR",
+                        help="where Record session saves session folders (default: session_dir of the settings)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="settings file, shared with the command line (default: config.json in the platform "
+                             "config folder)")
     parser.add_argument("--version", action="version", version=f"realtime-ser {__version__}")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)  # smoke tests
     return parser
@@ -68,10 +72,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def load_user_settings(path: str | None):
+    """The settings the command line reads too, and one line per problem found in them.
+
+    A file named with ``--config`` must exist and parse (else a one-line error, as in the CLI);
+    the default file's problems, even unreadable JSON, only mean defaults, said in the window.
+    """
+    from realtime_ser.config import Settings, load_with_warnings
+
+    if path is not None:
+        return load_with_warnings(path, strict=False)
+    try:
+        return load_with_warnings(None, strict=False)
+    except SerError as exc:
+        return Settings(), [f"{exc}; using the default settings"]
+
+
 def _run(args) -> int:
     from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
 
-    model_path = Path(args.model) if args.model else DEFAULT_MODEL_PATH
+    config, problems = load_user_settings(args.config)
+    for problem in problems:
+        print(f"realtime-ser: warning: {problem}", file=sys.stderr, flush=True)
+    model_path = Path(args.model or config.model_path or DEFAULT_MODEL_PATH)
     model = EmotionModel.load(model_path)
     if args.replay:
         from realtime_ser.audio.io import audio_duration
@@ -99,14 +122,16 @@ def _run(args) -> int:
         GuiSettings(),
         demo_path=DEMO_PATH,
         sessions_dir=Path(args.sessions_dir) if args.sessions_dir else None,
+        config=config,
     )
     window.show()
     if args.replay:
         window.open_recording(args.replay)
     elif args.demo:
         window.play_demo()
-    else:
-        window.start_microphone(args.device)
+    elif window.start_microphone(args.device) and config.record_sessions:
+        window.record_action.setChecked(True)
+    window.show_settings_problems(problems)
     if args.quit_after:
         from PySide6.QtCore import QTimer
 

@@ -9,6 +9,7 @@ thread on audio or on the model; the listeners never touch Qt.
 
 from __future__ import annotations
 
+import copy
 import queue
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,13 @@ class SourceInfo:
 class Engine:
     """Owns the running Pipeline (at most one), the optional recorder and audible replay."""
 
-    def __init__(self, model: EmotionModel, threshold_db: float = 12.0):
+    def __init__(self, model: EmotionModel, threshold_db: float = 12.0, pipeline_config=None):
+        from realtime_ser.pipeline.worker import PipelineConfig
+
         self.model = model
         self.threshold_db = threshold_db
+        #: The user's settings (config.json) for every pipeline; the VAD threshold is the slider's.
+        self.pipeline_config = pipeline_config if pipeline_config is not None else PipelineConfig()
         self.pipeline = None
         self.source = None
         self.info: SourceInfo | None = None
@@ -63,12 +68,11 @@ class Engine:
 
     def start(self, source, info: SourceInfo) -> None:
         """Run ``source`` through a new Pipeline (stopping any previous one)."""
-        from realtime_ser.pipeline.worker import Pipeline, PipelineConfig
+        from realtime_ser.pipeline.worker import Pipeline
 
         self.stop()
         self._drain_queue(self.audio)
-        config = PipelineConfig()
-        pipeline = Pipeline(source, self.model, config)
+        pipeline = Pipeline(source, self.model, copy.deepcopy(self.pipeline_config))
         pipeline.add_audio_listener(self._on_audio)
         pipeline.add_event_listener(self._on_event)
         pipeline.set_vad_threshold_db(self.threshold_db)

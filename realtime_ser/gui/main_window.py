@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from realtime_ser.audio.io import AUDIO_EXTENSIONS, load_span
+from realtime_ser.config import Settings
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
@@ -104,18 +104,21 @@ class MainWindow(QMainWindow):
         sessions_dir: Path | None = None,
         list_inputs=None,
         realtime_replay: bool = True,
+        config: Settings | None = None,
     ):
         super().__init__()
         self.model = model
         self.model_path = model_path
         self.settings = settings
+        #: The user settings the command line reads too (config.json): confidence threshold,
+        #: smoothing, partial interval, utterance length, session folder, default device.
+        self.config = config if config is not None else Settings()
         self.demo_path = demo_path
-        self.sessions_dir = Path(sessions_dir) if sessions_dir else Path(
-            platformdirs.user_documents_dir()) / "realtime-ser sessions"
+        self.sessions_dir = Path(sessions_dir) if sessions_dir else self.config.session_path
         self.realtime_replay = realtime_replay
         self.labels = list(model.labels)
         self.params: FeatureParams = model.params
-        self.engine = Engine(model, sensitivity_to_threshold_db(settings.sensitivity))
+        self.engine = Engine(model, sensitivity_to_threshold_db(settings.sensitivity), self.config.pipeline_config())
         self.mode = "idle"  # "idle" | "microphone" | "replay"
         self.status_log: list[StatusEvent] = []
         self.last_latency_ms: float | None = None
@@ -279,7 +282,8 @@ class MainWindow(QMainWindow):
         bar.addAction(self.start_action)
         self.device_picker = DevicePicker(list_inputs)
         self.device_picker.refresh()
-        self.device_picker.select(self.settings.device)
+        configured = self.config.device if isinstance(self.config.device, str) else None
+        self.device_picker.select(self.settings.device or configured)
         self.device_picker.activated.connect(self._on_device_chosen)
         bar.addWidget(QLabel(" Input "))
         bar.addWidget(self.device_picker)
@@ -563,7 +567,8 @@ class MainWindow(QMainWindow):
             self.record_action.setChecked(False)
             return
         try:
-            settings = {"vad_threshold_db": self.engine.threshold_db, "sensitivity": self.settings.sensitivity}
+            settings = dict(self.config.to_dict(), vad_threshold_db=self.engine.threshold_db,
+                            sensitivity=self.settings.sensitivity)
             folder = self.engine.start_recording(self.sessions_dir, settings)
         except (SerError, OSError) as exc:
             self.show_error(f"cannot record: {exc}")
@@ -604,6 +609,12 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         self._about = show_about(self, self.model.metadata, self.model_path)
+
+    def show_settings_problems(self, problems: list[str]) -> None:
+        """Problems in config.json: the defaults are used for those settings; say which, without blocking."""
+        if problems:
+            lines = "<br>".join(html.escape(p, quote=False) for p in problems)
+            self.banner.add_line(f"<b>Settings file:</b> {lines}")
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)

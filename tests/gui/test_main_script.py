@@ -53,3 +53,20 @@ def test_no_display_is_a_one_line_error_not_a_core_dump(tmp_path):
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("realtime-ser: error: no display found") and "realtime-ser listen" in last
+
+
+def test_settings_file_is_read_and_its_problems_do_not_stop_the_app(tmp_path):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "config.json").write_text('{"confidence_threshold": 2, "smoothnes": 0.5}')
+    proc = run_main("--replay", str(CLIPS / "ANG.wav"), "--quit-after", "2", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [l for l in proc.stderr.splitlines() if l.startswith("realtime-ser: warning:")]
+    assert len(warnings) == 2 and "'confidence_threshold'" in warnings[0] and "did you mean 'smoothing'" in warnings[1]
+    (config_dir / "config.json").write_text('{"confidence_threshold": ')  # broken: defaults, and say so
+    proc = run_main("--replay", str(CLIPS / "ANG.wav"), "--quit-after", "2", tmp_path=tmp_path)
+    assert proc.returncode == 0 and "not valid JSON" in proc.stderr and "using the default settings" in proc.stderr
+    # A file named on the command line must exist: a one-line error, as in the command line tools.
+    proc = run_main("--config", str(tmp_path / "missing.json"), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"realtime-ser: error: {tmp_path / 'missing.json'}: config file not found"]

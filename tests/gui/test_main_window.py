@@ -184,6 +184,32 @@ def test_missing_microphone_shows_banner_and_plays_demo(make_window, qtbot):
     assert w.banner.isVisible()  # the explanation stays until dismissed
 
 
+def test_user_settings_shape_results_and_choose_the_session_folder(make_window, qtbot, tmp_path, demo_finals):
+    from realtime_ser.config import Settings
+
+    config = Settings(confidence_threshold=0.99, session_dir=str(tmp_path / "my sessions"))
+    w = make_window(config=config, sessions_dir=None)
+    assert w.sessions_dir == tmp_path / "my sessions"  # the folder the command line records into
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    finals = w.timeline_model.final_events()
+    assert len(finals) == len(demo_finals) and {e.label for e in finals} == {UNCERTAIN}  # none reaches 0.99
+    assert {e.top_label for e in finals} == {e.top_label for e in demo_finals}
+
+
+def test_settings_problems_join_the_banner_without_hiding_it(make_window):
+    w = make_window()
+    assert not w.start_microphone("no-such-microphone-xyz")
+    w.show_settings_problems(["config.json: setting 'smoothing' must be a number >= 0 and <= 1, not 2"])
+    text = w.banner.text.text()
+    assert "No microphone available:" in text and "Settings file:" in text and "'smoothing'" in text
+    assert [b.text() for b in w.banner.buttons if not b.isHidden()] == ["Retry microphone", "Play demo again"]
+    w.banner.hide()
+    w.show_settings_problems(["second"])
+    assert w.banner.isVisible() and w.banner.text.text() == "<b>Settings file:</b> second"
+    assert all(b.isHidden() for b in w.banner.buttons)
+
+
 def test_calibrate_noise_status_event_reaches_status_bar(make_window, qtbot):
     w = make_window(realtime_replay=True)
     w.open_recording(DEMO)
