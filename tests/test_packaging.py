@@ -55,6 +55,7 @@ def test_installed_wheel_finds_its_model_and_demo_outside_the_checkout(tmp_path)
     assert (bundled / "models" / "ser_int8.tflite").read_bytes() == (REPO / "models" / "ser_int8.tflite").read_bytes()
     assert (bundled / "models" / "README.md").read_text().startswith("# realtime-ser bundled model")
     assert (bundled / "demo" / "CREDITS.md").exists()
+    assert (site / "realtime_ser" / "gui" / "icon.svg").read_bytes() == (REPO / "realtime_ser/gui/icon.svg").read_bytes()
 
     # Run from elsewhere with the installed copy first on the path (dependencies from this venv).
     env = dict(os.environ, PYTHONPATH=str(site))

@@ -12,4 +12,5 @@ Modules, each with one job:
 * ``settings``       -- settings remembered between runs (QSettings, platform config dir).
 * ``timeline_model`` -- Qt-free utterance/emotion history and CSV/JSON export.
 * ``about``          -- About box with the model card summary.
+* ``desktop_entry``  -- Qt-free: the application-menu entry and icon (``--install-desktop-entry``).
 """

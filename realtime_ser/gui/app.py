@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="settings file, shared with the command line (default: config.json in the platform "
                              "config folder)")
     parser.add_argument("--version", action="version", version=f"realtime-ser {__version__}")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="add realtime-ser to this user's application menu (Linux desktops) and exit")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true",
+                       help="remove it from the application menu and exit")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)  # smoke tests
     return parser
 
@@ -63,9 +68,28 @@ def check_display() -> None:
         )
 
 
+def desktop_entry(args) -> int:
+    """--install-desktop-entry / --uninstall-desktop-entry: say what was done, in one line."""
+    from realtime_ser.gui import desktop_entry as de
+
+    try:
+        if args.install_desktop_entry:
+            path = de.install()
+            print(f"realtime-ser: added to the application menu ({path}, starts {' '.join(de.launch_command())})")
+        else:
+            removed = de.uninstall()
+            print("realtime-ser: removed from the application menu" if removed
+                  else "realtime-ser: was not in the application menu")
+    except OSError as exc:
+        raise SerError(f"cannot change the application menu: {exc.strerror} ({exc.filename})") from None
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.install_desktop_entry or args.uninstall_desktop_entry:
+            return desktop_entry(args)
         return _run(args)
     except SerError as exc:
         print(f"realtime-ser: error: {exc}", file=sys.stderr)
@@ -107,7 +131,10 @@ def _run(args) -> int:
 
     check_qt_binding()
     check_display()
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from realtime_ser.gui.desktop_entry import APP_ID, ICON_PATH
 
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import APP_NAME, GuiSettings
@@ -116,6 +143,8 @@ def _run(args) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("realtime-ser")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland shells match the window to the desktop entry (and its icon)
+    app.setWindowIcon(QIcon(str(ICON_PATH)))
     window = MainWindow(
         model,
         str(model_path),
