@@ -508,6 +508,10 @@ class MainWindow(QMainWindow):
         if self.mode != "replay":
             return
         self._paused = paused
+        if not paused:
+            stop_clip()  # the replay's sound replaces an utterance still playing
+            if self.replay_bar.audible.isChecked() and self.engine.player is None:
+                self.set_audible(True)  # its output was closed for an utterance's playback
         (self.engine.pause if paused else self.engine.resume)()
 
     def replay_position(self) -> float:
@@ -534,6 +538,9 @@ class MainWindow(QMainWindow):
             return
         if self.engine.running and not self._paused:
             self.replay_bar.pause_button.setChecked(True)  # pauses (two sounds at once would be no use)
+        # The clip gets the output to itself: a raw ALSA device may refuse a second stream.
+        # Resuming the replay reopens its output (set_paused).
+        self.engine.stop_player()
         end = utt.end_or(self.replay_position())
         try:
             audio = load_span(info.audio_path, self.params.sample_rate, utt.start - UTTERANCE_MARGIN_S,

@@ -483,14 +483,22 @@ def test_double_clicking_a_band_plays_that_utterance(make_window, qtbot, pulse):
 
 
 def test_playing_an_utterance_pauses_a_running_replay(make_window, qtbot, pulse):
+    from realtime_ser.gui.playback import clip_playing
+
     w = make_window(realtime_replay=True)
+    w.replay_bar.audible.setChecked(True)
     w.open_recording(DEMO)
+    assert w.engine.player is not None
     qtbot.waitUntil(lambda: any(u.final for u in w.timeline_model.utterances), timeout=15000)
     w.play_utterance(w.timeline_model.utterances[0].utterance_id)
     assert w.replay_bar.pause_button.isChecked() and w.engine.source.paused
+    assert w.engine.player is None and clip_playing()  # the clip has the output to itself
     at = w.replay_position()
     qtbot.wait(400)
     assert w.replay_position() - at < 0.05
+    w.replay_bar.pause_button.setChecked(False)  # resuming: the clip stops, the replay is heard again
+    assert not clip_playing() and w.engine.player is not None and w.engine.player.stream.active
+    qtbot.waitUntil(lambda: w.replay_position() > at + 0.2, timeout=3000)
 
 
 def test_playing_needs_a_replayed_recording(make_window):
