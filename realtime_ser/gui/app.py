@@ -13,9 +13,8 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser import __version__
-from realtime_ser.resources import DEMO_PATH
 from realtime_ser.errors import SerError
-
+from realtime_ser.resources import DEMO_PATH
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--replay", metavar="FILE",
                         help="replay an audio file (WAV/FLAC/OGG/MP3) or a saved session folder instead of listening")
     parser.add_argument("--demo", action="store_true", help="replay the bundled demo session (CREMA-D clips)")
-    parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: models/ser_int8.tflite)")
+    parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: model_path of the settings, else the bundled model)")
     parser.add_argument("--sessions-dir", metavar="DIR",
                         help="where Record session saves session folders (default: session_dir of the settings)")
     parser.add_argument("--config", metavar="FILE",
@@ -135,7 +134,6 @@ def _run(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from realtime_ser.gui.desktop_entry import APP_ID, ICON_PATH
-
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import APP_NAME, GuiSettings
 

@@ -195,8 +195,11 @@ class Banner(QFrame):
 
     def add_line(self, text: str) -> None:
         """Add ``text`` under what the banner already says (keeping its actions), or show it alone."""
-        self.show_message(f"{self.text.text()}<br>{text}" if self.isVisible() else text,
-                          [(b.text(), fn) for b, fn in zip(self.buttons, self._actions)] if self.isVisible() else [])
+        if not self.isVisible():
+            self.show_message(text)
+            return
+        actions = [(button.text(), fn) for button, fn in zip(self.buttons, self._actions)]
+        self.show_message(f"{self.text.text()}<br>{text}", actions)
 
     def _run(self, i: int) -> None:
         if i < len(self._actions):
