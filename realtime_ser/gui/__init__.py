@@ -12,5 +12,6 @@ Modules, each with one job:
 * ``settings``       -- settings remembered between runs (QSettings, platform config dir).
 * ``timeline_model`` -- Qt-free utterance/emotion history and CSV/JSON export.
 * ``about``          -- About box with the model card summary.
+* ``preferences``    -- Preferences dialog over the settings shared with the CLI (config.json).
 * ``desktop_entry``  -- Qt-free: the application-menu entry and icon (``--install-desktop-entry``).
 """

@@ -38,7 +38,7 @@ SHORTCUTS = [
     ("Space", "start / stop listening"), ("Ctrl+O", "open a recording"), ("Ctrl+Shift+O", "open a session folder"),
     ("Ctrl+D", "replay the demo session"), ("Ctrl+R", "record session"), ("Ctrl+E", "export timeline"),
     ("Ctrl+K", "calibrate noise"), ("Ctrl+P", "pause / resume replay"), ("Ctrl+← / →", "seek 5 s"),
-    ("End", "timeline follows live again"), ("F1", "this box"), ("Ctrl+Q", "quit"),
+    ("End", "timeline follows live again"), ("Ctrl+,", "preferences"), ("F1", "this box"), ("Ctrl+Q", "quit"),
 ]
 SHORTCUTS_HTML = "<p><b>Keyboard</b><br>" + " · ".join(f"<b>{k}</b> {v}" for k, v in SHORTCUTS) + "</p>"
 

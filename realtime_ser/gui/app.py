@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
         epilog="Shortcuts: Space start/stop, Ctrl+O open recording, Ctrl+Shift+O open session folder, "
                "Ctrl+R record, Ctrl+E export, Ctrl+D demo, Ctrl+K calibrate noise, Ctrl+P pause replay, "
-               "Ctrl+Left/Right seek, End follow live, F1 about, Ctrl+Q quit.",
+               "Ctrl+Left/Right seek, End follow live, Ctrl+, preferences, F1 about, Ctrl+Q quit.",
     )
     parser.add_argument("--device", metavar="NAME|INDEX",
                         help="input device (name, name fragment or index; default: the last one used)")
@@ -150,6 +150,7 @@ def _run(args) -> int:
         demo_path=DEMO_PATH,
         sessions_dir=Path(args.sessions_dir) if args.sessions_dir else None,
         config=config,
+        config_path=Path(args.config) if args.config else None,
     )
     window.show()
     if args.replay:

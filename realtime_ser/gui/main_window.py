@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from realtime_ser.audio.io import AUDIO_EXTENSIONS, load_span
-from realtime_ser.config import Settings
+from realtime_ser.config import Settings, default_config_path
+from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
@@ -37,6 +38,7 @@ from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelop
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
+from realtime_ser.gui.preferences import PreferencesDialog
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         list_inputs=None,
         realtime_replay: bool = True,
         config: Settings | None = None,
+        config_path: Path | None = None,
     ):
         super().__init__()
         self.model = model
@@ -113,7 +116,9 @@ class MainWindow(QMainWindow):
         #: The user settings the command line reads too (config.json): confidence threshold,
         #: smoothing, partial interval, utterance length, session folder, default device.
         self.config = config if config is not None else Settings()
+        self.config_path = Path(config_path) if config_path else default_config_path()
         self.demo_path = demo_path
+        self._sessions_dir_given = bool(sessions_dir)  # --sessions-dir outranks the settings
         self.sessions_dir = Path(sessions_dir) if sessions_dir else self.config.session_path
         self.realtime_replay = realtime_replay
         self.labels = list(model.labels)
@@ -262,6 +267,9 @@ class MainWindow(QMainWindow):
                                            "Jump forward in the replay")
         self.follow_action = self._action("Follow live", Qt.Key.Key_End,
                                           lambda: self.timeline.set_following(True), "Scroll the timeline with new results")
+        self.preferences_action = self._action("Preferences…", "Ctrl+,", self.show_preferences,
+                                               "Confidence threshold, smoothing, session folder (config.json)",
+                                               sp.SP_FileDialogDetailedView)
         self.about_action = self._action("About", "F1", self.show_about,
                                          "Model card and credits", sp.SP_MessageBoxInformation)
         self.quit_action = self._action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
@@ -322,6 +330,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.record_action)
         file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         audio_menu = bar.addMenu("&Audio")
@@ -616,6 +626,28 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         self._about = show_about(self, self.model.metadata, self.model_path)
+
+    def show_preferences(self) -> None:
+        """The settings dialog, window-modal but not blocking (saved when the user presses Save)."""
+        dialog = PreferencesDialog(self.config, str(self.config_path), self)
+        dialog.accepted.connect(lambda: self.apply_preferences(dialog.settings()))
+        self._preferences = dialog
+        dialog.open()
+
+    def apply_preferences(self, config: Settings) -> bool:
+        """Save ``config`` to the settings file and use it from the next pipeline on."""
+        try:
+            save_settings(config, self.config_path)
+        except SerError as exc:
+            self.show_error(str(exc))
+            return False
+        self.config = config
+        self.engine.pipeline_config = config.pipeline_config()
+        if not self._sessions_dir_given:
+            self.sessions_dir = config.session_path
+        self.statusBar().showMessage(f"Preferences saved in {self.config_path}; they apply from the next start "
+                                     "or replay", 8000)
+        return True
 
     def show_settings_problems(self, problems: list[str]) -> None:
         """Problems in config.json: the defaults are used for those settings; say which, without blocking."""

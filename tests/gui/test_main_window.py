@@ -197,6 +197,54 @@ def test_user_settings_shape_results_and_choose_the_session_folder(make_window, 
     assert {e.top_label for e in finals} == {e.top_label for e in demo_finals}
 
 
+def _preferences(qtbot, w):
+    from realtime_ser.gui.preferences import PreferencesDialog
+
+    w.preferences_action.trigger()
+    dialog = w.findChild(PreferencesDialog)
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    assert QApplication.activeModalWidget() in (None, dialog)  # window-modal, the event loop runs on
+    return dialog
+
+
+def test_preferences_are_saved_for_the_command_line_and_used_from_the_next_replay(make_window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from realtime_ser.config import load
+
+    path = tmp_path / "conf" / "config.json"
+    w = make_window(config_path=path, sessions_dir=None)
+    dialog = _preferences(qtbot, w)
+    assert dialog.confidence.value() == pytest.approx(0.4)  # the defaults, shown
+    dialog.confidence.setValue(0.99)
+    dialog.smoothing.setValue(0.5)
+    dialog.session_dir.setText(str(tmp_path / "mine"))
+    dialog.record_sessions.setChecked(True)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+    saved = load(path)  # what `realtime-ser listen` will read
+    assert (saved.confidence_threshold, saved.smoothing, saved.session_dir, saved.record_sessions) == \
+        (0.99, 0.5, str(tmp_path / "mine"), True)
+    assert w.sessions_dir == tmp_path / "mine" and "Preferences saved" in w.statusBar().currentMessage()
+    w.open_recording(CLIPS / "ANG.wav")
+    wait_replay_done(qtbot, w)
+    assert {e.label for e in w.timeline_model.final_events()} == {UNCERTAIN}
+
+
+def test_cancelled_or_unsavable_preferences_change_nothing(make_window, qtbot, tmp_path):
+    path = tmp_path / "config.json"
+    w = make_window(config_path=path)
+    dialog = _preferences(qtbot, w)
+    dialog.confidence.setValue(0.9)
+    dialog.reject()
+    assert not path.exists() and w.config.confidence_threshold == 0.4
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    w.config_path = blocker / "config.json"
+    assert not w.apply_preferences(dialog.settings())
+    assert "cannot save settings" in w.banner.text.text() and w.config.confidence_threshold == 0.4
+    assert w.engine.pipeline_config.confidence_threshold == 0.4
+
+
 def test_settings_problems_join_the_banner_without_hiding_it(make_window):
     w = make_window()
     assert not w.start_microphone("no-such-microphone-xyz")

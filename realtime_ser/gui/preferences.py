@@ -1,0 +1,97 @@
+"""Preferences dialog: the user settings shared with the command line (config.json), edited in place.
+
+The dialog only edits a :class:`~realtime_ser.config.Settings`; the main window saves it (atomically,
+validated by ``config.save``) and uses it for the next pipeline it starts. Ranges come from the same
+limits ``config.json`` is checked against, so the dialog cannot produce a file the CLI refuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from realtime_ser.config import Settings, default_session_dir
+
+
+def _spin(value: float, low: float, high: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setSuffix(suffix)
+    box.setValue(value)
+    return box
+
+
+class PreferencesDialog(QDialog):
+    """Confidence threshold, smoothing, partial interval, utterance length and session recording."""
+
+    def __init__(self, config: Settings, config_path: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self._config = config
+        form = QFormLayout()
+        self.confidence = _spin(config.confidence_threshold, 0.0, 1.0, 0.05, 2)
+        self.confidence.setToolTip("Results whose top probability is below this are shown as uncertain")
+        form.addRow("Uncertain below confidence", self.confidence)
+        self.smoothing = _spin(config.smoothing, 0.0, 0.95, 0.05, 2)
+        self.smoothing.setToolTip("Weight of earlier partial results within an utterance (0 = none)")
+        form.addRow("Smoothing of partial results", self.smoothing)
+        self.partial_interval = _spin(config.partial_interval_s, 0.1, 5.0, 0.1, 1, " s")
+        form.addRow("Partial result every", self.partial_interval)
+        self.max_utterance = _spin(config.max_utterance_s, 1.0, 60.0, 1.0, 0, " s")
+        self.max_utterance.setToolTip("Longer speech is cut into several utterances")
+        form.addRow("Longest utterance", self.max_utterance)
+        self.session_dir = QLineEdit(config.session_dir or "")
+        self.session_dir.setPlaceholderText(str(default_session_dir()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.session_dir, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Session folder", folder_row)
+        self.record_sessions = QCheckBox("Record every listening session")
+        self.record_sessions.setChecked(config.record_sessions)
+        form.addRow("", self.record_sessions)
+        note = QLabel(f"Saved in {config_path}, which the command line reads too. "
+                      "Changes apply from the next start or replay.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Session folder",
+                                                  self.session_dir.text() or str(default_session_dir()))
+        if folder:
+            self.session_dir.setText(folder)
+
+    def settings(self) -> Settings:
+        """The edited settings (everything the dialog does not show kept as it was)."""
+        return dataclasses.replace(
+            self._config,
+            confidence_threshold=round(self.confidence.value(), 4),
+            smoothing=round(self.smoothing.value(), 4),
+            partial_interval_s=round(self.partial_interval.value(), 4),
+            max_utterance_s=round(self.max_utterance.value(), 4),
+            session_dir=self.session_dir.text().strip() or None,
+            record_sessions=self.record_sessions.isChecked(),
+        )
