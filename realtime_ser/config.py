@@ -155,13 +155,19 @@ def _version(v):
     return None if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else "must be a positive integer"
 
 
+#: Allowed ranges of the numeric settings: (low, high, high excluded). The GUI's Preferences
+#: dialog takes its limits from here too, so it cannot write a file that would be refused.
+NUMBER_RANGES = {
+    "vad_threshold_db": (0.0, 60.0, False),
+    "confidence_threshold": (0.0, 1.0, False),
+    "smoothing": (0.0, 1.0, True),
+    "partial_interval_s": (0.1, 5.0, False),
+    "max_utterance_s": (1.0, 60.0, False),
+}
+
 _CHECKS = {
     "device": _device,
-    "vad_threshold_db": _number(0.0, 60.0),
-    "confidence_threshold": _number(0.0, 1.0),
-    "smoothing": _number(0.0, 1.0, hi_open=True),
-    "partial_interval_s": _number(0.1, 5.0),
-    "max_utterance_s": _number(1.0, 60.0),
+    **{name: _number(lo, hi, hi_open=hi_open) for name, (lo, hi, hi_open) in NUMBER_RANGES.items()},
     "model_path": _optional_str("a file path"),
     "record_sessions": _bool,
     "session_dir": _optional_str("a folder path"),

@@ -1,8 +1,9 @@
 """Preferences dialog: the user settings shared with the command line (config.json), edited in place.
 
 The dialog only edits a :class:`~realtime_ser.config.Settings`; the main window saves it (atomically,
-validated by ``config.save``) and uses it for the next pipeline it starts. Ranges come from the same
-limits ``config.json`` is checked against, so the dialog cannot produce a file the CLI refuses.
+validated by ``config.save``) and uses it for the next pipeline it starts. The spin boxes' ranges are
+``config.NUMBER_RANGES``, the limits ``config.json`` is checked against, so the dialog cannot produce
+a file the CLI refuses.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from realtime_ser.config import Settings, default_session_dir
+from realtime_ser.config import NUMBER_RANGES, Settings, default_session_dir
 
 
-def _spin(value: float, low: float, high: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+def _spin(name: str, value: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+    """A spin box over setting ``name``'s allowed range (an excluded upper bound is one step less)."""
+    low, high, high_excluded = NUMBER_RANGES[name]
     box = QDoubleSpinBox()
-    box.setRange(low, high)
+    box.setRange(low, high - step if high_excluded else high)
     box.setSingleStep(step)
     box.setDecimals(decimals)
     box.setSuffix(suffix)
@@ -45,15 +48,15 @@ class PreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
         self._config = config
         form = QFormLayout()
-        self.confidence = _spin(config.confidence_threshold, 0.0, 1.0, 0.05, 2)
+        self.confidence = _spin("confidence_threshold", config.confidence_threshold, 0.05, 2)
         self.confidence.setToolTip("Results whose top probability is below this are shown as uncertain")
         form.addRow("Uncertain below confidence", self.confidence)
-        self.smoothing = _spin(config.smoothing, 0.0, 0.95, 0.05, 2)
+        self.smoothing = _spin("smoothing", config.smoothing, 0.05, 2)
         self.smoothing.setToolTip("Weight of earlier partial results within an utterance (0 = none)")
         form.addRow("Smoothing of partial results", self.smoothing)
-        self.partial_interval = _spin(config.partial_interval_s, 0.1, 5.0, 0.1, 1, " s")
+        self.partial_interval = _spin("partial_interval_s", config.partial_interval_s, 0.1, 1, " s")
         form.addRow("Partial result every", self.partial_interval)
-        self.max_utterance = _spin(config.max_utterance_s, 1.0, 60.0, 1.0, 0, " s")
+        self.max_utterance = _spin("max_utterance_s", config.max_utterance_s, 1.0, 0, " s")
         self.max_utterance.setToolTip("Longer speech is cut into several utterances")
         form.addRow("Longest utterance", self.max_utterance)
         self.session_dir = QLineEdit(config.session_dir or "")
