@@ -10,14 +10,13 @@ import signal
 import time
 
 import numpy as np
-import pytest
 
 from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import MicrophoneSource, list_devices
 from realtime_ser.dsp.vad import VADConfig, frame_energies_db
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.worker import Pipeline, analyze_file
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO
 
 # Its lead-in before the speech is quiet (under -85 dBFS).  The virtual mic is digital silence until
 # playback starts, so the live VAD's noise floor sits far lower than analyze's, which starts on the

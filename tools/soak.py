@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import importlib
 import math
 import os
 import sys
@@ -285,7 +286,7 @@ def run_virtual_mic(model, program: Program, log=print) -> dict:
     tally = Tally()
     proc = psutil.Process()
     try:
-        import sounddevice  # noqa: F401 - initialise PortAudio with PULSE_SERVER set
+        importlib.import_module("sounddevice")  # initialise PortAudio with PULSE_SERVER set
 
         reinit_portaudio()
         source = MicrophoneSource("pulse")

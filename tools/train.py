@@ -422,7 +422,7 @@ def train(
     name -> (x windows, clip_index, clip labels); the epoch with the best mean validation UA is kept
     (early stopping on it).
     """
-    tf = configure_tf(cfg.threads, cfg.seed)
+    configure_tf(cfg.threads, cfg.seed)
     import tf_keras as keras
 
     rng = np.random.default_rng(cfg.seed)
