@@ -10,7 +10,9 @@ import argparse
 import csv
 import io
 import json
+import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -26,6 +28,7 @@ from realtime_ser.atomic_file import write_text_atomic  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 
 PROG = "realtime-ser"
+log = logging.getLogger(__name__)
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -71,7 +74,52 @@ def _format_event(ev) -> str | None:
             f"[{ev.end:8.2f}] {kind} #{ev.utterance_id} {ev.label:<10} {ev.confidence:5.2f}"
             f"  ({ev.start:.2f}-{ev.end:.2f} s){extra}{lat}"
         )
+    if ev.type == "marker":
+        return f"[{ev.time:8.2f}] marker {ev.marker_id}" + (f": {ev.note}" if ev.note else "")
     return f"[{ev.time:8.2f}] {ev.level}: {ev.message}"
+
+
+#: A longer "line" on stdin is cut here (``listen < /dev/zero`` must not eat all memory).
+MAX_NOTE_BYTES = 64 * 1024
+
+
+def _in_background(fd: int) -> bool:
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:  # a terminal that is not our controlling one: no job control to respect
+        return False
+
+
+def _read_note_lines(on_line) -> None:
+    """Call ``on_line(text)`` for every line on stdin that ends with Enter, until EOF (thread body).
+
+    Reads the file descriptor, not ``sys.stdin``: a daemon thread blocked in
+    ``sys.stdin.readline()`` holds the buffer's lock, which can abort the interpreter's
+    shutdown.  On a terminal it reads only while in the foreground: a background job
+    (``listen &``) reading its terminal would be stopped by SIGTTIN, or take lines typed
+    for the shell.  Any problem just ends reading; listening goes on.
+    """
+    try:
+        fd = sys.stdin.fileno()
+        job_control = os.isatty(fd) and hasattr(os, "tcgetpgrp")
+        pending = b""
+        while True:
+            if job_control:
+                if _in_background(fd):
+                    time.sleep(0.5)
+                    continue
+                select.select([fd], [], [])
+                if _in_background(fd):  # moved to the background while waiting: not ours
+                    continue
+            data = os.read(fd, 4096)
+            if not data:
+                return  # EOF: stdin closed, /dev/null, Ctrl-D
+            *lines, pending = (pending + data).split(b"\n")
+            pending = pending[:MAX_NOTE_BYTES]
+            for line in lines:
+                on_line(line[:MAX_NOTE_BYTES].decode("utf-8", "replace").strip())
+    except Exception as exc:  # no stdin (pythonw), a closed or odd descriptor: no markers, that's all
+        log.debug("reading notes from stdin stopped: %r", exc)
 
 
 def _load_settings(args):
@@ -95,6 +143,7 @@ def _repair_sessions(folder: Path) -> None:
 def cmd_listen(args) -> int:
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
     from realtime_ser.model.emotion_model import EmotionModel
+    from realtime_ser.pipeline.events import MarkerEvent
     from realtime_ser.pipeline.worker import Pipeline
 
     settings = _load_settings(args)
@@ -128,7 +177,9 @@ def cmd_listen(args) -> int:
         pipeline.add_audio_listener(recorder.write_audio)
         pipeline.add_event_listener(recorder.write_event)
     finals: list = []
-    lock = threading.Lock()
+    markers = 0
+    markers_open = True  # closed before the output file is: a late line must not write into it
+    lock = threading.RLock()  # add_marker holds it around on_event
 
     def on_event(ev) -> None:
         nonlocal out
@@ -147,6 +198,18 @@ def cmd_listen(args) -> int:
             if ev.type == "emotion" and ev.final:
                 finals.append(ev)
 
+    def add_marker(note: str) -> None:
+        """A line typed on stdin: a marker at the current stream time, through the events' path."""
+        nonlocal markers
+        with lock:
+            if not markers_open:
+                return
+            markers += 1
+            ev = MarkerEvent(markers, pipeline.stats.stream_time, note)
+            if recorder is not None:
+                recorder.write_event(ev)
+            on_event(ev)
+
     pipeline.add_event_listener(on_event)
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
@@ -157,20 +220,29 @@ def cmd_listen(args) -> int:
             folder = recorder.start()
             print(f"recording session to {folder}", file=sys.stderr, flush=True)
         pipeline.start()
-        print(f"listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        on_terminal = _stdin_is_terminal()
+        # Piped stdin only when asked: in a script (`while read f; do ... listen; done < list`)
+        # it is someone else's input, and reading it would silently eat it.
+        if on_terminal or args.notes_from_stdin:
+            threading.Thread(target=_read_note_lines, args=(add_marker,), name="realtime-ser-notes",
+                             daemon=True).start()
+        hint = "type a note + Enter to mark a moment, " if on_terminal else ""
+        print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         while not stop.is_set() and pipeline.running:
             if args.duration is not None and time.monotonic() - t0 >= args.duration:
                 break
             stop.wait(0.05)
     finally:
+        with lock:
+            markers_open = False
         pipeline.stop()
         if recorder is not None and recorder.recording:
             recorder.stop()
         signal.signal(signal.SIGINT, previous)
         if out is not None:
             out.close()
-    _print_summary(pipeline.stats, finals)
+    _print_summary(pipeline.stats, finals, markers)
     if recorder is not None and recorder.folder is not None:
         print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
     if pipeline.error:
@@ -179,7 +251,14 @@ def cmd_listen(args) -> int:
     return 0
 
 
-def _print_summary(stats, finals) -> None:
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _print_summary(stats, finals, markers: int = 0) -> None:
     counts = Counter(ev.label for ev in finals)
     lat = [ev.latency_ms for ev in finals if ev.latency_ms is not None]
     lines = [
@@ -190,6 +269,8 @@ def _print_summary(stats, finals) -> None:
     ]
     if lat:
         lines.append(f"final-event latency: mean {sum(lat) / len(lat):.0f} ms, max {max(lat):.0f} ms")
+    if markers:
+        lines.append(f"markers: {markers}")
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
@@ -208,6 +289,38 @@ def session_audio(path: Path) -> Path | None:
     if not is_session_folder(path):
         return None
     return Path(Session.open(path).audio_path)
+
+
+def session_markers(path: Path) -> list[dict]:
+    """The markers stored in a session folder, as event dicts in time order; [] for anything else.
+
+    Never raises: markers are extras, and a session whose audio can be analysed must not
+    fail over its event log (a missing file or bad lines already just mean fewer events).
+    """
+    try:
+        from realtime_ser.session import Session, is_session_folder
+
+        if not is_session_folder(path):
+            return []
+        return [m.to_dict() for m in Session.open(path).markers]
+    except (ImportError, SerError, OSError, ValueError):
+        return []
+
+
+def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
+    """``events`` (an analysis, in order) with ``markers`` (sorted) put where they happened.
+
+    An event counts at the stream time it was emitted (an emotion result at its
+    utterance's end), as in ``listen --output``; the analysis keeps its own order.
+    """
+    merged: list[dict] = []
+    pending = list(markers)
+    for ev in events:
+        t = ev.get("time", ev.get("end"))
+        while pending and isinstance(t, (int, float)) and pending[0]["time"] < t:
+            merged.append(pending.pop(0))
+        merged.append(ev)
+    return merged + pending
 
 
 def collect_inputs(paths: list[str]) -> list[tuple[str, Path | None, str | None]]:
@@ -300,7 +413,7 @@ def cmd_analyze(args) -> int:
                 bar.clear()
                 _err(error)
             else:
-                results[index] = rows
+                results[index] = merge_markers(rows, session_markers(Path(items[index][0])))
             bar.update(1)
         if pool is not None:
             pool.close()
@@ -333,7 +446,7 @@ CSV_FIELDS = ["file", "utterance_id", "start", "end", "label", "top_label", "con
 
 
 def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
-    """The analysis result as CSV (one row per emotion event), JSON or JSONL."""
+    """The analysis result as CSV (one row per emotion event or marker), JSON or JSONL."""
     buf = io.StringIO()
     if fmt == "json":
         doc = []
@@ -364,15 +477,20 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
         if labels:
             break
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels])
+    # "note" (a marker's) goes last, so that the earlier columns keep their places
+    writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels] + ["note"])
     for i, (name, _, _) in enumerate(items):
         for ev in results.get(i, []):
+            if ev.get("type") == "marker":  # a moment, not a result: only its time and note
+                t = f"{ev['time']:.3f}"
+                writer.writerow([name, "", t, t, "marker", "", "", ""] + [""] * len(labels) + [ev["note"]])
             if ev.get("type") != "emotion":
                 continue
             writer.writerow(
                 [name, ev["utterance_id"], f"{ev['start']:.3f}", f"{ev['end']:.3f}", ev["label"], ev["top_label"],
                  f"{ev['confidence']:.4f}", int(ev["final"])]
                 + [f"{ev['probabilities'].get(k, 0.0):.4f}" for k in labels]
+                + [""]
             )
     return buf.getvalue()
 
@@ -405,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="record a session folder (audio + events) into DIR (default: the configured session folder)",
     )
     p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
+    p.add_argument("--notes-from-stdin", action="store_true",
+                   help="read marker notes from stdin even when it is not a terminal (a pipe, a file)")
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("analyze", help="emotion timeline of audio files, folders or session folders")

@@ -216,3 +216,168 @@ def test_version_is_the_package_version():
 
     r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"realtime-ser {__version__}", r
+
+
+# -- markers ----------------------------------------------------------------------------------
+
+
+def test_listen_lines_on_stdin_become_markers_in_output_and_session(clips, model_path, tmp_path):
+    from realtime_ser.session import Session
+
+    out = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtime_ser", "listen", "--replay", clips[0], "--output", str(out),
+         "--record", str(tmp_path / "sessions"), "--model", model_path, "--notes-from-stdin"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        started = []
+        for line in proc.stderr:  # type while the replay runs, not before the stream starts
+            started.append(line)
+            if line.startswith("listening on"):
+                break
+        assert "type a note" not in "".join(started)  # the hint is for a terminal only
+        time.sleep(0.5)
+        proc.stdin.write("  first note \n")
+        proc.stdin.flush()
+        time.sleep(0.5)
+        # then EOF (communicate closes stdin): markers stop, listening goes on to the end of the clip
+        stdout, stderr = proc.communicate("\n", timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "markers: 2" in stderr
+    printed = [l for l in stdout.splitlines() if "marker" in l]
+    assert len(printed) == 2, stdout
+    assert printed[0].endswith("] marker 1: first note") and printed[1].endswith("] marker 2"), printed
+    assert "FINAL" in stdout  # the results are still there
+
+    written = [json.loads(l) for l in out.read_text().splitlines()]
+    markers = [e for e in written if e["type"] == "marker"]
+    assert [(m["marker_id"], m["note"]) for m in markers] == [(1, "first note"), (2, "")]
+    (folder,) = (tmp_path / "sessions").iterdir()
+    session = Session.open(folder)
+    assert session.status == "complete" and not session.warnings
+    assert [(m.marker_id, m.note) for m in session.markers] == [(1, "first note"), (2, "")]
+    times = [m.time for m in session.markers]
+    assert 0 <= times[0] <= times[1] <= session.duration and times[1] > 0, times
+    assert times == [pytest.approx(m["time"], abs=1e-3) for m in markers]  # the replay starts at 0
+
+
+def test_listen_with_nothing_on_stdin_is_unchanged(clips, model_path, tmp_path):
+    out = tmp_path / "events.jsonl"
+    with open(os.devnull) as devnull:
+        r = run_cli("listen", "--replay", clips[0], "--speed", "4", "--output", str(out), "--model", model_path,
+                    "--notes-from-stdin", stdin=devnull, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "FINAL" in r.stdout and "marker" not in r.stdout
+    assert "markers" not in r.stderr and "type a note" not in r.stderr and "Traceback" not in r.stderr
+    assert [json.loads(l)["type"] for l in out.read_text().splitlines()].count("marker") == 0
+
+
+def test_listen_leaves_piped_stdin_alone_unless_asked(clips, model_path, tmp_path):
+    # a script's loop input (`while read f; do realtime-ser listen ...; done < list`) is not notes
+    r = run_cli("listen", "--replay", clips[0], "--speed", "4", "--model", model_path,
+                input="next-file.wav\n", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "FINAL" in r.stdout and "marker" not in r.stdout and "markers" not in r.stderr
+
+
+def test_listen_on_a_terminal_says_how_to_mark(clips, model_path):
+    import pty
+
+    master, slave = pty.openpty()  # a terminal as stdin (not the controlling one: no job control)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "realtime_ser", "listen", "--replay", clips[0], "--model", model_path],
+            cwd=REPO, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        started = []
+        for line in proc.stderr:
+            started.append(line)
+            if line.startswith("listening on"):
+                break
+        assert "(type a note + Enter to mark a moment, Ctrl-C to stop)" in started[-1], started
+        os.write(master, "on a terminal\n".encode())
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, stderr
+    assert "] marker 1: on a terminal" in stdout and "markers: 1" in stderr
+
+
+DEMO = REPO / "assets" / "demo" / "demo-session.flac"
+
+
+def _record_session(parent, markers, block=1600):
+    """A session of the demo audio (six utterances) with ``markers`` written among its audio."""
+    from realtime_ser.audio.io import load_audio
+    from realtime_ser.session import SessionRecorder
+
+    audio = load_audio(DEMO, 16000)
+    rec = SessionRecorder(parent, 16000, "test")
+    folder = rec.start()
+    for start in range(0, audio.size, block):
+        rec.write_audio(audio[start : start + block], start / 16000)
+    for marker in markers:
+        rec.write_event(marker)
+    rec.stop()
+    assert rec.error is None
+    return folder
+
+
+def test_analyze_puts_a_sessions_markers_in_its_timeline(clips, model_path, tmp_path):
+    import csv
+
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    written = [  # out of order, as a file may hold them; one note needs CSV quoting
+        MarkerEvent(2, 11.5, "client mentions her mother"), MarkerEvent(1, 2.25), MarkerEvent(3, 20.0, 'a, "b"')]
+    folder = _record_session(tmp_path / "sessions", written)
+    with open(folder / "events.jsonl", "a") as f:  # a damaged line must not cost the other markers
+        f.write('{"type": "marker", "marker_id": "x", "time": 3}\nnot json\n')
+    expected = [m.to_dict() for m in sorted(written, key=lambda m: m.time)]
+
+    r = run_cli("analyze", str(folder), "-f", "json", "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    (entry,) = json.loads(r.stdout)
+    events = entry["events"]
+    assert [e for e in events if e["type"] == "marker"] == expected
+    assert sum(e["type"] == "emotion" for e in events) == 6
+    when = [e.get("time", e.get("end")) for e in events]
+    assert when == sorted(when)  # each marker sits where it happened among the results
+
+    r = run_cli("analyze", str(folder), "-f", "jsonl", "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    assert all(l["file"] == str(folder) for l in lines)
+    assert [(l["type"], l.get("time", l.get("end"))) for l in lines] == [(e["type"], t) for e, t in zip(events, when)]
+    assert [l for l in lines if l["type"] == "marker"] == [{"file": str(folder), **m} for m in expected]
+
+    r = run_cli("analyze", str(folder), clips[0], "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.reader(r.stdout.splitlines()))
+    header = rows[0]
+    assert header[:8] == ["file", "utterance_id", "start", "end", "label", "top_label", "confidence", "final"]
+    assert header[-1] == "note" and all(len(row) == len(header) for row in rows)
+    session_rows = [dict(zip(header, row)) for row in rows[1:] if row[0] == str(folder)]
+    marker_rows = [row for row in session_rows if row["label"] == "marker"]
+    assert [(row["start"], row["end"], row["note"]) for row in marker_rows] == [
+        ("2.250", "2.250", ""), ("11.500", "11.500", "client mentions her mother"), ("20.000", "20.000", 'a, "b"')]
+    for row in marker_rows:
+        assert all(row[k] == "" for k in header if k not in ("file", "start", "end", "label", "note")), row
+    assert len(session_rows) == 9 and all(row["note"] == "" for row in session_rows if row["label"] != "marker")
+    ends = [float(row["end"]) for row in session_rows]
+    assert ends == sorted(ends)  # time order: a result counts at its end, as it did live
+    plain_rows = [dict(zip(header, row)) for row in rows[1:] if row[0] == clips[0]]
+    assert len(plain_rows) == 1 and plain_rows[0]["note"] == "" and plain_rows[0]["label"] != "marker"
+
+
+def test_analyze_a_session_without_an_event_log(model_path, tmp_path):
+    folder = _record_session(tmp_path / "sessions", [])
+    (folder / "events.jsonl").unlink()
+    r = run_cli("analyze", str(folder), "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.splitlines()
+    assert rows[0].endswith(",note") and len(rows) == 7 and all(row.endswith(",") for row in rows[1:])

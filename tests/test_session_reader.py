@@ -121,3 +121,22 @@ def test_missing_event_log_is_an_empty_timeline(session_folder):
     session = Session.open(session_folder)
     assert session.events == [] and "no event log" in session.warnings[0]
     assert abs(session.duration - 2.0) < 1e-9
+
+
+def test_markers_are_read_in_time_order_and_malformed_ones_skipped(tmp_path):
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    rec = SessionRecorder(tmp_path, SR, "mic", None, {})
+    folder = rec.start()
+    rec.write_audio(speech(SR)[: 2 * SR], 10.0)  # recording began 10 s into the stream
+    rec.write_event(MarkerEvent(2, 11.5, "later, written first"))
+    rec.write_event(MarkerEvent(1, 10.25))
+    rec.stop()
+    path = folder / "events.jsonl"
+    path.write_bytes(path.read_bytes()
+                     + b'{"type":"marker","marker_id":3,"time":1.0,"note":7}\n'  # note not text
+                     + b'{"type":"marker","marker_id":true,"time":1.0,"note":""}\n')  # id not a number
+    session = Session.open(folder)
+    # on the clock of the session audio, like every other event
+    assert session.markers == [MarkerEvent(1, 0.25), MarkerEvent(2, 1.5, "later, written first")]
+    assert session.warnings == [f"{path}: skipped 2 malformed event line(s) (line 3, 4)"]

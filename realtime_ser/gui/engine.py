@@ -145,6 +145,12 @@ class Engine:
         if self.source is not None and hasattr(self.source, "seek"):
             self.source.seek(seconds)
 
+    def add_marker(self, marker) -> None:
+        """A moment the user marked: into the recording (if any), on the stream clock like the results."""
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.write_event(marker)
+
     # --- recording --------------------------------------------------------------------
 
     def start_recording(self, parent_dir: Path, settings: dict) -> Path:

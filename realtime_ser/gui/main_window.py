@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -44,7 +45,7 @@ from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
-from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
 
 FPS = 30
 WAVEFORM_SECONDS = 10.0
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self._paused = False
         self._finished_reported = True
         self._last_status_update = 0.0
+        self._runs = 0  # sources started so far: a note typed for an earlier one is not this one's
 
         dark = palette.is_dark_theme()
         plot_colors = palette.plot_colors(dark)
@@ -255,6 +257,10 @@ class MainWindow(QMainWindow):
                                           sp.SP_DialogSaveButton, checkable=True)
         self.export_action = self._action("Export timeline…", "Ctrl+E", self.export_dialog,
                                           "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
+        self.mark_action = self._action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
+                                        "Mark this moment on the timeline (saved in a recorded session)")
+        self.mark_note_action = self._action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,
+                                             "Mark this moment and type a note for it")
         self.calibrate_action = self._action("Calibrate noise", "Ctrl+K", self.calibrate_noise,
                                              "Measure background noise for 1 s")
         self.demo_action = self._action("Play demo", "Ctrl+D", self.play_demo,
@@ -303,6 +309,7 @@ class MainWindow(QMainWindow):
         bar.addAction(self.open_action)
         bar.addAction(self.demo_action)
         bar.addAction(self.record_action)
+        bar.addAction(self.mark_action)
         bar.addAction(self.export_action)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
@@ -336,6 +343,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         audio_menu = bar.addMenu("&Audio")
         for action in (self.start_action, self.calibrate_action):
+            audio_menu.addAction(action)
+        audio_menu.addSeparator()
+        for action in (self.mark_action, self.mark_note_action):
             audio_menu.addAction(action)
         audio_menu.addSeparator()
         for action in (self.pause_action, self.back_action, self.forward_action):
@@ -397,6 +407,7 @@ class MainWindow(QMainWindow):
         stop_clip()  # an utterance of the previous recording
         self._reset_views()
         self.engine.start(source, info)
+        self._runs += 1
         self._finished_reported = False
         self.status_source.setText(f"{info.kind}: {info.name}")
 
@@ -457,6 +468,10 @@ class MainWindow(QMainWindow):
         except SerError as exc:
             self.show_error(str(exc))
             return False
+        if kind == "session":  # the moments marked while it was recorded, on its own clock
+            for marker in session.markers:
+                self.timeline_model.add_marker(marker)
+            self.timeline.refresh(0.0)
         self.mode = "replay"
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
@@ -562,6 +577,43 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Playing utterance {utterance_id} ({format_time(utt.start)} – {format_time(end)})", 6000)
 
+    def add_marker(self, note: str = "", at: float | None = None) -> MarkerEvent | None:
+        """Mark the moment now (or stream time ``at``): a line on the timeline, kept in a recording.
+
+        Returns the marker, or None when nothing is running to mark.
+        """
+        if at is None:
+            if not self.engine.running:
+                self.statusBar().showMessage("Start listening or a replay to mark a moment", 6000)
+                return None
+            at = self.envelope.end_time  # the newest audio on screen: what the user just heard or saw
+        marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
+        self.timeline_model.add_marker(marker)
+        self.engine.add_marker(marker)
+        self.timeline.refresh(self.envelope.end_time)
+        saved = " (saved in the recording)" if self.engine.recorder is not None else ""
+        self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
+        return marker
+
+    def mark_with_note(self) -> None:
+        """Mark the moment of the key press, then ask for a note (without stopping the audio)."""
+        if not self.engine.running:
+            self.add_marker()  # says why nothing is marked
+            return
+        at, run = self.envelope.end_time, self._runs
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Mark with note")
+        dialog.setLabelText(f"Note for the moment at {format_time(at)}:")
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+
+        def accepted(text: str) -> None:
+            if run == self._runs:  # still the same session
+                self.add_marker(text, at)
+
+        dialog.textValueSelected.connect(accepted)
+        self._note_dialog = dialog
+        dialog.open()
+
     def set_audible(self, on: bool) -> None:
         self.settings.audible_replay = on
         if not on:
@@ -596,7 +648,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recording into {folder}", 5000)
 
     def export_to(self, path: str | Path) -> Path:
-        return export_timeline(self.timeline_model.final_events(), self.labels, path)
+        return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
 
     def export_dialog(self) -> None:
         start = str(Path(self.settings.last_dir or Path.home()) / "emotion-timeline.csv")
@@ -608,7 +660,10 @@ class MainWindow(QMainWindow):
         except SerError as exc:
             self.show_error(str(exc))
             return
-        self.statusBar().showMessage(f"Exported {len(self.timeline_model.final_events())} utterances to {out}", 6000)
+        markers = len(self.timeline_model.markers)
+        also = f" and {markers} marker{'s' if markers != 1 else ''}" if markers else ""
+        self.statusBar().showMessage(f"Exported {len(self.timeline_model.final_events())} utterances{also} to {out}",
+                                     6000)
 
     def open_dialog(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)
@@ -670,6 +725,8 @@ class MainWindow(QMainWindow):
         self.replay_bar.pause_button.setEnabled(replay)
         self.replay_bar.position.setEnabled(replay)
         self.sensitivity.calibrate_button.setEnabled(running)
+        self.mark_action.setEnabled(running)
+        self.mark_note_action.setEnabled(running)
 
     # ------------------------------------------------------------------ the timer
 

@@ -3,7 +3,9 @@
 One :class:`Utterance` per VAD utterance, holding the newest emotion estimate
 (partial results are replaced as they arrive; the final one stays).  Views ask
 for the utterances that changed since they last drew, so a long session does not
-cost more per frame than a short one.
+cost more per frame than a short one.  The moments the user marked
+(:class:`MarkerEvent`) are kept beside them; they are the user's, not results, so a
+replay seeking backwards (which recomputes the results) keeps them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
-from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
 
 
 @dataclass
@@ -44,6 +46,10 @@ class TimelineModel:
         self._order: list[Utterance] = []  # sorted by start (events arrive in time order)
         self._starts: list[float] = []
         self._dirty: set[int] = set()
+        self._markers: list[MarkerEvent] = []  # sorted by time
+        self._marker_times: list[float] = []
+        #: Bumped whenever the markers change, so views redraw them only then.
+        self.markers_version = 0
 
     def __len__(self) -> int:
         return len(self._order)
@@ -57,6 +63,32 @@ class TimelineModel:
         self._by_id.clear()
         self._order.clear()
         self._starts.clear()
+        self._markers.clear()
+        self._marker_times.clear()
+        self.markers_version += 1
+
+    # --- markers -----------------------------------------------------------------
+
+    @property
+    def markers(self) -> list[MarkerEvent]:
+        return list(self._markers)
+
+    def add_marker(self, marker: MarkerEvent) -> None:
+        i = bisect_right(self._marker_times, marker.time)
+        self._marker_times.insert(i, marker.time)
+        self._markers.insert(i, marker)
+        self.markers_version += 1
+
+    def next_marker_id(self) -> int:
+        return max((m.marker_id for m in self._markers), default=0) + 1
+
+    def markers_between(self, left: float, right: float) -> list[MarkerEvent]:
+        return self._markers[bisect_right(self._marker_times, left - 1e-9) : bisect_right(self._marker_times, right)]
+
+    def marker_at(self, t: float, slack: float) -> MarkerEvent | None:
+        """The marker nearest to stream time ``t``, if one lies within ``slack`` seconds."""
+        near = self.markers_between(t - slack, t + slack)
+        return min(near, key=lambda m: abs(m.time - t)) if near else None
 
     def _get(self, utterance_id: int, start: float) -> Utterance:
         utt = self._by_id.get(utterance_id)
@@ -149,6 +181,11 @@ def describe(utt: Utterance, labels: list[str], now: float) -> str:
     return "\n".join(lines)
 
 
+def describe_marker(marker: MarkerEvent) -> str:
+    """Tooltip text of a marker."""
+    return f"Marker {marker.marker_id} at {format_time(marker.time)}" + (f": {marker.note}" if marker.note else "")
+
+
 def format_time(seconds: float) -> str:
     seconds = max(0.0, seconds)
     minutes, sec = divmod(seconds, 60.0)
@@ -158,22 +195,34 @@ def format_time(seconds: float) -> str:
 EXPORT_FORMATS = ("csv", "json")
 
 
-def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | os.PathLike) -> Path:
-    """Write final emotion results as CSV (one row per utterance) or JSON (by file extension)."""
+def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | os.PathLike,
+                    markers: list[MarkerEvent] = ()) -> Path:
+    """Write final emotion results and the user's markers as CSV or JSON (by file extension).
+
+    CSV: one row per utterance, and one per marker (label ``marker``, its time as start
+    and end, its text in the last column, ``note``), in time order, so a spreadsheet
+    shows each marked moment among the results around it.
+    """
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise SerError(f"{p}: unknown export format (use .csv or .json)")
     if fmt == "json":
-        text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events]}, indent=2)
+        text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events],
+                           "markers": [m.to_dict() for m in markers]}, indent=2)
     else:
+        rows = [(e.start, 0, [e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
+                              f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels]
+                 + [""]) for e in events]
+        blanks = [""] * len(labels)
+        rows += [(m.time, 1, ["", f"{m.time:.3f}", f"{m.time:.3f}", "marker", "", ""] + blanks + [m.note])
+                 for m in markers]
+        rows.sort(key=lambda row: row[:2])  # time order; stable, a marker after an utterance starting with it
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["utterance_id", "start_s", "end_s", "label", "top_label", "confidence"]
-                   + [f"p_{lab}" for lab in labels])
-        for e in events:
-            w.writerow([e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
-                        f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels])
+                   + [f"p_{lab}" for lab in labels] + ["note"])
+        w.writerows(row for *_, row in rows)
         text = buf.getvalue()
     try:
         write_text_atomic(p, text)  # an export over an earlier one never leaves half a file

@@ -4,8 +4,9 @@ Band colour = emotion, band height and opacity = confidence.  Partial results
 (someone is still speaking) are drawn lighter with a dashed outline and change
 as new estimates arrive; uncertain results are grey and hatched; an utterance
 with no estimate yet is an empty outline.  Hovering shows time, label and
-every class probability.  The view follows the newest ~60 s until the user
-zooms or drags; "Follow live" (End) returns to following.
+every class probability.  Markers the user set are vertical dashed lines
+labelled with their number and note.  The view follows the newest ~60 s until
+the user zooms or drags; "Follow live" (End) returns to following.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from realtime_ser.gui.palette import UNCERTAIN_COLOR
-from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe
+from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe, describe_marker
 from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
-from realtime_ser.pipeline.events import UNCERTAIN
+from realtime_ser.pipeline.events import UNCERTAIN, MarkerEvent
 
 MIN_HEIGHT = 0.08
 
@@ -81,6 +82,8 @@ class TimelineView(QWidget):
         self.hint = ""  # a last tooltip line saying what double-clicking does now ("" = nothing)
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
+        self._marker_lines: dict[int, pg.InfiniteLine] = {}
+        self._markers_drawn = (-1, 0.0, 0.0)  # (model version, left, right) they were drawn for
         self._in_refresh = False
         self._text_color = colors["foreground"]
         self._caption_font = QFont(self.font())
@@ -139,8 +142,12 @@ class TimelineView(QWidget):
             self.plot.removeItem(band)
         for text in self._texts.values():
             self.plot.removeItem(text)
+        for line in self._marker_lines.values():
+            self.plot.removeItem(line)
         self._bands.clear()
         self._texts.clear()
+        self._marker_lines.clear()
+        self._markers_drawn = (-1, 0.0, 0.0)
         self.now = 0.0
         self.set_following(True)
 
@@ -184,6 +191,44 @@ class TimelineView(QWidget):
                 fits = self._bands[uid].rect().width() * px_per_s + 12 >= 6.0 * len(text.textItem.toPlainText())
                 if text.isVisible() != fits:
                     text.setVisible(fits)
+        self._sync_markers(left - margin, right + margin)
+
+    def _sync_markers(self, left: float, right: float) -> None:
+        """Marker lines for the markers in (or near) the visible range, as for the bands."""
+        drawn_version, drawn_left, drawn_right = self._markers_drawn
+        if drawn_version == self.model.markers_version and drawn_left <= left and right <= drawn_right:
+            return  # nothing changed and the range drawn still covers the view
+        span = right - left
+        left, right = left - span, right + span  # draw a little ahead, so scrolling rarely redraws
+        visible = {m.marker_id: m for m in self.model.markers_between(left, right)}
+        for mid in [mid for mid in self._marker_lines if mid not in visible]:
+            self.plot.removeItem(self._marker_lines.pop(mid))
+        for mid, marker in visible.items():
+            line = self._marker_lines.get(mid)
+            if line is None:
+                line = self._marker_line(marker)
+                self.plot.addItem(line)
+                self._marker_lines[mid] = line
+            line.setValue(marker.time)
+        self._markers_drawn = (self.model.markers_version, left, right)
+
+    def _marker_line(self, marker: MarkerEvent) -> pg.InfiniteLine:
+        caption = f"{marker.marker_id}" + (f" {marker.note}" if marker.note else "")
+        if len(caption) > 24:
+            caption = caption[:23] + "…"  # the tooltip has it all
+        caption = caption.replace("{", "{{").replace("}", "}}")  # the label is a str.format template
+        pen = pg.mkPen(self._text_color, width=1.5, style=Qt.PenStyle.DashLine)
+        line = pg.InfiniteLine(marker.time, angle=90, pen=pen, movable=False, label=caption,
+                               labelOpts={"position": 0.97, "color": self._text_color, "anchors": [(0, 0), (0, 0)]})
+        line.setZValue(7)
+        return line
+
+    def marker_count(self) -> int:
+        """Marker lines in the scene: the markers in or near the visible range."""
+        return len(self._marker_lines)
+
+    def marker_line(self, marker_id: int) -> pg.InfiniteLine | None:
+        return self._marker_lines.get(marker_id)
 
     def _remove(self, uid: int) -> None:
         band = self._bands.pop(uid, None)
@@ -197,6 +242,9 @@ class TimelineView(QWidget):
         self._text_color = color
         for text in self._texts.values():
             text.setColor(color)
+        for line in self._marker_lines.values():
+            line.setPen(pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine))
+            line.label.setColor(color)
         self.now_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
 
     def band_count(self) -> int:
@@ -257,7 +305,11 @@ class TimelineView(QWidget):
         return self.model.at(t, self.now, slack=(xr[1] - xr[0]) / 400.0)
 
     def tooltip_text(self, t: float) -> str | None:
-        """What hovering at stream time ``t`` shows (None: no utterance there)."""
+        """What hovering at stream time ``t`` shows (None: no utterance or marker there)."""
+        xr = self.plot.getViewBox().viewRange()[0]
+        marker = self.model.marker_at(t, slack=(xr[1] - xr[0]) / 200.0)
+        if marker is not None:  # a line a few pixels wide: it wins over the band behind it
+            return describe_marker(marker)
         utt = self.utterance_at(t)
         if utt is None:
             return None

@@ -74,7 +74,30 @@ class StatusEvent:
         return asdict(self)
 
 
-PipelineEvent = Union[SpeechEvent, EmotionEvent, StatusEvent]
+@dataclass(frozen=True)
+class MarkerEvent:
+    """A moment the user marked (the GUI's Mark, a line typed into ``listen``), with an optional note.
+
+    Not produced by the pipeline: the front ends add it to the same event stream, so
+    a recorded session keeps its markers in ``events.jsonl`` beside the results, on
+    the same clock.  ``marker_id`` counts from 1 within a session.
+    """
+
+    marker_id: int
+    time: float
+    note: str = ""
+    type: str = field(default="marker", init=False)
+
+    @property
+    def title(self) -> str:
+        """How timelines and summaries name it: the note, or "marker N" without one."""
+        return self.note or f"marker {self.marker_id}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PipelineEvent = Union[SpeechEvent, EmotionEvent, StatusEvent, MarkerEvent]
 
 
 def event_from_dict(data: dict) -> PipelineEvent:
@@ -87,4 +110,6 @@ def event_from_dict(data: dict) -> PipelineEvent:
         return SpeechEvent(**body)
     if kind == "status":
         return StatusEvent(**body)
+    if kind == "marker":
+        return MarkerEvent(**body)
     raise KeyError(f"unknown event type {kind!r}")

@@ -62,6 +62,8 @@ _FIELD_CHECKS = {
     },
     "status": {"level": lambda v: isinstance(v, str), "message": lambda v: isinstance(v, str),
                "time": _is_number},
+    "marker": {"marker_id": lambda v: isinstance(v, int) and not isinstance(v, bool), "time": _is_number,
+               "note": lambda v: isinstance(v, str)},
 }
 
 
@@ -159,6 +161,11 @@ class Session:
     def final_emotions(self) -> list:
         """The final emotion estimate of each utterance, in order (what a timeline shows)."""
         return [e for e in self.events if getattr(e, "type", None) == "emotion" and e.final]
+
+    @property
+    def markers(self) -> list:
+        """The moments the user marked while recording, in time order."""
+        return sorted((e for e in self.events if getattr(e, "type", None) == "marker"), key=lambda e: e.time)
 
     def reanalyze(self, model, config=None, on_progress=None) -> list[PipelineEvent]:
         """Run the recorded audio through the current model (the live path, unpaced).

@@ -53,3 +53,41 @@ def test_tooltip_text_names_state_and_every_probability():
     for lab in LABELS:
         assert lab in text
     assert format_time(125.25) == "2:05.2"
+
+
+def test_markers_stay_in_time_order_survive_a_seek_back_and_go_with_a_new_source():
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    m = TimelineModel()
+    assert m.next_marker_id() == 1
+    m.add_emotion(emotion(1, 1.0, 2.0, "sad", 0.7, True))
+    version = m.markers_version
+    m.add_marker(MarkerEvent(1, 5.0, "late"))
+    m.add_marker(MarkerEvent(2, 1.5))  # set at an earlier time (a replay seeked back)
+    assert m.markers_version > version
+    assert [k.marker_id for k in m.markers] == [2, 1] and m.next_marker_id() == 3
+    assert [k.marker_id for k in m.markers_between(1.0, 4.0)] == [2]
+    assert m.marker_at(4.9, slack=0.2).note == "late" and m.marker_at(3.0, slack=0.2) is None
+    m.drop_from(1.0)  # results are recomputed after a seek; the user's marks are not results
+    assert len(m) == 0 and len(m.markers) == 2
+    m.clear()
+    assert m.markers == [] and m.next_marker_id() == 1
+
+
+def test_export_puts_markers_among_the_utterances(tmp_path):
+    import csv
+    import json
+
+    from realtime_ser.gui.timeline_model import describe_marker, export_timeline
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    finals = [emotion(1, 1.0, 2.0, "sad", 0.7, True), emotion(2, 4.0, 5.0, "happy", 0.8, True)]
+    markers = [MarkerEvent(1, 3.0, 'says "no", then {laughs}'), MarkerEvent(2, 4.0)]
+    rows = list(csv.DictReader(export_timeline(finals, LABELS, tmp_path / "t.csv", markers).open()))
+    assert [(r["label"], r["utterance_id"], r["note"]) for r in rows] == [
+        ("sad", "1", ""), ("marker", "", 'says "no", then {laughs}'), ("happy", "2", ""), ("marker", "", "")]
+    assert rows[1]["start_s"] == rows[1]["end_s"] == "3.000" and rows[1]["p_sad"] == ""
+    data = json.loads(export_timeline(finals, LABELS, tmp_path / "t.json", markers).read_text())
+    assert [MarkerEvent(**{k: v for k, v in d.items() if k != "type"}) for d in data["markers"]] == markers
+    assert describe_marker(markers[0]) == 'Marker 1 at 0:03.0: says "no", then {laughs}'
+    assert describe_marker(markers[1]) == "Marker 2 at 0:04.0"

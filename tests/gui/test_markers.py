@@ -1,0 +1,65 @@
+"""Markers: a moment the user marks while listening or replaying, kept in the recording, shown and exported."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from PySide6.QtCore import Qt
+
+from realtime_ser.session.reader import Session
+
+from .conftest import CLIPS, wait_replay_done
+
+
+def test_markers_are_recorded_replayed_with_the_session_and_exported(make_window, qtbot, tmp_path):
+    w = make_window(realtime_replay=True)
+    assert not w.mark_action.isEnabled() and w.add_marker() is None  # nothing running: nothing to mark
+    assert "Start listening" in w.statusBar().currentMessage()
+    w.open_recording(CLIPS / "HAP.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.6, timeout=10000)
+    qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)  # Mark moment
+    qtbot.waitUntil(lambda: w.envelope.end_time > 1.2, timeout=10000)
+    w.mark_note_action.trigger()  # Mark with note: the time is taken now, the note typed after
+    dialog = w._note_dialog
+    qtbot.waitUntil(lambda: w.envelope.end_time > 1.5, timeout=10000)
+    dialog.setTextValue(" laughs {loudly} ")
+    dialog.accept()
+    first, second = w.timeline_model.markers
+    assert (first.marker_id, first.note, second.marker_id, second.note) == (1, "", 2, "laughs {loudly}")
+    assert 0.6 <= first.time < second.time < 1.5
+    assert w.timeline.marker_count() == 2
+    assert "laughs {loudly}" in w.timeline.marker_line(2).label.toPlainText()
+    assert w.timeline.tooltip_text(second.time) == f"Marker 2 at 0:0{second.time:.1f}: laughs {{loudly}}"
+    wait_replay_done(qtbot, w)
+
+    stored = Session.open(folder).markers  # on the session audio's clock, as the results
+    assert [(m.marker_id, m.note) for m in stored] == [(1, ""), (2, "laughs {loudly}")]
+    assert [m.time for m in stored] == [first.time, second.time]
+
+    w.realtime_replay = False
+    assert w.open_recording(folder)
+    assert [(m.marker_id, m.time) for m in w.timeline_model.markers] == [(1, first.time), (2, second.time)]
+    wait_replay_done(qtbot, w)
+    assert w.timeline.marker_count() == 2
+    w.seek(0.0)  # replay finished: nothing to seek; the markers stay
+    rows = list(csv.DictReader(w.export_to(tmp_path / "t.csv").open()))
+    assert [r["note"] for r in rows if r["label"] == "marker"] == ["", "laughs {loudly}"]
+    times = [float(r["start_s"]) for r in rows]
+    assert times == sorted(times) and len(rows) == len(w.timeline_model.final_events()) + 2
+    data = json.loads(w.export_to(tmp_path / "t.json").read_text())
+    assert [m["note"] for m in data["markers"]] == ["", "laughs {loudly}"]
+
+
+def test_a_note_typed_after_the_source_changed_is_not_put_on_the_new_one(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "SAD.wav")
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=10000)
+    w.mark_with_note()
+    dialog = w._note_dialog
+    w.open_recording(CLIPS / "ANG.wav")  # another recording while the note is being typed
+    dialog.setTextValue("too late")
+    dialog.accept()
+    assert w.timeline_model.markers == []
