@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     except SerError as exc:
         print(f"realtime-ser: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before the window (and its handler) is up
+        return 130
 
 
 def load_user_settings(path: str | None):
@@ -109,6 +111,24 @@ def load_user_settings(path: str | None):
         return load_with_warnings(None, strict=False)
     except SerError as exc:
         return Settings(), [f"{exc}; using the default settings"]
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl-C in the terminal (SIGINT) and SIGTERM close the window as Quit does, without asking.
+
+    Python runs signal handlers between bytecodes on the main thread, which the
+    window's 30 fps timer keeps visiting; Qt's own loop would otherwise sit on them.
+    A recording is stopped and kept, and the exit status is 0 (the user asked).
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(_signum, _frame) -> None:
+        QTimer.singleShot(0, window.quit_now)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
 
 
 def _run(args) -> int:
@@ -160,6 +180,7 @@ def _run(args) -> int:
     elif window.start_microphone(args.device) and config.record_sessions:
         window.record_action.setChecked(True)
     window.show_settings_problems(problems)
+    _close_on_signals(window)
     if args.quit_after:
         from PySide6.QtCore import QTimer
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStyle,
     QToolBar,
@@ -48,6 +49,7 @@ from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
 
 FPS = 30
+APP_TITLE = "realtime-ser — live speech emotion"
 WAVEFORM_SECONDS = 10.0
 TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
@@ -134,13 +136,15 @@ class MainWindow(QMainWindow):
         self._finished_reported = True
         self._last_status_update = 0.0
         self._runs = 0  # sources started so far: a note typed for an earlier one is not this one's
+        self._quit_confirmed = False  # closing while recording asks first (once)
 
         dark = palette.is_dark_theme()
         plot_colors = palette.plot_colors(dark)
         self.emotion_colors = palette.emotion_colors(self.labels)
 
-        self.setWindowTitle("realtime-ser — live speech emotion")
+        self.setWindowTitle(APP_TITLE)
         self.setMinimumSize(1000, 620)
+        self.setAcceptDrops(True)  # drop a recording or a session folder to replay it
 
         # --- data behind the views ---
         sr = self.params.sample_rate
@@ -224,6 +228,7 @@ class MainWindow(QMainWindow):
         for plot in (self.waveform, self.spectrogram, self.timeline.plot):
             palette.style_plot(plot, colors)
         self.waveform.set_trace_color(colors["trace"])
+        self.waveform.set_marker_color(colors["foreground"])
         self.timeline.set_text_color(colors["foreground"])
 
     def _action(self, text: str, shortcut, slot, tip: str, icon=None, checkable=False) -> QAction:
@@ -332,7 +337,11 @@ class MainWindow(QMainWindow):
         """The same actions in a menu bar, where people look for them (and their shortcuts)."""
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for action in (self.open_action, self.open_session_action, self.demo_action):
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        for action in (self.open_session_action, self.demo_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.record_action)
@@ -355,8 +364,33 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
+    def _fill_recent_menu(self) -> None:
+        """Recordings and sessions opened lately; ones that no longer exist are left out."""
+        self.recent_menu.clear()
+        recent = [p for p in self.settings.recent if Path(p).exists()]
+        for number, path in enumerate(recent, start=1):
+            name = Path(path).name or path
+            action = self.recent_menu.addAction(f"&{number} {name}" if number < 10 else name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_recording(p))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear list")
+        clear.setEnabled(bool(recent))
+        clear.triggered.connect(self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.recent = []
+
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
+        self.status_recording = QLabel()
+        self.status_recording.setToolTip("Recording a session (audio, results and markers)")
+        self.status_recording.setStyleSheet("color: #d62728; font-weight: bold")
+        self.status_recording.hide()
+        sb.addPermanentWidget(self.status_recording)
         self.status_source = QLabel("idle")
         self.status_rate = QLabel(f"{self.params.sample_rate} Hz")
         md = self.model.metadata
@@ -481,8 +515,9 @@ class MainWindow(QMainWindow):
             self.banner.hide()
         if self.replay_bar.audible.isChecked():
             self.set_audible(True)
-        if remember:  # the folder Open starts in next time (not the bundled demo's)
+        if remember:  # the folder Open starts in next time, and Open recent (not the bundled demo)
             self.settings.last_dir = str(path.parent)
+            self.settings.add_recent(str(path.resolve()))
         self._update_controls()
         return True
 
@@ -590,7 +625,10 @@ class MainWindow(QMainWindow):
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
         self.timeline_model.add_marker(marker)
         self.engine.add_marker(marker)
-        self.timeline.refresh(self.envelope.end_time)
+        now = self.envelope.end_time
+        self.timeline.refresh(now)
+        self.waveform.refresh(now, self.timeline_model.recent(20),
+                              self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
         saved = " (saved in the recording)" if self.engine.recorder is not None else ""
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
@@ -727,6 +765,16 @@ class MainWindow(QMainWindow):
         self.sensitivity.calibrate_button.setEnabled(running)
         self.mark_action.setEnabled(running)
         self.mark_note_action.setEnabled(running)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """"<source> — realtime-ser", with "recording" while a session is being recorded."""
+        info = self.engine.info
+        title = APP_TITLE if info is None else f"{info.name} — realtime-ser"
+        if self.engine.recorder is not None:
+            title = f"● {title} (recording)"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
 
     # ------------------------------------------------------------------ the timer
 
@@ -743,7 +791,8 @@ class MainWindow(QMainWindow):
             self._handle_event(event)
         if blocks or events:
             now = self.envelope.end_time
-            self.waveform.refresh(now, self.timeline_model.recent(20))
+            self.waveform.refresh(now, self.timeline_model.recent(20),
+                                  self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
             self.spectrogram.refresh(now)
             # The 60 s timeline moves ~17 px/s: redraw it at 10 Hz unless a result changed.
             if self.timeline_model.dirty or self._ticks % 3 == 0:
@@ -840,10 +889,63 @@ class MainWindow(QMainWindow):
         if recorder is not None and recorder.error:
             self.show_error(f"recording stopped: {recorder.error}")
             self.record_action.setChecked(False)
+            recorder = self.engine.recorder
+        self.status_recording.setVisible(recorder is not None)
+        if recorder is not None:  # a lasting sign that what is heard is being kept
+            self.status_recording.setText(f"● REC {format_time(recorder.duration)[:-2]}")
+
+    # ------------------------------------------------------------------ drag and drop
+
+    @staticmethod
+    def _dropped_path(event) -> Path | None:
+        """The one local recording, session folder or manifest dragged in, else None."""
+        mime = event.mimeData()
+        urls = mime.urls() if mime is not None and mime.hasUrls() else []
+        if len(urls) != 1 or not urls[0].isLocalFile():
+            return None
+        path = Path(urls[0].toLocalFile())
+        if path.is_dir() or path.name == "manifest.json" or path.suffix.lower() in AUDIO_EXTENSIONS:
+            return path
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        path = self._dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_recording(path)
 
     # ------------------------------------------------------------------ closing
 
+    def quit_now(self) -> None:
+        """Close without asking (Ctrl-C in the terminal, SIGTERM): a recording is stopped and kept."""
+        self._quit_confirmed = True
+        self.close()
+
+    def _confirm_quit(self) -> None:
+        """Recording: ask before closing (non-blocking; the audio keeps being recorded meanwhile)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit realtime-ser",
+                          "A session is being recorded. Stop recording and quit?\n"
+                          "Everything recorded so far is kept.", parent=self)
+        quit_button = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(quit_button)
+        box.buttonClicked.connect(lambda button: self.quit_now() if button is quit_button else None)
+        self._quit_box = box
+        box.open()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self.engine.recorder is not None and not self._quit_confirmed:
+            event.ignore()
+            self._confirm_quit()
+            return
         self.timer.stop()
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()

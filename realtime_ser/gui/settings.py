@@ -14,6 +14,7 @@ import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 
 APP_NAME = "realtime-ser"
+MAX_RECENT = 8
 
 
 def default_settings_path() -> Path:
@@ -77,6 +78,21 @@ class GuiSettings:
     @geometry.setter
     def geometry(self, data: QByteArray) -> None:
         self._qs.setValue("window/geometry", data)
+
+    @property
+    def recent(self) -> list[str]:
+        """Recordings and session folders opened lately, newest first (File -> Open recent)."""
+        value = self._qs.value("files/recent", [])
+        if isinstance(value, str):  # an INI list of one comes back as a plain string
+            value = [value]
+        return [str(v) for v in value or [] if v][:MAX_RECENT] if isinstance(value, (list, tuple)) else []
+
+    @recent.setter
+    def recent(self, paths: list[str]) -> None:
+        self._qs.setValue("files/recent", list(paths)[:MAX_RECENT])
+
+    def add_recent(self, path: str) -> None:
+        self.recent = [path] + [p for p in self.recent if p != path]
 
     def sync(self) -> None:
         self._qs.sync()

@@ -1,15 +1,16 @@
-"""Scrolling waveform of the last ~10 s, with detected utterances shaded."""
+"""Scrolling waveform of the last ~10 s, with detected utterances shaded and markers as lines."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from realtime_ser.gui.display_buffers import WaveformEnvelope
 from realtime_ser.gui.timeline_model import Utterance
+from realtime_ser.pipeline.events import MarkerEvent
 
 #: All stacked plots share this left axis width so their time axes line up.
 LEFT_AXIS_WIDTH = 52
@@ -40,13 +41,20 @@ class WaveformView(pg.PlotWidget):
         self.curve.setZValue(10)
         self.addItem(self.curve)
         self._shades: dict[int, QGraphicsRectItem] = {}
+        self._marker_lines: dict[int, pg.InfiniteLine] = {}
+        self._marker_pen = pg.mkPen(colors["foreground"], width=1.5, style=Qt.PenStyle.DashLine)
         self._gain = 1.0
         self._shown_gain = 1.0
 
     def set_trace_color(self, color: str) -> None:
         self.curve.setPen(pg.mkPen(color, width=1))
 
-    def refresh(self, now: float, utterances: list[Utterance]) -> None:
+    def set_marker_color(self, color: str) -> None:
+        self._marker_pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
+        for line in self._marker_lines.values():
+            line.setPen(self._marker_pen)
+
+    def refresh(self, now: float, utterances: list[Utterance], markers: list[MarkerEvent] = ()) -> None:
         x, y = self.envelope.update_display()
         np.subtract(x, now, out=x)  # relative time, in place
         self.curve.setData(x, y)
@@ -60,6 +68,27 @@ class WaveformView(pg.PlotWidget):
             self.setYRange(-gain, gain, padding=0)
         self._gain = gain
         self._update_shades(now, utterances)
+        self._update_markers(now, markers)
+
+    def _update_markers(self, now: float, markers: list[MarkerEvent]) -> None:
+        """A dashed line where the user marked a moment, so Ctrl+M shows at once where it landed."""
+        keep = set()
+        for marker in markers:
+            if not now - self.envelope.seconds <= marker.time <= now:
+                continue
+            keep.add(marker.marker_id)
+            line = self._marker_lines.get(marker.marker_id)
+            if line is None:
+                line = pg.InfiniteLine(angle=90, pen=self._marker_pen, movable=False)
+                line.setZValue(11)
+                self.addItem(line)
+                self._marker_lines[marker.marker_id] = line
+            line.setValue(marker.time - now)
+        for mid in [m for m in self._marker_lines if m not in keep]:
+            self.removeItem(self._marker_lines.pop(mid))
+
+    def marker_count(self) -> int:
+        return len(self._marker_lines)
 
     def _update_shades(self, now: float, utterances: list[Utterance]) -> None:
         left = now - self.envelope.seconds

@@ -30,7 +30,7 @@ def test_markers_are_recorded_replayed_with_the_session_and_exported(make_window
     first, second = w.timeline_model.markers
     assert (first.marker_id, first.note, second.marker_id, second.note) == (1, "", 2, "laughs {loudly}")
     assert 0.6 <= first.time < second.time < 1.5
-    assert w.timeline.marker_count() == 2
+    assert w.timeline.marker_count() == 2 and w.waveform.marker_count() == 2  # both seen at once
     assert "laughs {loudly}" in w.timeline.marker_line(2).label.toPlainText()
     assert w.timeline.tooltip_text(second.time) == f"Marker 2 at 0:0{second.time:.1f}: laughs {{loudly}}"
     wait_replay_done(qtbot, w)

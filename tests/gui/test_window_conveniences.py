@@ -1,0 +1,129 @@
+"""What a desktop app is expected to do besides its views: recent files, drag and drop, a title
+saying what is shown, a lasting recording sign, and no quitting a recording by accident."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from realtime_ser.session.reader import Session
+
+from .conftest import CLIPS, DEMO, REPO, wait_replay_done
+
+
+def test_open_recent_lists_what_was_opened_newest_first_and_reopens_it(make_window, qtbot, settings, tmp_path):
+    w = make_window()
+    gone = tmp_path / "deleted.wav"
+    settings.recent = [str(gone)]  # opened once, since removed: not offered
+    w.open_recording(CLIPS / "SAD.wav")
+    wait_replay_done(qtbot, w)
+    w.open_recording(CLIPS / "ANG.wav")
+    wait_replay_done(qtbot, w)
+    w.play_demo()  # the bundled demo is not the user's file
+    wait_replay_done(qtbot, w)
+    assert settings.recent[:2] == [str(CLIPS / "ANG.wav"), str(CLIPS / "SAD.wav")]
+    w._fill_recent_menu()
+    entries = [a for a in w.recent_menu.actions() if not a.isSeparator()]
+    assert [a.text() for a in entries] == ["&1 ANG.wav", "&2 SAD.wav", "Clear list"]
+    entries[1].trigger()
+    assert w.engine.info.path == CLIPS / "SAD.wav" and w.mode == "replay"
+    wait_replay_done(qtbot, w)
+    assert settings.recent[0] == str(CLIPS / "SAD.wav")  # reopening moves it to the top
+    entries[-1].trigger()
+    w._fill_recent_menu()
+    assert [a.text() for a in w.recent_menu.actions() if not a.isSeparator()] == ["(none)", "Clear list"]
+
+
+_MIME_KEEP = []  # a drag event only points at its QMimeData: keep each alive as long as the test runs
+
+
+def _drag(kind, path: Path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    _MIME_KEEP.append(mime)
+    action = Qt.DropAction.CopyAction
+    if kind == "enter":
+        return QDragEnterEvent(QPoint(400, 300), action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    return QDropEvent(QPointF(400, 300), action, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+
+
+def test_dropping_a_recording_replays_it_and_other_files_are_refused(make_window, qtbot, tmp_path):
+    w = make_window()
+    text = tmp_path / "notes.txt"
+    text.write_text("not audio")
+    refused = _drag("enter", text)
+    QApplication.sendEvent(w, refused)
+    assert not refused.isAccepted()
+    accepted = _drag("enter", CLIPS / "HAP.wav")
+    QApplication.sendEvent(w, accepted)
+    assert accepted.isAccepted()
+    QApplication.sendEvent(w, _drag("drop", CLIPS / "HAP.wav"))
+    assert w.mode == "replay" and w.engine.info.path == CLIPS / "HAP.wav"
+    wait_replay_done(qtbot, w)
+    assert w.timeline_model.final_events()
+    _MIME_KEEP.clear()
+
+
+def test_title_and_status_bar_say_what_is_shown_and_that_it_is_recorded(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    assert w.windowTitle() == "realtime-ser — live speech emotion" and not w.status_recording.isVisible()
+    w.open_recording(CLIPS / "NEU.wav")
+    w.record_action.trigger()
+    qtbot.waitUntil(lambda: w.status_recording.isVisible(), timeout=3000)
+    assert w.windowTitle() == "● NEU.wav — realtime-ser (recording)"
+    qtbot.waitUntil(lambda: w.status_recording.text() == "● REC 0:01", timeout=5000)  # the time recorded
+    wait_replay_done(qtbot, w)
+    qtbot.waitUntil(lambda: not w.status_recording.isVisible(), timeout=3000)
+    assert w.windowTitle() == "NEU.wav — realtime-ser"
+
+
+def test_closing_while_recording_asks_first_and_keeps_the_session(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)  # 25 s: still recording when the questions come
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    w.close()
+    box = w._quit_box
+    qtbot.waitUntil(box.isVisible, timeout=3000)
+    assert w.isVisible() and w.engine.recorder is not None  # nothing stopped yet
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert w.isVisible() and w.engine.running and w.engine.recorder is not None
+    w.close()
+    quit_button = next(b for b in w._quit_box.buttons() if b.text() == "Stop recording and quit")
+    quit_button.click()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    assert not w.engine.running and w.engine.recorder is None
+    assert Session.open(folder).status == "complete"
+
+
+def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse):
+    """main.py listening on the virtual microphone and recording, then SIGINT as Ctrl-C sends it."""
+    config = tmp_path / "config.json"
+    config.write_text('{"record_sessions": true, "device": "pulse"}')
+    sessions = tmp_path / "sessions"
+    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "gui"), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "main.py", "--config", str(config), "--sessions-dir", str(sessions)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (sessions.is_dir() and any(sessions.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        time.sleep(2.0)  # a little audio, and the window's signal handling is in place
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    (folder,) = sessions.iterdir()
+    session = Session.open(folder)
+    assert session.status == "complete" and session.duration > 1.0
