@@ -1,4 +1,4 @@
-"""Headless command line: ``realtime-ser devices | listen | analyze``.
+"""Headless command line: ``realtime-ser devices | listen | analyze | sessions``.
 
 Every SerError becomes one line on stderr and a non-zero exit code, never a
 traceback.  ``analyze`` keeps going past bad files and exits 1 if any failed.
@@ -537,7 +537,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("sessions", help="list recorded sessions (when, length, status, how the speech sounded)")
+    p.add_argument("folder", nargs="?", metavar="DIR", help="sessions folder (default: the configured one)")
+    p.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
+    p.set_defaults(func=cmd_sessions)
     return parser
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def session_row(folder: Path) -> dict:
+    """What ``sessions`` shows of one recorded session (raises SerError if it cannot be read)."""
+    from realtime_ser.pipeline.summary import describe_shares
+    from realtime_ser.session import Session
+
+    session = Session.open(folder)
+    finals = session.final_emotions
+    return {
+        "folder": str(folder),
+        "started": session.manifest.get("started"),
+        "duration_s": round(session.duration, 3),
+        "status": session.status,
+        "device": session.manifest.get("device"),
+        "utterances": len(finals),
+        "markers": len(session.markers),
+        "emotions": describe_shares(finals),
+    }
+
+
+def _short_time(iso: str | None) -> str:
+    """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15`` (the recorder's local time)."""
+    return iso[:16].replace("T", " ") if isinstance(iso, str) and len(iso) >= 16 else "?"
+
+
+def cmd_sessions(args) -> int:
+    """List recorded sessions, oldest first: when, how long, how it ended, how it sounded."""
+    from realtime_ser.pipeline.summary import format_time
+    from realtime_ser.session import find_sessions
+
+    folder = Path(args.folder) if args.folder else _load_settings(args).session_path
+    if not folder.is_dir():
+        if args.folder:
+            raise SerError(f"{folder}: no such folder")
+        print(f"no sessions recorded yet ({folder} does not exist)", file=sys.stderr)
+        return 0
+    rows, failed = [], 0
+    for path in find_sessions(folder):
+        try:
+            rows.append(session_row(path))
+        except SerError as exc:
+            failed += 1
+            _err(str(exc))
+    if args.format == "json":
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    elif not rows and not failed:
+        print(f"no sessions in {folder}", file=sys.stderr)
+    elif rows:
+        width = max(len("folder"), *(len(Path(r["folder"]).name) for r in rows))
+        print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {'folder':<{width}}  "
+              "speech sounded")
+        for r in rows:
+            length = format_time(r["duration_s"])[:-2]
+            print(f"{_short_time(r['started']):<16}  {length:>7}  {r['status']:<9}  {r['utterances']:>4}  "
+                  f"{r['markers']:>5}  {Path(r['folder']).name:<{width}}  {r['emotions']}")
+    return EXIT_ERROR if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

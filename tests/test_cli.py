@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import struct
+import shutil
 import subprocess
 import sys
 import time
@@ -381,3 +382,47 @@ def test_analyze_a_session_without_an_event_log(model_path, tmp_path):
     assert r.returncode == 0, r.stderr
     rows = r.stdout.splitlines()
     assert rows[0].endswith(",note") and len(rows) == 7 and all(row.endswith(",") for row in rows[1:])
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def test_sessions_lists_recorded_sessions_and_reports_a_broken_one(model, model_path, tmp_path):
+    from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent
+    from realtime_ser.pipeline.summary import describe_shares
+    from realtime_ser.pipeline.worker import analyze_file
+
+    parent = tmp_path / "sessions"
+    results = analyze_file(DEMO, model)  # what a live session of the demo audio would have recorded
+    finals = [e for e in results if isinstance(e, EmotionEvent) and e.final]
+    with_results = _record_session(parent, list(results) + [MarkerEvent(1, 3.0), MarkerEvent(2, 9.0, "x")])
+    broken = parent / "2099-01-01T00-00-00_session"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+
+    r = run_cli("sessions", str(parent), "-f", "json")
+    assert r.returncode == 1  # like analyze: the readable ones are listed, the broken one is an error line
+    (error,) = r.stderr.strip().splitlines()
+    assert error.startswith(f"realtime-ser: error: {broken / 'manifest.json'}")
+    (row,) = json.loads(r.stdout)
+    assert row["folder"] == str(with_results) and row["status"] == "complete"
+    assert (row["utterances"], row["markers"]) == (len(finals), 2) and len(finals) >= 4
+    assert row["duration_s"] == pytest.approx(24.8, abs=0.2)
+    assert row["emotions"] == describe_shares(finals) and row["emotions"].count("%") == 3
+
+    shutil.rmtree(broken)
+    r = run_cli("sessions", str(parent))
+    assert r.returncode == 0, r.stderr
+    header, line = r.stdout.splitlines()
+    assert header.split()[:5] == ["started", "length", "status", "utt", "marks"]
+    assert line.split()[2:7] == ["0:24", "complete", str(len(finals)), "2", with_results.name]
+    assert line.endswith(describe_shares(finals))
+
+
+def test_sessions_of_a_missing_folder(tmp_path):
+    r = run_cli("sessions", str(tmp_path / "nowhere"))
+    assert r.returncode == 1 and r.stderr.strip() == f"realtime-ser: error: {tmp_path / 'nowhere'}: no such folder"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"session_dir": str(tmp_path / "not yet")}))
+    r = run_cli("sessions", "--config", str(config))  # the configured folder: nothing recorded yet is no error
+    assert r.returncode == 0 and "no sessions recorded yet" in r.stderr and r.stdout == ""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from realtime_ser.gui.timeline_view import Swatch
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
+from realtime_ser.pipeline.summary import speech_time_by_label
 
 LEVEL_FLOOR_DB = -60.0
 
@@ -141,12 +142,10 @@ class NowPanel(QFrame):
         if not finals:
             self.summary_label.setText("no utterances yet")
             return
-        seconds: dict[str, float] = {}
-        for ev in finals:
-            seconds[ev.label] = seconds.get(ev.label, 0.0) + max(0.0, ev.end - ev.start)
-        total = sum(seconds.values()) or 1.0
+        times = speech_time_by_label(finals)
+        total = sum(secs for _, secs in times) or 1.0
         rows = []
-        for label, secs in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        for label, secs in times:
             color = self.emotion_colors.get(label, self.emotion_colors[UNCERTAIN]).name()
             rows.append(f"<tr><td><span style='color:{color}'>■</span> {label}</td>"
                         f"<td align='right'>&nbsp;{secs / total:.0%}</td>"

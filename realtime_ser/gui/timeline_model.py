@@ -21,6 +21,7 @@ from pathlib import Path
 from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
+from realtime_ser.pipeline.summary import format_time
 
 
 @dataclass
@@ -184,12 +185,6 @@ def describe(utt: Utterance, labels: list[str], now: float) -> str:
 def describe_marker(marker: MarkerEvent) -> str:
     """Tooltip text of a marker."""
     return f"Marker {marker.marker_id} at {format_time(marker.time)}" + (f": {marker.note}" if marker.note else "")
-
-
-def format_time(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    minutes, sec = divmod(seconds, 60.0)
-    return f"{int(minutes)}:{sec:04.1f}"
 
 
 EXPORT_FORMATS = ("csv", "json")
