@@ -4,6 +4,12 @@ Modules, each with one job:
 
 * ``app``            -- command line, QApplication, start-up (microphone or demo).
 * ``main_window``    -- assembles the views and drives them from one QTimer.
+* ``actions``        -- the window's actions (shortcut named in the tooltip) and the menu bar made of them.
+* ``status_indicators`` -- the status bar's permanent labels: REC sign, source, rate, model, latency, dropped.
+* ``recent_menu``    -- File -> Open recent.
+* ``questions``      -- the window's non-blocking questions: quit while recording, a marker's note.
+* ``file_drop``      -- which dragged item the window can replay.
+* ``input_devices``  -- Qt-free: the input devices the picker lists, re-enumerated for hot-plugging.
 * ``engine``         -- Qt-free bridge to the streaming pipeline (queues the GUI drains).
 * ``display_buffers``-- Qt-free preallocated ring buffers for waveform and spectrogram.
 * ``waveform_view``, ``spectrogram_view``, ``timeline_view``, ``now_panel`` -- the views.

@@ -8,19 +8,17 @@ buffers, and redraws.  When nothing is running, nothing is redrawn.
 from __future__ import annotations
 
 import html
-import math
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStyle,
     QToolBar,
@@ -35,14 +33,20 @@ from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
+from realtime_ser.gui.actions import fill_menu_bar, window_action
 from realtime_ser.gui.controls import Banner, DevicePicker, ReplayBar, SensitivityControl
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
+from realtime_ser.gui.file_drop import dropped_recording
+from realtime_ser.gui.input_devices import default_list_inputs, rescan_audio_devices
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog
+from realtime_ser.gui.questions import ask_marker_note, ask_to_quit_recording
+from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
+from realtime_ser.gui.status_indicators import StatusIndicators
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
@@ -55,34 +59,6 @@ TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
 UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges are not clipped
 MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
-
-
-def default_list_inputs() -> list[tuple[str, bool]]:
-    """Input devices as ``(name, is_default)`` from the audio layer (re-queried on every call)."""
-    from realtime_ser.audio.sources import list_devices
-
-    return [(d.name, d.is_default_input) for d in list_devices(inputs_only=True)]
-
-
-def rescan_audio_devices() -> None:
-    """Make PortAudio enumerate devices again, so hot-plugged ones appear.
-
-    PortAudio lists devices once when it is initialised; sounddevice's
-    terminate/initialize pair is the documented way to refresh.  Only call this
-    while no stream is open.
-    """
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()
-
-
-def _stat(stats, name: str, default=None):
-    if stats is None:
-        return default
-    if isinstance(stats, dict):
-        return stats.get(name, default)
-    return getattr(stats, name, default)
 
 
 class _PaintCounter(QObject):
@@ -129,7 +105,6 @@ class MainWindow(QMainWindow):
         self.engine = Engine(model, sensitivity_to_threshold_db(settings.sensitivity), self.config.pipeline_config())
         self.mode = "idle"  # "idle" | "microphone" | "replay"
         self.status_log: list[StatusEvent] = []
-        self.last_latency_ms: float | None = None
         self.frames_refreshed = 0
         self._ticks = 0
         self._paused = False
@@ -195,7 +170,15 @@ class MainWindow(QMainWindow):
         self._list_inputs = list_inputs or default_list_inputs
         self._build_toolbar(self._list_inputs_fresh)
         self._build_menus()
-        self._build_status_bar()
+        self.status_indicators = StatusIndicators(self.statusBar(), self.params.sample_rate, model.metadata,
+                                                  model_path)
+        # The labels under the window's own names, where tests and tools read them.
+        self.status_recording = self.status_indicators.recording
+        self.status_source = self.status_indicators.source
+        self.status_rate = self.status_indicators.rate
+        self.status_model = self.status_indicators.model
+        self.status_latency = self.status_indicators.latency
+        self.status_dropped = self.status_indicators.dropped
 
         geometry = settings.geometry
         if geometry is None or not self.restoreGeometry(geometry):
@@ -231,59 +214,42 @@ class MainWindow(QMainWindow):
         self.waveform.set_marker_color(colors["foreground"])
         self.timeline.set_text_color(colors["foreground"])
 
-    def _action(self, text: str, shortcut, slot, tip: str, icon=None, checkable=False) -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            tip = f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        action.setCheckable(checkable)
-        if checkable:
-            action.toggled.connect(slot)
-        else:
-            action.triggered.connect(slot)
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.start_action = self._action("Start", Qt.Key.Key_Space, self.toggle_listening,
-                                         "Start / stop listening to the microphone", sp.SP_MediaPlay)
-        self.open_action = self._action("Open recording…", "Ctrl+O", self.open_dialog,
-                                        "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
-        self.open_session_action = self._action("Open session folder…", "Ctrl+Shift+O", self.open_session_dialog,
-                                                "Replay a saved session folder", sp.SP_DirOpenIcon)
-        self.record_action = self._action("Record session", "Ctrl+R", self.set_recording,
-                                          "Save audio and results into a session folder",
-                                          sp.SP_DialogSaveButton, checkable=True)
-        self.export_action = self._action("Export timeline…", "Ctrl+E", self.export_dialog,
-                                          "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
-        self.mark_action = self._action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
-                                        "Mark this moment on the timeline (saved in a recorded session)")
-        self.mark_note_action = self._action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,
-                                             "Mark this moment and type a note for it")
-        self.calibrate_action = self._action("Calibrate noise", "Ctrl+K", self.calibrate_noise,
-                                             "Measure background noise for 1 s")
-        self.demo_action = self._action("Play demo", "Ctrl+D", self.play_demo,
-                                        "Replay the bundled demo session (CREMA-D clips)", sp.SP_MediaSeekForward)
-        self.pause_action = self._action("Pause replay", "Ctrl+P", lambda: self.replay_bar.pause_button.toggle(),
-                                         "Pause / resume the replay")
-        self.back_action = self._action("Back 5 s", "Ctrl+Left", lambda: self.seek_relative(-SEEK_STEP_S),
-                                        "Jump back in the replay")
-        self.forward_action = self._action("Forward 5 s", "Ctrl+Right", lambda: self.seek_relative(SEEK_STEP_S),
-                                           "Jump forward in the replay")
-        self.follow_action = self._action("Follow live", Qt.Key.Key_End,
-                                          lambda: self.timeline.set_following(True), "Scroll the timeline with new results")
-        self.preferences_action = self._action("Preferences…", "Ctrl+,", self.show_preferences,
-                                               "Confidence threshold, smoothing, session folder (config.json)",
-                                               sp.SP_FileDialogDetailedView)
-        self.about_action = self._action("About", "F1", self.show_about,
-                                         "Model card and credits", sp.SP_MessageBoxInformation)
-        self.quit_action = self._action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
+        action = partial(window_action, self)
+        self.start_action = action("Start", Qt.Key.Key_Space, self.toggle_listening,
+                                   "Start / stop listening to the microphone", sp.SP_MediaPlay)
+        self.open_action = action("Open recording…", "Ctrl+O", self.open_dialog,
+                                  "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
+        self.open_session_action = action("Open session folder…", "Ctrl+Shift+O", self.open_session_dialog,
+                                          "Replay a saved session folder", sp.SP_DirOpenIcon)
+        self.record_action = action("Record session", "Ctrl+R", self.set_recording,
+                                    "Save audio and results into a session folder",
+                                    sp.SP_DialogSaveButton, checkable=True)
+        self.export_action = action("Export timeline…", "Ctrl+E", self.export_dialog,
+                                    "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
+        self.mark_action = action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
+                                  "Mark this moment on the timeline (saved in a recorded session)")
+        self.mark_note_action = action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,
+                                       "Mark this moment and type a note for it")
+        self.calibrate_action = action("Calibrate noise", "Ctrl+K", self.calibrate_noise,
+                                       "Measure background noise for 1 s")
+        self.demo_action = action("Play demo", "Ctrl+D", self.play_demo,
+                                  "Replay the bundled demo session (CREMA-D clips)", sp.SP_MediaSeekForward)
+        self.pause_action = action("Pause replay", "Ctrl+P", lambda: self.replay_bar.pause_button.toggle(),
+                                   "Pause / resume the replay")
+        self.back_action = action("Back 5 s", "Ctrl+Left", lambda: self.seek_relative(-SEEK_STEP_S),
+                                  "Jump back in the replay")
+        self.forward_action = action("Forward 5 s", "Ctrl+Right", lambda: self.seek_relative(SEEK_STEP_S),
+                                     "Jump forward in the replay")
+        self.follow_action = action("Follow live", Qt.Key.Key_End,
+                                    lambda: self.timeline.set_following(True), "Scroll the timeline with new results")
+        self.preferences_action = action("Preferences…", "Ctrl+,", self.show_preferences,
+                                         "Confidence threshold, smoothing, session folder (config.json)",
+                                         sp.SP_FileDialogDetailedView)
+        self.about_action = action("About", "F1", self.show_about,
+                                   "Model card and credits", sp.SP_MessageBoxInformation)
+        self.quit_action = action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
 
     def _list_inputs_fresh(self) -> list[tuple[str, bool]]:
         """The input list, re-enumerated by PortAudio first when no audio stream is open."""
@@ -335,75 +301,16 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         """The same actions in a menu bar, where people look for them (and their shortcuts)."""
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._fill_recent_menu()
-        for action in (self.open_session_action, self.demo_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.record_action)
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.preferences_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        audio_menu = bar.addMenu("&Audio")
-        for action in (self.start_action, self.calibrate_action):
-            audio_menu.addAction(action)
-        audio_menu.addSeparator()
-        for action in (self.mark_action, self.mark_note_action):
-            audio_menu.addAction(action)
-        audio_menu.addSeparator()
-        for action in (self.pause_action, self.back_action, self.forward_action):
-            audio_menu.addAction(action)
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.follow_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-
-    def _fill_recent_menu(self) -> None:
-        """Recordings and sessions opened lately; ones that no longer exist are left out."""
-        self.recent_menu.clear()
-        recent = [p for p in self.settings.recent if Path(p).exists()]
-        for number, path in enumerate(recent, start=1):
-            name = Path(path).name or path
-            action = self.recent_menu.addAction(f"&{number} {name}" if number < 10 else name)
-            action.setToolTip(path)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_recording(p))
-        if not recent:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear list")
-        clear.setEnabled(bool(recent))
-        clear.triggered.connect(self._clear_recent)
-
-    def _clear_recent(self) -> None:
-        self.settings.recent = []
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.status_recording = QLabel()
-        self.status_recording.setToolTip("Recording a session (audio, results and markers)")
-        self.status_recording.setStyleSheet("color: #d62728; font-weight: bold")
-        self.status_recording.hide()
-        sb.addPermanentWidget(self.status_recording)
-        self.status_source = QLabel("idle")
-        self.status_rate = QLabel(f"{self.params.sample_rate} Hz")
-        md = self.model.metadata
-        self.status_model = QLabel(f"model {md.model_version} ({md.quantization})")
-        self.status_model.setToolTip(self.model_path)
-        self.status_latency = QLabel("latency –")
-        self.status_latency.setToolTip("End of speech to final result")
-        self.status_dropped = QLabel("dropped 0")
-        self.status_dropped.setToolTip("Audio samples lost because the program could not keep up")
-        for w in (self.status_source, self.status_rate, self.status_model, self.status_latency,
-                  self.status_dropped):
-            w.setContentsMargins(6, 0, 6, 0)
-            sb.addPermanentWidget(w)
+        self.recent_menu = RecentMenu(self.settings, self.open_recording, self)
+        fill_menu_bar(self.menuBar(), [
+            ("&File", [self.open_action, self.recent_menu, self.open_session_action, self.demo_action, None,
+                       self.record_action, self.export_action, None, self.preferences_action, None,
+                       self.quit_action]),
+            ("&Audio", [self.start_action, self.calibrate_action, None, self.mark_action, self.mark_note_action,
+                        None, self.pause_action, self.back_action, self.forward_action]),
+            ("&View", [self.follow_action]),
+            ("&Help", [self.about_action]),
+        ])
 
     # ------------------------------------------------------------------ sources
 
@@ -434,8 +341,7 @@ class MainWindow(QMainWindow):
         self.now_panel.set_summary([])
         self.now_panel.set_speaking(False)
         self.now_panel.set_level(0.0)
-        self.last_latency_ms = None
-        self.status_latency.setText("latency –")
+        self.status_indicators.show_latency(None)
 
     def _run(self, source, info: SourceInfo) -> None:
         stop_clip()  # an utterance of the previous recording
@@ -443,7 +349,7 @@ class MainWindow(QMainWindow):
         self.engine.start(source, info)
         self._runs += 1
         self._finished_reported = False
-        self.status_source.setText(f"{info.kind}: {info.name}")
+        self.status_indicators.show_source(info)
 
     def start_microphone(self, device: str | None = None) -> bool:
         """Listen to ``device`` (name; None = the picker's choice). On failure: banner + demo."""
@@ -532,7 +438,7 @@ class MainWindow(QMainWindow):
         if self.record_action.isChecked():
             self.record_action.setChecked(False)
         self.mode = "idle"
-        self.status_source.setText("idle")
+        self.status_indicators.show_source(None)
         self._update_controls()
 
     def toggle_listening(self) -> None:
@@ -639,18 +545,12 @@ class MainWindow(QMainWindow):
             self.add_marker()  # says why nothing is marked
             return
         at, run = self.envelope.end_time, self._runs
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Mark with note")
-        dialog.setLabelText(f"Note for the moment at {format_time(at)}:")
-        dialog.setInputMode(QInputDialog.InputMode.TextInput)
 
         def accepted(text: str) -> None:
             if run == self._runs:  # still the same session
                 self.add_marker(text, at)
 
-        dialog.textValueSelected.connect(accepted)
-        self._note_dialog = dialog
-        dialog.open()
+        self._note_dialog = ask_marker_note(self, at, accepted)
 
     def set_audible(self, on: bool) -> None:
         self.settings.audible_replay = on
@@ -866,8 +766,7 @@ class MainWindow(QMainWindow):
             if event.final:
                 self.now_panel.set_summary(self.timeline_model.final_events())
             if event.final and event.latency_ms is not None:
-                self.last_latency_ms = event.latency_ms
-                self.status_latency.setText(f"latency {event.latency_ms:.0f} ms")
+                self.status_indicators.show_latency(event.latency_ms)
         elif isinstance(event, StatusEvent):
             self.status_log.append(event)
             self.statusBar().showMessage(f"{event.level}: {event.message}", 10000)
@@ -877,47 +776,26 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         self._update_controls()
-        stats = self.engine.pipeline.stats if self.engine.pipeline is not None else None
-        dropped = _stat(stats, "dropped_samples", _stat(stats, "dropped", 0)) or 0
-        seconds = dropped / self.params.sample_rate
-        self.status_dropped.setText(f"dropped {seconds:.2f} s" if dropped else "dropped 0")
-        latency = _stat(stats, "last_latency_ms", None)
-        if latency is not None and (self.last_latency_ms is None or not math.isclose(latency, self.last_latency_ms)):
-            self.last_latency_ms = latency
-            self.status_latency.setText(f"latency {latency:.0f} ms")
+        self.status_indicators.show_stats(self.engine.pipeline.stats if self.engine.pipeline is not None else None)
         recorder = self.engine.recorder
         if recorder is not None and recorder.error:
             self.show_error(f"recording stopped: {recorder.error}")
             self.record_action.setChecked(False)
             recorder = self.engine.recorder
-        self.status_recording.setVisible(recorder is not None)
-        if recorder is not None:  # a lasting sign that what is heard is being kept
-            self.status_recording.setText(f"● REC {format_time(recorder.duration)[:-2]}")
+        self.status_indicators.show_recording(recorder.duration if recorder is not None else None)
 
     # ------------------------------------------------------------------ drag and drop
 
-    @staticmethod
-    def _dropped_path(event) -> Path | None:
-        """The one local recording, session folder or manifest dragged in, else None."""
-        mime = event.mimeData()
-        urls = mime.urls() if mime is not None and mime.hasUrls() else []
-        if len(urls) != 1 or not urls[0].isLocalFile():
-            return None
-        path = Path(urls[0].toLocalFile())
-        if path.is_dir() or path.name == "manifest.json" or path.suffix.lower() in AUDIO_EXTENSIONS:
-            return path
-        return None
-
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if self._dropped_path(event) is not None:
+        if dropped_recording(event) is not None:
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if self._dropped_path(event) is not None:
+        if dropped_recording(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        path = self._dropped_path(event)
+        path = dropped_recording(event)
         if path is not None:
             event.acceptProposedAction()
             self.open_recording(path)
@@ -929,22 +807,10 @@ class MainWindow(QMainWindow):
         self._quit_confirmed = True
         self.close()
 
-    def _confirm_quit(self) -> None:
-        """Recording: ask before closing (non-blocking; the audio keeps being recorded meanwhile)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit realtime-ser",
-                          "A session is being recorded. Stop recording and quit?\n"
-                          "Everything recorded so far is kept.", parent=self)
-        quit_button = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(quit_button)
-        box.buttonClicked.connect(lambda button: self.quit_now() if button is quit_button else None)
-        self._quit_box = box
-        box.open()
-
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if self.engine.recorder is not None and not self._quit_confirmed:
             event.ignore()
-            self._confirm_quit()
+            self._quit_box = ask_to_quit_recording(self, self.quit_now)  # the recording goes on meanwhile
             return
         self.timer.stop()
         self.settings.geometry = self.saveGeometry()

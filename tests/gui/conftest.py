@@ -47,7 +47,8 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture
 def make_window(qtbot, model, model_path, settings, tmp_path):
     """Build MainWindows with test settings; closes them (stopping pipelines) afterwards."""
-    from realtime_ser.gui.main_window import MainWindow, default_list_inputs
+    from realtime_ser.gui.input_devices import default_list_inputs
+    from realtime_ser.gui.main_window import MainWindow
 
     windows = []
 

@@ -30,7 +30,7 @@ def test_open_recent_lists_what_was_opened_newest_first_and_reopens_it(make_wind
     w.play_demo()  # the bundled demo is not the user's file
     wait_replay_done(qtbot, w)
     assert settings.recent[:2] == [str(CLIPS / "ANG.wav"), str(CLIPS / "SAD.wav")]
-    w._fill_recent_menu()
+    w.recent_menu.fill()
     entries = [a for a in w.recent_menu.actions() if not a.isSeparator()]
     assert [a.text() for a in entries] == ["&1 ANG.wav", "&2 SAD.wav", "Clear list"]
     entries[1].trigger()
@@ -38,7 +38,7 @@ def test_open_recent_lists_what_was_opened_newest_first_and_reopens_it(make_wind
     wait_replay_done(qtbot, w)
     assert settings.recent[0] == str(CLIPS / "SAD.wav")  # reopening moves it to the top
     entries[-1].trigger()
-    w._fill_recent_menu()
+    w.recent_menu.fill()
     assert [a.text() for a in w.recent_menu.actions() if not a.isSeparator()] == ["(none)", "Clear list"]
 
 

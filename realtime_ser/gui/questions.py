@@ -1,0 +1,36 @@
+"""The questions the main window asks, window-modal but non-blocking: the audio goes on meanwhile.
+
+Each returns the open dialog; the window keeps it (and tests reach it there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from realtime_ser.gui.timeline_model import format_time
+
+
+def ask_to_quit_recording(parent: QWidget, quit_now: Callable[[], None]) -> QMessageBox:
+    """Closing while a session is recorded: ``quit_now`` runs only if the user confirms."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Quit realtime-ser",
+                      "A session is being recorded. Stop recording and quit?\n"
+                      "Everything recorded so far is kept.", parent=parent)
+    quit_button = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(quit_button)
+    box.buttonClicked.connect(lambda button: quit_now() if button is quit_button else None)
+    box.open()
+    return box
+
+
+def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None]) -> QInputDialog:
+    """The note for a marker at stream time ``at``; ``note_given`` gets it when the user presses OK."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Mark with note")
+    dialog.setLabelText(f"Note for the moment at {format_time(at)}:")
+    dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.textValueSelected.connect(note_given)
+    dialog.open()
+    return dialog
