@@ -178,3 +178,20 @@ def test_cli_listen_through_virtual_mic(pulse, data, tmp_path, model_path):
     events = [json.loads(line) for line in out.read_text().splitlines()]
     assert [e["kind"] for e in events if e["type"] == "speech"] == ["start", "end"]
     assert "FINAL" in stdout and "--- summary ---" in stderr and "Traceback" not in stderr
+
+
+def test_a_silent_input_is_reported_and_its_return(pulse, model, data):
+    """Nothing playing into the virtual microphone is digital silence, as a muted microphone sends."""
+    pipe = Pipeline(MicrophoneSource("pulse"), model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        assert wait_for(lambda: pipe.stats.input_problem == "silent", 8)
+        (warning,) = [e for e in seen if isinstance(e, StatusEvent) and "silent" in e.message]
+        assert warning.level == "warning" and 2.9 <= warning.time <= 6.0
+        play_and_capture(pulse, pipe, data / CLIP, seen)
+        assert any(isinstance(e, StatusEvent) and e.message == "the input is live again" for e in seen)
+    finally:
+        pipe.stop()
+    assert len(finals(seen)) == 1

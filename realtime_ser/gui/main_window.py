@@ -30,6 +30,7 @@ from realtime_ser.audio.io import AUDIO_EXTENSIONS, load_span
 from realtime_ser.config import Settings, default_config_path
 from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
+from realtime_ser.dsp.input_health import describe as describe_input_problem
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
@@ -776,7 +777,10 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         self._update_controls()
-        self.status_indicators.show_stats(self.engine.pipeline.stats if self.engine.pipeline is not None else None)
+        stats = self.engine.pipeline.stats if self.engine.pipeline is not None else None
+        self.status_indicators.show_stats(stats)
+        live = stats is not None and self.engine.running
+        self.now_panel.set_input_warning(describe_input_problem(stats.input_problem) if live else "")
         recorder = self.engine.recorder
         if recorder is not None and recorder.error:
             self.show_error(f"recording stopped: {recorder.error}")

@@ -85,6 +85,13 @@ class NowPanel(QFrame):
         self.level_label.setMinimumWidth(70)
         self.level_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
+        # A fault of the live input (muted, clipping), shown for as long as it lasts.
+        self.input_warning = QLabel()
+        self.input_warning.setObjectName("input_warning")
+        self.input_warning.setStyleSheet("color: #D55E00; font-weight: bold;")
+        self.input_warning.setWordWrap(True)
+        self.input_warning.hide()
+
         level_row = QHBoxLayout()
         level_row.addWidget(QLabel("Input"))
         level_row.addWidget(self.level_meter, 1)
@@ -108,6 +115,7 @@ class NowPanel(QFrame):
         layout.addWidget(self.summary_label)
         layout.addStretch(1)
         layout.addWidget(self.speech_indicator)
+        layout.addWidget(self.input_warning)
         layout.addLayout(level_row)
         self.set_speaking(False)
 
@@ -166,6 +174,13 @@ class NowPanel(QFrame):
     @property
     def speaking(self) -> bool:
         return bool(self._speaking)
+
+    def set_input_warning(self, text: str) -> None:
+        """Show ``text`` above the level meter ("" hides it)."""
+        if text == self.input_warning.text() and self.input_warning.isVisible() == bool(text):
+            return
+        self.input_warning.setText(f"⚠ {text}" if text else "")
+        self.input_warning.setVisible(bool(text))
 
     def set_level(self, rms: float) -> None:
         db = 20.0 * math.log10(rms) if rms > 1e-9 else -math.inf

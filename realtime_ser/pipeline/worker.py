@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from realtime_ser.audio.sources import AudioSource, FileSource
+from realtime_ser.dsp.input_health import InputHealth
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import PipelineEvent, StatusEvent
 from realtime_ser.pipeline.processor import PipelineConfig, StreamProcessor
@@ -47,6 +48,8 @@ class PipelineStats:
     noise_floor_db: float
     level_db: float
     in_speech: bool
+    #: A fault of the live input (``"silent"``, ``"clipping"``; see ``dsp.input_health``), or None.
+    input_problem: str | None = None
 
 
 def run_source(
@@ -104,6 +107,8 @@ class Pipeline:
         self._last_overrun_report = -1e9
         self._dropped_model_samples = 0
         self.error: str | None = None
+        # Live inputs only: a recording may hold digital silence, and its level is not the user's to fix.
+        self._health = None if isinstance(source, FileSource) else InputHealth(source.sample_rate)
 
     # -- listeners ------------------------------------------------------------------------
     def add_event_listener(self, fn: EventListener) -> None:
@@ -166,6 +171,7 @@ class Pipeline:
             noise_floor_db=p.vad.noise_floor_db,
             level_db=p.vad.last_energy_db,
             in_speech=p.in_speech,
+            input_problem=self._health.problem if self._health is not None else None,
         )
 
     # -- worker ---------------------------------------------------------------------------
@@ -181,6 +187,9 @@ class Pipeline:
             self._emit(StatusEvent("error", self.error, self.processor.stream_time))
 
     def _on_audio(self, block: np.ndarray, stream_time: float) -> None:
+        if self._health is not None:
+            for level, message in self._health.feed(block):
+                self._emit(StatusEvent(level, message, stream_time))
         for fn in self._audio_listeners:
             try:
                 fn(block, stream_time)

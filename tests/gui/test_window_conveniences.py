@@ -127,3 +127,17 @@ def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse):
     (folder,) = sessions.iterdir()
     session = Session.open(folder)
     assert session.status == "complete" and session.duration > 1.0
+
+
+def test_a_silent_microphone_is_shown_beside_the_level_meter_while_it_lasts(make_window, qtbot, pulse):
+    w = make_window()
+    assert w.start_microphone("pulse")  # nothing plays into the virtual microphone: digital silence
+    warning = w.now_panel.input_warning
+    qtbot.waitUntil(warning.isVisible, timeout=8000)
+    assert warning.text() == "⚠ Input silent: muted or unplugged?"
+    player = pulse.play(CLIPS / "ANG.wav")
+    qtbot.waitUntil(lambda: not warning.isVisible(), timeout=8000)
+    assert player.wait(timeout=20) == 0
+    w.stop()
+    qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    assert not warning.isVisible()
