@@ -532,11 +532,22 @@ class MainWindow(QMainWindow):
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
         self.timeline_model.add_marker(marker)
         self.engine.add_marker(marker)
+        saved = " (saved in the recording)" if self.engine.recorder is not None else ""
+        info = self.engine.info
+        if not saved and self.mode == "replay" and info is not None and info.kind == "session":
+            # Replaying a recorded session: the mark is an annotation of it, kept with it.
+            from realtime_ser.session.annotate import add_marker as add_marker_to_session
+
+            folder = info.path if info.path.is_dir() else info.path.parent
+            try:
+                add_marker_to_session(folder, marker)
+                saved = " (saved in the session)"
+            except SerError as exc:
+                self.show_error(f"marker {marker.marker_id} is shown but not saved: {exc}")
         now = self.envelope.end_time
         self.timeline.refresh(now)
         self.waveform.refresh(now, self.timeline_model.recent(20),
                               self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
-        saved = " (saved in the recording)" if self.engine.recorder is not None else ""
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
 

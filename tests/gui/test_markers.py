@@ -63,3 +63,25 @@ def test_a_note_typed_after_the_source_changed_is_not_put_on_the_new_one(make_wi
     dialog.setTextValue("too late")
     dialog.accept()
     assert w.timeline_model.markers == []
+
+
+def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot, tmp_path):
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "DIS.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    assert Session.open(folder).markers == []
+
+    assert w.open_recording(folder)  # a reviewer goes through the session and marks a moment
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.8, timeout=10000)
+    w.replay_bar.pause_button.setChecked(True)
+    qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert "(saved in the session)" in w.statusBar().currentMessage()
+    (marker,) = w.timeline_model.markers
+    assert Session.open(folder).markers == [marker]
+
+    w.open_recording(CLIPS / "DIS.wav")  # a plain file: nothing to save the mark in
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=10000)
+    w.add_marker("not kept")
+    assert "saved" not in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 1

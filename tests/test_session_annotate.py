@@ -1,0 +1,71 @@
+"""Markers added to a finished session afterwards (while replaying it), on real recordings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from realtime_ser.errors import SessionError
+from realtime_ser.pipeline.events import MarkerEvent, SpeechEvent
+from realtime_ser.session import Session, SessionRecorder
+from realtime_ser.session.annotate import add_marker
+from session_support import speech
+
+SR = 16000
+
+
+def _session(parent, *events):
+    rec = SessionRecorder(parent, SR, "mic", None, {})
+    folder = rec.start()
+    rec.write_audio(speech(SR)[: 3 * SR], 0.0)
+    for event in events:
+        rec.write_event(event)
+    rec.stop()
+    return folder
+
+
+def test_a_marker_joins_the_recorded_events_and_the_count(tmp_path):
+    folder = _session(tmp_path, SpeechEvent("start", 0.2, 1), MarkerEvent(1, 0.5, "while recording"))
+    before = Session.open(folder)
+    add_marker(folder, MarkerEvent(2, 2.25, "afterwards, ünïcode"))
+    after = Session.open(folder)
+    assert after.events[: len(before.events)] == before.events and not after.warnings
+    assert after.markers == [MarkerEvent(1, 0.5, "while recording"), MarkerEvent(2, 2.25, "afterwards, ünïcode")]
+    assert after.manifest["events_count"] == before.manifest["events_count"] + 1
+    assert after.status == "complete"
+
+
+def test_a_damaged_last_line_does_not_swallow_the_marker(tmp_path):
+    folder = _session(tmp_path, SpeechEvent("start", 0.2, 1))
+    with open(folder / "events.jsonl", "ab") as f:
+        f.write(b'{"type":"speech","kind":"end"')  # a write cut short
+    add_marker(folder, MarkerEvent(1, 1.0))
+    session = Session.open(folder)
+    assert session.markers == [MarkerEvent(1, 1.0)]
+    assert "skipped 1 malformed event line" in session.warnings[0]
+
+
+def test_sessions_being_recorded_or_interrupted_are_refused(tmp_path):
+    rec = SessionRecorder(tmp_path / "live", SR, "mic", None, {})
+    folder = rec.start()
+    try:
+        with pytest.raises(SessionError, match="being recorded"):
+            add_marker(folder, MarkerEvent(1, 0.0))
+    finally:
+        rec.stop()
+    interrupted = _session(tmp_path / "killed")
+    manifest = json.loads((interrupted / "manifest.json").read_text())
+    (interrupted / "manifest.json").write_text(json.dumps(dict(manifest, status="recording")))
+    with pytest.raises(SessionError, match="interrupted"):
+        add_marker(interrupted, MarkerEvent(1, 0.0))
+    assert Session.open(folder).markers == [] and Session.open(interrupted).markers == []
+
+
+def test_an_unwritable_event_log_is_a_one_line_error(tmp_path):
+    folder = _session(tmp_path)
+    (folder / "events.jsonl").unlink()
+    (folder / "events.jsonl").mkdir()  # as good as unwritable, also for root
+    with pytest.raises(SessionError) as info:
+        add_marker(folder, MarkerEvent(1, 0.0))
+    assert str(info.value).startswith(f"{folder / 'events.jsonl'}: cannot add the marker") and "\n" not in str(info.value)
