@@ -86,8 +86,10 @@ class Engine:
         self.stop_player()
 
     def close(self) -> None:
+        """Stop everything and let go of the pipeline and its source (the device stream, the resampler)."""
         self.stop()
         self.stop_recording()
+        self.pipeline = self.source = None
 
     # --- listeners: called on the pipeline thread, never touch Qt ---------------
 
