@@ -549,34 +549,10 @@ def build_parser() -> argparse.ArgumentParser:
 # -- sessions -------------------------------------------------------------------------------
 
 
-def session_row(folder: Path) -> dict:
-    """What ``sessions`` shows of one recorded session (raises SerError if it cannot be read)."""
-    from realtime_ser.pipeline.summary import describe_shares
-    from realtime_ser.session import Session
-
-    session = Session.open(folder)
-    finals = session.final_emotions
-    return {
-        "folder": str(folder),
-        "started": session.manifest.get("started"),
-        "duration_s": round(session.duration, 3),
-        "status": session.status,
-        "device": session.manifest.get("device"),
-        "utterances": len(finals),
-        "markers": len(session.markers),
-        "emotions": describe_shares(finals),
-    }
-
-
-def _short_time(iso: str | None) -> str:
-    """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15`` (the recorder's local time)."""
-    return iso[:16].replace("T", " ") if isinstance(iso, str) and len(iso) >= 16 else "?"
-
-
 def cmd_sessions(args) -> int:
     """List recorded sessions, oldest first: when, how long, how it ended, how it sounded."""
     from realtime_ser.pipeline.summary import format_time
-    from realtime_ser.session import find_sessions
+    from realtime_ser.session.catalog import catalog
 
     folder = Path(args.folder) if args.folder else _load_settings(args).session_path
     if not folder.is_dir():
@@ -584,26 +560,21 @@ def cmd_sessions(args) -> int:
             raise SerError(f"{folder}: no such folder")
         print(f"no sessions recorded yet ({folder} does not exist)", file=sys.stderr)
         return 0
-    rows, failed = [], 0
-    for path in find_sessions(folder):
-        try:
-            rows.append(session_row(path))
-        except SerError as exc:
-            failed += 1
-            _err(str(exc))
+    rows, errors = catalog(folder)
+    for error in errors:
+        _err(error)
     if args.format == "json":
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
-    elif not rows and not failed:
+        print(json.dumps([r.to_dict() for r in rows], indent=1, ensure_ascii=False))
+    elif not rows and not errors:
         print(f"no sessions in {folder}", file=sys.stderr)
     elif rows:
-        width = max(len("folder"), *(len(Path(r["folder"]).name) for r in rows))
+        width = max(len("folder"), *(len(Path(r.folder).name) for r in rows))
         print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {'folder':<{width}}  "
               "speech sounded")
         for r in rows:
-            length = format_time(r["duration_s"])[:-2]
-            print(f"{_short_time(r['started']):<16}  {length:>7}  {r['status']:<9}  {r['utterances']:>4}  "
-                  f"{r['markers']:>5}  {Path(r['folder']).name:<{width}}  {r['emotions']}")
-    return EXIT_ERROR if failed else 0
+            print(f"{r.started_short:<16}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<9}  {r.utterances:>4}  "
+                  f"{r.markers:>5}  {Path(r.folder).name:<{width}}  {r.emotions}")
+    return EXIT_ERROR if errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:

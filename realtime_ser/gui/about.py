@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from realtime_ser import __version__
+from realtime_ser.gui.shortcuts import SHORTCUTS
 from realtime_ser.model.metadata import ModelMetadata
 
 
@@ -34,12 +35,6 @@ def metric_name(key: str) -> str:
     return html.escape(" ".join(words))
 
 
-SHORTCUTS = [
-    ("Space", "start / stop listening"), ("Ctrl+O", "open a recording"), ("Ctrl+Shift+O", "open a session folder"),
-    ("Ctrl+D", "replay the demo session"), ("Ctrl+R", "record session"), ("Ctrl+E", "export timeline"),
-    ("Ctrl+K", "calibrate noise"), ("Ctrl+P", "pause / resume replay"), ("Ctrl+← / →", "seek 5 s"),
-    ("End", "timeline follows live again"), ("Ctrl+,", "preferences"), ("F1", "this box"), ("Ctrl+Q", "quit"),
-]
 SHORTCUTS_HTML = "<p><b>Keyboard</b><br>" + " · ".join(f"<b>{k}</b> {v}" for k, v in SHORTCUTS) + "</p>"
 
 

@@ -14,15 +14,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser import __version__
 from realtime_ser.errors import SerError
+from realtime_ser.gui.shortcuts import shortcuts_text
 from realtime_ser.resources import DEMO_PATH
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
-        epilog="Shortcuts: Space start/stop, Ctrl+O open recording, Ctrl+Shift+O open session folder, "
-               "Ctrl+R record, Ctrl+E export, Ctrl+D demo, Ctrl+K calibrate noise, Ctrl+P pause replay, "
-               "Ctrl+Left/Right seek, End follow live, Ctrl+, preferences, F1 about, Ctrl+Q quit.",
+        epilog=f"Shortcuts: {shortcuts_text()}.",
     )
     parser.add_argument("--device", metavar="NAME|INDEX",
                         help="input device (name, name fragment or index; default: the last one used)")

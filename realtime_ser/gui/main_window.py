@@ -222,8 +222,8 @@ class MainWindow(QMainWindow):
                                    "Start / stop listening to the microphone", sp.SP_MediaPlay)
         self.open_action = action("Open recording…", "Ctrl+O", self.open_dialog,
                                   "Replay an audio file or a saved session", sp.SP_DialogOpenButton)
-        self.open_session_action = action("Open session folder…", "Ctrl+Shift+O", self.open_session_dialog,
-                                          "Replay a saved session folder", sp.SP_DirOpenIcon)
+        self.open_session_action = action("Recorded sessions…", "Ctrl+Shift+O", self.show_sessions,
+                                          "The recorded sessions: replay one", sp.SP_DirOpenIcon)
         self.record_action = action("Record session", "Ctrl+R", self.set_recording,
                                     "Save audio and results into a session folder",
                                     sp.SP_DialogSaveButton, checkable=True)
@@ -622,6 +622,15 @@ class MainWindow(QMainWindow):
             f"Recordings ({patterns} manifest.json);;All files (*)")
         if path:
             self.open_recording(path)
+
+    def show_sessions(self) -> None:
+        """The session browser over the session folder (non-blocking); picking one replays it."""
+        from realtime_ser.gui.session_browser import SessionBrowser
+
+        browser = SessionBrowser(self.sessions_dir, self.open_session_dialog, self)
+        browser.replay_requested.connect(self.open_recording)
+        self._session_browser = browser
+        browser.open()
 
     def open_session_dialog(self) -> None:
         start = str(self.sessions_dir if self.sessions_dir.is_dir() else Path.home())

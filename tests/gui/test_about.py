@@ -19,3 +19,18 @@ def test_metric_names_are_readable():
     assert metric_name("float32_pooled_test_ua") == "float32 pooled test UA"
     assert metric_name("emodb_test_wa") == "EMO-DB test WA"
     assert metric_name("cross_corpus_tess_ua") == "cross corpus TESS UA"
+
+
+def test_every_shortcut_users_are_told_is_bound_and_every_bound_one_is_told(make_window):
+    from PySide6.QtGui import QKeySequence
+
+    from realtime_ser.gui.shortcuts import SHORTCUTS, shortcuts_text
+
+    w = make_window()
+    bound = {a.shortcut().toString(QKeySequence.SequenceFormat.PortableText) for a in w.actions()
+             if not a.shortcut().isEmpty()}
+    told = set()
+    for key, _ in SHORTCUTS:
+        told.update(["Ctrl+Left", "Ctrl+Right"] if key == "Ctrl+← / →" else [key])
+    assert told == bound
+    assert "Ctrl+M mark the moment" in shortcuts_text() and "Ctrl+Left / Right seek 5 s" in shortcuts_text()

@@ -1,0 +1,114 @@
+"""File -> Recorded sessions: the session folder's recordings at a glance, one double-click from a replay.
+
+The same summaries as ``realtime-ser sessions`` (:mod:`realtime_ser.session.catalog`), newest
+first: when, how long, how the recording ended, utterances, markers and how the speech sounded.
+Unreadable sessions are counted below the table, not hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from realtime_ser.pipeline.summary import format_time
+from realtime_ser.session.catalog import SessionSummary, catalog
+
+COLUMNS = ("Started", "Length", "Status", "Utterances", "Markers", "Speech sounded", "Folder")
+
+
+class SessionBrowser(QDialog):
+    """Lists the sessions in ``folder``; ``replay_requested(path)`` when the user picks one."""
+
+    replay_requested = Signal(Path)
+
+    def __init__(self, folder: Path, browse_elsewhere: Callable[[], object], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self.setWindowTitle("Recorded sessions")
+        self.resize(960, 420)
+        self.heading = QLabel()
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self._replay_row(row))
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #D55E00;")
+        self.problems.hide()
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.replay_button = buttons.addButton("Replay", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.replay_button.setDefault(True)
+        self.replay_button.clicked.connect(lambda: self._replay_row(self.table.currentRow()))
+        other = buttons.addButton("Other folder…", QDialogButtonBox.ButtonRole.ActionRole)
+        other.setToolTip("Replay a session folder from somewhere else")
+        other.clicked.connect(lambda: (self.reject(), browse_elsewhere()))
+        self.show_folder_button = buttons.addButton("Show folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.show_folder_button.setToolTip("Open the session folder in the file manager")
+        self.show_folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder))))
+        buttons.rejected.connect(self.reject)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.problems)
+        layout.addWidget(buttons)
+        self.summaries: list[SessionSummary] = []
+        self.reload()
+
+    def reload(self) -> None:
+        summaries, errors = catalog(self.folder) if self.folder.is_dir() else ([], [])
+        self.summaries = list(reversed(summaries))  # newest first: the one just recorded is on top
+        if not self.summaries:
+            self.heading.setText(f"No sessions recorded yet in {self.folder}. Record one with "
+                                 "<b>Record session</b> (Ctrl+R).")
+        else:
+            self.heading.setText(f"{len(self.summaries)} session{'s' if len(self.summaries) != 1 else ''} "
+                                 f"in {self.folder}; double-click one to replay it.")
+        self.table.setRowCount(len(self.summaries))
+        for row, s in enumerate(self.summaries):
+            cells = (s.started_short, format_time(s.duration_s)[:-2], s.status, str(s.utterances),
+                     str(s.markers), s.emotions, Path(s.folder).name)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col in (1, 3, 4):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setToolTip(s.folder)
+                self.table.setItem(row, col, item)
+        if self.summaries:
+            self.table.selectRow(0)
+        self.problems.setVisible(bool(errors))
+        if errors:
+            self.problems.setText(f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be "
+                                  f"read: {errors[0]}" + (" …" if len(errors) > 1 else ""))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.replay_button.setEnabled(0 <= self.table.currentRow() < len(self.summaries))
+        self.show_folder_button.setEnabled(self.folder.is_dir())
+
+    def _replay_row(self, row: int) -> None:
+        if 0 <= row < len(self.summaries):
+            self.accept()
+            self.replay_requested.emit(Path(self.summaries[row].folder))

@@ -1,0 +1,63 @@
+"""The recorded sessions of a folder at a glance: when, how long, how each ended, how it sounded.
+
+Shared by ``realtime-ser sessions`` and the app's session browser, so both say the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from realtime_ser.errors import SerError
+from realtime_ser.pipeline.summary import describe_shares
+from realtime_ser.session.reader import Session, find_sessions
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    folder: str
+    started: str | None  # ISO 8601, the recorder's local time
+    duration_s: float
+    status: str
+    device: str | None
+    utterances: int
+    markers: int
+    emotions: str  # the largest shares of speaking time, e.g. "neutral 45%, sad 30%, angry 10%"
+
+    @property
+    def started_short(self) -> str:
+        """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15``."""
+        s = self.started
+        return s[:16].replace("T", " ") if isinstance(s, str) and len(s) >= 16 else "?"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def summarize(folder: str | os.PathLike) -> SessionSummary:
+    """One session's summary (raises SessionError, one line, if it cannot be read)."""
+    session = Session.open(folder)
+    finals = session.final_emotions
+    device = session.manifest.get("device")
+    return SessionSummary(
+        folder=str(folder),
+        started=session.manifest.get("started"),
+        duration_s=round(session.duration, 3),
+        status=session.status,
+        device=device if isinstance(device, str) else None,
+        utterances=len(finals),
+        markers=len(session.markers),
+        emotions=describe_shares(finals),
+    )
+
+
+def catalog(parent: str | os.PathLike) -> tuple[list[SessionSummary], list[str]]:
+    """Summaries of the sessions directly in ``parent`` (oldest first) and the errors of unreadable ones."""
+    summaries, errors = [], []
+    for folder in find_sessions(Path(parent)):
+        try:
+            summaries.append(summarize(folder))
+        except SerError as exc:
+            errors.append(str(exc))
+    return summaries, errors

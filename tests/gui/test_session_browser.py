@@ -1,0 +1,61 @@
+"""File -> Recorded sessions: real session folders listed newest first, a broken one counted, a pick replayed."""
+
+from __future__ import annotations
+
+from realtime_ser.audio.io import load_audio
+from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent
+from realtime_ser.pipeline.summary import describe_shares
+from realtime_ser.pipeline.worker import analyze_file
+from realtime_ser.session import SessionRecorder
+
+from .conftest import CLIPS, DEMO, wait_replay_done
+
+
+def _record(parent, path, model, markers=()):
+    """A session as a live recording of ``path`` would leave it: its audio, results and markers."""
+    audio = load_audio(path, 16000)
+    rec = SessionRecorder(parent, 16000, "test mic")
+    folder = rec.start()
+    rec.write_audio(audio, 0.0)
+    events = analyze_file(path, model)
+    for event in list(events) + list(markers):
+        rec.write_event(event)
+    rec.stop()
+    return folder, [e for e in events if isinstance(e, EmotionEvent) and e.final]
+
+
+def test_browser_lists_sessions_and_replays_the_one_picked(make_window, qtbot, model, tmp_path):
+    parent = tmp_path / "sessions"
+    older, older_finals = _record(parent, DEMO, model, [MarkerEvent(1, 2.0, "x")])
+    newer, _ = _record(parent, CLIPS / "ANG.wav", model)
+    if newer.name < older.name:  # both in the same second: the recorder numbers the second one
+        older, newer = newer, older
+    broken = parent / "0000-broken_session"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("[]")
+    w = make_window(sessions_dir=parent)
+    w.open_session_action.trigger()
+    browser = w._session_browser
+    qtbot.waitUntil(browser.isVisible, timeout=3000)
+    assert browser.table.rowCount() == 2 and "2 sessions in" in browser.heading.text()
+    rows = {browser.table.item(r, 6).text(): r for r in range(2)}
+    assert rows[newer.name] == 0  # newest first
+    r = rows[older.name]
+    cells = [browser.table.item(r, c).text() for c in range(7)]
+    assert cells[1:5] == ["0:24", "complete", str(len(older_finals)), "1"]
+    assert cells[5] == describe_shares(older_finals)
+    assert browser.problems.isVisible() and "1 session folder could not be read" in browser.problems.text()
+    browser.table.cellDoubleClicked.emit(r, 0)
+    assert not browser.isVisible()
+    assert w.mode == "replay" and w.engine.info.kind == "session" and w.engine.info.path == older
+    assert [m.note for m in w.timeline_model.markers] == ["x"]
+    wait_replay_done(qtbot, w)
+
+
+def test_browser_of_an_empty_session_folder_says_how_to_record(make_window, qtbot, tmp_path):
+    w = make_window(sessions_dir=tmp_path / "none yet")
+    w.show_sessions()
+    browser = w._session_browser
+    assert browser.table.rowCount() == 0 and "No sessions recorded yet" in browser.heading.text()
+    assert not browser.replay_button.isEnabled() and not browser.problems.isVisible()
+    browser.reject()
