@@ -6,7 +6,8 @@
 The window runs on a private Xvfb display (xcb platform, software rendering),
 with settings in a temporary folder so a user's own settings are not touched.
 The demo session (assets/demo) is replayed through the real pipeline and model
-(unpaced, so it takes seconds), then the window is grabbed from the X server.
+(unpaced, so it takes seconds), one marker is set at 12 s, then the window is grabbed from the
+X server.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path
         if time.monotonic() > deadline:
             print("make_screenshot: the replay did not finish in 120 s", file=sys.stderr)
             return 1
+    # One marker, as Ctrl+M sets it, so the picture shows what one looks like.
+    window.add_marker("a marked moment", at=12.0)
     # Let the last frames paint, then grab what the X server shows.
     for _ in range(30):
         app.processEvents()
