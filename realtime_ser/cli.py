@@ -288,7 +288,10 @@ def session_audio(path: Path) -> Path | None:
         return None
     if not is_session_folder(path):
         return None
-    return Path(Session.open(path).audio_path)
+    session = Session.open(path)
+    for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
+        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
+    return Path(session.audio_path)
 
 
 def session_markers(path: Path) -> list[dict]:

@@ -342,6 +342,8 @@ def test_analyze_puts_a_sessions_markers_in_its_timeline(clips, model_path, tmp_
 
     r = run_cli("analyze", str(folder), "-f", "json", "--model", model_path)
     assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == (f"realtime-ser: warning: {folder / 'events.jsonl'}: skipped 2 malformed event "
+                                f"line(s) (line {len(written) + 1}, {len(written) + 2})")  # said, not fatal
     (entry,) = json.loads(r.stdout)
     events = entry["events"]
     assert [e for e in events if e["type"] == "marker"] == expected
