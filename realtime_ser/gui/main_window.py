@@ -59,6 +59,7 @@ WAVEFORM_SECONDS = 10.0
 TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
 UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges are not clipped
+MARKER_LEAD_S = 2.0  # a double-clicked marker replays from this long before it
 MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
 
 
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.audible_toggled.connect(self.set_audible)
         self.replay_bar.audible.setChecked(settings.audible_replay)
         self.timeline.utterance_activated.connect(self.play_utterance)
+        self.timeline.marker_activated.connect(self.replay_from_marker)
 
         self.paint_counter = _PaintCounter(self)
         self.waveform.viewport().installEventFilter(self.paint_counter)
@@ -366,7 +368,7 @@ class MainWindow(QMainWindow):
             self.no_microphone(str(exc))
             return False
         self.mode = "microphone"
-        self.timeline.hint = ""
+        self.timeline.hint = self.timeline.marker_hint = ""
         self.replay_bar.hide()
         self.banner.hide()
         if device:
@@ -416,6 +418,7 @@ class MainWindow(QMainWindow):
         self.mode = "replay"
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
+        self.timeline.marker_hint = "Double-click to replay from just before it"
         self.replay_bar.begin(f"Replaying <b>{path.name}</b>", duration)
         self.replay_bar.show()
         if not keep_banner:
@@ -550,6 +553,15 @@ class MainWindow(QMainWindow):
                               self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
+
+    def replay_from_marker(self, marker_id: int) -> None:
+        """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""
+        marker = next((m for m in self.timeline_model.markers if m.marker_id == marker_id), None)
+        if marker is None or self.mode != "replay" or not self.engine.running:
+            self.statusBar().showMessage("Markers can be replayed from while a recording is being replayed", 6000)
+            return
+        self.seek(max(0.0, marker.time - MARKER_LEAD_S))
+        self.statusBar().showMessage(f"Replaying from just before marker {marker.marker_id}", 6000)
 
     def mark_with_note(self) -> None:
         """Mark the moment of the key press, then ask for a note (without stopping the audio)."""

@@ -69,6 +69,7 @@ class _TimelinePlot(pg.PlotWidget):
 class TimelineView(QWidget):
     follow_changed = Signal(bool)
     utterance_activated = Signal(int)  # an utterance's band was double-clicked (its utterance_id)
+    marker_activated = Signal(int)  # a marker's line was double-clicked (its marker_id)
 
     def __init__(self, model: TimelineModel, labels: list[str], emotion_colors: dict[str, QColor],
                  colors: dict[str, str], window_seconds: float = 60.0, parent=None):
@@ -80,6 +81,7 @@ class TimelineView(QWidget):
         self.following = True
         self.now = 0.0
         self.hint = ""  # a last tooltip line saying what double-clicking does now ("" = nothing)
+        self.marker_hint = ""  # the same for a marker
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
         self._marker_lines: dict[int, pg.InfiniteLine] = {}
@@ -306,17 +308,26 @@ class TimelineView(QWidget):
 
     def tooltip_text(self, t: float) -> str | None:
         """What hovering at stream time ``t`` shows (None: no utterance or marker there)."""
-        xr = self.plot.getViewBox().viewRange()[0]
-        marker = self.model.marker_at(t, slack=(xr[1] - xr[0]) / 200.0)
+        marker = self.marker_near(t)
         if marker is not None:  # a line a few pixels wide: it wins over the band behind it
-            return describe_marker(marker)
+            text = describe_marker(marker)
+            return f"{text}\n{self.marker_hint}" if self.marker_hint else text
         utt = self.utterance_at(t)
         if utt is None:
             return None
         text = describe(utt, self.labels, self.now)
         return f"{text}\n{self.hint}" if self.hint else text
 
+    def marker_near(self, t: float) -> MarkerEvent | None:
+        """The marker drawn at stream time ``t`` (a few pixels of slack at any zoom)."""
+        xr = self.plot.getViewBox().viewRange()[0]
+        return self.model.marker_at(t, slack=(xr[1] - xr[0]) / 200.0)
+
     def _on_double_click(self, t: float) -> None:
+        marker = self.marker_near(t)
+        if marker is not None:
+            self.marker_activated.emit(marker.marker_id)
+            return
         utt = self.utterance_at(t)
         if utt is not None:
             self.utterance_activated.emit(utt.utterance_id)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from realtime_ser.session.reader import Session
 
-from .conftest import CLIPS, wait_replay_done
+from .conftest import CLIPS, DEMO, wait_replay_done
 
 
 def test_markers_are_recorded_replayed_with_the_session_and_exported(make_window, qtbot, tmp_path):
@@ -32,7 +32,7 @@ def test_markers_are_recorded_replayed_with_the_session_and_exported(make_window
     assert 0.6 <= first.time < second.time < 1.5
     assert w.timeline.marker_count() == 2 and w.waveform.marker_count() == 2  # both seen at once
     assert "laughs {loudly}" in w.timeline.marker_line(2).label.toPlainText()
-    assert w.timeline.tooltip_text(second.time) == f"Marker 2 at 0:0{second.time:.1f}: laughs {{loudly}}"
+    assert w.timeline.tooltip_text(second.time).splitlines()[0] == f"Marker 2 at 0:0{second.time:.1f}: laughs {{loudly}}"
     wait_replay_done(qtbot, w)
 
     stored = Session.open(folder).markers  # on the session audio's clock, as the results
@@ -85,3 +85,21 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
     qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=10000)
     w.add_marker("not kept")
     assert "saved" not in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 1
+
+
+def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot):
+    from realtime_ser.gui.main_window import MARKER_LEAD_S
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.envelope.end_time > 1.0, timeout=10000)
+    marker = w.add_marker("here", at=0.5)
+    qtbot.waitUntil(lambda: w.envelope.end_time > 4.0, timeout=10000)
+    assert "Double-click to replay from just before it" in w.timeline.tooltip_text(marker.time)
+    w.timeline.plot.double_clicked.emit(marker.time + 0.05)  # a few pixels off still hits the line
+    qtbot.waitUntil(lambda: w.envelope.end_time < 2.0, timeout=5000)  # back at max(0, 0.5 - 2) = 0
+    assert "marker 1" in w.statusBar().currentMessage() and MARKER_LEAD_S == 2.0
+    assert w.timeline_model.markers == [marker]  # seeking back recomputes results, keeps marks
+    w.stop()
+    w.timeline.plot.double_clicked.emit(marker.time)
+    assert "while a recording is being replayed" in w.statusBar().currentMessage()
