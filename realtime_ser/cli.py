@@ -277,7 +277,7 @@ def _print_summary(stats, finals, markers: int = 0) -> None:
 # -- analyze --------------------------------------------------------------------------------
 
 
-def session_audio(path: Path) -> Path | None:
+def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> Path | None:
     """Hook for session folders: the recording inside, or None if ``path`` is not a session.
 
     Raises SessionError (reported like a bad file) for a session folder that cannot be read.
@@ -291,23 +291,9 @@ def session_audio(path: Path) -> Path | None:
     session = Session.open(path)
     for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
         print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
+    if markers is not None:  # kept for the timeline, from this same reading of the event log
+        markers[str(path)] = [m.to_dict() for m in session.markers]
     return Path(session.audio_path)
-
-
-def session_markers(path: Path) -> list[dict]:
-    """The markers stored in a session folder, as event dicts in time order; [] for anything else.
-
-    Never raises: markers are extras, and a session whose audio can be analysed must not
-    fail over its event log (a missing file or bad lines already just mean fewer events).
-    """
-    try:
-        from realtime_ser.session import Session, is_session_folder
-
-        if not is_session_folder(path):
-            return []
-        return [m.to_dict() for m in Session.open(path).markers]
-    except (ImportError, SerError, OSError, ValueError):
-        return []
 
 
 def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
@@ -326,8 +312,12 @@ def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
     return merged + pending
 
 
-def collect_inputs(paths: list[str]) -> list[tuple[str, Path | None, str | None]]:
-    """Expand arguments into ``(display name, audio path or None, error or None)``."""
+def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None
+                   ) -> list[tuple[str, Path | None, str | None]]:
+    """Expand arguments into ``(display name, audio path or None, error or None)``.
+
+    A session folder's stored markers go into ``markers`` under its display name.
+    """
     from realtime_ser.audio.io import is_audio_file
 
     items: list[tuple[str, Path | None, str | None]] = []
@@ -335,7 +325,7 @@ def collect_inputs(paths: list[str]) -> list[tuple[str, Path | None, str | None]
         p = Path(arg)
         if p.is_dir():
             try:
-                audio = session_audio(p)
+                audio = session_audio(p, markers)
             except SerError as exc:
                 items.append((str(p), None, str(exc)))
                 continue
@@ -381,7 +371,8 @@ def _analyze_one(task):
 def cmd_analyze(args) -> int:
     from tqdm import tqdm
 
-    items = collect_inputs(args.inputs)
+    markers: dict[str, list[dict]] = {}
+    items = collect_inputs(args.inputs, markers)
     tasks = [(i, str(p), args.partials) for i, (_, p, err) in enumerate(items) if err is None]
     results: dict[int, tuple] = {}
     failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
@@ -416,7 +407,7 @@ def cmd_analyze(args) -> int:
                 bar.clear()
                 _err(error)
             else:
-                results[index] = merge_markers(rows, session_markers(Path(items[index][0])))
+                results[index] = merge_markers(rows, markers.get(items[index][0], []))
             bar.update(1)
         if pool is not None:
             pool.close()

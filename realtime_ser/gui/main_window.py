@@ -549,8 +549,7 @@ class MainWindow(QMainWindow):
                 self.show_error(f"marker {marker.marker_id} is shown but not saved: {exc}")
         now = self.envelope.end_time
         self.timeline.refresh(now)
-        self.waveform.refresh(now, self.timeline_model.recent(20),
-                              self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
+        self._refresh_waveform(now)
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
 
@@ -724,8 +723,7 @@ class MainWindow(QMainWindow):
             self._handle_event(event)
         if blocks or events:
             now = self.envelope.end_time
-            self.waveform.refresh(now, self.timeline_model.recent(20),
-                                  self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
+            self._refresh_waveform(now)
             self.spectrogram.refresh(now)
             # The 60 s timeline moves ~17 px/s: redraw it at 10 Hz unless a result changed.
             if self.timeline_model.dirty or self._ticks % 3 == 0:
@@ -739,6 +737,11 @@ class MainWindow(QMainWindow):
         if t - self._last_status_update > 0.5:
             self._last_status_update = t
             self._update_status()
+
+    def _refresh_waveform(self, now: float) -> None:
+        """The last 10 s: the utterances that may reach into them, and the markers inside them."""
+        self.waveform.refresh(now, self.timeline_model.recent(20),
+                              self.timeline_model.markers_between(now - WAVEFORM_SECONDS, now))
 
     def _feed_audio(self, blocks: list[tuple[np.ndarray, float]]) -> np.ndarray:
         """Push drained blocks into the display buffers, following jumps of the stream clock.

@@ -9,6 +9,8 @@ be mistaken for an emotion.
 
 from __future__ import annotations
 
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from realtime_ser.pipeline.events import UNCERTAIN
@@ -87,3 +89,8 @@ def style_plot(plot, colors: dict[str, str]) -> None:
         axis = item.getAxis(name)
         axis.setPen(colors["foreground"])
         axis.setTextPen(colors["foreground"])
+
+
+def marker_pen(color: str):
+    """The dashed line of a user's marker, the same on the waveform and the timeline."""
+    return pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)

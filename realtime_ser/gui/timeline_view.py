@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from realtime_ser.gui.palette import UNCERTAIN_COLOR
+from realtime_ser.gui.palette import UNCERTAIN_COLOR, marker_pen
 from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe, describe_marker
 from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
 from realtime_ser.pipeline.events import UNCERTAIN, MarkerEvent
@@ -219,8 +219,7 @@ class TimelineView(QWidget):
         if len(caption) > 24:
             caption = caption[:23] + "…"  # the tooltip has it all
         caption = caption.replace("{", "{{").replace("}", "}}")  # the label is a str.format template
-        pen = pg.mkPen(self._text_color, width=1.5, style=Qt.PenStyle.DashLine)
-        line = pg.InfiniteLine(marker.time, angle=90, pen=pen, movable=False, label=caption,
+        line = pg.InfiniteLine(marker.time, angle=90, pen=marker_pen(self._text_color), movable=False, label=caption,
                                labelOpts={"position": 0.97, "color": self._text_color, "anchors": [(0, 0), (0, 0)]})
         line.setZValue(7)
         return line
@@ -245,7 +244,7 @@ class TimelineView(QWidget):
         for text in self._texts.values():
             text.setColor(color)
         for line in self._marker_lines.values():
-            line.setPen(pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine))
+            line.setPen(marker_pen(color))
             line.label.setColor(color)
         self.now_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from realtime_ser.gui.display_buffers import WaveformEnvelope
+from realtime_ser.gui.palette import marker_pen
 from realtime_ser.gui.timeline_model import Utterance
 from realtime_ser.pipeline.events import MarkerEvent
 
@@ -42,7 +43,7 @@ class WaveformView(pg.PlotWidget):
         self.addItem(self.curve)
         self._shades: dict[int, QGraphicsRectItem] = {}
         self._marker_lines: dict[int, pg.InfiniteLine] = {}
-        self._marker_pen = pg.mkPen(colors["foreground"], width=1.5, style=Qt.PenStyle.DashLine)
+        self._marker_pen = marker_pen(colors["foreground"])
         self._gain = 1.0
         self._shown_gain = 1.0
 
@@ -50,7 +51,7 @@ class WaveformView(pg.PlotWidget):
         self.curve.setPen(pg.mkPen(color, width=1))
 
     def set_marker_color(self, color: str) -> None:
-        self._marker_pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
+        self._marker_pen = marker_pen(color)
         for line in self._marker_lines.values():
             line.setPen(self._marker_pen)
 

@@ -88,11 +88,6 @@ class MarkerEvent:
     note: str = ""
     type: str = field(default="marker", init=False)
 
-    @property
-    def title(self) -> str:
-        """How timelines and summaries name it: the note, or "marker N" without one."""
-        return self.note or f"marker {self.marker_id}"
-
     def to_dict(self) -> dict:
         return asdict(self)
 
