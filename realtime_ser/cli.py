@@ -1,7 +1,9 @@
 """Headless command line: ``realtime-ser devices | listen | analyze | sessions``.
 
 Every SerError becomes one line on stderr and a non-zero exit code, never a
-traceback.  ``analyze`` keeps going past bad files and exits 1 if any failed.
+traceback.  ``analyze`` keeps going past bad files and exits 1 if any failed, or
+if no input held speech (each such input gets a warning line saying why).
+``listen`` and ``analyze`` read the user's settings file, as the app does.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ EXIT_USAGE = 2
 
 def _err(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
 
 
 # -- devices --------------------------------------------------------------------------------
@@ -128,8 +134,48 @@ def _load_settings(args):
 
     settings, warnings = load_with_warnings(getattr(args, "config", None))
     for warning in warnings:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
+        _warn(warning)
     return settings
+
+
+def _pipeline_config(settings, args):
+    """The settings' pipeline configuration with this run's ``--threshold-db`` / ``--confidence``."""
+    config = settings.pipeline_config()
+    if args.threshold_db is not None:
+        config.vad.threshold_db = args.threshold_db
+    if args.confidence is not None:
+        config.confidence_threshold = args.confidence
+    return config
+
+
+def _setting_value(name: str):
+    """An argparse type: a number the setting ``name`` allows (the ranges config.json is held to)."""
+    from realtime_ser.config import check_setting
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        problem = check_setting(name, value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, not {text}")
+        return value
+
+    return parse
+
+
+def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """Model, VAD threshold, confidence and settings file: the same for listen and analyze."""
+    p.add_argument("--model", help="TFLite model (default: model_path of the settings, else the bundled "
+                                   "models/ser_int8.tflite)")
+    p.add_argument("--threshold-db", type=_setting_value("vad_threshold_db"),
+                   help="VAD threshold above the noise floor in dB; lower finds quieter speech "
+                        "(default: vad_threshold_db of the settings, 12)")
+    p.add_argument("--confidence", type=_setting_value("confidence_threshold"),
+                   help="below this confidence the label is 'uncertain' (default: confidence_threshold "
+                        "of the settings, 0.4)")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
 
 
 def _repair_sessions(folder: Path) -> None:
@@ -148,11 +194,7 @@ def cmd_listen(args) -> int:
 
     settings = _load_settings(args)
     model = EmotionModel.load(args.model or settings.model_path)
-    config = settings.pipeline_config()
-    if args.threshold_db is not None:
-        config.vad.threshold_db = args.threshold_db
-    if args.confidence is not None:
-        config.confidence_threshold = args.confidence
+    config = _pipeline_config(settings, args)
     if args.replay:
         source = FileSource(args.replay, realtime=True, speed=args.speed)
     else:
@@ -290,7 +332,7 @@ def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> P
         return None
     session = Session.open(path)
     for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
-        print(f"{PROG}: warning: {warning}", file=sys.stderr, flush=True)
+        _warn(warning)
     if markers is not None:  # kept for the timeline, from this same reading of the event log
         markers[str(path)] = [m.to_dict() for m in session.markers]
     return Path(session.audio_path)
@@ -355,12 +397,12 @@ def _init_worker(model_path):
 
 def _analyze_one(task):
     """Worker-process entry: returns (index, rows or None, error or None, seconds of audio)."""
-    index, path, include_partials = task
+    index, path, config, include_partials = task
     from realtime_ser.audio.io import audio_duration
     from realtime_ser.pipeline.worker import analyze_file
 
     try:
-        events = analyze_file(path, _WORKER_MODEL, include_partials=include_partials)
+        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials)
         return index, [ev.to_dict() for ev in events], None, audio_duration(path)
     except SerError as exc:
         return index, None, str(exc), 0.0
@@ -371,10 +413,14 @@ def _analyze_one(task):
 def cmd_analyze(args) -> int:
     from tqdm import tqdm
 
+    settings = _load_settings(args)
+    model_path = args.model or settings.model_path
+    config = _pipeline_config(settings, args)
     markers: dict[str, list[dict]] = {}
     items = collect_inputs(args.inputs, markers)
-    tasks = [(i, str(p), args.partials) for i, (_, p, err) in enumerate(items) if err is None]
+    tasks = [(i, str(p), config, args.partials) for i, (_, p, err) in enumerate(items) if err is None]
     results: dict[int, tuple] = {}
+    warnings: list[str] = []
     failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
     for i in sorted(failed):
         _err(failed[i])
@@ -390,16 +436,16 @@ def cmd_analyze(args) -> int:
     bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False)
     try:
         if jobs <= 1:
-            _init_worker(args.model)
+            _init_worker(model_path)
             iterator = map(_analyze_one, tasks)
             pool = None
         else:
             from realtime_ser.model.emotion_model import EmotionModel
 
-            EmotionModel.load(args.model)  # fail fast on a bad model before spawning workers
+            EmotionModel.load(model_path)  # fail fast on a bad model before spawning workers
             import multiprocessing as mp
 
-            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(args.model,))
+            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model_path,))
             iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
         for index, rows, error, _seconds in iterator:
             if error is not None:
@@ -408,6 +454,12 @@ def cmd_analyze(args) -> int:
                 _err(error)
             else:
                 results[index] = merge_markers(rows, markers.get(items[index][0], []))
+                for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
+                    if row.get("type") == "status":
+                        warnings.append(f"{items[index][0]}: {row['message']}")
+                        if len(items) > 1:
+                            bar.clear()
+                            _warn(warnings[-1])
             bar.update(1)
         if pool is not None:
             pool.close()
@@ -418,6 +470,14 @@ def cmd_analyze(args) -> int:
     if not results:  # every input failed: an empty timeline must not replace an earlier --output
         _err(f"all {len(items)} inputs failed; nothing written" if len(items) > 1 else "nothing written")
         return EXIT_ERROR
+    if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
+        # silent, or speech too quiet for the VAD, everywhere (the warnings above say why for each)
+        _err("no speech found in any input; nothing written" if len(items) > 1
+             else (warnings or ["no speech found"])[0] + "; nothing written")
+        return EXIT_ERROR
+    if len(items) == 1:
+        for warning in warnings:
+            _warn(warning)
     text = render_timeline(items, results, failed, args.format)
     if args.output:
         try:
@@ -506,17 +566,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", "-d", help="input device index or name (default: system default)")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--output", "-o", help="also write every event to this JSONL file")
-    p.add_argument("--model", help="TFLite model (default: the bundled models/ser_int8.tflite)")
+    _add_pipeline_options(p)
     p.add_argument("--partials", action="store_true", help="also print partial results")
-    p.add_argument("--threshold-db", type=float, help="VAD threshold above the noise floor (dB)")
-    p.add_argument("--confidence", type=float, help="below this confidence the label is 'uncertain'")
     p.add_argument("--replay", metavar="FILE", help="replay an audio file in real time instead of a microphone")
     p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (with --replay)")
     p.add_argument(
         "--record", nargs="?", const="", default=None, metavar="DIR",
         help="record a session folder (audio + events) into DIR (default: the configured session folder)",
     )
-    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
     p.add_argument("--notes-from-stdin", action="store_true",
                    help="read marker notes from stdin even when it is not a terminal (a pipe, a file)")
     p.set_defaults(func=cmd_listen)
@@ -525,7 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR")
     p.add_argument("--format", "-f", choices=["csv", "json", "jsonl"], default="csv")
     p.add_argument("--output", "-o", help="write the timeline here instead of stdout")
-    p.add_argument("--model", help="TFLite model (default: the bundled models/ser_int8.tflite)")
+    _add_pipeline_options(p)
     p.add_argument("--jobs", "-j", type=int, default=0,
                    help="worker processes (default 0 = all cores for batches of 8 files or more)")
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")

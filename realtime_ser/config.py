@@ -173,6 +173,11 @@ _CHECKS = {
     "session_dir": _optional_str("a folder path"),
     "version": _version,
 }
+
+
+def check_setting(name: str, value) -> str | None:
+    """None when ``value`` is allowed for setting ``name``, else what it must be (for messages)."""
+    return _CHECKS[name](value)
 _NULLABLE = {"device", "model_path", "session_dir"}
 
 

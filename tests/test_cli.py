@@ -25,12 +25,13 @@ def wav_header(data_bytes: int, fmt_code=1, channels=1, rate=16000, bits=16) -> 
             + b"data" + struct.pack("<I", data_bytes & 0xFFFFFFFF))
 
 
-def assert_one_line_errors(stderr: str, expected: int):
+def assert_one_line_errors(stderr: str, expected: int, warnings: int = 0):
     lines = [l for l in stderr.splitlines() if l.startswith("realtime-ser: error:")]
+    warned = [l for l in stderr.splitlines() if l.startswith("realtime-ser: warning:")]
     assert "Traceback" not in stderr
-    assert len(lines) == expected, stderr
+    assert len(lines) == expected and len(warned) == warnings, stderr
     # nothing else on stderr either: no runtime chatter ("INFO: Created TensorFlow Lite XNNPACK ...")
-    assert [l for l in stderr.splitlines() if l.strip()] == lines, stderr
+    assert sorted(l for l in stderr.splitlines() if l.strip()) == sorted(lines + warned), stderr
     return lines
 
 
@@ -83,12 +84,15 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(clips, model_path, tmp_pa
     inputs = [str(p) for p in (missing, empty, text, truncated, silent, unsupported, huge)] + clips
     r = run_cli("analyze", *inputs, "-f", "json", "--model", model_path)
     assert r.returncode == 1
-    lines = assert_one_line_errors(r.stderr, 6)  # five bad files + the "N of M failed" line
+    lines = assert_one_line_errors(r.stderr, 6, warnings=2)  # five bad files + the "N of M failed" line
+    assert f"realtime-ser: warning: {silent}: no speech found: the audio is silent" in r.stderr
+    assert f"realtime-ser: warning: {huge}: no speech found: the loudest moment is" in r.stderr  # steady noise
     for bad in (missing, empty, text, truncated, unsupported):
         assert any(str(bad) in l for l in lines), (bad, lines)
     assert "5 of 9 inputs failed" in lines[-1]
     doc = {d["file"]: d for d in json.loads(r.stdout)}
-    assert doc[str(silent)]["events"] == []  # silence is valid audio with no speech
+    # silence is valid audio with no speech: no error, but the timeline says so
+    assert [e["type"] for e in doc[str(silent)]["events"]] == ["status"]
     assert "events" in doc[str(huge)]  # the lying header does not stop it
     assert "truncated" in doc[str(truncated)]["error"]
     assert all(len(doc[c]["events"]) == 3 for c in clips)
@@ -203,6 +207,35 @@ def test_bad_config_file_is_one_line(clips, model_path, tmp_path):
     assert r.returncode == 1
     assert_one_line_errors(r.stderr, 1)
     assert "vad_threshold_db" in r.stderr
+
+
+def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, model_path, tmp_path):
+    soft = str(data / "crema-d-samples/SAD.wav")  # soft speech about 10 dB over the room noise
+    out = tmp_path / "timeline.csv"
+    out.write_text("earlier\n")
+    r = run_cli("analyze", soft, "-o", str(out), "--model", model_path)
+    assert r.returncode == 1
+    line = assert_one_line_errors(r.stderr, 1)[0]
+    assert line.startswith(f"realtime-ser: error: {soft}: no speech found: nothing stayed 12 dB above")
+    assert line.endswith("; nothing written") and out.read_text() == "earlier\n"
+    r = run_cli("analyze", soft, "--threshold-db", "11", "--model", model_path)
+    assert r.returncode == 0 and r.stderr == ""
+    assert len(r.stdout.splitlines()) == 2  # header + the utterance
+    r = run_cli("analyze", soft, "--threshold-db", "70", "--model", model_path)
+    assert r.returncode == 2 and "argument --threshold-db: must be a number >= 0 and <= 60, not 70" in r.stderr
+
+
+def test_analyze_uses_the_settings_file_and_options_override_it(clips, model_path, tmp_path):
+    """analyze labels a file as listen and the app do, with the user's settings."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"confidence_threshold": 1.0}))
+    r = run_cli("analyze", clips[0], "--config", str(cfg), "-f", "json", "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    finals = [e for e in json.loads(r.stdout)[0]["events"] if e["type"] == "emotion"]
+    assert finals and all(e["label"] == "uncertain" for e in finals)
+    r = run_cli("analyze", clips[0], "--config", str(cfg), "--confidence", "0", "-f", "json", "--model", model_path)
+    finals = [e for e in json.loads(r.stdout)[0]["events"] if e["type"] == "emotion"]
+    assert finals and all(e["label"] == e["top_label"] != "uncertain" for e in finals)
 
 
 def test_usage_errors():

@@ -147,6 +147,26 @@ def test_stop_mid_utterance_emits_final_and_joins(model, data):
     assert len(finals(seen)) == 1
 
 
+def test_a_recording_without_speech_ends_with_a_warning_saying_why(model, data, tmp_path):
+    soft = data / "crema-d-samples" / "SAD.wav"  # soft speech about 10 dB over the room noise
+    events = analyze_file(soft, model)
+    assert len(events) == 1 and isinstance(events[0], StatusEvent) and events[0].level == "warning"
+    assert events[0].message.startswith("no speech found: nothing stayed 12 dB above the background noise")
+    assert events[0].time == pytest.approx(load_audio(soft, SR).size / SR)
+    config = PipelineConfig()
+    config.vad.threshold_db = 11.0  # what the message suggests: a lower threshold
+    assert [type(e) for e in analyze_file(soft, model, config)] == [SpeechEvent, SpeechEvent, EmotionEvent]
+
+    # stopping a live source before anyone spoke is not a finding about the audio: no warning
+    pipe = Pipeline(FileSource(soft, realtime=True), model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    time.sleep(0.3)
+    pipe.stop()
+    assert seen == []
+
+
 def test_smoothing_and_labelling_helpers():
     s = ProbabilitySmoother(0.5)
     assert np.allclose(s(np.array([1.0, 0.0])), [1.0, 0.0])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.vad import EnergyVAD, VADConfig, frame_energies_db
+from realtime_ser.dsp.vad import EnergyVAD, VADConfig, describe_no_speech, frame_energies_db
 from tests.conftest import ravdess_clips
 
 SR = 16000
@@ -162,3 +162,34 @@ def test_ravdess_one_utterance_per_clip_within_150ms(data):
     # (tools/bench_latency.py --vad-accuracy); the misses are breaths before the sentence (a pure energy VAD
     # counts them as speech) and pauses longer than the 300 ms hangover.
     assert good / len(clips) >= 0.8, "\n".join(report)
+
+
+def no_speech_reason(signal, config):
+    vad = EnergyVAD(SR, config)
+    events = vad.process(signal) + vad.flush()
+    return events, describe_no_speech(vad.peak_db, vad.peak_excess_db, config)
+
+
+def test_a_stream_without_speech_says_why(data):
+    """The reason given names the number that decides, so a user knows how far to lower the threshold."""
+    default = VADConfig()
+    assert no_speech_reason(np.zeros(2 * SR, np.float32), default) == ([], "no speech found: the audio is silent")
+    studio = load_audio(data / "ravdess/Actor_01/03-01-05-02-01-01-01.flac", SR)
+    events, why = no_speech_reason(studio * 10 ** (-55 / 20), default)  # peak about -65 dBFS
+    assert events == [] and why.startswith("no speech found: the audio is very quiet (loudest moment -65 dBFS")
+
+    # a real recording with room noise, by a speaker and microphone never trained on
+    angry = load_audio(data / "crema-d-samples/ANG.wav", SR)
+    events, why = no_speech_reason(angry, VADConfig(threshold_db=45.0))
+    assert events == []
+    excess = int(why.split("the loudest moment is ")[1].split(" dB")[0])
+    assert 20 <= excess < 45 and why.endswith("(a lower VAD threshold finds quieter speech)")
+    assert run(angry, config=VADConfig(threshold_db=excess + 1)) == []  # the peak bounds what can be found
+    assert len(run(angry, config=VADConfig(threshold_db=excess - 10))) == 2
+
+    # soft sad speech about 10 dB over the noise: loud enough only in moments shorter than min_speech_ms
+    sad = load_audio(data / "crema-d-samples/SAD.wav", SR)
+    events, why = no_speech_reason(sad, default)
+    assert events == [] and why.startswith("no speech found: nothing stayed 12 dB above the background noise for 150 ms")
+    found = run(sad, config=VADConfig(threshold_db=11.0))
+    assert [e.kind for e in found] == ["start", "end"] and 0.5 < found[0].sample / SR < 0.7

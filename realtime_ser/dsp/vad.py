@@ -114,6 +114,9 @@ class EnergyVAD:
             self._chunk_min = 0.0
             self._chunk_len = 0
             self._minima: list[float] = []
+            # the stream at its loudest so far (for describe_no_speech)
+            self.peak_db = -120.0
+            self.peak_excess_db = -120.0
         self.in_speech = False
         self._cand_start: int | None = None  # first loud frame of the current candidate/utterance
         self._run = 0  # consecutive loud frames
@@ -155,6 +158,10 @@ class EnergyVAD:
             self._floor = min(max(e, -100.0), c.initial_floor_dbfs)
             self._floor_primed = True
         threshold = self._floor + c.threshold_db - (c.release_db if self.in_speech else 0.0)
+        if e > self.peak_db:
+            self.peak_db = e
+        if e > c.min_level_dbfs and e - self._floor > self.peak_excess_db:
+            self.peak_excess_db = e - self._floor
         loud = e > threshold and e > c.min_level_dbfs
         self._adapt_floor(e, loud)
 
@@ -227,3 +234,28 @@ class EnergyVAD:
         self.in_speech = False
         self._cand_start = None
         return [VADEvent("end", self._last_loud_end, self._pos, reason="flush")]
+
+
+#: How every describe_no_speech message starts (front ends recognise it by this).
+NO_SPEECH = "no speech found"
+
+
+def describe_no_speech(peak_db: float, peak_excess_db: float, config: VADConfig) -> str:
+    """Why a stream with no utterance had none, in words a user can act on.
+
+    ``peak_db`` is the loudest 10 ms frame (dBFS); ``peak_excess_db`` the most any
+    frame above the gate rose over the noise floor of its moment (the quantity the
+    threshold is compared with).  Soft speech in a noisy recording is the common
+    case; the message says how far it fell short.
+    """
+    if peak_db <= -90.0:
+        return f"{NO_SPEECH}: the audio is silent"
+    if peak_db <= config.min_level_dbfs:
+        return (f"{NO_SPEECH}: the audio is very quiet (loudest moment {peak_db:.0f} dBFS; "
+                f"speech must reach {config.min_level_dbfs:.0f} dBFS)")
+    hint = "(a lower VAD threshold finds quieter speech)"
+    rule = f"{config.threshold_db:g} dB above the background noise for {config.min_speech_ms:.0f} ms"
+    if peak_excess_db < config.threshold_db:
+        return (f"{NO_SPEECH}: the loudest moment is {max(peak_excess_db, 0.0):.0f} dB above the "
+                f"background noise, speech must stay {rule} {hint}")
+    return f"{NO_SPEECH}: nothing stayed {rule} {hint}"

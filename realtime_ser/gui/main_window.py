@@ -31,6 +31,7 @@ from realtime_ser.config import Settings, default_config_path
 from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.dsp.input_health import describe as describe_input_problem
+from realtime_ser.dsp.vad import NO_SPEECH
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
@@ -809,6 +810,20 @@ class MainWindow(QMainWindow):
             if event.level == "error":
                 self.banner.show_message(f"<b>Error:</b> {event.message}",
                                          [("Retry microphone", lambda: self.start_microphone())])
+            elif event.message.startswith(NO_SPEECH) and self.engine.info is not None:
+                self._explain_no_speech(event.message, self.engine.info)
+
+    def _explain_no_speech(self, message: str, info: SourceInfo) -> None:
+        """A replay that held no utterance: why, and a way to try again more sensitively."""
+        why = html.escape(message[len(NO_SPEECH):].lstrip(": "))
+        text = f"<b>No speech found</b> in {html.escape(info.name)}: {why}."
+        if "threshold" in why:
+            text += " <i>Sensitivity</i> further right is a lower threshold."
+        actions = []
+        if info.path is not None:
+            path = info.path
+            actions.append(("Replay", lambda: self.open_recording(path)))
+        self.banner.show_message(text, actions)
 
     def _update_status(self) -> None:
         self._update_controls()

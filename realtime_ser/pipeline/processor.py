@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime_ser.dsp.vad import EnergyVAD, VADConfig, VADEvent, frame_energies_db
+from realtime_ser.dsp.vad import EnergyVAD, VADConfig, VADEvent, describe_no_speech, frame_energies_db
 from realtime_ser.pipeline.events import EmotionEvent, PipelineEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
 
@@ -177,6 +177,13 @@ class StreamProcessor:
         for ev in self.vad.flush():
             self._on_vad(ev, events)
         return events
+
+    def no_speech_status(self) -> StatusEvent | None:
+        """At the end of a stream that held no utterance: a warning saying why (else None)."""
+        if self.utterances:
+            return None
+        message = describe_no_speech(self.vad.peak_db, self.vad.peak_excess_db, self.vad.config)
+        return StatusEvent("warning", message, self.stream_time)
 
     def discontinuity(self, gap_samples: int) -> list[PipelineEvent]:
         """``gap_samples`` of audio were lost: close the utterance, keep the clock right."""

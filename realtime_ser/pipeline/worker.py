@@ -61,6 +61,7 @@ def run_source(
     on_gap: Callable[[int], None] | None = None,
 ) -> None:
     """The loop shared by the live worker and file analysis: read, feed, emit, until the end."""
+    ended = False  # the source ran out (a file's end), as opposed to being stopped
     while stop is None or not stop.is_set():
         reset = source.take_reset()
         if reset is not None:
@@ -76,6 +77,7 @@ def run_source(
             for ev in processor.discontinuity(gap):
                 emit(ev)
         if block is None:
+            ended = True
             break
         if block.size == 0:
             continue
@@ -85,6 +87,10 @@ def run_source(
             emit(ev)
     for ev in processor.flush():
         emit(ev)
+    if ended:  # a recording that never held speech: say why, so a user can act on it
+        status = processor.no_speech_status()
+        if status is not None:
+            emit(status)
 
 
 class Pipeline:

@@ -303,6 +303,21 @@ def test_bad_recording_is_reported_not_raised(make_window, tmp_path):
     assert not w.engine.running
 
 
+def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_window, qtbot):
+    w = make_window()
+    w.open_recording(CLIPS / "SAD.wav")  # soft speech about 10 dB over the room noise
+    wait_replay_done(qtbot, w)
+    text = w.banner.text.text()
+    assert w.banner.isVisible() and text.startswith("<b>No speech found</b> in SAD.wav: nothing stayed 12 dB above")
+    assert "<i>Sensitivity</i> further right is a lower threshold." in text
+    replay = [b for b in w.banner.buttons if not b.isHidden()]
+    assert [b.text() for b in replay] == ["Replay"] and w.timeline_model.final_events() == []
+    w.sensitivity.slider.setValue(55)  # 11 dB
+    replay[0].click()
+    wait_replay_done(qtbot, w)
+    assert len(w.timeline_model.final_events()) == 1 and not w.banner.isVisible()
+
+
 def test_level_meter_and_speech_indicator_follow_audio(make_window, qtbot):
     w = make_window(realtime_replay=True)
     w.open_recording(CLIPS / "HAP.wav")
