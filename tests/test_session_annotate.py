@@ -69,3 +69,29 @@ def test_an_unwritable_event_log_is_a_one_line_error(tmp_path):
     with pytest.raises(SessionError) as info:
         add_marker(folder, MarkerEvent(1, 0.0))
     assert str(info.value).startswith(f"{folder / 'events.jsonl'}: cannot add the marker") and "\n" not in str(info.value)
+
+
+def test_edits_and_deletions_are_later_lines_and_every_reader_sees_the_result(tmp_path):
+    from realtime_ser.session.catalog import summarize
+
+    folder = _session(tmp_path, MarkerEvent(1, 0.5, "tpyo"), MarkerEvent(2, 1.0, "by mistake"))
+    add_marker(folder, MarkerEvent(1, 0.5, "typo fixed"))
+    add_marker(folder, MarkerEvent(2, 1.0, "by mistake", removed=True))
+    add_marker(folder, MarkerEvent(3, 0.2, "earlier moment"))
+    lines = [json.loads(l) for l in (folder / "events.jsonl").read_text().splitlines()]
+    assert [("removed" in d) for d in lines if d["type"] == "marker"] == [False, False, False, True, False]
+    session = Session.open(folder)
+    assert session.markers == [MarkerEvent(3, 0.2, "earlier moment"), MarkerEvent(1, 0.5, "typo fixed")]
+    assert not session.warnings and summarize(folder).markers == 2
+    # a marker deleted and then marked again under its number (a later run): the latest line wins
+    add_marker(folder, MarkerEvent(2, 2.0, "again"))
+    assert [m.marker_id for m in Session.open(folder).markers] == [3, 1, 2]
+
+
+def test_a_malformed_removed_field_skips_only_that_line(tmp_path):
+    folder = _session(tmp_path, MarkerEvent(1, 0.5, "kept"))
+    with open(folder / "events.jsonl", "a") as f:
+        f.write('{"type":"marker","marker_id":1,"time":0.5,"note":"kept","removed":"yes"}\n')
+    session = Session.open(folder)
+    assert session.markers == [MarkerEvent(1, 0.5, "kept")]
+    assert "skipped 1 malformed event line" in session.warnings[0]

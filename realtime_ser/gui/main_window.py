@@ -7,18 +7,20 @@ buffers, and redraws.  When nothing is running, nothing is redrawn.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QSplitter,
     QStyle,
     QToolBar,
@@ -61,6 +63,7 @@ TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
 UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges are not clipped
 MARKER_LEAD_S = 2.0  # a double-clicked marker replays from this long before it
+MARKER_EDIT_HINT = "Right-click to edit its note or delete it"
 MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
 
 
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.audible.setChecked(settings.audible_replay)
         self.timeline.utterance_activated.connect(self.play_utterance)
         self.timeline.marker_activated.connect(self.replay_from_marker)
+        self.timeline.marker_menu_requested.connect(self._marker_menu)
 
         self.paint_counter = _PaintCounter(self)
         self.waveform.viewport().installEventFilter(self.paint_counter)
@@ -369,7 +373,8 @@ class MainWindow(QMainWindow):
             self.no_microphone(str(exc))
             return False
         self.mode = "microphone"
-        self.timeline.hint = self.timeline.marker_hint = ""
+        self.timeline.hint = ""
+        self.timeline.marker_hint = MARKER_EDIT_HINT
         self.replay_bar.hide()
         self.banner.hide()
         if device:
@@ -419,7 +424,7 @@ class MainWindow(QMainWindow):
         self.mode = "replay"
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
-        self.timeline.marker_hint = "Double-click to replay from just before it"
+        self.timeline.marker_hint = f"Double-click to replay from just before it\n{MARKER_EDIT_HINT}"
         self.replay_bar.begin(f"Replaying <b>{path.name}</b>", duration)
         self.replay_bar.show()
         if not keep_banner:
@@ -534,6 +539,13 @@ class MainWindow(QMainWindow):
                 return None
             at = self.envelope.end_time  # the newest audio on screen: what the user just heard or saw
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
+        saved = self._keep_marker(marker)
+        self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
+        return marker
+
+    def _keep_marker(self, marker: MarkerEvent) -> str:
+        """Show a new or changed marker and store it where the audio is stored; returns where, for
+        the status bar (" (saved in the recording)", " (saved in the session)" or "")."""
         self.timeline_model.add_marker(marker)
         self.engine.add_marker(marker)
         saved = " (saved in the recording)" if self.engine.recorder is not None else ""
@@ -551,8 +563,42 @@ class MainWindow(QMainWindow):
         now = self.envelope.end_time
         self.timeline.refresh(now)
         self._refresh_waveform(now)
-        self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
-        return marker
+        return saved
+
+    def edit_marker_note(self, marker_id: int, note: str) -> None:
+        """Give a marker a new note (in a recording: a later line replaces the earlier one)."""
+        marker = self.timeline_model.marker(marker_id)
+        if marker is not None:
+            saved = self._keep_marker(dataclasses.replace(marker, note=note.strip()))
+            self.statusBar().showMessage(f"Marker {marker_id}: note changed{saved}", 6000)
+
+    def delete_marker(self, marker_id: int) -> None:
+        """Take a marker set by mistake away (in a recording: a line saying it is removed)."""
+        marker = self.timeline_model.marker(marker_id)
+        if marker is not None:
+            saved = self._keep_marker(dataclasses.replace(marker, removed=True))
+            self.statusBar().showMessage(f"Marker {marker_id} deleted{saved}", 6000)
+
+    def _marker_menu(self, marker_id: int, where: QPoint) -> None:
+        """Right-click on a marker: edit its note or delete it."""
+        marker = self.timeline_model.marker(marker_id)
+        if marker is None:
+            return
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: not kept
+        run = self._runs
+
+        def note_given(text: str) -> None:
+            if run == self._runs:  # still the same session
+                self.edit_marker_note(marker_id, text)
+
+        def edit() -> None:
+            self._note_dialog = ask_marker_note(self, marker.time, note_given, marker.note, f"Marker {marker_id}")
+
+        menu.addAction("Edit note…", edit)
+        menu.addAction("Delete marker", lambda: self.delete_marker(marker_id))
+        self.marker_menu = menu  # tests reach it here
+        menu.popup(where)
 
     def replay_from_marker(self, marker_id: int) -> None:
         """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""

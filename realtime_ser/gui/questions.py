@@ -25,12 +25,15 @@ def ask_to_quit_recording(parent: QWidget, quit_now: Callable[[], None]) -> QMes
     return box
 
 
-def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None]) -> QInputDialog:
-    """The note for a marker at stream time ``at``; ``note_given`` gets it when the user presses OK."""
+def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None], note: str = "",
+                    title: str = "Mark with note") -> QInputDialog:
+    """The note for a marker at stream time ``at`` (``note``: the one it has); ``note_given`` gets it
+    when the user presses OK."""
     dialog = QInputDialog(parent)
-    dialog.setWindowTitle("Mark with note")
+    dialog.setWindowTitle(title)
     dialog.setLabelText(f"Note for the moment at {format_time(at)}:")
     dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.setTextValue(note)
     dialog.textValueSelected.connect(note_given)
     dialog.open()
     return dialog

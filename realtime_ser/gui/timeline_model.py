@@ -49,6 +49,7 @@ class TimelineModel:
         self._dirty: set[int] = set()
         self._markers: list[MarkerEvent] = []  # sorted by time
         self._marker_times: list[float] = []
+        self._last_marker_id = 0  # deleted ones included
         #: Bumped whenever the markers change, so views redraw them only then.
         self.markers_version = 0
 
@@ -66,6 +67,7 @@ class TimelineModel:
         self._starts.clear()
         self._markers.clear()
         self._marker_times.clear()
+        self._last_marker_id = 0
         self.markers_version += 1
 
     # --- markers -----------------------------------------------------------------
@@ -75,13 +77,24 @@ class TimelineModel:
         return list(self._markers)
 
     def add_marker(self, marker: MarkerEvent) -> None:
-        i = bisect_right(self._marker_times, marker.time)
-        self._marker_times.insert(i, marker.time)
-        self._markers.insert(i, marker)
+        """A new marker, or a change of one (same ``marker_id``: a new note, or ``removed``)."""
+        old = self.marker(marker.marker_id)
+        if old is not None:
+            i = self._markers.index(old)
+            del self._markers[i], self._marker_times[i]
+        if not marker.removed:
+            i = bisect_right(self._marker_times, marker.time)
+            self._marker_times.insert(i, marker.time)
+            self._markers.insert(i, marker)
+        self._last_marker_id = max(self._last_marker_id, marker.marker_id)
         self.markers_version += 1
 
+    def marker(self, marker_id: int) -> MarkerEvent | None:
+        return next((m for m in self._markers if m.marker_id == marker_id), None)
+
     def next_marker_id(self) -> int:
-        return max((m.marker_id for m in self._markers), default=0) + 1
+        """Numbers are not reused after a deletion, so within a run a number means one moment."""
+        return self._last_marker_id + 1
 
     def markers_between(self, left: float, right: float) -> list[MarkerEvent]:
         return self._markers[bisect_right(self._marker_times, left - 1e-9) : bisect_right(self._marker_times, right)]

@@ -12,7 +12,7 @@ the user zooms or drags; "Follow live" (End) returns to following.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsRectItem,
@@ -35,6 +35,7 @@ MIN_HEIGHT = 0.08
 class _TimelinePlot(pg.PlotWidget):
     hovered = Signal(float, QPointF)  # stream time under the mouse, global position
     double_clicked = Signal(float)  # stream time double-clicked with the left button
+    right_clicked = Signal(float, QPoint)  # stream time right-clicked, global position
 
     def __init__(self, colors: dict[str, str]):
         super().__init__(background=colors["background"])
@@ -61,15 +62,20 @@ class _TimelinePlot(pg.PlotWidget):
 
     def _on_mouse_clicked(self, event) -> None:
         vb = self.getViewBox()
-        if event.double() and event.button() == Qt.MouseButton.LeftButton and \
-                vb.sceneBoundingRect().contains(event.scenePos()):
-            self.double_clicked.emit(vb.mapSceneToView(event.scenePos()).x())
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        t = vb.mapSceneToView(event.scenePos()).x()
+        if event.double() and event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit(t)
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.right_clicked.emit(t, event.screenPos().toPoint())
 
 
 class TimelineView(QWidget):
     follow_changed = Signal(bool)
     utterance_activated = Signal(int)  # an utterance's band was double-clicked (its utterance_id)
     marker_activated = Signal(int)  # a marker's line was double-clicked (its marker_id)
+    marker_menu_requested = Signal(int, QPoint)  # a marker's line was right-clicked (marker_id, where)
 
     def __init__(self, model: TimelineModel, labels: list[str], emotion_colors: dict[str, QColor],
                  colors: dict[str, str], window_seconds: float = 60.0, parent=None):
@@ -114,6 +120,7 @@ class TimelineView(QWidget):
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.set_following(False))
         self.plot.hovered.connect(self._show_tooltip)
         self.plot.double_clicked.connect(self._on_double_click)
+        self.plot.right_clicked.connect(self._on_right_click)
         self.plot.getViewBox().sigXRangeChanged.connect(self._on_range_changed)
         self.now_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(colors["foreground"], width=1,
                                                                style=Qt.PenStyle.DotLine))
@@ -207,11 +214,13 @@ class TimelineView(QWidget):
             self.plot.removeItem(self._marker_lines.pop(mid))
         for mid, marker in visible.items():
             line = self._marker_lines.get(mid)
+            if line is not None and line.marker != marker:  # its note was edited: a new caption
+                self.plot.removeItem(self._marker_lines.pop(mid))
+                line = None
             if line is None:
                 line = self._marker_line(marker)
                 self.plot.addItem(line)
                 self._marker_lines[mid] = line
-            line.setValue(marker.time)
         self._markers_drawn = (self.model.markers_version, left, right)
 
     def _marker_line(self, marker: MarkerEvent) -> pg.InfiniteLine:
@@ -222,6 +231,7 @@ class TimelineView(QWidget):
         line = pg.InfiniteLine(marker.time, angle=90, pen=marker_pen(self._text_color), movable=False, label=caption,
                                labelOpts={"position": 0.97, "color": self._text_color, "anchors": [(0, 0), (0, 0)]})
         line.setZValue(7)
+        line.marker = marker  # what it shows
         return line
 
     def marker_count(self) -> int:
@@ -330,6 +340,11 @@ class TimelineView(QWidget):
         utt = self.utterance_at(t)
         if utt is not None:
             self.utterance_activated.emit(utt.utterance_id)
+
+    def _on_right_click(self, t: float, global_pos: QPoint) -> None:
+        marker = self.marker_near(t)
+        if marker is not None:
+            self.marker_menu_requested.emit(marker.marker_id, global_pos)
 
     def _show_tooltip(self, t: float, global_pos: QPointF) -> None:
         text = self.tooltip_text(t)

@@ -81,15 +81,33 @@ class MarkerEvent:
     Not produced by the pipeline: the front ends add it to the same event stream, so
     a recorded session keeps its markers in ``events.jsonl`` beside the results, on
     the same clock.  ``marker_id`` counts from 1 within a session.
+
+    The log stays append-only when a marker is changed: a later event with the same
+    ``marker_id`` replaces it (an edited note), one with ``removed`` set deletes it;
+    :func:`current_markers` folds a stream into what is left.
     """
 
     marker_id: int
     time: float
     note: str = ""
+    removed: bool = False
     type: str = field(default="marker", init=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.removed:  # logs written before markers could be deleted look the same
+            del data["removed"]
+        return data
+
+
+def current_markers(events) -> list[MarkerEvent]:
+    """The markers a stream of events leaves: the last event per ``marker_id``, removed ones
+    dropped, in time order."""
+    latest: dict[int, MarkerEvent] = {}
+    for event in events:
+        if getattr(event, "type", None) == "marker":
+            latest[event.marker_id] = event
+    return sorted((m for m in latest.values() if not m.removed), key=lambda m: (m.time, m.marker_id))
 
 
 PipelineEvent = Union[SpeechEvent, EmotionEvent, StatusEvent, MarkerEvent]

@@ -16,7 +16,7 @@ from pathlib import Path
 import soundfile as sf
 
 from realtime_ser.errors import SessionError
-from realtime_ser.pipeline.events import PipelineEvent, event_from_dict
+from realtime_ser.pipeline.events import PipelineEvent, current_markers, event_from_dict
 from realtime_ser.session.format import (
     MANIFEST_NAME,
     STATUS_RECORDING,
@@ -63,7 +63,7 @@ _FIELD_CHECKS = {
     "status": {"level": lambda v: isinstance(v, str), "message": lambda v: isinstance(v, str),
                "time": _is_number},
     "marker": {"marker_id": lambda v: isinstance(v, int) and not isinstance(v, bool), "time": _is_number,
-               "note": lambda v: isinstance(v, str)},
+               "note": lambda v: isinstance(v, str), "removed": lambda v: isinstance(v, bool)},
 }
 
 
@@ -164,8 +164,8 @@ class Session:
 
     @property
     def markers(self) -> list:
-        """The moments the user marked while recording, in time order."""
-        return sorted((e for e in self.events if getattr(e, "type", None) == "marker"), key=lambda e: e.time)
+        """The moments the user marked (while recording or replaying it), as edited, in time order."""
+        return current_markers(self.events)
 
     def reanalyze(self, model, config=None, on_progress=None) -> list[PipelineEvent]:
         """Run the recorded audio through the current model (the live path, unpaced).

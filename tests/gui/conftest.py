@@ -28,9 +28,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-            # The offscreen plugin cannot size or raise native windows (dialogs, tooltips);
-            # these two come from the platform plugin, not from the program.
-            item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)\(\)"))
+            # The offscreen plugin cannot size or raise native windows (dialogs, tooltips) nor let
+            # a popup menu grab the keyboard; these come from the platform plugin, not the program.
+            item.add_marker(pytest.mark.qt_log_ignore(
+                r"This plugin does not support (propagateSizeHints\(\)|raise\(\)|grabbing the keyboard)"))
 
 
 # ``model`` and ``model_path`` (the bundled model, loaded once) come from tests/conftest.py.

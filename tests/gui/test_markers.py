@@ -103,3 +103,52 @@ def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot
     w.stop()
     w.timeline.plot.double_clicked.emit(marker.time)
     assert "while a recording is being replayed" in w.statusBar().currentMessage()
+
+
+def test_a_marker_is_edited_or_deleted_from_its_right_click_menu_and_the_session_keeps_that(
+        make_window, qtbot, tmp_path):
+    import json as _json
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "NEU.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.envelope.end_time > 1.0, timeout=10000)
+    first, second = w.add_marker("tpyo", at=0.3), w.add_marker("by mistake", at=0.8)
+    assert "Right-click to edit its note or delete it" in w.timeline.tooltip_text(first.time)
+
+    w.timeline.plot.right_clicked.emit(first.time + 0.05, w.mapToGlobal(w.rect().center()))
+    edit, delete = w.marker_menu.actions()
+    assert (edit.text(), delete.text()) == ("Edit note…", "Delete marker")
+    edit.trigger()
+    assert w._note_dialog.textValue() == "tpyo"  # the note it has, to correct
+    w._note_dialog.setTextValue("typo fixed")
+    w._note_dialog.accept()
+    w.timeline.plot.right_clicked.emit(second.time, w.mapToGlobal(w.rect().center()))
+    w.marker_menu.actions()[1].trigger()
+    assert "Marker 2 deleted (saved in the recording)" in w.statusBar().currentMessage()
+    assert [(m.marker_id, m.note) for m in w.timeline_model.markers] == [(1, "typo fixed")]
+    assert "typo fixed" in w.timeline.marker_line(1).label.toPlainText() and w.timeline.marker_line(2) is None
+    assert w.add_marker(at=1.0).marker_id == 3  # a deleted marker's number is not given again
+    w.marker_menu.close()
+    w.marker_menu = None
+    w.timeline.plot.right_clicked.emit(5.0, w.mapToGlobal(w.rect().center()))  # no marker there: no menu
+    assert w.marker_menu is None
+    wait_replay_done(qtbot, w)
+
+    # the event log only grew: the edit and the deletion are later lines that win
+    lines = [_json.loads(l) for l in (folder / "events.jsonl").read_text().splitlines()]
+    assert [(d["marker_id"], d["note"], d.get("removed", False)) for d in lines if d["type"] == "marker"] == [
+        (1, "tpyo", False), (2, "by mistake", False), (1, "typo fixed", False), (2, "by mistake", True),
+        (3, "", False)]
+    assert [(m.marker_id, m.note) for m in Session.open(folder).markers] == [(1, "typo fixed"), (3, "")]
+
+    w.realtime_replay = False
+    assert w.open_recording(folder)  # reviewing it later: the same markers; a deletion is saved in it
+    assert [m.marker_id for m in w.timeline_model.markers] == [1, 3]
+    wait_replay_done(qtbot, w)
+    w.delete_marker(3)
+    assert "(saved in the session)" in w.statusBar().currentMessage()
+    assert [m.marker_id for m in Session.open(folder).markers] == [1]
+    data = json.loads(w.export_to(tmp_path / "t.json").read_text())
+    assert [(m["marker_id"], m["note"]) for m in data["markers"]] == [(1, "typo fixed")]
