@@ -420,6 +420,7 @@ def cmd_analyze(args) -> int:
     items = collect_inputs(args.inputs, markers)
     tasks = [(i, str(p), config, args.partials) for i, (_, p, err) in enumerate(items) if err is None]
     results: dict[int, tuple] = {}
+    durations: dict[int, float] = {}  # seconds of audio per input
     warnings: list[str] = []
     failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
     for i in sorted(failed):
@@ -447,13 +448,14 @@ def cmd_analyze(args) -> int:
 
             pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model_path,))
             iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
-        for index, rows, error, _seconds in iterator:
+        for index, rows, error, seconds in iterator:
             if error is not None:
                 failed[index] = error
                 bar.clear()
                 _err(error)
             else:
                 results[index] = merge_markers(rows, markers.get(items[index][0], []))
+                durations[index] = seconds
                 for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
                     if row.get("type") == "status":
                         warnings.append(f"{items[index][0]}: {row['message']}")
@@ -478,7 +480,10 @@ def cmd_analyze(args) -> int:
     if len(items) == 1:
         for warning in warnings:
             _warn(warning)
-    text = render_timeline(items, results, failed, args.format)
+    if args.format == "summary":
+        text = render_summary(items, results, durations)
+    else:
+        text = render_timeline(items, results, failed, args.format)
     if args.output:
         try:
             write_text_atomic(args.output, text)
@@ -522,14 +527,7 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
             for ev in results.get(i, []):
                 buf.write(json.dumps({"file": name, **ev}) + "\n")
         return buf.getvalue()
-    labels: list[str] = []
-    for rows in results.values():
-        for ev in rows:
-            if ev.get("type") == "emotion":
-                labels = list(ev["probabilities"])
-                break
-        if labels:
-            break
+    labels = _model_labels(results)
     writer = csv.writer(buf, lineterminator="\n")
     # "note" (a marker's) goes last, so that the earlier columns keep their places
     writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels] + ["note"])
@@ -546,6 +544,39 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
                 + [f"{ev['probabilities'].get(k, 0.0):.4f}" for k in labels]
                 + [""]
             )
+    return buf.getvalue()
+
+
+def _model_labels(results: dict) -> list[str]:
+    """The model's classes, in its order (the keys of any result's probabilities)."""
+    for rows in results.values():
+        for ev in rows:
+            if ev.get("type") == "emotion":
+                return list(ev["probabilities"])
+    return []
+
+
+SUMMARY_FIELDS = ["file", "audio_s", "utterances", "speech_s", "markers"]
+
+
+def render_summary(items, results: dict, durations: dict) -> str:
+    """One CSV row per readable input: how long, how much speech, and the seconds of speech per
+    final label (as the app's *This session* and ``sessions`` count them), largest shares last."""
+    from realtime_ser.pipeline.events import UNCERTAIN, event_from_dict
+    from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
+
+    labels = _model_labels(results) + [UNCERTAIN]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SUMMARY_FIELDS + [f"{label}_s" for label in labels] + ["shares"])
+    for i, (name, _, _) in enumerate(items):
+        if i not in results:
+            continue
+        finals = [event_from_dict(ev) for ev in results[i] if ev.get("type") == "emotion" and ev["final"]]
+        seconds = dict(speech_time_by_label(finals))
+        markers = sum(ev.get("type") == "marker" for ev in results[i])
+        writer.writerow([name, f"{durations.get(i, 0.0):.2f}", len(finals), f"{sum(seconds.values()):.2f}", markers]
+                        + [f"{seconds.get(label, 0.0):.2f}" for label in labels] + [describe_shares(finals)])
     return buf.getvalue()
 
 
@@ -580,7 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="emotion timeline of audio files, folders or session folders")
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR")
-    p.add_argument("--format", "-f", choices=["csv", "json", "jsonl"], default="csv")
+    p.add_argument("--format", "-f", choices=["csv", "json", "jsonl", "summary"], default="csv",
+                   help="the timeline (csv: one row per utterance; json; jsonl: one event per line), or "
+                        "summary: one CSV row per input with its seconds of speech per emotion")
     p.add_argument("--output", "-o", help="write the timeline here instead of stdout")
     _add_pipeline_options(p)
     p.add_argument("--jobs", "-j", type=int, default=0,

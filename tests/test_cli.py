@@ -225,6 +225,30 @@ def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, mo
     assert r.returncode == 2 and "argument --threshold-db: must be a number >= 0 and <= 60, not 70" in r.stderr
 
 
+def test_analyze_summary_sums_the_timeline_per_input(clips, model_path, tmp_path):
+    import csv as _csv
+
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    inputs = clips + [str(silent), str(tmp_path / "missing.wav")]
+    r = run_cli("analyze", *inputs, "-f", "summary", "--model", model_path)
+    assert r.returncode == 1  # the missing file
+    rows = list(_csv.DictReader(r.stdout.splitlines()))
+    assert [row["file"] for row in rows] == clips + [str(silent)]  # a failed input has no row
+    timeline = json.loads(run_cli("analyze", *clips, "-f", "json", "--model", model_path).stdout)
+    labels = [k[: -len("_s")] for k in rows[0] if k.endswith("_s") and k not in ("audio_s", "speech_s")]
+    assert labels[-1] == "uncertain" and len(labels) == 8
+    for row, doc in zip(rows, timeline):
+        finals = [e for e in doc["events"] if e["type"] == "emotion" and e["final"]]
+        assert int(row["utterances"]) == len(finals) > 0
+        per_label = {label: float(row[f"{label}_s"]) for label in labels}
+        assert float(row["speech_s"]) == pytest.approx(sum(e["end"] - e["start"] for e in finals), abs=0.02)
+        assert sum(per_label.values()) == pytest.approx(float(row["speech_s"]), abs=0.02)
+        assert row["shares"].startswith(max(per_label, key=per_label.get))
+        assert 2.0 < float(row["audio_s"]) < 6.0
+    assert rows[-1]["utterances"] == "0" and rows[-1]["shares"] == "-" and rows[-1]["audio_s"] == "1.00"
+
+
 def test_analyze_uses_the_settings_file_and_options_override_it(clips, model_path, tmp_path):
     """analyze labels a file as listen and the app do, with the user's settings."""
     cfg = tmp_path / "config.json"
