@@ -17,6 +17,7 @@ Modules, each with one job:
 * ``palette``        -- Okabe-Ito emotion colours, light/dark theme.
 * ``settings``       -- settings remembered between runs (QSettings, platform config dir).
 * ``timeline_model`` -- Qt-free utterance/emotion history and CSV/JSON export.
+* ``timeline_image`` -- the whole timeline as a PNG (Export timeline... as .png).
 * ``about``          -- About box with the model card summary.
 * ``preferences``    -- Preferences dialog over the settings shared with the CLI (config.json).
 * ``desktop_entry``  -- Qt-free: the application-menu entry and icon (``--install-desktop-entry``).

@@ -47,6 +47,7 @@ from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog
 from realtime_ser.gui.questions import ask_marker_note, ask_to_quit_recording
+from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
@@ -656,17 +657,26 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recording into {folder}", 5000)
 
     def export_to(self, path: str | Path) -> Path:
+        """The timeline as CSV or JSON (the results), or PNG (a picture of the whole session)."""
+        if Path(path).suffix.lower() == ".png":
+            info = self.engine.info
+            title = f"{info.name} — {format_time(self.timeline.now)}" if info is not None else ""
+            return save_timeline_image(self.timeline, path, title)
         return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
 
     def export_dialog(self) -> None:
         start = str(Path(self.settings.last_dir or Path.home()) / "emotion-timeline.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start, "CSV (*.csv);;JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start,
+                                              "CSV (*.csv);;JSON (*.json);;PNG image (*.png)")
         if not path:
             return
         try:
             out = self.export_to(path)
         except SerError as exc:
             self.show_error(str(exc))
+            return
+        if out.suffix.lower() == ".png":
+            self.statusBar().showMessage(f"Saved a picture of the whole timeline in {out}", 6000)
             return
         markers = len(self.timeline_model.markers)
         also = f" and {markers} marker{'s' if markers != 1 else ''}" if markers else ""

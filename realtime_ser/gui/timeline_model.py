@@ -214,7 +214,7 @@ def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | o
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
-        raise SerError(f"{p}: unknown export format (use .csv or .json)")
+        raise SerError(f"{p}: unknown export format (use .csv, .json or .png)")
     if fmt == "json":
         text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events],
                            "markers": [m.to_dict() for m in markers]}, indent=2)

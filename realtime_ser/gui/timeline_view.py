@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
@@ -170,6 +170,32 @@ class TimelineView(QWidget):
         finally:
             self._in_refresh = False
         self._sync(now)
+
+    @property
+    def text_color(self) -> str:
+        return self._text_color
+
+    def render_whole_session(self, width: int) -> QImage:
+        """The plot from 0 to the session's end as an image ``width`` pixels wide; the view is
+        put back as it was (following live or not)."""
+        from pyqtgraph.exporters import ImageExporter
+
+        vb = self.plot.getViewBox()
+        (left, right), _ = vb.viewRange()
+        ends = [u.end if u.end is not None else u.start for u in self.model.utterances]
+        following, self.following = self.following, False  # refresh() must not scroll meanwhile
+        try:
+            vb.setXRange(0.0, max([self.now, *ends, 1.0]), padding=0.02)
+            self._sync(self.now)
+            exporter = ImageExporter(self.plot.getPlotItem())
+            exporter.parameters()["width"] = width
+            return exporter.export(toBytes=True)
+        finally:
+            self.following = following
+            if following:
+                self.refresh(self.now)
+            else:
+                vb.setXRange(left, right, padding=0)
 
     def _on_range_changed(self, *_args) -> None:
         if not self._in_refresh:  # the user zoomed or dragged

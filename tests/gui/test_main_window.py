@@ -151,6 +151,39 @@ def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
         w.export_to(tmp_path / "t.xlsx")
 
 
+def test_export_png_pictures_the_whole_session_and_keeps_the_view(make_window, qtbot, tmp_path):
+    from PySide6.QtGui import QImage
+
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    vb = w.timeline.plot.getViewBox()
+    vb.setXRange(5.0, 8.0, padding=0)  # zoomed in on one utterance: the picture still shows all
+    w.timeline.set_following(False)
+    shown = vb.viewRange()[0]
+    (tmp_path / "pictures").mkdir()
+    out = w.export_to(tmp_path / "pictures" / "timeline.png")
+    image = QImage(str(out))
+    assert image.width() == 1800 and image.height() > 150
+    assert vb.viewRange()[0] == pytest.approx(shown) and not w.timeline.following
+    # every utterance's band is in the picture: its colour appears across the width of the session
+    # every result's band is in the picture: its hue (blended by its opacity) appears
+    hues = {image.pixelColor(x, y).hue() for x in range(0, 1800, 3) for y in range(60, image.height() - 40, 4)
+            if image.pixelColor(x, y).saturation() > 30}  # light bands of low confidence included
+    finals = [e for e in w.timeline_model.final_events() if e.label != UNCERTAIN]
+    assert len(finals) >= 3
+    for e in finals:
+        hue = w.timeline.emotion_colors[e.label].hue()
+        assert any(min(abs(h - hue), 360 - abs(h - hue)) <= 6 for h in hues), e.label
+    assert sorted(p.name for p in out.parent.iterdir()) == ["timeline.png"]  # no temporary left
+    w.timeline.set_following(True)  # following live: still following after the export
+    before = vb.viewRange()[0]
+    w.export_to(out)
+    assert w.timeline.following and vb.viewRange()[0] == pytest.approx(before)
+    with pytest.raises(SerError, match="no such folder"):
+        w.export_to(tmp_path / "missing" / "t.png")
+
+
 def test_record_session_while_replaying(make_window, qtbot, tmp_path):
     from realtime_ser.session.reader import Session
 
