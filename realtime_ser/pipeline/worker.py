@@ -87,7 +87,7 @@ def run_source(
             emit(ev)
     for ev in processor.flush():
         emit(ev)
-    if ended:  # a recording that never held speech: say why, so a user can act on it
+    if ended and (stop is None or not stop.is_set()):  # a recording that never held speech: say why
         status = processor.no_speech_status()
         if status is not None:
             emit(status)
