@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self._finished_reported = True
         self._last_status_update = 0.0
         self._runs = 0  # sources started so far: a note typed for an earlier one is not this one's
+        self.marker_list = None  # Audio -> Markers, made when first shown
+        self._marker_list_shows = None  # (markers version, can go to) it shows
         self._quit_confirmed = False  # closing while recording asks first (once)
 
         dark = palette.is_dark_theme()
@@ -241,6 +243,8 @@ class MainWindow(QMainWindow):
                                   "Mark this moment on the timeline (saved in a recorded session)")
         self.mark_note_action = action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,
                                        "Mark this moment and type a note for it")
+        self.markers_action = action("Markers…", "Ctrl+L", self.show_marker_list,
+                                     "Every marker of the session: go to one, edit its note, delete it")
         self.calibrate_action = action("Calibrate noise", "Ctrl+K", self.calibrate_noise,
                                        "Measure background noise for 1 s")
         self.demo_action = action("Play demo", "Ctrl+D", self.play_demo,
@@ -316,7 +320,7 @@ class MainWindow(QMainWindow):
                        self.record_action, self.export_action, None, self.preferences_action, None,
                        self.quit_action]),
             ("&Audio", [self.start_action, self.calibrate_action, None, self.mark_action, self.mark_note_action,
-                        None, self.pause_action, self.back_action, self.forward_action]),
+                        self.markers_action, None, self.pause_action, self.back_action, self.forward_action]),
             ("&View", [self.follow_action]),
             ("&Help", [self.about_action]),
         ])
@@ -564,6 +568,7 @@ class MainWindow(QMainWindow):
         now = self.envelope.end_time
         self.timeline.refresh(now)
         self._refresh_waveform(now)
+        self._sync_marker_list()
         return saved
 
     def edit_marker_note(self, marker_id: int, note: str) -> None:
@@ -587,19 +592,48 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: not kept
+
+        menu.addAction("Edit note…", lambda: self.ask_to_edit_marker(marker_id))
+        menu.addAction("Delete marker", lambda: self.delete_marker(marker_id))
+        self.marker_menu = menu  # tests reach it here
+        menu.popup(where)
+
+    def ask_to_edit_marker(self, marker_id: int) -> None:
+        """The note dialog, filled with the marker's note (non-blocking)."""
+        marker = self.timeline_model.marker(marker_id)
+        if marker is None:
+            return
         run = self._runs
 
         def note_given(text: str) -> None:
             if run == self._runs:  # still the same session
                 self.edit_marker_note(marker_id, text)
 
-        def edit() -> None:
-            self._note_dialog = ask_marker_note(self, marker.time, note_given, marker.note, f"Marker {marker_id}")
+        self._note_dialog = ask_marker_note(self, marker.time, note_given, marker.note, f"Marker {marker_id}")
 
-        menu.addAction("Edit note…", edit)
-        menu.addAction("Delete marker", lambda: self.delete_marker(marker_id))
-        self.marker_menu = menu  # tests reach it here
-        menu.popup(where)
+    def show_marker_list(self) -> None:
+        """Audio -> Markers: all of the session's markers, beside the window."""
+        if self.marker_list is None:
+            from realtime_ser.gui.marker_list import MarkerList
+
+            self.marker_list = MarkerList(self)
+            self.marker_list.go_to_requested.connect(self.replay_from_marker)
+            self.marker_list.edit_requested.connect(self.ask_to_edit_marker)
+            self.marker_list.delete_requested.connect(self.delete_marker)
+            self._marker_list_shows = None
+        self._sync_marker_list()
+        self.marker_list.show()
+        self.marker_list.raise_()
+
+    def _sync_marker_list(self) -> None:
+        """Bring an open marker list up to date (cheap when nothing changed)."""
+        if self.marker_list is None:
+            return
+        can_go_to = self.mode == "replay" and self.engine.running
+        state = (self.timeline_model.markers_version, can_go_to)
+        if state != self._marker_list_shows:
+            self._marker_list_shows = state
+            self.marker_list.set_markers(self.timeline_model.markers, can_go_to)
 
     def replay_from_marker(self, marker_id: int) -> None:
         """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""
@@ -755,6 +789,7 @@ class MainWindow(QMainWindow):
         self.mark_action.setEnabled(running)
         self.mark_note_action.setEnabled(running)
         self._update_title()
+        self._sync_marker_list()
 
     def _update_title(self) -> None:
         """"<source> — realtime-ser", with "recording" while a session is being recorded."""

@@ -7,7 +7,8 @@ every key listed here is bound there.
 SHORTCUTS = [
     ("Space", "start / stop listening"), ("Ctrl+O", "open a recording"),
     ("Ctrl+Shift+O", "recorded sessions"), ("Ctrl+D", "replay the demo session"), ("Ctrl+R", "record session"),
-    ("Ctrl+M", "mark the moment"), ("Ctrl+Shift+M", "mark with a note"), ("Ctrl+E", "export timeline"),
+    ("Ctrl+M", "mark the moment"), ("Ctrl+Shift+M", "mark with a note"), ("Ctrl+L", "list of markers"),
+    ("Ctrl+E", "export timeline"),
     ("Ctrl+K", "calibrate noise"), ("Ctrl+P", "pause / resume replay"), ("Ctrl+← / →", "seek 5 s"),
     ("End", "timeline follows live again"), ("Ctrl+,", "preferences"), ("F1", "about"), ("Ctrl+Q", "quit"),
 ]

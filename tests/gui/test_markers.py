@@ -152,3 +152,40 @@ def test_a_marker_is_edited_or_deleted_from_its_right_click_menu_and_the_session
     assert [m.marker_id for m in Session.open(folder).markers] == [1]
     data = json.loads(w.export_to(tmp_path / "t.json").read_text())
     assert [(m["marker_id"], m["note"]) for m in data["markers"]] == [(1, "typo fixed")]
+
+
+def test_the_marker_list_goes_to_edits_and_deletes_and_follows_the_markers(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.envelope.end_time > 1.0, timeout=10000)
+    w.add_marker("first", at=0.4)
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Audio -> Markers
+    lst = w.marker_list
+    assert lst.isVisible() and lst.table.rowCount() == 1 and lst.heading.text() == "1 marker in this session"
+    w.add_marker("second", at=0.9)  # set while the list is open: it follows
+    assert [lst.table.item(r, 2).text() for r in range(lst.table.rowCount())] == ["first", "second"]
+    assert lst.table.item(1, 1).text() == "0:00.9"
+    assert not lst.go_button.isEnabled()  # nothing chosen yet
+
+    lst.table.selectRow(1)
+    lst.edit_button.click()
+    assert w._note_dialog.textValue() == "second"
+    w._note_dialog.setTextValue("second, reworded")
+    w._note_dialog.accept()
+    assert lst.table.item(1, 2).text() == "second, reworded" and lst.selected_id() == 2  # still chosen
+
+    qtbot.waitUntil(lambda: w.envelope.end_time > 4.0, timeout=10000)
+    lst.table.selectRow(0)
+    lst.go_button.click()  # replay from just before marker 1
+    qtbot.waitUntil(lambda: w.envelope.end_time < 2.0, timeout=5000)
+    lst.delete_button.click()
+    assert [m.note for m in w.timeline_model.markers] == ["second, reworded"] and lst.table.rowCount() == 1
+    w.stop()
+    assert not lst.can_go_to
+    lst.table.selectRow(0)
+    lst.go_button.click()  # disabled: nothing happens
+    lst.table.cellDoubleClicked.emit(0, 0)  # with no replay running, a double-click edits the note
+    assert w._note_dialog.textValue() == "second, reworded" and w._note_dialog.isVisible()
+    w._note_dialog.reject()
+    w.open_recording(CLIPS / "ANG.wav")  # another source: its own (no) markers
+    assert lst.table.rowCount() == 0 and lst.heading.text().startswith("No markers yet")
