@@ -193,6 +193,8 @@ def cmd_listen(args) -> int:
     from realtime_ser.pipeline.worker import Pipeline
 
     settings = _load_settings(args)
+    if args.title and args.record is None and not settings.record_sessions:
+        raise SerError("--title names a recorded session: use it with --record")
     model = EmotionModel.load(args.model or settings.model_path)
     config = _pipeline_config(settings, args)
     if args.replay:
@@ -214,7 +216,7 @@ def cmd_listen(args) -> int:
 
         recorder = SessionRecorder(
             record_dir, model.params.sample_rate, source.name, model.metadata, settings,
-            on_error=lambda msg: _err(msg),
+            on_error=lambda msg: _err(msg), title=args.title,
         )
         pipeline.add_audio_listener(recorder.write_audio)
         pipeline.add_event_listener(recorder.write_event)
@@ -605,6 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--record", nargs="?", const="", default=None, metavar="DIR",
         help="record a session folder (audio + events) into DIR (default: the configured session folder)",
     )
+    p.add_argument("--title", help="a name for the recorded session, shown by 'sessions' and the app "
+                                   "(e.g. \"P07 baseline\"; with --record)")
     p.add_argument("--notes-from-stdin", action="store_true",
                    help="read marker notes from stdin even when it is not a terminal (a pipe, a file)")
     p.set_defaults(func=cmd_listen)
@@ -653,11 +657,15 @@ def cmd_sessions(args) -> int:
         print(f"no sessions in {folder}", file=sys.stderr)
     elif rows:
         width = max(len("folder"), *(len(Path(r.folder).name) for r in rows))
-        print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {'folder':<{width}}  "
-              "speech sounded")
+        titled = any(r.title for r in rows)  # a title column only where someone named a session
+        title_width = max([len("title")] + [len(r.title or "") for r in rows]) if titled else 0
+        title_head = f"{'title':<{title_width}}  " if titled else ""
+        print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {title_head}"
+              f"{'folder':<{width}}  speech sounded")
         for r in rows:
+            title = f"{r.title or '-':<{title_width}}  " if titled else ""
             print(f"{r.started_short:<16}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<9}  {r.utterances:>4}  "
-                  f"{r.markers:>5}  {Path(r.folder).name:<{width}}  {r.emotions}")
+                  f"{r.markers:>5}  {title}{Path(r.folder).name:<{width}}  {r.emotions}")
     return EXIT_ERROR if errors else 0
 
 

@@ -184,11 +184,14 @@ def test_listen_records_a_session_that_analyze_reads_back(clips, model_path, tmp
     from realtime_ser.session import Session
 
     r = run_cli("listen", "--replay", clips[0], "--speed", "4", "--model", model_path,
-                "--record", str(tmp_path / "sessions"), timeout=60)
+                "--record", str(tmp_path / "sessions"), "--title", "P07 baseline", timeout=60)
     assert r.returncode == 0, r.stderr
     (folder,) = (tmp_path / "sessions").iterdir()
     session = Session.open(folder)
-    assert session.status == "complete" and not session.warnings
+    assert session.status == "complete" and not session.warnings and session.title == "P07 baseline"
+    r = run_cli("sessions", str(tmp_path / "sessions"))
+    header, line = r.stdout.splitlines()
+    assert header.split()[5] == "title" and "  P07 baseline  " in line  # a column once a session has one
     assert abs(session.duration - sf.info(clips[0]).duration) < 0.1
     finals = [e for e in session.events if e.type == "emotion" and e.final]
     assert len(finals) == 1
@@ -198,6 +201,13 @@ def test_listen_records_a_session_that_analyze_reads_back(clips, model_path, tmp
     reanalysed = [e for e in entry["events"] if e["type"] == "emotion" and e["final"]]
     assert [e["label"] for e in reanalysed] == [finals[0].label]
     assert abs(reanalysed[0]["start"] - finals[0].start) < 0.05
+
+
+def test_a_title_without_recording_is_one_line(clips, model_path):
+    r = run_cli("listen", "--replay", clips[0], "--title", "P07", "--model", model_path)
+    assert r.returncode == 1
+    assert assert_one_line_errors(r.stderr, 1)[0] == (
+        "realtime-ser: error: --title names a recorded session: use it with --record")
 
 
 def test_bad_config_file_is_one_line(clips, model_path, tmp_path):

@@ -95,3 +95,30 @@ def test_a_malformed_removed_field_skips_only_that_line(tmp_path):
     session = Session.open(folder)
     assert session.markers == [MarkerEvent(1, 0.5, "kept")]
     assert "skipped 1 malformed event line" in session.warnings[0]
+
+
+def test_a_session_is_named_when_recorded_and_renamed_afterwards(tmp_path):
+    from realtime_ser.session.annotate import set_title
+    from realtime_ser.session.catalog import summarize
+
+    rec = SessionRecorder(tmp_path, SR, "mic", None, {}, title="  P07\tbaseline ")
+    folder = rec.start()
+    with pytest.raises(SessionError, match="being recorded .*cannot be renamed"):
+        set_title(folder, "too early")
+    rec.write_audio(speech(SR)[:SR], 0.0)
+    rec.stop()
+    assert Session.open(folder).title == "P07 baseline" == summarize(folder).title
+    assert set_title(folder, "P07 follow-up " + "x" * 300) == ("P07 follow-up " + "x" * 300)[:200]
+    session = Session.open(folder)
+    assert len(session.title) == 200 and session.status == "complete" and not session.warnings
+    assert set_title(folder, "   ") is None and Session.open(folder).title is None  # empty: no title
+    untitled = _session(tmp_path / "old")  # recorded without one (as before titles existed)
+    assert Session.open(untitled).title is None and summarize(untitled).title is None
+
+
+def test_a_title_that_is_not_text_is_a_one_line_error(tmp_path):
+    folder = _session(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(dict(manifest, title=7)))
+    with pytest.raises(SessionError, match="manifest 'title' must be a string"):
+        Session.open(folder)

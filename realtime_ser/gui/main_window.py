@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
         from realtime_ser.audio.sources import FileSource
 
         path = Path(path)
-        kind = "file"
+        kind, name = "file", path.name
         try:
             audio_path = path
             if path.is_dir() or path.name in ("manifest.json", "events.jsonl"):
@@ -416,9 +416,11 @@ class MainWindow(QMainWindow):
                 session = Session.open(path if path.is_dir() else path.parent)
                 audio_path = Path(session.audio_path)
                 kind = "session"
+                if session.title:
+                    name = f"{session.title} ({session.folder.name})"
             duration = audio_duration(audio_path)
             source = FileSource(audio_path, realtime=self.realtime_replay)
-            self._run(source, SourceInfo(kind, path.name, path, duration, audio_path))
+            self._run(source, SourceInfo(kind, name, path, duration, audio_path))
         except SerError as exc:
             self.show_error(str(exc))
             return False
@@ -430,7 +432,7 @@ class MainWindow(QMainWindow):
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
         self.timeline.marker_hint = f"Double-click to replay from just before it\n{MARKER_EDIT_HINT}"
-        self.replay_bar.begin(f"Replaying <b>{path.name}</b>", duration)
+        self.replay_bar.begin(f"Replaying <b>{html.escape(name)}</b>", duration)
         self.replay_bar.show()
         if not keep_banner:
             self.banner.hide()

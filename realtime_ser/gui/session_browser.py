@@ -1,7 +1,8 @@
 """File -> Recorded sessions: the session folder's recordings at a glance, one double-click from a replay.
 
 The same summaries as ``realtime-ser sessions`` (:mod:`realtime_ser.session.catalog`), newest
-first: when, how long, how the recording ended, utterances, markers and how the speech sounded.
+first: when, its title, how long, how the recording ended, utterances, markers and how the speech
+sounded.  *Rename…* gives a session a title ("P07 baseline").
 Unreadable sessions are counted below the table, not hidden.
 """
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -24,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from realtime_ser.errors import SerError
 from realtime_ser.pipeline.summary import format_time
+from realtime_ser.session.annotate import set_title
 from realtime_ser.session.catalog import SessionSummary, catalog
 
-COLUMNS = ("Started", "Length", "Status", "Utterances", "Markers", "Speech sounded", "Folder")
+COLUMNS = ("Started", "Title", "Length", "Status", "Utterances", "Markers", "Speech sounded", "Folder")
 
 
 class SessionBrowser(QDialog):
@@ -63,6 +67,9 @@ class SessionBrowser(QDialog):
         other = buttons.addButton("Other folder…", QDialogButtonBox.ButtonRole.ActionRole)
         other.setToolTip("Replay a session folder from somewhere else")
         other.clicked.connect(lambda: (self.reject(), browse_elsewhere()))
+        self.rename_button = buttons.addButton("Rename…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.rename_button.setToolTip("Give the session a title, e.g. \"P07 baseline\"")
+        self.rename_button.clicked.connect(self.ask_title)
         self.show_folder_button = buttons.addButton("Show folder", QDialogButtonBox.ButtonRole.ActionRole)
         self.show_folder_button.setToolTip("Open the session folder in the file manager")
         self.show_folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder))))
@@ -77,7 +84,8 @@ class SessionBrowser(QDialog):
         self.summaries: list[SessionSummary] = []
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, select: str | None = None) -> None:
+        """Read the folder again; ``select`` (a session folder) stays the chosen row."""
         summaries, errors = catalog(self.folder) if self.folder.is_dir() else ([], [])
         self.summaries = list(reversed(summaries))  # newest first: the one just recorded is on top
         if not self.summaries:
@@ -88,24 +96,51 @@ class SessionBrowser(QDialog):
                                  f"in {self.folder}; double-click one to replay it.")
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
-            cells = (s.started_short, format_time(s.duration_s)[:-2], s.status, str(s.utterances),
+            cells = (s.started_short, s.title or "", format_time(s.duration_s)[:-2], s.status, str(s.utterances),
                      str(s.markers), s.emotions, Path(s.folder).name)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if col in (1, 3, 4):
+                if col in (2, 4, 5):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip(s.folder)
                 self.table.setItem(row, col, item)
+        folders = [s.folder for s in self.summaries]
         if self.summaries:
-            self.table.selectRow(0)
-        self.problems.setVisible(bool(errors))
-        if errors:
-            self.problems.setText(f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be "
-                                  f"read: {errors[0]}" + (" …" if len(errors) > 1 else ""))
+            self.table.selectRow(folders.index(select) if select in folders else 0)
+        self._show_problem(f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be read: "
+                           f"{errors[0]}" + (" …" if len(errors) > 1 else "") if errors else "")
         self._update_buttons()
 
+    def _show_problem(self, text: str) -> None:
+        self.problems.setText(text)
+        self.problems.setVisible(bool(text))
+
+    def ask_title(self) -> None:
+        """Rename the chosen session (non-blocking dialog, filled with its title)."""
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.summaries):
+            return
+        chosen = self.summaries[row]
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename session")
+        dialog.setLabelText(f"Title of the session of {chosen.started_short} (empty: none):")
+        dialog.setTextValue(chosen.title or "")
+        dialog.textValueSelected.connect(lambda text: self.rename(chosen.folder, text))
+        self.title_dialog = dialog  # tests reach it here
+        dialog.open()
+
+    def rename(self, folder: str, title: str) -> None:
+        try:
+            set_title(folder, title)
+        except SerError as exc:
+            self._show_problem(str(exc))
+            return
+        self.reload(select=folder)
+
     def _update_buttons(self) -> None:
-        self.replay_button.setEnabled(0 <= self.table.currentRow() < len(self.summaries))
+        chosen = 0 <= self.table.currentRow() < len(self.summaries)
+        self.replay_button.setEnabled(chosen)
+        self.rename_button.setEnabled(chosen)
         self.show_folder_button.setEnabled(self.folder.is_dir())
 
     def _replay_row(self, row: int) -> None:

@@ -24,6 +24,7 @@ class SessionSummary:
     utterances: int
     markers: int
     emotions: str  # the largest shares of speaking time, e.g. "neutral 45%, sad 30%, angry 10%"
+    title: str | None = None  # the name people gave it ("P07 baseline")
 
     @property
     def started_short(self) -> str:
@@ -49,6 +50,7 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
         utterances=len(finals),
         markers=len(session.markers),
         emotions=describe_shares(finals),
+        title=session.title,
     )
 
 

@@ -8,7 +8,9 @@ A session folder holds three files (format ``realtime-ser-session``, version 1):
         events.jsonl    one pipeline event per line (``event.to_dict()``)
 
 The manifest is only ever replaced atomically (temporary file, fsync,
-``os.replace``), so it is always either the old or the new version.  Its
+``os.replace``), so it is always either the old or the new version.  An optional
+``title`` names the session for people ("P07 baseline"); it can be set when recording
+starts and changed afterwards.  Its
 ``status`` is ``"recording"`` while a recorder owns the folder, ``"complete"``
 after a clean stop, ``"stopped"`` when recording ended early on an error (disk
 full, folder removed) and ``"recovered"`` after :func:`repair` fixed a session
@@ -107,7 +109,21 @@ def validate_manifest(data: object, source: str) -> dict:
     for key in ("settings", "model"):
         if key in data and data[key] is not None and not isinstance(data[key], dict):
             raise SessionError(f"{source}: manifest '{key}' must be an object")
+    if data.get("title") is not None and not isinstance(data["title"], str):
+        raise SessionError(f"{source}: manifest 'title' must be a string")
     return data
+
+
+#: A session's title is one line of at most this many characters (longer ones are cut).
+MAX_TITLE_CHARS = 200
+
+
+def clean_title(title: str | None) -> str | None:
+    """A title as stored: one line, trimmed, at most MAX_TITLE_CHARS; None when empty."""
+    if title is None:
+        return None
+    text = " ".join(str(title).split())[:MAX_TITLE_CHARS]
+    return text or None
 
 
 # --- WAV header ------------------------------------------------------------------

@@ -153,6 +153,11 @@ class Session:
         return self.manifest["sample_rate"]
 
     @property
+    def title(self) -> str | None:
+        """The name people gave the session ("P07 baseline"), or None."""
+        return self.manifest.get("title") or None
+
+    @property
     def interrupted(self) -> bool:
         """The manifest still says "recording": the recorder is running or was killed."""
         return self.status == STATUS_RECORDING

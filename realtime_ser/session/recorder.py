@@ -40,6 +40,7 @@ from realtime_ser.session.format import (
     MANIFEST_NAME,
     STATUS_COMPLETE,
     STATUS_RECORDING,
+    clean_title,
     STATUS_STOPPED,
     fix_wav_header,
     truncate_to_last_line,
@@ -123,6 +124,7 @@ class SessionRecorder:
         max_gap_seconds: float = 600.0,
         on_error: Callable[[str], None] | None = None,
         folder_suffix: str = "session",
+        title: str | None = None,
     ):
         if int(sample_rate) <= 0:
             raise ValueError("sample_rate must be positive")
@@ -136,6 +138,7 @@ class SessionRecorder:
         self.max_gap_seconds = float(max_gap_seconds)
         self.on_error = on_error
         self.folder_suffix = folder_suffix
+        self.title = clean_title(title)
 
         self.folder: Path | None = None
         self.error: str | None = None
@@ -192,6 +195,7 @@ class SessionRecorder:
                 "format": FORMAT_NAME,
                 "version": FORMAT_VERSION,
                 "status": STATUS_RECORDING,
+                "title": self.title,
                 "started": started.isoformat(timespec="milliseconds"),
                 "ended": None,
                 "program": f"realtime-ser {__version__}",

@@ -38,12 +38,12 @@ def test_browser_lists_sessions_and_replays_the_one_picked(make_window, qtbot, m
     browser = w._session_browser
     qtbot.waitUntil(browser.isVisible, timeout=3000)
     assert browser.table.rowCount() == 2 and "2 sessions in" in browser.heading.text()
-    rows = {browser.table.item(r, 6).text(): r for r in range(2)}
+    rows = {browser.table.item(r, 7).text(): r for r in range(2)}
     assert rows[newer.name] == 0  # newest first
     r = rows[older.name]
-    cells = [browser.table.item(r, c).text() for c in range(7)]
-    assert cells[1:5] == ["0:24", "complete", str(len(older_finals)), "1"]
-    assert cells[5] == describe_shares(older_finals)
+    cells = [browser.table.item(r, c).text() for c in range(8)]
+    assert cells[1:6] == ["", "0:24", "complete", str(len(older_finals)), "1"]
+    assert cells[6] == describe_shares(older_finals)
     assert browser.problems.isVisible() and "1 session folder could not be read" in browser.problems.text()
     browser.table.cellDoubleClicked.emit(r, 0)
     assert not browser.isVisible()
@@ -59,3 +59,31 @@ def test_browser_of_an_empty_session_folder_says_how_to_record(make_window, qtbo
     assert browser.table.rowCount() == 0 and "No sessions recorded yet" in browser.heading.text()
     assert not browser.replay_button.isEnabled() and not browser.problems.isVisible()
     browser.reject()
+
+
+def test_a_session_is_renamed_from_the_browser_and_its_title_shows_when_replayed(make_window, qtbot, model,
+                                                                                  tmp_path):
+    from realtime_ser.session import Session
+
+    parent = tmp_path / "sessions"
+    first, _ = _record(parent, CLIPS / "SAD.wav", model)
+    second, _ = _record(parent, CLIPS / "ANG.wav", model)
+    w = make_window(sessions_dir=parent)
+    w.show_sessions()
+    browser = w._session_browser
+    row = [browser.summaries[r].folder for r in range(2)].index(str(first))
+    browser.table.selectRow(row)
+    browser.rename_button.click()
+    assert browser.title_dialog.textValue() == ""
+    browser.title_dialog.setTextValue("  P07   baseline\n")
+    browser.title_dialog.accept()
+    assert Session.open(first).title == "P07 baseline" and Session.open(second).title is None
+    chosen = browser.table.currentRow()
+    assert browser.table.item(chosen, 1).text() == "P07 baseline" and browser.summaries[chosen].folder == str(first)
+    browser.rename_button.click()  # renaming again starts from the title it has
+    assert browser.title_dialog.textValue() == "P07 baseline"
+    browser.title_dialog.reject()
+    browser.table.cellDoubleClicked.emit(chosen, 0)
+    assert w.engine.info.name == f"P07 baseline ({first.name})"
+    assert w.windowTitle().startswith("P07 baseline")
+    wait_replay_done(qtbot, w)
