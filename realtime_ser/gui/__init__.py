@@ -9,6 +9,7 @@ Modules, each with one job:
 * ``recent_menu``    -- File -> Open recent.
 * ``questions``      -- the window's non-blocking questions: quit while recording, a marker's note.
 * ``marker_list``    -- Audio -> Markers: the session's markers, to go to, edit or delete.
+* ``row_table``      -- the read-only row-picking table of those lists (sessions, markers).
 * ``file_drop``      -- which dragged item the window can replay.
 * ``input_devices``  -- Qt-free: the input devices the picker lists, re-enumerated for hot-plugging.
 * ``engine``         -- Qt-free bridge to the streaming pipeline (queues the GUI drains).

@@ -7,19 +7,16 @@ beside the window (not modal) and follows the markers as they are set, edited or
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from realtime_ser.gui.row_table import cell, row_table
 from realtime_ser.pipeline.events import MarkerEvent
 from realtime_ser.pipeline.summary import format_time
 
@@ -38,14 +35,7 @@ class MarkerList(QDialog):
         self.setWindowTitle("Markers")
         self.resize(520, 360)
         self.heading = QLabel()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(COLUMNS)
         self.table.cellDoubleClicked.connect(lambda *_: self._double_clicked())
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -75,10 +65,7 @@ class MarkerList(QDialog):
         self.table.setRowCount(len(self.markers))
         for row, marker in enumerate(self.markers):
             for col, text in enumerate((str(marker.marker_id), format_time(marker.time), marker.note)):
-                item = QTableWidgetItem(text)
-                if col < 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, col, item)
+                self.table.setItem(row, col, cell(text, number=col < 2))
             if marker.marker_id == selected:
                 self.table.selectRow(row)
         n = len(self.markers)

@@ -14,19 +14,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QInputDialog,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from realtime_ser.errors import SerError
+from realtime_ser.gui.row_table import cell, row_table
 from realtime_ser.pipeline.summary import format_time
 from realtime_ser.session.annotate import set_title
 from realtime_ser.session.catalog import SessionSummary, catalog
@@ -46,14 +43,7 @@ class SessionBrowser(QDialog):
         self.resize(960, 420)
         self.heading = QLabel()
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_table(COLUMNS)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._replay_row(row))
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -99,9 +89,7 @@ class SessionBrowser(QDialog):
             cells = (s.started_short, s.title or "", format_time(s.duration_s)[:-2], s.status, str(s.utterances),
                      str(s.markers), s.emotions, Path(s.folder).name)
             for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if col in (2, 4, 5):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item = cell(text, number=col in (2, 4, 5))
                 item.setToolTip(s.folder)
                 self.table.setItem(row, col, item)
         folders = [s.folder for s in self.summaries]
