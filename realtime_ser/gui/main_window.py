@@ -47,11 +47,11 @@ from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog
 from realtime_ser.gui.questions import ask_marker_note, ask_to_quit_recording
-from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.status_indicators import StatusIndicators
+from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self._last_status_update = 0.0
         self._runs = 0  # sources started so far: a note typed for an earlier one is not this one's
         self.marker_list = None  # Audio -> Markers, made when first shown
+        self.marker_menu = None  # the last right-click menu of a marker
         self._marker_list_shows = None  # (markers version, can go to) it shows
         self._quit_confirmed = False  # closing while recording asks first (once)
 
@@ -594,7 +595,6 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: not kept
-
         menu.addAction("Edit note…", lambda: self.ask_to_edit_marker(marker_id))
         menu.addAction("Delete marker", lambda: self.delete_marker(marker_id))
         self.marker_menu = menu  # tests reach it here
