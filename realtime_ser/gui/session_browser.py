@@ -95,8 +95,11 @@ class SessionBrowser(QDialog):
         folders = [s.folder for s in self.summaries]
         if self.summaries:
             self.table.selectRow(folders.index(select) if select in folders else 0)
-        self._show_problem(f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be read: "
-                           f"{errors[0]}" + (" …" if len(errors) > 1 else "") if errors else "")
+        problem = ""
+        if errors:
+            problem = (f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be read: "
+                       f"{errors[0]}" + (" …" if len(errors) > 1 else ""))
+        self._show_problem(problem)
         self._update_buttons()
 
     def _show_problem(self, text: str) -> None:

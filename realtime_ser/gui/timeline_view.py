@@ -185,8 +185,7 @@ class TimelineView(QWidget):
         ends = [u.end if u.end is not None else u.start for u in self.model.utterances]
         following, self.following = self.following, False  # refresh() must not scroll meanwhile
         try:
-            vb.setXRange(0.0, max([self.now, *ends, 1.0]), padding=0.02)
-            self._sync(self.now)
+            vb.setXRange(0.0, max([self.now, *ends, 1.0]), padding=0.02)  # draws the bands (range signal)
             exporter = ImageExporter(self.plot.getPlotItem())
             exporter.parameters()["width"] = width
             return exporter.export(toBytes=True)
