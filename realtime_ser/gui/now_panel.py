@@ -30,6 +30,17 @@ def _bar_style(color: QColor) -> str:
     )
 
 
+def describe_result(event: EmotionEvent) -> str:
+    """The two lines under the big label: how sure, and which utterance in what state (short enough
+    for the panel's narrowest width, so it does not wrap into a third line)."""
+    if event.uncertain:
+        how_sure = f"best guess {event.top_label}, {event.confidence:.0%}"
+    else:
+        how_sure = f"{event.confidence:.0%} confidence"
+    state = "final" if event.final else "still speaking…"
+    return f"{how_sure}\n{state} · {event.start:.1f}–{event.end:.1f} s"
+
+
 class NowPanel(QFrame):
     def __init__(self, labels: list[str], emotion_colors: dict[str, QColor], parent=None):
         super().__init__(parent)
@@ -40,7 +51,7 @@ class NowPanel(QFrame):
         self.setMaximumWidth(340)
         self._last_event: EmotionEvent | None = None
         self._speaking: bool | None = None
-        self._level_value = -1
+        self._level_shown: tuple[int, str] | None = None
 
         title = QLabel("Now")
         title.setStyleSheet("font-weight: bold; color: palette(mid);")
@@ -54,6 +65,9 @@ class NowPanel(QFrame):
         self.detail_label = QLabel("waiting for speech")
         self.detail_label.setObjectName("now_detail")
         self.detail_label.setWordWrap(True)
+        # Two lines kept free whatever it says, so the bars below do not jump as results arrive.
+        self.detail_label.setMinimumHeight(2 * self.detail_label.fontMetrics().lineSpacing())
+        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         probs = QGridLayout()
         probs.setHorizontalSpacing(6)
@@ -134,12 +148,7 @@ class NowPanel(QFrame):
         color = self.emotion_colors.get(event.label, self.emotion_colors[UNCERTAIN])
         self.emotion_label.setText(event.label)
         self.emotion_label.setStyleSheet(f"color: {color.name()};")
-        state = "final" if event.final else "still speaking…"
-        if event.uncertain:
-            detail = f"best guess {event.top_label} at {event.confidence:.0%} ({state})"
-        else:
-            detail = f"{event.confidence:.0%} confidence ({state})"
-        self.detail_label.setText(f"{detail}\nutterance {event.start:.1f}–{event.end:.1f} s")
+        self.detail_label.setText(describe_result(event))
         for lab, bar in self.bars.items():
             p = float(event.probabilities.get(lab, 0.0))
             bar.setValue(int(round(p * 1000)))
@@ -185,8 +194,9 @@ class NowPanel(QFrame):
     def set_level(self, rms: float) -> None:
         db = 20.0 * math.log10(rms) if rms > 1e-9 else -math.inf
         value = int(round((max(LEVEL_FLOOR_DB, db) - LEVEL_FLOOR_DB) * 10)) if math.isfinite(db) else 0
-        if value == self._level_value:
+        text = f"{db:.0f} dBFS" if math.isfinite(db) else "-∞ dBFS"
+        if (value, text) == self._level_shown:  # under the floor the bar stays empty but the number moves
             return
-        self._level_value = value
+        self._level_shown = (value, text)
         self.level_meter.setValue(value)
-        self.level_label.setText(f"{db:.0f} dBFS" if math.isfinite(db) else "-∞ dBFS")
+        self.level_label.setText(text)

@@ -1,0 +1,40 @@
+"""The Now panel on its own (real widgets, offscreen): stable layout and an honest level readout."""
+
+from realtime_ser.gui.now_panel import NowPanel, describe_result
+from realtime_ser.gui.palette import emotion_colors
+from realtime_ser.pipeline.events import EmotionEvent
+
+LABELS = ["neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+
+
+def _event(label, top, confidence, final, start=812.3, end=815.9):
+    probs = {lab: (confidence if lab == top else (1 - confidence) / 6) for lab in LABELS}
+    return EmotionEvent(7, start, end, label, top, confidence, probs, final)
+
+
+def test_the_result_detail_keeps_to_two_lines_at_the_narrowest_panel(qtbot):
+    panel = NowPanel(LABELS, emotion_colors(LABELS))
+    qtbot.addWidget(panel)
+    panel.resize(panel.minimumWidth(), 700)
+    panel.show()
+    two_lines = 2 * panel.detail_label.fontMetrics().lineSpacing()
+    for event in (_event("uncertain", "surprised", 0.37, False), _event("disgust", "disgust", 0.99, True)):
+        panel.set_emotion(event)
+        qtbot.wait(10)  # the layout settles
+        label = panel.detail_label
+        assert label.text() == describe_result(event) and label.text().count("\n") == 1
+        assert label.heightForWidth(label.width()) <= two_lines  # no third line to clip or to push the bars
+        assert label.height() >= two_lines
+    assert "best guess surprised, 37%\nstill speaking… · 812.3–815.9 s" == describe_result(
+        _event("uncertain", "surprised", 0.37, False))
+
+
+def test_the_level_readout_follows_the_input_below_the_meter_floor(qtbot):
+    panel = NowPanel(LABELS, emotion_colors(LABELS))
+    qtbot.addWidget(panel)
+    panel.set_level(0.1)
+    assert panel.level_label.text() == "-20 dBFS" and panel.level_meter.value() == 400
+    panel.set_level(10 ** (-72 / 20))  # under the meter's -60 dB floor: empty bar, the number still moves
+    assert panel.level_label.text() == "-72 dBFS" and panel.level_meter.value() == 0
+    panel.set_level(0.0)  # the input ended or is digital silence
+    assert panel.level_label.text() == "-∞ dBFS" and panel.level_meter.value() == 0
