@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFrame, QTextBrowser, QVBoxLayout, QWidget
 
 from realtime_ser import __version__
 from realtime_ser.gui.shortcuts import SHORTCUTS
@@ -80,26 +80,43 @@ def model_card_html(md: ModelMetadata, model_path: str) -> str:
 
 
 class AboutDialog(QDialog):
-    """Non-modal: the live views keep running behind it."""
+    """Non-modal: the live views keep running behind it.
+
+    The card is a read-only text browser, not a label: sized to show it all where the screen is
+    tall enough, it scrolls on a small screen instead of cutting off the end (shortcuts, the warning).
+    """
+
+    WIDTH = 600
 
     def __init__(self, parent: QWidget, md: ModelMetadata, model_path: str):
         super().__init__(parent)
         self.setWindowTitle("About realtime-ser")
-        self.label = QLabel(model_card_html(md, model_path))
-        self.label.setObjectName("about_text")
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setMinimumWidth(520)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("about_text")
+        self.browser.setHtml(model_card_html(md, model_path))
+        self.browser.setFrameShape(QFrame.Shape.NoFrame)
+        self.browser.viewport().setAutoFillBackground(False)  # the dialog's own background, as a label
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
+        layout.addWidget(self.browser, 1)
         layout.addWidget(buttons)
         self.setModal(False)
+        self._fit_to_text(buttons.sizeHint().height())
+
+    def _fit_to_text(self, buttons_height: int) -> None:
+        """As tall as the card at WIDTH, but never taller than 90 % of the screen's free area."""
+        doc = self.browser.document()
+        doc.setTextWidth(self.WIDTH)  # the browser's width below (no frame, no scroll bar when it fits)
+        margins = self.layout().contentsMargins()
+        wanted = (int(doc.size().height()) + self.fontMetrics().lineSpacing()  # a line of slack for rounding
+                  + buttons_height + self.layout().spacing() + margins.top() + margins.bottom())
+        screen = (self.parentWidget() or self).screen()
+        room = int(screen.availableGeometry().height() * 0.9) if screen is not None else wanted
+        self.resize(self.WIDTH + margins.left() + margins.right(), min(wanted, room))
 
     def text(self) -> str:
-        return self.label.text()
+        return self.browser.toPlainText()
 
 
 def show_about(parent: QWidget, md: ModelMetadata, model_path: str) -> AboutDialog:

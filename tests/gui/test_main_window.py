@@ -315,7 +315,7 @@ def test_settings_are_remembered(make_window, settings, qtbot):
     assert w2.engine.threshold_db == pytest.approx(6.0)
 
 
-def test_about_box_shows_model_card(make_window, model):
+def test_about_box_shows_model_card(make_window, model, qtbot):
     w = make_window()
     w.about_action.trigger()
     text = w._about.text()
@@ -324,6 +324,11 @@ def test_about_box_shows_model_card(make_window, model):
         assert lab in text
     assert "non-commercial" in text
     assert not w._about.isModal()
+    qtbot.waitExposed(w._about)
+    # all of it in view where the screen has room (1080 px here): nothing cut off, nothing to scroll
+    assert text.rstrip().endswith("never as a judgement about a person.")
+    assert w._about.browser.verticalScrollBar().maximum() == 0
+    assert w._about.height() <= w._about.screen().availableGeometry().height()
     w._about.close()
 
 
