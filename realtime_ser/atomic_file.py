@@ -3,11 +3,16 @@
 Used for everything the program writes over a user's file: session manifests, the settings file,
 timeline exports from the GUI and ``realtime-ser analyze --output``. The temporary file sits
 beside the target (same file system, so ``os.replace`` is atomic) and is removed on failure.
+
+Only regular files are replaced.  A symlink is followed (the file it points to is replaced, so
+the link keeps working), and something that is not a regular file (``/dev/stdout``, a named pipe,
+a terminal) is simply written to: renaming over it would destroy it, not write to it.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -25,9 +30,45 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _replaceable(path: Path) -> Path | None:
+    """The regular file to replace for ``path`` (a symlink's target), or None to write ``path`` in place.
+
+    A link that ends somewhere else than a plain path (``/dev/stdout`` -> ``/proc/self/fd/1`` ->
+    ``pipe:[...]`` or a deleted file) is written in place: resolving it would name the wrong file.
+    """
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        st = None  # a new file, or a link to one not yet there
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return None
+    if not path.is_symlink():
+        return path
+    real = Path(os.path.realpath(path))
+    if st is None:
+        return real
+    try:
+        same = os.path.samestat(st, os.stat(real))
+    except OSError:
+        same = False
+    return real if same else None
+
+
+def _write_in_place(path: Path, text: str) -> None:
+    """Write into a device, pipe or other special file as opened (no temporary, no rename)."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Replace ``path`` with ``text`` (UTF-8); raises OSError, leaving any old file untouched."""
-    target = Path(path)
+    """Replace ``path`` with ``text`` (UTF-8); raises OSError, leaving any old file untouched.
+
+    Returns the file written: ``path``, or the file a symlink at ``path`` points to.
+    """
+    target = _replaceable(Path(path))
+    if target is None:
+        _write_in_place(Path(path), text)
+        return Path(path)
     tmp = target.with_name(target.name + ".tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:

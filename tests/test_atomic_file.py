@@ -1,5 +1,9 @@
 """Replacing a user's file: the old version survives any failure, and no temporary is left."""
 
+import os
+import stat
+import threading
+
 import pytest
 
 from realtime_ser.atomic_file import write_text_atomic
@@ -25,3 +29,56 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
 def test_an_unwritable_folder_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_text_atomic(tmp_path / "no-such-folder" / "out.csv", "x")
+
+
+def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
+    (tmp_path / "exports").mkdir()
+    real = tmp_path / "exports" / "target.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to("exports/target.csv")  # relative, as people make them
+    assert write_text_atomic(link, "new\n") == real
+    assert link.is_symlink() and os.readlink(link) == "exports/target.csv"
+    assert real.read_text() == "new\n"
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["target.csv"]
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "later.csv")
+    write_text_atomic(link, "x\n")
+    assert link.is_symlink() and (tmp_path / "later.csv").read_text() == "x\n"
+
+
+def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_text_atomic(fifo, "through the pipe\n")
+    reader.join(10)
+    assert received == ["through the pipe\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a pipe, not a regular file
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_a_link_to_a_special_file_writes_through_it(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "out"
+    link.symlink_to(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_text_atomic(link, "via the link\n")
+    reader.join(10)
+    assert received == ["via the link\n"] and link.is_symlink() and stat.S_ISFIFO(os.stat(link).st_mode)
+
+
+def test_a_directory_is_not_replaced(tmp_path):
+    folder = tmp_path / "out.csv"
+    (folder / "inside").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        write_text_atomic(folder, "x")
+    assert (folder / "inside").is_dir() and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
