@@ -60,31 +60,40 @@ def run_source(
     on_audio: Callable[[np.ndarray, float], None] | None = None,
     on_gap: Callable[[int], None] | None = None,
 ) -> None:
-    """The loop shared by the live worker and file analysis: read, feed, emit, until the end."""
+    """The loop shared by the live worker and file analysis: read, feed, emit, until the end.
+
+    A fault of the source (a file cut short, a device gone) ends the utterance in progress first,
+    so what was heard before it keeps its final result; then the fault is raised.
+    """
     ended = False  # the source ran out (a file's end), as opposed to being stopped
-    while stop is None or not stop.is_set():
-        reset = source.take_reset()
-        if reset is not None:
-            for ev in processor.reset(reset):
+    try:
+        while stop is None or not stop.is_set():
+            reset = source.take_reset()
+            if reset is not None:
+                for ev in processor.reset(reset):
+                    emit(ev)
+            block = source.read(0.1)
+            for status in source.pop_status():
+                emit(StatusEvent(status.level, status.message, processor.stream_time))
+            gap = source.take_gap()
+            if gap:
+                if on_gap is not None:
+                    on_gap(gap)
+                for ev in processor.discontinuity(gap):
+                    emit(ev)
+            if block is None:
+                ended = True
+                break
+            if block.size == 0:
+                continue
+            if on_audio is not None:
+                on_audio(block, processor.stream_time)
+            for ev in processor.feed(block):
                 emit(ev)
-        block = source.read(0.1)
-        for status in source.pop_status():
-            emit(StatusEvent(status.level, status.message, processor.stream_time))
-        gap = source.take_gap()
-        if gap:
-            if on_gap is not None:
-                on_gap(gap)
-            for ev in processor.discontinuity(gap):
-                emit(ev)
-        if block is None:
-            ended = True
-            break
-        if block.size == 0:
-            continue
-        if on_audio is not None:
-            on_audio(block, processor.stream_time)
-        for ev in processor.feed(block):
+    except SerError:
+        for ev in processor.flush():
             emit(ev)
+        raise
     for ev in processor.flush():
         emit(ev)
     if ended and (stop is None or not stop.is_set()):  # a recording that never held speech: say why
