@@ -36,6 +36,15 @@ def test_fast_file_source_equals_decoding(clip):
     assert src.duration == pytest.approx(got.size / SR, abs=1e-3)
 
 
+def test_a_seek_before_the_start_starts_there_and_tells_the_pipeline(clip):
+    src = FileSource(clip)
+    src.seek(1.5)  # a finished replay played again from 1.5 s
+    src.start()
+    assert src.take_reset() == int(1.5 * SR)  # the pipeline's clock starts at 1.5 s too
+    got = drain(src)
+    assert np.array_equal(got, load_audio(clip, SR)[int(1.5 * SR):])
+
+
 def test_a_span_decodes_like_the_same_slice_of_the_whole_file(clip):
     whole = load_audio(clip, SR)
     assert np.array_equal(load_span(clip, SR, 0.5, 1.75), whole[8000:28000])

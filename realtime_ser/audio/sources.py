@@ -412,7 +412,7 @@ class FileSource(AudioSource):
     def start(self) -> None:
         _ = self.duration  # raises AudioFileError early for a missing or undecodable file
         with self._lock:
-            self._open_at(0)
+            self._open_at(self._reset or 0)  # a seek before the start: start there (the reset stays for the pipeline)
             self._started = True
 
     def stop(self) -> None:

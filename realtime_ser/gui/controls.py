@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -104,6 +105,7 @@ class ReplayBar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.duration = 0.0
+        self.name = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         self.title = QLabel()
@@ -132,18 +134,24 @@ class ReplayBar(QWidget):
         self.pause_button.setIcon(self.style().standardIcon(icon))
         self.pause_toggled.emit(paused)
 
-    def begin(self, title: str, duration: float | None) -> None:
+    def begin(self, name: str, duration: float | None) -> None:
+        """A new replay of ``name`` (plain text), from its start."""
+        self.name = name
         self.duration = duration or 0.0
-        self.title.setText(title)
         self.position.setRange(0, int(self.duration * 10))
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(False)
-        self.pause_button.blockSignals(False)
-        self._on_pause_icon_reset()
+        self.set_playing(True)
         self.set_position(0.0)
 
-    def _on_pause_icon_reset(self) -> None:
-        self.pause_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+    def set_playing(self, playing: bool) -> None:
+        """Playing, or finished: then the button plays it again (from the slider's position)."""
+        self.title.setText(f"{'Replaying' if playing else 'Replayed'} <b>{html.escape(self.name)}</b>")
+        self.pause_button.setToolTip("Pause / resume the replay (Ctrl+P)" if playing
+                                     else "Play it again from the slider's position (Ctrl+P)")
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(not playing)
+        self.pause_button.blockSignals(False)
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.pause_button.setIcon(self.style().standardIcon(icon))
 
     def set_position(self, seconds: float) -> None:
         if not self.position.isSliderDown():

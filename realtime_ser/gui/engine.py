@@ -66,13 +66,15 @@ class Engine:
 
     # --- starting and stopping ---------------------------------------------------
 
-    def start(self, source, info: SourceInfo) -> None:
-        """Run ``source`` through a new Pipeline (stopping any previous one)."""
+    def start(self, source, info: SourceInfo, first_utterance_id: int = 0) -> None:
+        """Run ``source`` through a new Pipeline (stopping any previous one); its utterances are
+        numbered from ``first_utterance_id + 1`` (a replay played again continues the numbering)."""
         from realtime_ser.pipeline.worker import Pipeline
 
         self.stop()
         self._drain_queue(self.audio)
         pipeline = Pipeline(source, self.model, copy.deepcopy(self.pipeline_config))
+        pipeline.processor.utterance_id = first_utterance_id
         pipeline.add_audio_listener(self._on_audio)
         pipeline.add_event_listener(self._on_event)
         pipeline.set_vad_threshold_db(self.threshold_db)

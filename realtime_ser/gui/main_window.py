@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
         self.timeline.marker_hint = f"Double-click to replay from just before it\n{MARKER_EDIT_HINT}"
-        self.replay_bar.begin(f"Replaying <b>{html.escape(name)}</b>", duration)
+        self.replay_bar.begin(name, duration)
         self.replay_bar.show()
         if not keep_banner:
             self.banner.hide()
@@ -491,6 +491,10 @@ class MainWindow(QMainWindow):
     def set_paused(self, paused: bool) -> None:
         if self.mode != "replay":
             return
+        if not paused and self.replay_finished:  # the play button of a finished replay: again
+            at = self.replay_bar.position.value() / 10.0
+            self.replay_again(0.0 if at >= self.replay_bar.duration - 0.1 else at)
+            return
         self._paused = paused
         if not paused:
             stop_clip()  # the replay's sound replaces an utterance still playing
@@ -503,11 +507,44 @@ class MainWindow(QMainWindow):
         return self.envelope.end_time
 
     def seek(self, seconds: float) -> None:
-        if self.mode != "replay" or not self.engine.running:
+        if self.mode != "replay" or not (self.engine.running or self.replay_finished):
             return
         duration = self.replay_bar.duration
         seconds = max(0.0, min(seconds, max(0.0, duration - 0.05)))
-        self.engine.seek(seconds)
+        if self.engine.running:
+            self.engine.seek(seconds)
+        else:
+            self.replay_again(seconds)
+
+    @property
+    def replay_finished(self) -> bool:
+        """A replay that reached its end (or stopped on a fault) and can be played again from any point."""
+        info = self.engine.info
+        return (self.mode == "replay" and not self.engine.running and info is not None
+                and info.audio_path is not None)
+
+    def replay_again(self, seconds: float) -> bool:
+        """Play a finished replay again from ``seconds``, as a seek back would: the results before it
+        stay, later ones are computed again (numbered on from the last), markers stay."""
+        from realtime_ser.audio.sources import FileSource
+
+        info = self.engine.info
+        try:
+            source = FileSource(info.audio_path, realtime=self.realtime_replay)
+            if seconds > 0:
+                source.seek(seconds)
+            last_id = max((u.utterance_id for u in self.timeline_model.utterances), default=0)
+            self.engine.start(source, info, first_utterance_id=last_id)
+        except SerError as exc:
+            self.show_error(str(exc))
+            return False
+        self._finished_reported = False
+        self._paused = False
+        self.replay_bar.set_playing(True)
+        if self.replay_bar.audible.isChecked():
+            self.set_audible(True)
+        self._update_controls()
+        return True
 
     def seek_relative(self, delta: float) -> None:
         self.seek(self.replay_position() + delta)
@@ -631,7 +668,7 @@ class MainWindow(QMainWindow):
         """Bring an open marker list up to date (cheap when nothing changed)."""
         if self.marker_list is None:
             return
-        can_go_to = self.mode == "replay" and self.engine.running
+        can_go_to = self.mode == "replay" and (self.engine.running or self.replay_finished)
         state = (self.timeline_model.markers_version, can_go_to)
         if state != self._marker_list_shows:
             self._marker_list_shows = state
@@ -640,8 +677,8 @@ class MainWindow(QMainWindow):
     def replay_from_marker(self, marker_id: int) -> None:
         """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""
         marker = next((m for m in self.timeline_model.markers if m.marker_id == marker_id), None)
-        if marker is None or self.mode != "replay" or not self.engine.running:
-            self.statusBar().showMessage("Markers can be replayed from while a recording is being replayed", 6000)
+        if marker is None or self.mode != "replay" or not (self.engine.running or self.replay_finished):
+            self.statusBar().showMessage("Markers can be replayed from in a replayed recording", 6000)
             return
         self.seek(max(0.0, marker.time - MARKER_LEAD_S))
         self.statusBar().showMessage(f"Replaying from just before marker {marker.marker_id}", 6000)
@@ -782,7 +819,7 @@ class MainWindow(QMainWindow):
         icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
         self.start_action.setText("Stop" if running else "Start")
         self.start_action.setIcon(self.style().standardIcon(icon))
-        replay = self.mode == "replay" and running
+        replay = self.mode == "replay" and (running or self.replay_finished)
         for action in (self.pause_action, self.back_action, self.forward_action):
             action.setEnabled(replay)
         self.replay_bar.pause_button.setEnabled(replay)
@@ -881,7 +918,9 @@ class MainWindow(QMainWindow):
         if self.record_action.isChecked():
             self.record_action.setChecked(False)
         if self.mode == "replay":
-            self.statusBar().showMessage("Replay finished", 6000)
+            self.statusBar().showMessage("Replay finished: play or seek to hear it again", 6000)
+            self.replay_bar.set_playing(False)
+            self.replay_bar.set_position(min(self.replay_position(), self.replay_bar.duration))
         self.mode = "idle" if self.mode != "replay" else "replay"
         self.engine.stop_player()
         self._update_controls()
@@ -901,9 +940,11 @@ class MainWindow(QMainWindow):
             self.status_log.append(event)
             self.statusBar().showMessage(f"{event.level}: {event.message}", 10000)
             if event.level == "error":
-                self.banner.show_message(f"<b>Error:</b> {event.message}",
-                                         [("Retry microphone", lambda: self.start_microphone())])
-            elif event.message.startswith(NO_SPEECH) and self.engine.info is not None:
+                # a fault of the microphone can be retried; one of a file (say, cut short) cannot
+                retry = [("Retry microphone", lambda: self.start_microphone())] if self.mode == "microphone" else []
+                self.banner.show_message(f"<b>Error:</b> {html.escape(event.message)}", retry)
+            elif (event.message.startswith(NO_SPEECH) and self.engine.info is not None
+                  and not self.timeline_model.utterances):  # (a replay played again from late on: not news)
                 self._explain_no_speech(event.message, self.engine.info)
 
     def _explain_no_speech(self, message: str, info: SourceInfo) -> None:

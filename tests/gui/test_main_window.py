@@ -91,6 +91,27 @@ def test_partial_results_update_while_speaking(make_window, qtbot):
     assert w.timeline.band(uid).pen().style() == Qt.PenStyle.SolidLine
 
 
+def test_a_finished_replay_plays_again_from_any_point_keeping_what_came_before(make_window, qtbot):
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    before = w.timeline_model.final_events()
+    assert len(before) == 6 and w.replay_bar.title.text().startswith("Replayed <b>demo-session.flac")
+    assert w.replay_bar.pause_button.isEnabled() and w.back_action.isEnabled()  # not a dead end
+    marker = w.add_marker("look here", at=before[3].start)
+    w.seek(before[3].start - 0.5)  # e.g. from the marker list or the slider after the end
+    assert w.engine.running and w.replay_bar.title.text().startswith("Replaying")
+    wait_replay_done(qtbot, w)
+    after = w.timeline_model.final_events()
+    assert [e.utterance_id for e in after] == [1, 2, 3, 7, 8, 9]  # earlier results kept, later ones numbered on
+    assert [(e.label, round(e.confidence, 3)) for e in after] == [(e.label, round(e.confidence, 3)) for e in before]
+    assert w.timeline_model.markers == [marker] and w.now_panel.summary_label.text().startswith("6 utterances")
+    w.replay_bar.pause_button.click()  # the play button at the end: from the start again
+    wait_replay_done(qtbot, w)
+    assert [e.utterance_id for e in w.timeline_model.final_events()] == [10, 11, 12, 13, 14, 15]
+    assert "No speech found" not in w.banner.text.text()
+
+
 def test_tooltip_shows_time_label_and_all_probabilities(make_window, qtbot, model):
     w = make_window()
     w.open_recording(DEMO)

@@ -102,7 +102,7 @@ def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot
     assert w.timeline_model.markers == [marker]  # seeking back recomputes results, keeps marks
     w.stop()
     w.timeline.plot.double_clicked.emit(marker.time)
-    assert "while a recording is being replayed" in w.statusBar().currentMessage()
+    assert "in a replayed recording" in w.statusBar().currentMessage()
 
 
 def test_a_marker_is_edited_or_deleted_from_its_right_click_menu_and_the_session_keeps_that(
