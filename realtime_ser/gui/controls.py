@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QStyle,
     QToolButton,
@@ -79,6 +80,8 @@ class SensitivityControl(QWidget):
 
     def __init__(self, value: int, parent=None):
         super().__init__(parent)
+        # its natural width only: a toolbar short of room would otherwise spread it apart
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
         layout.addWidget(QLabel("Sensitivity"))

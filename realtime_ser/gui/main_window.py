@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.emotion_colors = palette.emotion_colors(self.labels)
 
         self.setWindowTitle(APP_TITLE)
-        self.setMinimumSize(1000, 620)
+        self.setMinimumSize(1000, 540)  # 1366x768 at 125 % leaves about 1093x550
         self.setAcceptDrops(True)  # drop a recording or a session folder to replay it
 
         # --- data behind the views ---
@@ -349,6 +349,7 @@ class MainWindow(QMainWindow):
     def _reset_views(self) -> None:
         self.envelope.reset()
         self.mel.reset()
+        self.waveform.reset_gain()
         self.timeline_model.clear()
         self.timeline.reset()
         self.now_panel.set_emotion(None)

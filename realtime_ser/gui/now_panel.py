@@ -47,7 +47,7 @@ class NowPanel(QFrame):
         self.labels = labels
         self.emotion_colors = emotion_colors
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(248)
         self.setMaximumWidth(340)
         self._last_event: EmotionEvent | None = None
         self._speaking: bool | None = None

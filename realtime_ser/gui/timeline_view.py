@@ -101,11 +101,11 @@ class TimelineView(QWidget):
         header.setContentsMargins(4, 0, 4, 0)
         title = QLabel("<b>Emotion timeline</b>")
         header.addWidget(title)
-        header.addSpacing(12)
+        header.addSpacing(8)
         self.legend = QWidget()
         legend_layout = QHBoxLayout(self.legend)
         legend_layout.setContentsMargins(0, 0, 0, 0)
-        legend_layout.setSpacing(10)
+        legend_layout.setSpacing(8)
         for lab in list(labels) + [UNCERTAIN]:
             legend_layout.addWidget(_legend_chip(lab, emotion_colors[lab], hatched=lab == UNCERTAIN))
         header.addWidget(self.legend)
@@ -132,6 +132,7 @@ class TimelineView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.plot, 1)
         self.set_following(True)
+        self._scroll_to_now()  # (already following, so the call above changed nothing): 0-60 s from the start
 
     def set_following(self, follow: bool) -> None:
         if follow == self.following and self.follow_button.isEnabled() != follow:

@@ -47,6 +47,13 @@ class WaveformView(pg.PlotWidget):
         self._gain = 1.0
         self._shown_gain = 1.0
 
+    def reset_gain(self) -> None:
+        """Start a new source's scale from its own first audio (a quiet file after a loud one must not
+        look flat while the gain slowly decays)."""
+        self._gain = 0.0  # the first refresh takes its target at once
+        self._shown_gain = 1.0
+        self.setYRange(-1.0, 1.0, padding=0)
+
     def set_trace_color(self, color: str) -> None:
         self.curve.setPen(pg.mkPen(color, width=1))
 

@@ -33,8 +33,11 @@ def test_window_builds_with_every_part(make_window, model):
     assert set(w.now_panel.bars) == set(model.labels)
     assert model.metadata.model_version in w.status_model.text()
     assert w.status_rate.text() == "16000 Hz"
-    hint = w.minimumSizeHint()
-    assert hint.width() <= 1366 and hint.height() <= 768  # fits the smallest supported screen
+    hint, smallest = w.minimumSizeHint(), w.minimumSize()
+    # the smallest window fits 1366x768 at 125 % scaling (1093x614 less a taskbar and a title bar),
+    # and everything in it fits the smallest window (nothing squeezed under its own minimum)
+    assert smallest.width() <= 1093 and smallest.height() <= 550
+    assert hint.width() <= smallest.width() and hint.height() <= smallest.height()
     shortcuts = {a.shortcut().toString() for a in w.actions()}
     assert {"Space", "Ctrl+O", "Ctrl+R", "Ctrl+E", "Ctrl+Q"} <= shortcuts
 
@@ -110,6 +113,21 @@ def test_a_finished_replay_plays_again_from_any_point_keeping_what_came_before(m
     wait_replay_done(qtbot, w)
     assert [e.utterance_id for e in w.timeline_model.final_events()] == [10, 11, 12, 13, 14, 15]
     assert "No speech found" not in w.banner.text.text()
+
+
+def test_a_new_source_starts_at_full_scale_on_a_timeline_from_zero(make_window, qtbot, tmp_path):
+    import soundfile as sf
+
+    w = make_window()
+    assert w.timeline.plot.getViewBox().viewRange()[0] == [0.0, 60.0]  # before anything ran
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    assert w.waveform.getViewBox().viewRange()[1][1] > 0.3  # the demo's speech peaks near 0.45
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, (np.random.default_rng(0).standard_normal(3 * 16000) * 0.002).astype(np.float32), 16000)
+    w.open_recording(quiet)
+    wait_replay_done(qtbot, w)
+    assert w.waveform.getViewBox().viewRange()[1][1] < 0.06  # scaled to the quiet file, not the loud one
 
 
 def test_tooltip_shows_time_label_and_all_probabilities(make_window, qtbot, model):
