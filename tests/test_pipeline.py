@@ -177,3 +177,19 @@ def test_smoothing_and_labelling_helpers():
     assert (label, top, conf) == (UNCERTAIN, "b", 0.5) and table == {"a": 0.2, "b": 0.5, "c": 0.3}
     with pytest.raises(ValueError):
         ProbabilitySmoother(1.0)
+
+
+def test_noise_calibration_ignores_a_dc_offset(data):
+    """Calibration measures the room the way the VAD does: a microphone's DC offset is not noise."""
+    angry = load_audio(data / "crema-d-samples" / "ANG.wav", SR)  # room noise until about 0.9 s
+    floors = []
+    for dc in (0.0, 0.05):
+        proc = StreamProcessor(None)
+        proc.calibrate_noise(0.5)
+        events = []
+        for i in range(0, angry.size, 320):
+            events += proc.feed(angry[i : i + 320] + np.float32(dc))
+        (message,) = [e.message for e in events if isinstance(e, StatusEvent)]
+        floors.append(float(message.split(": ")[1].split(" dBFS")[0]))
+        assert [e.kind for e in events + proc.flush() if isinstance(e, SpeechEvent)] == ["start", "end"]
+    assert floors[0] < -45 and abs(floors[1] - floors[0]) < 0.5, floors

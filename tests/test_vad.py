@@ -193,3 +193,23 @@ def test_a_stream_without_speech_says_why(data):
     assert events == [] and why.startswith("no speech found: nothing stayed 12 dB above the background noise for 150 ms")
     found = run(sad, config=VADConfig(threshold_db=11.0))
     assert [e.kind for e in found] == ["start", "end"] and 0.5 < found[0].sample / SR < 0.7
+
+
+def test_a_dc_offset_is_not_sound(data):
+    """Cheap USB microphones add a constant to the signal: it must not hide speech or pass for it."""
+    angry = load_audio(data / "crema-d-samples/ANG.wav", SR)
+    clean = run(angry)
+    assert [e.kind for e in clean] == ["start", "end"]
+    for dc in (0.02, 0.05, -0.1):
+        shifted = run(angry + np.float32(dc))
+        assert [e.kind for e in shifted] == ["start", "end"], dc
+        assert all(abs(a.sample - b.sample) <= 2 * 160 for a, b in zip(shifted, clean)), (dc, shifted, clean)
+    # the DC blocker's state carries over from block to block
+    offset = angry + np.float32(0.05)
+    reference = run(offset, block=SR)
+    assert [run(offset, block=b) for b in (7, 441)] == [reference, reference]
+    # a constant is silence, also when it appears suddenly (a microphone plugged in mid-frame: one click)
+    constant = np.full(3 * SR, 0.05, np.float32)
+    assert no_speech_reason(constant, VADConfig()) == ([], "no speech found: the audio is silent")
+    constant[: SR + 77] = 0.0
+    assert run(constant) == []

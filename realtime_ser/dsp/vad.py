@@ -2,9 +2,10 @@
 
 Fed audio block by block (any block size), it works on 10 ms frames and yields
 ``start``/``end`` events that always alternate, like silero-vad's
-``VADIterator``.  A frame is loud when its energy exceeds an adaptive noise
-floor by ``threshold_db`` (and an absolute gate, so digital silence plus
-dither is not speech).  The floor follows the quietest recent frames: it falls
+``VADIterator``.  A frame is loud when its energy (after a DC-blocking
+high-pass, :func:`remove_dc`) exceeds an adaptive noise floor by
+``threshold_db`` (and an absolute gate, so digital silence plus dither is not
+speech).  The floor follows the quietest recent frames: it falls
 quickly and rises only towards the minimum frame energy of the last few
 seconds (minimum statistics): speech always has quiet gaps between syllables,
 a fan that was just switched on does not, so the floor follows the fan.
@@ -30,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 
 @dataclass
@@ -73,6 +75,27 @@ def frame_energies_db(frames: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(ms + 1e-12)
 
 
+#: Pole of the DC blocker: a high-pass at about 13 Hz at 16 kHz, far below any voice.
+DC_POLE = 0.995
+_DC_B = np.array([1.0, -1.0])
+
+
+def remove_dc(x: np.ndarray, state: float | None = None, pole: float = DC_POLE) -> tuple[np.ndarray, float | None]:
+    """One-pole DC blocker ``y[n] = x[n] - x[n-1] + pole * y[n-1]``; returns ``(y, state)`` (pure function).
+
+    A DC offset (cheap USB microphones have one) is not sound, but counted as energy it lifts
+    the noise floor over soft speech or makes a constant look like speech.  Pass the returned
+    ``state`` with the next block and the output does not depend on how the stream was chunked;
+    ``None`` starts from the first sample as if it had always been there (no step at the start).
+    """
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    if x.size == 0:
+        return x, state
+    zi = np.array([-float(x[0]) if state is None else state])
+    y, zf = lfilter(_DC_B, np.array([1.0, -pole]), x, zi=zi)
+    return y.astype(np.float32), float(zf[0])
+
+
 class EnergyVAD:
     """Streaming VAD; see the module docstring."""
 
@@ -107,6 +130,7 @@ class EnergyVAD:
     def reset(self, at_sample: int = 0, keep_floor: bool = False) -> None:
         """Forget any speech in progress; the next sample fed is ``at_sample``."""
         self._pending = np.zeros(0, dtype=np.float32)
+        self._dc_state: float | None = None  # after a jump the next sample is not a continuation
         self._pos = int(at_sample)  # stream position of the next frame
         if not keep_floor:
             self._floor = self.config.initial_floor_dbfs
@@ -124,6 +148,8 @@ class EnergyVAD:
         self._last_loud_end = 0  # end sample of the last loud frame
         self._utt_start = 0
         self.last_energy_db = -120.0
+        # energies (dBFS) of the frames the last process() call analysed: what calibration measures
+        self.frame_energies = np.zeros(0, dtype=np.float32)
 
     @property
     def position(self) -> int:
@@ -136,13 +162,15 @@ class EnergyVAD:
 
     def process(self, block: np.ndarray) -> list[VADEvent]:
         """Feed mono float32 samples; return the events decided within them."""
-        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        block, self._dc_state = remove_dc(block, self._dc_state)
         data = np.concatenate([self._pending, block]) if self._pending.size else block
         n = data.size // self.frame
         self._pending = data[n * self.frame :].copy()
         if n == 0:
+            self.frame_energies = data[:0]
             return []
         energies = frame_energies_db(data[: n * self.frame].reshape(n, self.frame))
+        self.frame_energies = energies
         events: list[VADEvent] = []
         for e in energies:
             self._step(float(e), events)

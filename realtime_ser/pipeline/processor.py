@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realtime_ser.dsp.vad import EnergyVAD, VADConfig, VADEvent, describe_no_speech, frame_energies_db
+from realtime_ser.dsp.vad import EnergyVAD, VADConfig, VADEvent, describe_no_speech
 from realtime_ser.pipeline.events import EmotionEvent, PipelineEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
 
@@ -156,10 +156,11 @@ class StreamProcessor:
         events: list[PipelineEvent] = []
         if block.size == 0:
             return events
-        if self._calib_left > 0:
-            self._calibrate_step(block, events)
         self.history.append(block)
-        for ev in self.vad.process(block):
+        vad_events = self.vad.process(block)
+        if self._calib_left > 0:
+            self._calibrate_step(block.size, events)
+        for ev in vad_events:
             self._on_vad(ev, events)
         if (
             self._utt is not None
@@ -200,12 +201,11 @@ class StreamProcessor:
         self.history.reset(at_sample)
         return events
 
-    def _calibrate_step(self, block: np.ndarray, events: list) -> None:
-        f = self.vad.frame
-        n = block.size // f
-        if n:
-            self._calib_energies.append(frame_energies_db(block[: n * f].reshape(n, f)))
-        self._calib_left -= block.size
+    def _calibrate_step(self, samples: int, events: list) -> None:
+        # the VAD's own frame energies (DC removed), so the floor is set in the units it compares with
+        if self.vad.frame_energies.size:
+            self._calib_energies.append(self.vad.frame_energies)
+        self._calib_left -= samples
         if self._calib_left <= 0 and self._calib_energies:
             floor = float(np.median(np.concatenate(self._calib_energies)))
             self.vad.set_noise_floor(max(floor, -100.0))
