@@ -11,9 +11,12 @@ the user zooms or drags; "Follow live" (End) returns to following.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
@@ -71,6 +74,19 @@ class _TimelinePlot(pg.PlotWidget):
             self.right_clicked.emit(t, event.screenPos().toPoint())
 
 
+def marker_caption(marker: MarkerEvent, room_px: float, text_width: Callable[[str], int]) -> str:
+    """A marker's caption: its number and as much of its note as fits before the next marker
+    (``room_px`` away), so close markers do not print over each other: nothing where even the
+    number does not fit (zooming in gives it room; the tooltip has it all)."""
+    number = str(marker.marker_id)
+    caption = f"{number} {marker.note}" if marker.note else number
+    if len(caption) > 24:
+        caption = caption[:23] + "…"
+    while len(caption) > len(number) and text_width(caption) + 8 > room_px:
+        caption = caption[:-2].rstrip() + "…" if len(caption) > len(number) + 3 else number
+    return caption if text_width(caption) + 8 <= room_px else ""  # too close even for its number
+
+
 class TimelineView(QWidget):
     follow_changed = Signal(bool)
     utterance_activated = Signal(int)  # an utterance's band was double-clicked (its utterance_id)
@@ -91,7 +107,7 @@ class TimelineView(QWidget):
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
         self._marker_lines: dict[int, pg.InfiniteLine] = {}
-        self._markers_drawn = (-1, 0.0, 0.0)  # (model version, left, right) they were drawn for
+        self._markers_drawn = (-1, 0.0, 0.0, 0.0)  # (model version, left, right, px per s) drawn for
         self._in_refresh = False
         self._text_color = colors["foreground"]
         self._caption_font = QFont(self.font())
@@ -157,7 +173,7 @@ class TimelineView(QWidget):
         self._bands.clear()
         self._texts.clear()
         self._marker_lines.clear()
-        self._markers_drawn = (-1, 0.0, 0.0)
+        self._markers_drawn = (-1, 0.0, 0.0, 0.0)
         self.now = 0.0
         self.set_following(True)
 
@@ -230,34 +246,38 @@ class TimelineView(QWidget):
 
     def _sync_markers(self, left: float, right: float) -> None:
         """Marker lines for the markers in (or near) the visible range, as for the bands."""
-        drawn_version, drawn_left, drawn_right = self._markers_drawn
-        if drawn_version == self.model.markers_version and drawn_left <= left and right <= drawn_right:
-            return  # nothing changed and the range drawn still covers the view
+        drawn_version, drawn_left, drawn_right, drawn_scale = self._markers_drawn
+        px_per_s = self.plot.getViewBox().width() / max(1e-6, right - left)
+        if (drawn_version == self.model.markers_version and drawn_left <= left and right <= drawn_right
+                and abs(px_per_s - drawn_scale) <= 0.01 * drawn_scale):
+            return  # nothing changed, the range drawn still covers the view and the zoom is the same
         span = right - left
         left, right = left - span, right + span  # draw a little ahead, so scrolling rarely redraws
-        visible = {m.marker_id: m for m in self.model.markers_between(left, right)}
+        markers = self.model.markers_between(left, right)
+        visible = {m.marker_id: m for m in markers}
         for mid in [mid for mid in self._marker_lines if mid not in visible]:
             self.plot.removeItem(self._marker_lines.pop(mid))
-        for mid, marker in visible.items():
-            line = self._marker_lines.get(mid)
-            if line is not None and line.marker != marker:  # its note was edited: a new caption
-                self.plot.removeItem(self._marker_lines.pop(mid))
+        metrics = QFontMetrics(self.font())
+        for i, marker in enumerate(markers):
+            room = (markers[i + 1].time - marker.time) * px_per_s if i + 1 < len(markers) else math.inf
+            caption = marker_caption(marker, room, metrics.horizontalAdvance)
+            line = self._marker_lines.get(marker.marker_id)
+            if line is not None and (line.marker != marker or line.caption != caption):  # edited or zoomed
+                self.plot.removeItem(self._marker_lines.pop(marker.marker_id))
                 line = None
             if line is None:
-                line = self._marker_line(marker)
+                line = self._marker_line(marker, caption)
                 self.plot.addItem(line)
-                self._marker_lines[mid] = line
-        self._markers_drawn = (self.model.markers_version, left, right)
+                self._marker_lines[marker.marker_id] = line
+        self._markers_drawn = (self.model.markers_version, left, right, px_per_s)
 
-    def _marker_line(self, marker: MarkerEvent) -> pg.InfiniteLine:
-        caption = f"{marker.marker_id}" + (f" {marker.note}" if marker.note else "")
-        if len(caption) > 24:
-            caption = caption[:23] + "…"  # the tooltip has it all
-        caption = caption.replace("{", "{{").replace("}", "}}")  # the label is a str.format template
-        line = pg.InfiniteLine(marker.time, angle=90, pen=marker_pen(self._text_color), movable=False, label=caption,
+    def _marker_line(self, marker: MarkerEvent, caption: str) -> pg.InfiniteLine:
+        label = caption.replace("{", "{{").replace("}", "}}")  # the label is a str.format template
+        line = pg.InfiniteLine(marker.time, angle=90, pen=marker_pen(self._text_color), movable=False, label=label,
                                labelOpts={"position": 0.97, "color": self._text_color, "anchors": [(0, 0), (0, 0)]})
         line.setZValue(7)
         line.marker = marker  # what it shows
+        line.caption = caption
         return line
 
     def marker_count(self) -> int:

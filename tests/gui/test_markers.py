@@ -7,6 +7,7 @@ import json
 
 from PySide6.QtCore import Qt
 
+from realtime_ser.pipeline.events import MarkerEvent
 from realtime_ser.session.reader import Session
 
 from .conftest import CLIPS, DEMO, wait_replay_done
@@ -189,3 +190,34 @@ def test_the_marker_list_goes_to_edits_and_deletes_and_follows_the_markers(make_
     w._note_dialog.reject()
     w.open_recording(CLIPS / "ANG.wav")  # another source: its own (no) markers
     assert lst.table.rowCount() == 0 and lst.heading.text().startswith("No markers yet")
+
+
+def test_a_marker_caption_keeps_to_the_room_before_the_next_marker():
+    from realtime_ser.gui.timeline_view import marker_caption
+
+    width = lambda text: 7 * len(text)  # noqa: E731 (7 px per character)
+    laugh = MarkerEvent(2, 10.0, "participant laughs")
+    assert marker_caption(laugh, float("inf"), width) == "2 participant laughs"
+    assert marker_caption(MarkerEvent(3, 1.0, "x" * 40), float("inf"), width) == "3 " + "x" * 21 + "…"  # 24
+    short = marker_caption(laugh, 80.0, width)
+    assert short.startswith("2 part") and short.endswith("…") and width(short) + 8 <= 80
+    assert marker_caption(laugh, 20.0, width) == "2"  # little room: the number (the tooltip has the note)
+    assert marker_caption(MarkerEvent(4, 1.0, ""), 20.0, width) == "4"
+    assert marker_caption(laugh, 10.0, width) == ""  # too close to the next for even that
+
+
+def test_close_markers_on_the_timeline_do_not_print_over_each_other(make_window, qtbot):
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.envelope.end_time > 4.0, timeout=10000)
+    for i, at in enumerate((1.0, 1.3, 2.0)):
+        w.add_marker(f"a long note about moment {i}", at=at)
+    w.timeline.refresh(w.envelope.end_time)
+    scene_x = [w.timeline.marker_line(i).label.sceneBoundingRect() for i in (1, 2, 3)]
+    shown = [r for i, r in zip((1, 2, 3), scene_x) if w.timeline.marker_line(i).caption]
+    assert all(a.right() <= b.left() for a, b in zip(shown, shown[1:]))  # captions side by side, never over
+    assert w.timeline.marker_line(3).caption == "3 a long note about mom…"  # the last has room
+    w.timeline.set_following(False)  # as the mouse wheel does
+    w.timeline.plot.getViewBox().setXRange(0.0, 4.0, padding=0)  # zoomed in: room for more of each
+    w.timeline.refresh(w.envelope.end_time)
+    assert all(w.timeline.marker_line(i).caption.startswith(f"{i} a") for i in (1, 2, 3))
