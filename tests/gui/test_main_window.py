@@ -380,16 +380,22 @@ def test_bad_recording_is_reported_not_raised(make_window, tmp_path):
     assert not w.engine.running
 
 
-def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_window, qtbot):
+def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_window, qtbot, tmp_path):
+    import soundfile as sf
+
+    speech = load_audio(CLIPS / "NEU.wav", 16000)
+    noise = np.random.default_rng(0).standard_normal(speech.size).astype(np.float32)
+    soft = tmp_path / "soft.wav"  # speech only ~8-10 dB over a steady hiss
+    sf.write(soft, 0.06 * speech / np.abs(speech).max() + 0.01 * noise, 16000)
     w = make_window()
-    w.open_recording(CLIPS / "SAD.wav")  # soft speech about 10 dB over the room noise
+    w.open_recording(soft)
     wait_replay_done(qtbot, w)
     text = w.banner.text.text()
-    assert w.banner.isVisible() and text.startswith("<b>No speech found</b> in SAD.wav: nothing stayed 12 dB above")
+    assert w.banner.isVisible() and text.startswith("<b>No speech found</b> in soft.wav: nothing stayed 12 dB above")
     assert "<i>Sensitivity</i> further right is a lower threshold." in text
     replay = [b for b in w.banner.buttons if not b.isHidden()]
     assert [b.text() for b in replay] == ["Replay"] and w.timeline_model.final_events() == []
-    w.sensitivity.slider.setValue(55)  # 11 dB
+    w.sensitivity.slider.setValue(70)  # 8 dB
     replay[0].click()
     wait_replay_done(qtbot, w)
     assert len(w.timeline_model.final_events()) == 1 and not w.banner.isVisible()
