@@ -157,6 +157,12 @@ def test_a_recording_without_speech_ends_with_a_warning_saying_why(model, data, 
     config.vad.threshold_db = 11.0  # what the message suggests: a lower threshold
     assert [type(e) for e in analyze_file(soft, model, config)] == [SpeechEvent, SpeechEvent, EmotionEvent]
 
+    # a clip too short to hold speech says so (whatever the threshold), also in the pipeline
+    proc = StreamProcessor(None, config)
+    assert proc.feed(load_audio(soft, SR)[SR : SR + SR // 10]) + proc.flush() == []
+    assert proc.no_speech_status().message == (
+        "no speech found: the audio is only 0.10 s long, shorter than the 150 ms speech must last")
+
     # stopping a live source before anyone spoke is not a finding about the audio: no warning
     pipe = Pipeline(FileSource(soft, realtime=True), model)
     seen = []

@@ -167,7 +167,7 @@ def test_ravdess_one_utterance_per_clip_within_150ms(data):
 def no_speech_reason(signal, config):
     vad = EnergyVAD(SR, config)
     events = vad.process(signal) + vad.flush()
-    return events, describe_no_speech(vad.peak_db, vad.peak_excess_db, config)
+    return events, describe_no_speech(vad.peak_db, vad.peak_excess_db, config, vad.stream_samples / SR)
 
 
 def test_a_stream_without_speech_says_why(data):
@@ -186,6 +186,13 @@ def test_a_stream_without_speech_says_why(data):
     assert 20 <= excess < 45 and why.endswith("(a lower VAD threshold finds quieter speech)")
     assert run(angry, config=VADConfig(threshold_db=excess + 1)) == []  # the peak bounds what can be found
     assert len(run(angry, config=VADConfig(threshold_db=excess - 10))) == 2
+
+    # a clip shorter than min_speech_ms: no threshold helps, so none is suggested
+    short = angry[SR : SR + SR // 10]  # loud speech
+    assert no_speech_reason(short, VADConfig(threshold_db=0.0)) == (
+        [], "no speech found: the audio is only 0.10 s long, shorter than the 150 ms speech must last")
+    longer = angry[SR : SR + int(0.16 * SR)]  # just long enough
+    assert [e.kind for e in no_speech_reason(longer, VADConfig(threshold_db=0.0))[0]] == ["start", "end"]
 
     # soft sad speech about 10 dB over the noise: loud enough only in moments shorter than min_speech_ms
     sad = load_audio(data / "crema-d-samples/SAD.wav", SR)

@@ -138,9 +138,10 @@ class EnergyVAD:
             self._chunk_min = 0.0
             self._chunk_len = 0
             self._minima: list[float] = []
-            # the stream at its loudest so far (for describe_no_speech)
+            # the stream at its loudest so far, and how long it is (for describe_no_speech)
             self.peak_db = -120.0
             self.peak_excess_db = -120.0
+            self.stream_samples = 0
         self.in_speech = False
         self._cand_start: int | None = None  # first loud frame of the current candidate/utterance
         self._run = 0  # consecutive loud frames
@@ -163,6 +164,7 @@ class EnergyVAD:
     def process(self, block: np.ndarray) -> list[VADEvent]:
         """Feed mono float32 samples; return the events decided within them."""
         block, self._dc_state = remove_dc(block, self._dc_state)
+        self.stream_samples += block.size
         data = np.concatenate([self._pending, block]) if self._pending.size else block
         n = data.size // self.frame
         self._pending = data[n * self.frame :].copy()
@@ -268,16 +270,22 @@ class EnergyVAD:
 NO_SPEECH = "no speech found"
 
 
-def describe_no_speech(peak_db: float, peak_excess_db: float, config: VADConfig) -> str:
+def describe_no_speech(peak_db: float, peak_excess_db: float, config: VADConfig,
+                       duration_s: float | None = None) -> str:
     """Why a stream with no utterance had none, in words a user can act on.
 
     ``peak_db`` is the loudest 10 ms frame (dBFS); ``peak_excess_db`` the most any
     frame above the gate rose over the noise floor of its moment (the quantity the
     threshold is compared with).  Soft speech in a noisy recording is the common
-    case; the message says how far it fell short.
+    case; the message says how far it fell short.  ``duration_s`` (the stream's
+    length, :attr:`EnergyVAD.stream_samples`) matters for a clip shorter than
+    ``min_speech_ms``: no threshold finds speech there, so the message must not suggest one.
     """
     if peak_db <= -90.0:
         return f"{NO_SPEECH}: the audio is silent"
+    if duration_s is not None and duration_s < config.min_speech_ms / 1000.0:
+        return (f"{NO_SPEECH}: the audio is only {duration_s:.2f} s long, shorter than the "
+                f"{config.min_speech_ms:.0f} ms speech must last")
     if peak_db <= config.min_level_dbfs:
         return (f"{NO_SPEECH}: the audio is very quiet (loudest moment {peak_db:.0f} dBFS; "
                 f"speech must reach {config.min_level_dbfs:.0f} dBFS)")

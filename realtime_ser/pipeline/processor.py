@@ -183,7 +183,8 @@ class StreamProcessor:
         """At the end of a stream that held no utterance: a warning saying why (else None)."""
         if self.utterances:
             return None
-        message = describe_no_speech(self.vad.peak_db, self.vad.peak_excess_db, self.vad.config)
+        vad = self.vad
+        message = describe_no_speech(vad.peak_db, vad.peak_excess_db, vad.config, vad.stream_samples / self.sr)
         return StatusEvent("warning", message, self.stream_time)
 
     def discontinuity(self, gap_samples: int) -> list[PipelineEvent]:
