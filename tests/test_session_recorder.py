@@ -10,6 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.session.catalog import summarize
 from realtime_ser.session import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -108,12 +109,14 @@ def test_files_are_readable_while_recording(tmp_path):
     time.sleep(1.0)
     session = Session.open(folder)  # a second reader, while the writer still owns the files
     assert session.interrupted  # status still "recording"
+    # a session browser in the recording process itself lists it as being recorded (the lock is live)
+    assert summarize(folder).status == "recording"
     assert abs(session.duration - 3.0) < 1e-9
     assert [e.message for e in session.events] == ["listening"]
     stored, _ = sf.read(session.audio_path, dtype="int16")
     np.testing.assert_array_equal(stored, pcm16(audio))
     rec.stop()
-    assert Session.open(folder).status == "complete"
+    assert Session.open(folder).status == "complete" == summarize(folder).status
 
 
 def test_write_calls_never_block_and_are_no_ops_outside_a_recording(tmp_path):

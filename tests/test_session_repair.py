@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from realtime_ser.session import Session, SessionRecorder, is_being_recorded, repair, repair_interrupted
+from realtime_ser.session.catalog import catalog
 from session_support import pcm16, speech
 
 SR = 16000
@@ -91,6 +92,13 @@ def _check_recovered(folder: Path, handed: int, events_handed: int, looped: np.n
     assert not (folder / ".recording.lock").exists()
 
 
+def _statuses(parent: Path) -> dict[Path, str]:
+    """What ``realtime-ser sessions`` and the session browser show as each session's status."""
+    summaries, errors = catalog(parent)
+    assert errors == []
+    return {Path(s.folder): s.status for s in summaries}
+
+
 def test_sigkilled_recorders_are_detected_and_repaired(tmp_path):
     audio = speech(SR)
     looped = audio[np.arange(12 * SR) % audio.size]
@@ -99,11 +107,15 @@ def test_sigkilled_recorders_are_detected_and_repaired(tmp_path):
     try:
         handed_a, events_a = _run_then_kill(proc_a, 3.3)
         assert is_being_recorded(folder_b) and not is_being_recorded(folder_a)
+        # listed for what they are before any repair: A's recorder is dead, B's is alive
+        assert _statuses(tmp_path) == {folder_a: "interrupted", folder_b: "recording"}
 
         reports = repair_interrupted(tmp_path)  # B is alive: only A is touched
         assert [r.folder for r in reports] == [folder_a] and reports[0].repaired, reports
         assert json.loads((folder_b / "manifest.json").read_text())["status"] == "recording"
         _check_recovered(folder_a, handed_a, events_a, looped)
+
+        assert _statuses(tmp_path) == {folder_a: "recovered", folder_b: "recording"}
 
         handed_b, events_b = _run_then_kill(proc_b, 5.1)
     finally:
@@ -111,6 +123,7 @@ def test_sigkilled_recorders_are_detected_and_repaired(tmp_path):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    assert _statuses(tmp_path) == {folder_a: "recovered", folder_b: "interrupted"}
     reports = repair_interrupted(tmp_path)
     assert [r.folder for r in reports] == [folder_b] and reports[0].repaired
     _check_recovered(folder_b, handed_b, events_b, looped)

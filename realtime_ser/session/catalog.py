@@ -1,6 +1,8 @@
 """The recorded sessions of a folder at a glance: when, how long, how each ended, how it sounded.
 
 Shared by ``realtime-ser sessions`` and the app's session browser, so both say the same.
+A manifest still saying ``recording`` whose recorder no longer holds the lock was killed:
+it is listed as ``interrupted`` at once, not only after the next start repaired it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from pathlib import Path
 
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.summary import describe_shares
+from realtime_ser.session.format import STATUS_RECORDING
 from realtime_ser.session.reader import Session, find_sessions
+from realtime_ser.session.repair import is_being_recorded
+
+#: The status shown for a session whose recorder died (its manifest still says "recording");
+#: repair turns it into "recovered".
+STATUS_INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -19,7 +27,7 @@ class SessionSummary:
     folder: str
     started: str | None  # ISO 8601, the recorder's local time
     duration_s: float
-    status: str
+    status: str  # the manifest's, or STATUS_INTERRUPTED
     device: str | None
     utterances: int
     markers: int
@@ -41,11 +49,14 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
     session = Session.open(folder)
     finals = session.final_emotions
     device = session.manifest.get("device")
+    status = session.status
+    if status == STATUS_RECORDING and not is_being_recorded(folder):
+        status = STATUS_INTERRUPTED
     return SessionSummary(
         folder=str(folder),
         started=session.manifest.get("started"),
         duration_s=round(session.duration, 3),
-        status=session.status,
+        status=status,
         device=device if isinstance(device, str) else None,
         utterances=len(finals),
         markers=len(session.markers),
