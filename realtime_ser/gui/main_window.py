@@ -739,7 +739,7 @@ class MainWindow(QMainWindow):
         return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
 
     def export_dialog(self) -> None:
-        start = str(Path(self.settings.last_dir or Path.home()) / "emotion-timeline.csv")
+        start = str(Path(self.settings.last_dir or Path.home()) / f"{self._export_stem()}.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start,
                                               "CSV (*.csv);;JSON (*.json);;PNG image (*.png)")
         if not path:
@@ -756,6 +756,15 @@ class MainWindow(QMainWindow):
         also = f" and {markers} marker{'s' if markers != 1 else ''}" if markers else ""
         self.statusBar().showMessage(f"Exported {len(self.timeline_model.final_events())} utterances{also} to {out}",
                                      6000)
+
+    def _export_stem(self) -> str:
+        """A file name that says what was exported: 'interview-emotions' for interview.mp3 or a session
+        folder, 'microphone-emotions-20261124-1530' for a live session."""
+        info = self.engine.info
+        if info is None or info.path is None:
+            return time.strftime("microphone-emotions-%Y%m%d-%H%M")
+        path = info.path.parent if info.path.name in ("manifest.json", "events.jsonl") else info.path
+        return f"{path.stem if path.is_file() else path.name}-emotions"
 
     def open_dialog(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)
@@ -828,6 +837,7 @@ class MainWindow(QMainWindow):
         self.sensitivity.calibrate_button.setEnabled(running)
         self.mark_action.setEnabled(running)
         self.mark_note_action.setEnabled(running)
+        self.export_action.setEnabled(bool(self.timeline_model.utterances or self.timeline_model.markers))
         self._update_title()
         self._sync_marker_list()
 

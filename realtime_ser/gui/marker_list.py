@@ -43,7 +43,9 @@ class MarkerList(QDialog):
         self.go_button = buttons.addButton("Go to", QDialogButtonBox.ButtonRole.ActionRole)
         self.go_button.setToolTip("Replay from just before the marker (while a recording is replayed)")
         self.edit_button = buttons.addButton("Edit note…", QDialogButtonBox.ButtonRole.ActionRole)
-        self.delete_button = buttons.addButton("Delete", QDialogButtonBox.ButtonRole.DestructiveRole)
+        # (an action like the others, so it comes last rather than first where the platform puts
+        # destructive buttons)
+        self.delete_button = buttons.addButton("Delete", QDialogButtonBox.ButtonRole.ActionRole)
         self.go_button.clicked.connect(lambda: self._emit(self.go_to_requested))
         self.edit_button.clicked.connect(lambda: self._emit(self.edit_requested))
         self.delete_button.clicked.connect(lambda: self._emit(self.delete_requested))
@@ -68,6 +70,8 @@ class MarkerList(QDialog):
                 self.table.setItem(row, col, cell(text, number=col < 2))
             if marker.marker_id == selected:
                 self.table.selectRow(row)
+        if self.markers and self.selected_id() is None:  # a row chosen, so the buttons work at once
+            self.table.selectRow(0)
         n = len(self.markers)
         self.heading.setText(f"{n} marker{'s' if n != 1 else ''} in this session" if n else
                              "No markers yet: Mark moment (Ctrl+M) or Mark with note (Ctrl+Shift+M)")

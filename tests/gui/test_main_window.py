@@ -190,6 +190,16 @@ def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
         w.export_to(tmp_path / "t.xlsx")
 
 
+def test_export_is_offered_once_there_is_something_and_named_after_the_source(make_window, qtbot, tmp_path):
+    w = make_window()
+    assert not w.export_action.isEnabled()  # nothing ran yet: nothing to export
+    assert w._export_stem().startswith("microphone-emotions-")
+    w.open_recording(CLIPS / "HAP.wav")
+    wait_replay_done(qtbot, w)
+    w._update_controls()
+    assert w.export_action.isEnabled() and w._export_stem() == "HAP-emotions"
+
+
 def test_export_png_pictures_the_whole_session_and_keeps_the_view(make_window, qtbot, tmp_path):
     from PySide6.QtGui import QImage
 

@@ -166,7 +166,10 @@ def test_the_marker_list_goes_to_edits_and_deletes_and_follows_the_markers(make_
     w.add_marker("second", at=0.9)  # set while the list is open: it follows
     assert [lst.table.item(r, 2).text() for r in range(lst.table.rowCount())] == ["first", "second"]
     assert lst.table.item(1, 1).text() == "0:00.9"
-    assert not lst.go_button.isEnabled()  # nothing chosen yet
+    assert lst.selected_id() == 1 and lst.go_button.isEnabled()  # the first is chosen: the buttons work at once
+    buttons = lst.go_button.parentWidget()
+    order = sorted((lst.go_button, lst.edit_button, lst.delete_button), key=lambda b: b.mapTo(buttons, b.rect().topLeft()).x())
+    assert [b.text() for b in order] == ["Go to", "Edit note…", "Delete"]  # the destructive one last
 
     lst.table.selectRow(1)
     lst.edit_button.click()
