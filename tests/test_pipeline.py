@@ -199,3 +199,25 @@ def test_noise_calibration_ignores_a_dc_offset(data):
         floors.append(float(message.split(": ")[1].split(" dBFS")[0]))
         assert [e.kind for e in events + proc.flush() if isinstance(e, SpeechEvent)] == ["start", "end"]
     assert floors[0] < -45 and abs(floors[1] - floors[0]) < 0.5, floors
+
+
+def test_no_partial_ends_after_its_utterance(model, data):
+    """A partial emitted while the VAD waits out its hangover is stamped with the end of the speech so
+    far, like the final result, not with the stream position; the audio it analysed is unchanged."""
+    x = np.concatenate([load_audio(p, SR) for p in sorted((data / "crema-d-samples").glob("*.wav"))])
+    proc = StreamProcessor(model, PipelineConfig(smoothing=0.0))
+    emitted = []  # (the VAD's position when the event came, event)
+    for i in range(0, x.size, 320):
+        emitted += [(proc.vad.position, e) for e in proc.feed(x[i : i + 320])]
+    emitted += [(proc.vad.position, e) for e in proc.flush()]
+    final = {e.utterance_id: e for e in finals([e for _, e in emitted])}
+    partials = [(pos, e) for pos, e in emitted if isinstance(e, EmotionEvent) and not e.final]
+    assert len(final) >= 4 and len(partials) >= 10
+    for _, p in partials:
+        assert final[p.utterance_id].start == p.start < p.end <= final[p.utterance_id].end
+    late = [(pos, p) for pos, p in partials if pos > final[p.utterance_id].end * SR]
+    assert late, "no partial came during a hangover: the check above proved nothing"
+    for pos, p in late:  # the model still heard everything up to the moment the partial was made
+        a = max(int(round(p.start * SR)) - int(0.2 * SR), pos - model.params.window_samples)
+        expected = model.predict_window(x[a:pos])
+        assert np.allclose([p.probabilities[k] for k in model.labels], expected, atol=1e-4)

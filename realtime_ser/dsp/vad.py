@@ -157,6 +157,12 @@ class EnergyVAD:
         """Stream position (samples) of the next frame to be analysed."""
         return self._pos
 
+    @property
+    def speech_end(self) -> int:
+        """End (sample) of the last loud frame: where the utterance in progress would end if the
+        hangover now running out confirmed it; lags :attr:`position` by at most the hangover."""
+        return self._last_loud_end
+
     # -- processing ----------------------------------------------------------------------
     def __call__(self, block: np.ndarray) -> list[VADEvent]:
         return self.process(block)

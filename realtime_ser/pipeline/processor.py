@@ -6,7 +6,9 @@ it block by block, so a file analysed offline gets exactly the events a
 microphone would have produced (openWakeWord's ``predict_clip`` idea).
 
 * While an utterance is open, a **partial** EmotionEvent is emitted every
-  ``partial_interval_s`` over the last model window (3 s) of the utterance.
+  ``partial_interval_s`` over the last model window (3 s) of the utterance;
+  its ``end`` is the end of the speech so far (the last loud frame), like the
+  final's, so no partial ends after its utterance does.
 * When the VAD closes it, the **final** event covers the whole utterance
   (pre-roll included) with :meth:`EmotionModel.predict_segment` semantics:
   overlapping windows, mean probabilities, the same features as training.
@@ -255,7 +257,9 @@ class StreamProcessor:
         a = max(utt.audio_start, end - window)
         probs = self.model.predict_window(self.history.slice(a, end))
         self.partials += 1
-        return self._emotion(utt.sample, end, self.smoother(probs), final=False)
+        # stamped like the final result: the speech so far, not the quiet the hangover is waiting through
+        speech_end = max(utt.sample, min(end, self.vad.speech_end))
+        return self._emotion(utt.sample, speech_end, self.smoother(probs), final=False)
 
     def _emotion(self, start: int, end: int, probs, final: bool, t0: float | None = None) -> EmotionEvent:
         label, top, conf, table = label_probabilities(probs, self.model.labels, self.config.confidence_threshold)
