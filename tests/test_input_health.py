@@ -39,6 +39,15 @@ def test_a_muted_input_is_reported_after_three_seconds_and_its_return_once():
     assert health.problem is None and describe(SILENT) == "Input silent: muted or unplugged?"
 
 
+def test_an_input_stuck_at_a_dc_offset_is_silent_too():
+    health = InputHealth(SR)
+    talk = speech(SR)[: 2 * SR] + 0.02  # a cheap microphone's offset, speech on top
+    stuck = np.full(4 * SR, 0.02, np.float32)  # then nothing but the offset
+    messages = feed(health, np.concatenate([talk, stuck]).astype(np.float32))
+    assert [(level, text.split(" (")[0]) for _, level, text in messages] == [("warning", "the input is silent")]
+    assert health.problem == SILENT
+
+
 def test_clipping_is_reported_once_per_episode_with_its_share():
     talk = speech(SR)
     clipped = np.clip(talk * 12.0, -1.0, 1.0)  # gain far too high: the peaks are cut flat

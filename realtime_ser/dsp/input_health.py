@@ -50,8 +50,9 @@ class InputHealth:
         n = int(block.size)
         if n == 0:
             return []
-        rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
-        silent = rms <= 10.0 ** (cfg.silent_dbfs / 20.0)
+        # about its mean: a dead input stuck at a DC offset is as silent as one at zero
+        ac_rms = float(np.std(block, dtype=np.float64))
+        silent = ac_rms <= 10.0 ** (cfg.silent_dbfs / 20.0)
         self._silent_samples = self._silent_samples + n if silent else 0
         clipped = int(np.count_nonzero(np.abs(block) >= cfg.clip_level))
         self._window.append((n, clipped))
@@ -77,7 +78,7 @@ class InputHealth:
             return []
         previous, self.problem = self.problem, state
         if state == SILENT:
-            return [("warning", f"the input is silent (digital zero for {cfg.silent_seconds:.0f} s): "
+            return [("warning", f"the input is silent (a flat signal for {cfg.silent_seconds:.0f} s): "
                                 "is the microphone muted or unplugged?")]
         if state == CLIPPING:
             return [("warning", f"the input is clipping ({share:.1%} of samples at full scale): lower the "
