@@ -11,6 +11,7 @@ a terminal) is simply written to: renaming over it would destroy it, not write t
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -58,6 +59,26 @@ def _write_in_place(path: Path, text: str) -> None:
     """Write into a device, pipe or other special file as opened (no temporary, no rename)."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise the OSError that :func:`write_text_atomic` would raise for ``path``, without writing it.
+
+    A long job (``analyze`` of a large folder) checks its output first instead of failing at the
+    end.  For a file it creates and removes the same temporary the write uses, so a read-only disk,
+    a missing folder or missing permission give the real error.
+    """
+    target = _replaceable(Path(path))
+    if target is None:  # written in place: it must exist and take writes
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not os.access(path, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "w"):
+        pass
+    tmp.unlink()
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -1,7 +1,8 @@
 """Headless command line: ``realtime-ser devices | listen | analyze | sessions``.
 
 Every SerError becomes one line on stderr and a non-zero exit code, never a
-traceback.  ``analyze`` keeps going past bad files and exits 1 if any failed, or
+traceback; a UsageError (options that do not fit together) exits 2, as argparse
+does.  ``analyze`` keeps going past bad files and exits 1 if any failed, or
 if no input held speech (each such input gets a warning line saying why).
 ``listen`` and ``analyze`` read the user's settings file, as the app does.
 """
@@ -9,12 +10,15 @@ if no input held speech (each such input gets a warning line saying why).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import logging
+import math
 import os
 import select
+import shutil
 import signal
 import sys
 import threading
@@ -26,7 +30,7 @@ from pathlib import Path
 # between calls (the GUI measured ~7 % of a core for nothing). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from realtime_ser.atomic_file import write_text_atomic  # noqa: E402
+from realtime_ser.atomic_file import check_writable, write_text_atomic  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 
 PROG = "realtime-ser"
@@ -43,6 +47,82 @@ def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
 
 
+class UsageError(SerError):
+    """Options that do not fit together or a value argparse cannot check alone: exit 2, like argparse."""
+
+
+def _discard_stdout() -> None:
+    """Point fd 1 at /dev/null once stdout failed, so that the interpreter's last flush of what
+    is still buffered cannot print a traceback at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _print(text: str, end: str = "\n") -> None:
+    """Write ``text`` to stdout now (results, tables).
+
+    A stdout that cannot take it (``> /dev/full``) becomes one SerError line; a closed pipe
+    (``| head -1``) is a BrokenPipeError that main() ends quietly.
+    """
+    try:
+        sys.stdout.write(text + end)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+        raise
+    except OSError as exc:
+        _discard_stdout()
+        raise SerError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+def _write_output(path: str, text: str | None = None) -> None:
+    """Replace the ``--output`` file with ``text``; with None only check that it could be (before
+    a long analysis). Either way a problem is the same one line."""
+    try:
+        if text is None:
+            check_writable(path)
+        else:
+            write_text_atomic(path, text)
+    except OSError as exc:
+        raise SerError(f"{path}: cannot write output ({exc.strerror or exc})") from None
+
+
+@contextlib.contextmanager
+def _native_stderr_hidden():
+    """For the whole command, fd 2 goes to /dev/null while ``sys.stderr`` keeps the real one.
+
+    Native libraries print straight to fd 2 (libmpg123's "[src/libmpg123/layer3.c:...] error:
+    ..." for a damaged MP3 frame, ALSA's probing notes).  native_stderr_silenced() can only cover
+    a call on this thread; decoding also runs in the replay's worker thread and in analyze's
+    worker processes (which inherit fd 2).  Our own messages go through ``sys.stderr`` and still
+    show; every failure reaches us as an exception and becomes one of them.
+    """
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable fd 2 (a windowed app): nothing to hide
+        yield
+        return
+    ours = open(real, "w", encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    previous, sys.stderr = sys.stderr, ours
+    try:
+        yield
+    finally:
+        sys.stderr = previous
+        with contextlib.suppress(OSError):
+            ours.flush()
+        os.dup2(real, 2)
+        with contextlib.suppress(OSError):
+            ours.close()
+
+
 # -- devices --------------------------------------------------------------------------------
 
 
@@ -53,10 +133,10 @@ def cmd_devices(args) -> int:
     if not devices:
         _err("no audio devices found (no sound card, or no audio server running)")
         return EXIT_ERROR
-    print(f"{'idx':>3}  {'in':>2} {'out':>3}  {'rate':>6}  {'host API':<12} name")
+    _print(f"{'idx':>3}  {'in':>2} {'out':>3}  {'rate':>6}  {'host API':<12} name")
     for d in devices:
         mark = "*" if d.is_default_input else " "
-        print(
+        _print(
             f"{d.index:>3}{mark} {d.max_input_channels:>2} {d.max_output_channels:>3}  "
             f"{d.default_samplerate:>6.0f}  {d.hostapi:<12} {d.name}"
         )
@@ -165,6 +245,49 @@ def _setting_value(name: str):
     return parse
 
 
+def _positive_number(text: str) -> float:
+    """An argparse type for --speed and --duration: 0 would divide by zero or end before starting."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
+    return value
+
+
+def _worker_count(text: str) -> int:
+    """An argparse type for --jobs: a whole number >= 0 (0 = choose by the batch size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text}")
+    return value
+
+
+def _load_model(args, settings):
+    """The model named by --model, else by the settings' model_path, else the bundled one.
+
+    A folder is called a folder, and a bad model_path names the settings file it came from:
+    that file, not the command line, is what the user has to fix.
+    """
+    from realtime_ser.config import default_config_path
+    from realtime_ser.errors import ModelError
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    path = args.model or settings.model_path
+    try:
+        if path and Path(path).is_dir():
+            raise ModelError(f"{path}: is a directory, not a model file")
+        return EmotionModel.load(path)
+    except SerError as exc:
+        if args.model or not settings.model_path:
+            raise
+        raise ModelError(f"{exc} (model_path in {args.config or default_config_path()})") from None
+
+
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     """Model, VAD threshold, confidence and settings file: the same for listen and analyze."""
     p.add_argument("--model", help="TFLite model (default: model_path of the settings, else the bundled "
@@ -186,21 +309,75 @@ def _repair_sessions(folder: Path) -> None:
         print(f"{PROG}: {report.summary()}", file=sys.stderr, flush=True)
 
 
-def cmd_listen(args) -> int:
+def _check_listen_options(args, settings) -> None:
+    """Options that do nothing in this combination are refused before anything starts."""
+    from realtime_ser.session.format import MAX_TITLE_CHARS
+
+    if args.speed is not None and not args.replay:
+        raise UsageError("--speed sets the pace of a replay: use it with --replay")
+    if args.device is not None and args.replay:
+        raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
+    if args.title and args.record is None and not settings.record_sessions:
+        raise UsageError("--title names a recorded session: use it with --record")
+    length = len(" ".join((args.title or "").split()))  # as the session stores it: one line, trimmed
+    if length > MAX_TITLE_CHARS:  # refused, not cut: the user would not know what was kept
+        raise UsageError(f"--title is {length} characters long; at most {MAX_TITLE_CHARS} are allowed")
+
+
+def _listen_source(args, settings):
+    """The microphone, or the --replay file paced in real time; a session folder replays its
+    recording, as ``analyze`` and the app take it."""
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
-    from realtime_ser.model.emotion_model import EmotionModel
+
+    if not args.replay:
+        return MicrophoneSource(args.device if args.device is not None else settings.device)
+    path = Path(args.replay)
+    audio = session_audio(path) if path.is_dir() else None
+    source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0)
+    if audio is not None:
+        source.name = path.resolve().name  # the session, not its "audio.wav"
+    return source
+
+
+def _start_listening(pipeline, recorder) -> None:
+    """Start the session recorder, then the input; if the input cannot open, remove the session
+    folder again (only if nothing reached it): ``sessions`` would list it as an empty session."""
+    if recorder is None:
+        pipeline.start()
+        return
+    folder = recorder.start()
+    try:
+        pipeline.start()
+    except SerError:
+        recorder.stop()
+        if recorder.duration == 0 and recorder.events_written == 0 and recorder.error is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    print(f"recording session to {folder}", file=sys.stderr, flush=True)
+
+
+def _wait_until_done(pipeline, stop: threading.Event, args) -> None:
+    """Until Ctrl-C, the end of a replay, or --duration: seconds of audio, which for a microphone
+    is seconds of listening (counted on the clock: a lost device delivers no audio) and for a
+    replay is seconds of the file, whatever --speed."""
+    t0 = time.monotonic()
+    while not stop.is_set() and pipeline.running:
+        if args.duration is not None:
+            done = pipeline.stats.stream_time if args.replay else time.monotonic() - t0
+            if done >= args.duration:
+                break
+        stop.wait(0.01 if args.replay else 0.05)
+
+
+def cmd_listen(args) -> int:
     from realtime_ser.pipeline.events import MarkerEvent
     from realtime_ser.pipeline.worker import Pipeline
 
     settings = _load_settings(args)
-    if args.title and args.record is None and not settings.record_sessions:
-        raise SerError("--title names a recorded session: use it with --record")
-    model = EmotionModel.load(args.model or settings.model_path)
+    _check_listen_options(args, settings)
+    model = _load_model(args, settings)
     config = _pipeline_config(settings, args)
-    if args.replay:
-        source = FileSource(args.replay, realtime=True, speed=args.speed)
-    else:
-        source = MicrophoneSource(args.device if args.device is not None else settings.device)
+    source = _listen_source(args, settings)
     record_dir = None
     if args.record is not None or settings.record_sessions:
         record_dir = Path(args.record) if args.record else settings.session_path
@@ -224,14 +401,24 @@ def cmd_listen(args) -> int:
     markers = 0
     markers_open = True  # closed before the output file is: a late line must not write into it
     lock = threading.RLock()  # add_marker holds it around on_event
+    stop = threading.Event()
+    stdout_failed: list[BaseException] = []  # a full disk or closed pipe behind stdout ends listening
 
     def on_event(ev) -> None:
         nonlocal out
         with lock:
-            if args.partials or ev.type != "emotion" or ev.final:
+            if ev.type == "emotion" and ev.final:
+                finals.append(ev)
+            # the error that stops the pipeline is reported once, as the last line on stderr
+            fatal = ev.type == "status" and ev.level == "error" and ev.message == pipeline.error
+            if (args.partials or ev.type != "emotion" or ev.final) and not fatal and not stdout_failed:
                 line = _format_event(ev)
-                if line:
-                    print(line, flush=True)
+                try:
+                    if line:
+                        _print(line)
+                except (SerError, BrokenPipeError) as exc:
+                    stdout_failed.append(exc)
+                    stop.set()
             if out is not None:
                 try:
                     out.write(json.dumps(ev.to_dict()) + "\n")
@@ -239,8 +426,6 @@ def cmd_listen(args) -> int:
                 except OSError as exc:  # disk full: stop writing, keep listening
                     _err(f"{args.output}: writing stopped ({exc.strerror})")
                     out = None
-            if ev.type == "emotion" and ev.final:
-                finals.append(ev)
 
     def add_marker(note: str) -> None:
         """A line typed on stdin: a marker at the current stream time, through the events' path."""
@@ -255,15 +440,11 @@ def cmd_listen(args) -> int:
             on_event(ev)
 
     pipeline.add_event_listener(on_event)
-    stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        if recorder is not None:
-            folder = recorder.start()
-            print(f"recording session to {folder}", file=sys.stderr, flush=True)
-        pipeline.start()
+        _start_listening(pipeline, recorder)
         on_terminal = _stdin_is_terminal()
         # Piped stdin only when asked: in a script (`while read f; do ... listen; done < list`)
         # it is someone else's input, and reading it would silently eat it.
@@ -272,11 +453,7 @@ def cmd_listen(args) -> int:
                              daemon=True).start()
         hint = "type a note + Enter to mark a moment, " if on_terminal else ""
         print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
-        t0 = time.monotonic()
-        while not stop.is_set() and pipeline.running:
-            if args.duration is not None and time.monotonic() - t0 >= args.duration:
-                break
-            stop.wait(0.05)
+        _wait_until_done(pipeline, stop, args)
     finally:
         with lock:
             markers_open = False
@@ -289,6 +466,8 @@ def cmd_listen(args) -> int:
     _print_summary(pipeline.stats, finals, markers)
     if recorder is not None and recorder.folder is not None:
         print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
+    if stdout_failed:
+        raise stdout_failed[0]
     if pipeline.error:
         _err(pipeline.error)
         return EXIT_ERROR
@@ -326,12 +505,10 @@ def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> P
 
     Raises SessionError (reported like a bad file) for a session folder that cannot be read.
     """
-    try:
-        from realtime_ser.session import Session, is_session_folder
-    except ImportError:  # sessions are optional for analysis
+    if not _is_session(path):
         return None
-    if not is_session_folder(path):
-        return None
+    from realtime_ser.session import Session
+
     session = Session.open(path)
     for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
         _warn(warning)
@@ -356,45 +533,86 @@ def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
     return merged + pending
 
 
+def _is_session(path: Path) -> bool:
+    """A session folder is analysed as one recording (markers, its name), not as loose audio."""
+    try:
+        from realtime_ser.session import is_session_folder
+    except ImportError:  # sessions are optional for analysis
+        return False
+    return is_session_folder(path)
+
+
+def _folder_contents(folder: Path) -> list[tuple[Path, bool]]:
+    """``(path, is a session folder)`` for the audio files and session folders anywhere under
+    ``folder``, in path order; a session folder's own files are not searched (it is one input)."""
+    from realtime_ser.audio.io import is_audio_file
+
+    found: list[tuple[Path, bool]] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        sessions = {d for d in dirs if _is_session(here / d)}
+        dirs[:] = [d for d in dirs if d not in sessions]
+        found += [(here / d, True) for d in sessions]
+        found += [(here / f, False) for f in files if is_audio_file(f) and (here / f).is_file()]
+    return sorted(found)
+
+
+def _session_input(folder: Path, markers) -> tuple[str, Path | None, str | None]:
+    """A session folder as one input: its recording, with its markers kept for the timeline."""
+    try:
+        return str(folder), session_audio(folder, markers), None
+    except SerError as exc:
+        return str(folder), None, str(exc)
+
+
+def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
+    """One command-line argument as ``(display name, audio path or None, error or None)`` items."""
+    if not p.is_dir():
+        return [(str(p), p, None) if p.exists() else (str(p), None, f"{p}: no such file")]
+    if _is_session(p):
+        return [_session_input(p, markers)]
+    found = _folder_contents(p)
+    if not found:
+        return [(str(p), None, f"{p}: no audio files in this folder")]
+    return [_session_input(f, markers) if session else (str(f), f, None) for f, session in found]
+
+
 def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None
                    ) -> list[tuple[str, Path | None, str | None]]:
     """Expand arguments into ``(display name, audio path or None, error or None)``.
 
-    A session folder's stored markers go into ``markers`` under its display name.
+    A session folder, named or found in a folder, is one input: its stored markers go into
+    ``markers`` under its display name.  An input met twice (the same file twice, a file and a
+    folder holding it) is analysed once, where it first appears.
     """
-    from realtime_ser.audio.io import is_audio_file
-
     items: list[tuple[str, Path | None, str | None]] = []
+    given: set[Path] = set()
+    found: set[Path] = set()
     for arg in paths:
-        p = Path(arg)
-        if p.is_dir():
-            try:
-                audio = session_audio(p, markers)
-            except SerError as exc:
-                items.append((str(p), None, str(exc)))
-                continue
-            if audio is not None:
-                items.append((str(p), audio, None))
-                continue
-            found = sorted(f for f in p.rglob("*") if f.is_file() and is_audio_file(f))
-            if not found:
-                items.append((str(p), None, f"{p}: no audio files in this folder"))
-            items.extend((str(f), f, None) for f in found)
-        elif not p.exists():
-            items.append((str(p), None, f"{p}: no such file"))
-        else:
-            items.append((str(p), p, None))
+        if Path(arg).resolve() in given:  # a repeated argument is not even opened again
+            continue
+        given.add(Path(arg).resolve())
+        for name, audio, error in _expand(Path(arg), markers):
+            key = (audio or Path(name)).resolve()
+            if key not in found:
+                found.add(key)
+                items.append((name, audio, error))
     return items
 
 
 _WORKER_MODEL = None
 
 
-def _init_worker(model_path):
+def _use_model(model) -> None:
+    """The model _analyze_one uses in this process."""
     global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _init_worker(model_path):
     from realtime_ser.model.emotion_model import EmotionModel
 
-    _WORKER_MODEL = EmotionModel.load(model_path)
+    _use_model(EmotionModel.load(model_path))
 
 
 def _analyze_one(task):
@@ -412,11 +630,22 @@ def _analyze_one(task):
         return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
 
 
+def _output_format(args) -> str:
+    """-f if given, else what the --output file's extension says (.csv, .json, .jsonl), else CSV."""
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in ("csv", "json", "jsonl") else "csv"
+
+
 def cmd_analyze(args) -> int:
     from tqdm import tqdm
 
     settings = _load_settings(args)
-    model_path = args.model or settings.model_path
+    fmt = _output_format(args)
+    if args.output:  # before the analysis, which can take long: not to fail only at the end
+        _write_output(args.output)
+    model = _load_model(args, settings)  # a bad model fails before any input is read
     config = _pipeline_config(settings, args)
     markers: dict[str, list[dict]] = {}
     items = collect_inputs(args.inputs, markers)
@@ -428,7 +657,7 @@ def cmd_analyze(args) -> int:
     for i in sorted(failed):
         _err(failed[i])
 
-    jobs = args.jobs if args.jobs and args.jobs > 0 else (os.cpu_count() or 1)
+    jobs = args.jobs or (os.cpu_count() or 1)
     if args.jobs == 0 and len(tasks) < SERIAL_BELOW:
         jobs = 1  # starting worker processes costs more than a few files take
     jobs = min(jobs, max(1, len(tasks)))
@@ -439,16 +668,13 @@ def cmd_analyze(args) -> int:
     bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False)
     try:
         if jobs <= 1:
-            _init_worker(model_path)
+            _use_model(model)
             iterator = map(_analyze_one, tasks)
             pool = None
         else:
-            from realtime_ser.model.emotion_model import EmotionModel
-
-            EmotionModel.load(model_path)  # fail fast on a bad model before spawning workers
             import multiprocessing as mp
 
-            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model_path,))
+            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model.source,))
             iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
         for index, rows, error, seconds in iterator:
             if error is not None:
@@ -482,18 +708,14 @@ def cmd_analyze(args) -> int:
     if len(items) == 1:
         for warning in warnings:
             _warn(warning)
-    if args.format == "summary":
+    if fmt == "summary":
         text = render_summary(items, results, durations)
     else:
-        text = render_timeline(items, results, failed, args.format)
+        text = render_timeline(items, results, failed, fmt)
     if args.output:
-        try:
-            write_text_atomic(args.output, text)
-        except OSError as exc:
-            raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
+        _write_output(args.output, text)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _print(text, end="")
     if failed:
         _err(f"{len(failed)} of {len(items)} inputs failed")
         return EXIT_ERROR
@@ -597,12 +819,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("listen", help="print emotion events live from a microphone")
     p.add_argument("--device", "-d", help="input device index or name (default: system default)")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--duration", type=_positive_number, metavar="SECONDS",
+                   help="stop after this many seconds of audio: of listening for a microphone, of the file "
+                        "for a replay (--replay --speed 4 --duration 60 takes 15 s)")
     p.add_argument("--output", "-o", help="also write every event to this JSONL file")
     _add_pipeline_options(p)
     p.add_argument("--partials", action="store_true", help="also print partial results")
-    p.add_argument("--replay", metavar="FILE", help="replay an audio file in real time instead of a microphone")
-    p.add_argument("--speed", type=float, default=1.0, help="replay speed factor (with --replay)")
+    p.add_argument("--replay", metavar="FILE|DIR",
+                   help="replay an audio file or a recorded session folder in real time instead of a microphone")
+    p.add_argument("--speed", type=_positive_number,
+                   help="replay speed factor, > 0 (with --replay; default 1 = real time)")
     p.add_argument(
         "--record", nargs="?", const="", default=None, metavar="DIR",
         help="record a session folder (audio + events) into DIR (default: the configured session folder)",
@@ -615,12 +841,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="emotion timeline of audio files, folders or session folders")
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR")
-    p.add_argument("--format", "-f", choices=["csv", "json", "jsonl", "summary"], default="csv",
+    p.add_argument("--format", "-f", choices=["csv", "json", "jsonl", "summary"],
                    help="the timeline (csv: one row per utterance; json; jsonl: one event per line), or "
-                        "summary: one CSV row per input with its seconds of speech per emotion")
+                        "summary: one CSV row per input with its seconds of speech per emotion (default: "
+                        "from the --output file's extension .csv, .json or .jsonl, else csv)")
     p.add_argument("--output", "-o", help="write the timeline here instead of stdout")
     _add_pipeline_options(p)
-    p.add_argument("--jobs", "-j", type=int, default=0,
+    p.add_argument("--jobs", "-j", type=_worker_count, default=0,
                    help="worker processes (default 0 = all cores for batches of 8 files or more)")
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
@@ -645,14 +872,14 @@ def cmd_sessions(args) -> int:
     folder = Path(args.folder) if args.folder else _load_settings(args).session_path
     if not folder.is_dir():
         if args.folder:
-            raise SerError(f"{folder}: no such folder")
+            raise SerError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
         print(f"no sessions recorded yet ({folder} does not exist)", file=sys.stderr)
         return 0
-    rows, errors = catalog(folder)
+    rows, errors = _one_session(folder) if _is_session(folder) else catalog(folder)
     for error in errors:
         _err(error)
     if args.format == "json":
-        print(json.dumps([r.to_dict() for r in rows], indent=1, ensure_ascii=False))
+        _print(json.dumps([r.to_dict() for r in rows], indent=1, ensure_ascii=False))
     elif not rows and not errors:
         print(f"no sessions in {folder}", file=sys.stderr)
     elif rows:
@@ -660,26 +887,40 @@ def cmd_sessions(args) -> int:
         titled = any(r.title for r in rows)  # a title column only where someone named a session
         title_width = max([len("title")] + [len(r.title or "") for r in rows]) if titled else 0
         title_head = f"{'title':<{title_width}}  " if titled else ""
-        print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {title_head}"
+        _print(f"{'started':<16}  {'length':>7}  {'status':<9}  {'utt':>4}  {'marks':>5}  {title_head}"
               f"{'folder':<{width}}  speech sounded")
         for r in rows:
             title = f"{r.title or '-':<{title_width}}  " if titled else ""
-            print(f"{r.started_short:<16}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<9}  {r.utterances:>4}  "
+            _print(f"{r.started_short:<16}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<9}  {r.utterances:>4}  "
                   f"{r.markers:>5}  {title}{Path(r.folder).name:<{width}}  {r.emotions}")
     return EXIT_ERROR if errors else 0
+
+
+def _one_session(folder: Path):
+    """``sessions SESSION_FOLDER``: that session's row, as catalog() gives rows for a parent."""
+    from realtime_ser.session.catalog import summarize
+
+    try:
+        return [summarize(folder)], []
+    except SerError as exc:
+        return [], [str(exc)]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _native_stderr_hidden():
+            return int(args.func(args) or 0)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     except SerError as exc:
         _err(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `| head`: the reader has all it wanted
         return EXIT_ERROR
 
 

@@ -82,3 +82,20 @@ def test_a_directory_is_not_replaced(tmp_path):
     with pytest.raises(IsADirectoryError):
         write_text_atomic(folder, "x")
     assert (folder / "inside").is_dir() and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_check_writable_gives_the_error_writing_would(tmp_path):
+    from realtime_ser.atomic_file import check_writable
+
+    check_writable(tmp_path / "new.csv")  # fine, and leaves nothing behind
+    (tmp_path / "old.csv").write_text("kept\n")
+    check_writable(tmp_path / "old.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv"] and (tmp_path / "old.csv").read_text() == "kept\n"
+    with pytest.raises(FileNotFoundError):
+        check_writable(tmp_path / "no-such-folder" / "out.csv")
+    with pytest.raises(IsADirectoryError):
+        check_writable(tmp_path)
+    with pytest.raises(NotADirectoryError):
+        check_writable(tmp_path / "old.csv" / "out.csv")
+    os.mkfifo(tmp_path / "pipe")
+    check_writable(tmp_path / "pipe")  # a special file is only checked, never opened (that would block)

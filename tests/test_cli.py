@@ -203,11 +203,29 @@ def test_listen_records_a_session_that_analyze_reads_back(clips, model_path, tmp
     assert abs(reanalysed[0]["start"] - finals[0].start) < 0.05
 
 
-def test_a_title_without_recording_is_one_line(clips, model_path):
-    r = run_cli("listen", "--replay", clips[0], "--title", "P07", "--model", model_path)
-    assert r.returncode == 1
-    assert assert_one_line_errors(r.stderr, 1)[0] == (
-        "realtime-ser: error: --title names a recorded session: use it with --record")
+def test_options_that_do_not_fit_are_usage_errors(clips, model_path, tmp_path):
+    """Refused before anything starts, exit 2 as argparse's own errors: nothing is recorded or cut."""
+    combinations = [
+        (["--replay", clips[0], "--title", "P07"], "--title names a recorded session: use it with --record"),
+        (["--speed", "2"], "--speed sets the pace of a replay: use it with --replay"),
+        (["--replay", clips[0], "--device", "0"], "--device picks a microphone: a replay (--replay) does not use one"),
+        (["--replay", clips[0], "--record", str(tmp_path), "--title", "x" * 201],
+         "--title is 201 characters long; at most 200 are allowed"),
+    ]
+    for args, message in combinations:
+        r = run_cli("listen", *args, "--model", model_path)
+        assert (r.returncode, r.stderr) == (2, f"realtime-ser: error: {message}\n"), args
+    assert list(tmp_path.iterdir()) == []  # no session folder for the refused title
+    values = [  # 0 would divide by zero (--speed) or end before starting (--duration)
+        (["listen", "--replay", clips[0], "--speed", "0"], "argument --speed: must be a number > 0, not 0"),
+        (["listen", "--replay", clips[0], "--speed", "-2"], "argument --speed: must be a number > 0, not -2"),
+        (["listen", "--duration", "0"], "argument --duration: must be a number > 0, not 0"),
+        (["listen", "--duration", "-1"], "argument --duration: must be a number > 0, not -1"),
+        (["analyze", clips[0], "--jobs", "-1"], "argument --jobs/-j: must be a whole number >= 0, not -1"),
+    ]
+    for args, message in values:
+        r = run_cli(*args)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
 
 def test_bad_config_file_is_one_line(clips, model_path, tmp_path):
@@ -486,11 +504,16 @@ def test_sessions_lists_recorded_sessions_and_reports_a_broken_one(model, model_
     assert header.split()[:5] == ["started", "length", "status", "utt", "marks"]
     assert line.split()[2:7] == ["0:24", "complete", str(len(finals)), "2", with_results.name]
     assert line.endswith(describe_shares(finals))
+    r = run_cli("sessions", str(with_results))  # a session folder itself: its own row, not "no sessions"
+    assert r.returncode == 0 and r.stderr == "" and r.stdout.splitlines() == [header, line]
 
 
 def test_sessions_of_a_missing_folder(tmp_path):
     r = run_cli("sessions", str(tmp_path / "nowhere"))
     assert r.returncode == 1 and r.stderr.strip() == f"realtime-ser: error: {tmp_path / 'nowhere'}: no such folder"
+    (tmp_path / "notes.txt").write_text("x")
+    r = run_cli("sessions", str(tmp_path / "notes.txt"))
+    assert r.returncode == 1 and r.stderr.strip() == f"realtime-ser: error: {tmp_path / 'notes.txt'}: not a folder"
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"session_dir": str(tmp_path / "not yet")}))
     r = run_cli("sessions", "--config", str(config))  # the configured folder: nothing recorded yet is no error

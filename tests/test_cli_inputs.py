@@ -1,0 +1,122 @@
+"""What the command line takes in: repeated inputs, session folders inside folders and as a replay,
+a missing microphone with --record, and the messages for inputs of the wrong kind."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import run_cli
+from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
+
+
+@pytest.fixture(scope="module")
+def clips(data):
+    return [str(data / "ravdess" / c) for c in CLIPS]
+
+
+def summary_files(r) -> list[str]:
+    assert r.returncode == 0, r.stderr
+    return [row["file"] for row in csv.DictReader(r.stdout.splitlines())]
+
+
+def test_an_input_met_twice_is_analysed_once(clips, model_path, tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    a, b = folder / "a.flac", folder / "b.flac"
+    shutil.copyfile(clips[0], a)
+    shutil.copyfile(clips[1], b)
+    (tmp_path / "link.flac").symlink_to(a)
+    r = run_cli("analyze", str(a), str(tmp_path / "link.flac"), str(folder), str(a), "-f", "summary",
+                "--model", model_path)
+    assert summary_files(r) == [str(a), str(b)]  # first-seen order; the link is the same file
+
+
+def test_session_folders_found_in_a_folder_are_sessions(model_path, tmp_path):
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    parent = tmp_path / "sessions"
+    folder = _record_session(parent, [MarkerEvent(1, 2.5, "here")])
+    sf.write(parent / "loose.wav", np.zeros(16000, np.float32), 16000)  # a plain file beside it
+    named = run_cli("analyze", str(folder), "-f", "json", "--model", model_path)
+    found = run_cli("analyze", str(tmp_path), "-f", "json", "--model", model_path)
+    assert named.returncode == found.returncode == 0, found.stderr
+    doc = json.loads(found.stdout)
+    assert [d["file"] for d in doc] == [str(folder), str(parent / "loose.wav")]  # not .../audio.wav
+    def timeline(entry):  # a result's latency is measured, not stored: it differs from run to run
+        return entry["file"], [{k: v for k, v in e.items() if k != "latency_ms"} for e in entry["events"]]
+
+    assert timeline(doc[0]) == timeline(json.loads(named.stdout)[0])  # markers and all, as when named directly
+    assert [e["note"] for e in doc[0]["events"] if e["type"] == "marker"] == ["here"]
+
+
+def test_listen_replays_a_session_folder_for_a_duration_of_audio(model_path, tmp_path):
+    folder = _record_session(tmp_path / "sessions", [])
+    r = run_cli("listen", "--replay", str(folder), "--speed", "8", "--duration", "4", "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    assert f"listening on {folder.name} " in r.stderr and "FINAL" in r.stdout
+    seconds = float(r.stderr.split("audio: ")[1].split(" s")[0])
+    assert 4.0 <= seconds < 4.5  # seconds of the recording, not 4 s on the clock (32 s of audio at 8x)
+
+
+def test_record_without_a_microphone_leaves_no_session(model_path, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
+    env["HOME"] = str(tmp_path)
+    sessions = tmp_path / "sessions"
+    r = run_cli("listen", "--record", str(sessions), "--duration", "1", "--model", model_path, env=env)
+    assert r.returncode == 1 and "recording session" not in r.stderr
+    assert "no audio input device" in assert_one_line_errors(r.stderr, 1)[0]
+    assert not sessions.exists() or list(sessions.iterdir()) == []
+
+
+def test_messages_name_the_real_problem(clips, model_path, tmp_path):
+    folder = tmp_path / "model.tflite"
+    folder.mkdir()
+    r = run_cli("analyze", clips[0], "--model", str(folder))
+    assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {folder}: is a directory, not a model file"]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_path": str(tmp_path / "gone.tflite")}))
+    r = run_cli("listen", "--replay", clips[0], "--config", str(config))
+    assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {tmp_path / 'gone.tflite'}: model file not found (model_path in {config})"]
+
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(open(clips[0], "rb").read()[:3000])
+    r = run_cli("listen", "--replay", str(truncated), "--model", model_path)
+    assert r.returncode == 1 and "error" not in r.stdout  # said once, on stderr
+    (line,) = [l for l in r.stderr.splitlines() if "error" in l]
+    assert line.startswith(f"realtime-ser: error: {truncated}: corrupt or truncated audio")
+
+
+@pytest.fixture(scope="module")
+def damaged_mp3(tmp_path_factory):
+    """An MP3 with a damaged frame: libmpg123 prints its complaint straight to fd 2 while decoding."""
+    from realtime_ser.audio.io import load_audio
+
+    from tests.test_cli import DEMO
+
+    path = tmp_path_factory.mktemp("mp3") / "damaged.mp3"
+    sf.write(path, load_audio(DEMO, 16000)[: 16000 * 6], 16000, format="MP3")
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) // 3, len(data) // 3 + 400, 37):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    decode = subprocess.run([sys.executable, "-c", f"import soundfile; soundfile.read({str(path)!r})"],
+                            capture_output=True, text=True)
+    assert "[src/libmpg123/" in decode.stderr  # the chatter these tests keep off the terminal
+    return path
+
+
+def test_mp3_decoder_chatter_stays_off_the_terminal(damaged_mp3, model_path, tmp_path):
+    r = run_cli("listen", "--replay", str(damaged_mp3), "--speed", "8", "--model", model_path)
+    assert r.returncode == 0 and "libmpg123" not in r.stderr, r.stderr
+    for i in range(8):  # enough for worker processes (--jobs 0 starts them from 8 files)
+        shutil.copyfile(damaged_mp3, tmp_path / f"{i}.mp3")
+    r = run_cli("analyze", str(tmp_path), "--model", model_path)
+    assert r.returncode == 0 and r.stderr == "" and len(r.stdout.splitlines()) > 8

@@ -1,0 +1,118 @@
+"""Where the command line's results go: a failing or closed stdout, and --output that is a link,
+a pipe, missing, or named .json. Run as a user would (``python -m realtime_ser``)."""
+
+import csv
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
+
+FULL = Path("/dev/full")  # only ever a subprocess's stdout here: written to, never replaced
+needs_dev_full = pytest.mark.skipif(not (FULL.exists() and stat.S_ISCHR(FULL.stat().st_mode)),
+                                    reason="no /dev/full on this system")
+NO_SPACE = "realtime-ser: error: cannot write output: No space left on device"
+
+
+@pytest.fixture(scope="module")
+def clips(data):
+    return [str(data / "ravdess" / c) for c in CLIPS]
+
+
+def cli(*args: str, stdout) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "realtime_ser", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, cwd=REPO, timeout=120)
+
+
+@needs_dev_full
+def test_a_full_stdout_is_one_line_and_a_recording_is_kept(clips, model_path, tmp_path):
+    sessions = tmp_path / "sessions"
+    _record_session(sessions, [])
+    with open(FULL, "w") as full:
+        for args in (["analyze", clips[0], "--model", model_path], ["sessions", str(sessions)]):
+            r = cli(*args, stdout=full)
+            assert (r.returncode, r.stderr) == (1, NO_SPACE + "\n"), args
+        r = cli("listen", "--replay", clips[0], "--speed", "8", "--record", str(sessions), "--model", model_path,
+                stdout=full)
+    assert r.returncode == 1 and r.stderr.splitlines()[-1] == NO_SPACE, r.stderr
+    assert r.stderr.count("error") == 1 and "Traceback" not in r.stderr and "listener failed" not in r.stderr
+    from realtime_ser.session import Session
+
+    recorded = Session.open(sorted(sessions.iterdir())[-1])  # listening stopped, the session was saved
+    assert recorded.status == "complete" and recorded.duration > 0 and f"session saved: {recorded.folder}" in r.stderr
+
+
+def _closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
+    """Run with a stdout nobody reads any more, as ``| head -1`` leaves it."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return cli(*args, stdout=write)
+    finally:
+        os.close(write)
+
+
+def test_a_closed_pipe_ends_quietly(clips, model_path, tmp_path):
+    r = _closed_pipe(["analyze", clips[0], "--model", model_path])
+    assert (r.returncode, r.stderr) == (1, "")
+    r = _closed_pipe(["listen", "--replay", clips[0], "--speed", "8", "--record", str(tmp_path),
+                      "--model", model_path])
+    assert r.returncode == 1 and "error" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "session saved" in r.stderr
+
+
+def test_output_through_a_symlink_and_into_a_pipe(clips, model_path, tmp_path):
+    (tmp_path / "exports").mkdir()
+    target = tmp_path / "exports" / "timeline.csv"
+    target.write_text("earlier\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    r = run_cli("analyze", clips[0], "-o", str(link), "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    assert link.is_symlink() and target.read_text().startswith("file,utterance_id,")  # written through
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    r = run_cli("analyze", clips[0], "-o", str(fifo), "--model", model_path)
+    reader.join(30)
+    assert r.returncode == 0, r.stderr
+    assert received == [target.read_text()] and stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a pipe
+
+    to_stdout = tmp_path / "stdout.csv"  # a link in our own folder: a regression replaces only the link
+    to_stdout.symlink_to("/dev/stdout")
+    r = run_cli("analyze", clips[0], "-o", str(to_stdout), "--model", model_path)
+    assert r.returncode == 0 and r.stdout == target.read_text() and to_stdout.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "link.csv", "pipe.csv", "stdout.csv"]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_analysis(clips, model_path, tmp_path):
+    missing = tmp_path / "missing.wav"  # would be an error line of its own if the analysis ran
+    for out, why in ((tmp_path / "nodir" / "x.csv", "No such file or directory"), (tmp_path, "Is a directory")):
+        r = run_cli("analyze", clips[0], str(missing), "-o", str(out), "--model", model_path)
+        assert r.returncode == 1 and r.stdout == ""
+        assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {out}: cannot write output ({why})"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_output_format_follows_the_file_name_unless_given(clips, model_path, tmp_path):
+    def analyze(name: str, *args: str) -> str:
+        out = tmp_path / name
+        r = run_cli("analyze", clips[0], "-o", str(out), "--model", model_path, *args)
+        assert r.returncode == 0, r.stderr
+        return out.read_text()
+
+    assert [d["file"] for d in json.loads(analyze("t.JSON"))] == [clips[0]]
+    assert {json.loads(line)["file"] for line in analyze("t.jsonl").splitlines()} == {clips[0]}
+    for text in (analyze("t.txt"), analyze("t.json", "-f", "csv")):  # otherwise CSV; an explicit -f wins
+        rows = list(csv.reader(text.splitlines()))
+        assert rows[0][:2] == ["file", "utterance_id"] and rows[1][0] == clips[0]
