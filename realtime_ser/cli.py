@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 # Every matrix this program multiplies is tiny; OpenBLAS worker threads would only spin
@@ -245,26 +246,25 @@ def _setting_value(name: str):
     return parse
 
 
-def _positive_number(text: str) -> float:
-    """An argparse type for --speed and --duration: 0 would divide by zero or end before starting."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
-    return value
+def _number_arg(convert: Callable[[str], float], what: str, ok: Callable[[float], bool], requirement: str):
+    """An argparse type: the text converted by ``convert`` and checked by ``ok`` (else a usage error)."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
+        return value
+
+    return parse
 
 
-def _worker_count(text: str) -> int:
-    """An argparse type for --jobs: a whole number >= 0 (0 = choose by the batch size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text}")
-    return value
+#: --speed and --duration: 0 would divide by zero or end before starting
+_positive_number = _number_arg(float, "a number", lambda v: v > 0 and math.isfinite(v), "a number > 0")
+#: --jobs: a whole number >= 0 (0 = choose by the batch size)
+_worker_count = _number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
 
 
 def _load_model(args, settings):

@@ -50,29 +50,29 @@ def test_a_dangling_symlink_creates_its_target(tmp_path):
     assert link.is_symlink() and (tmp_path / "later.csv").read_text() == "x\n"
 
 
-def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
-    fifo = tmp_path / "pipe"
+def _written_into_a_pipe(fifo, path, text) -> list[str]:
+    """What a reader of the named pipe ``fifo`` receives while ``text`` is written to ``path``."""
     os.mkfifo(fifo)
     received = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
-    write_text_atomic(fifo, "through the pipe\n")
+    write_text_atomic(path, text)
     reader.join(10)
-    assert received == ["through the pipe\n"]
+    return received
+
+
+def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    assert _written_into_a_pipe(fifo, fifo, "through the pipe\n") == ["through the pipe\n"]
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a pipe, not a regular file
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
 def test_a_link_to_a_special_file_writes_through_it(tmp_path):
     fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
     link = tmp_path / "out"
-    link.symlink_to(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
-    reader.start()
-    write_text_atomic(link, "via the link\n")
-    reader.join(10)
+    link.symlink_to(fifo)  # (dangling until the pipe is made)
+    received = _written_into_a_pipe(fifo, link, "via the link\n")
     assert received == ["via the link\n"] and link.is_symlink() and stat.S_ISFIFO(os.stat(link).st_mode)
 
 
