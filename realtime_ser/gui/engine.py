@@ -38,6 +38,13 @@ class SourceInfo:
     duration: float | None = None  # seconds, files only
     audio_path: Path | None = None  # the audio file replayed (inside ``path`` for a session folder)
 
+    @property
+    def session_folder(self) -> Path | None:
+        """The session folder replayed (``path`` may name its manifest or events file); None otherwise."""
+        if self.kind != "session" or self.path is None:
+            return None
+        return self.path if self.path.is_dir() else self.path.parent
+
 
 class Engine:
     """Owns the running Pipeline (at most one), the optional recorder and audible replay."""

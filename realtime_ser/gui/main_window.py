@@ -596,11 +596,11 @@ class MainWindow(QMainWindow):
         self.engine.add_marker(marker)
         saved = " (saved in the recording)" if self.engine.recorder is not None else ""
         info = self.engine.info
-        if not saved and self.mode == "replay" and info is not None and info.kind == "session":
+        if not saved and self.mode == "replay" and info is not None and info.session_folder is not None:
             # Replaying a recorded session: the mark is an annotation of it, kept with it.
             from realtime_ser.session.annotate import add_marker as add_marker_to_session
 
-            folder = info.path if info.path.is_dir() else info.path.parent
+            folder = info.session_folder
             try:
                 add_marker_to_session(folder, marker)
                 saved = " (saved in the session)"
@@ -763,8 +763,8 @@ class MainWindow(QMainWindow):
         info = self.engine.info
         if info is None or info.path is None:
             return time.strftime("microphone-emotions-%Y%m%d-%H%M")
-        path = info.path.parent if info.path.name in ("manifest.json", "events.jsonl") else info.path
-        return f"{path.stem if path.is_file() else path.name}-emotions"
+        name = info.session_folder.name if info.session_folder is not None else info.path.stem
+        return f"{name}-emotions"
 
     def open_dialog(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)

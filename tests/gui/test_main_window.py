@@ -495,9 +495,12 @@ def test_session_folder_replays_like_a_recording(make_window, qtbot):
     recorded = Session.open(folder).final_emotions
     w.realtime_replay = False
     assert w.open_recording(folder)  # the folder itself, as Open recording accepts it
-    assert w.engine.info.kind == "session"
+    assert w.engine.info.kind == "session" and w._export_stem() == f"{folder.name}-emotions"
     wait_replay_done(qtbot, w)
     assert [e.label for e in w.timeline_model.final_events()] == [e.label for e in recorded]
+    assert w.open_recording(folder / "manifest.json")  # or its manifest: the same session
+    assert w.engine.info.session_folder == folder and w._export_stem() == f"{folder.name}-emotions"
+    wait_replay_done(qtbot, w)
 
 
 def test_interrupted_session_is_repaired_on_start(make_window, tmp_path):
