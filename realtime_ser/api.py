@@ -1,0 +1,101 @@
+"""The Python entry point for scripts: one recording in, its emotions out.
+
+``predict_clip`` runs a file through exactly the path the microphone takes (VAD, then the
+model on each utterance; :func:`realtime_ser.pipeline.worker.analyze_file`), so a script,
+``realtime-ser analyze`` and the app agree.  It adds what a script usually wants on top of the
+per-utterance results: one probability per emotion for the whole recording, weighted by how
+long each utterance lasted (a long calm answer outweighs a short exclamation, as in the
+app's summaries).
+
+It uses the pipeline's defaults unless given a :class:`PipelineConfig`, not the user's
+settings file, so a script gives the same answer on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, StatusEvent
+from realtime_ser.pipeline.processor import PipelineConfig
+
+__all__ = ["ClipPrediction", "predict_clip"]
+
+
+@dataclass(frozen=True)
+class ClipPrediction:
+    """The emotions of one recording.
+
+    ``utterances``: the final result of each utterance the VAD found, in order.
+    ``probabilities``: per emotion, the mean of the utterances' probabilities weighted by their
+    length; empty when no speech was found (``message`` then says why).
+    ``top_label``/``confidence``: its most probable emotion and that probability; ``label`` is
+    ``top_label``, or ``"uncertain"`` below the confidence threshold (as for one utterance).
+    """
+
+    path: str
+    utterances: list[EmotionEvent]
+    probabilities: dict[str, float]
+    label: str | None
+    top_label: str | None
+    confidence: float
+    speech_seconds: float
+    message: str | None = None
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def has_speech(self) -> bool:
+        return bool(self.utterances)
+
+
+def clip_probabilities(utterances: list[EmotionEvent], labels: list[str]) -> dict[str, float]:
+    """Length-weighted mean of the utterances' probabilities (empty for no utterances)."""
+    if not utterances:
+        return {}
+    weights = [max(ev.end - ev.start, 1e-3) for ev in utterances]
+    total = sum(weights)
+    return {
+        label: sum(w * ev.probabilities.get(label, 0.0) for w, ev in zip(weights, utterances)) / total
+        for label in labels
+    }
+
+
+def predict_clip(
+    path: str | os.PathLike,
+    model=None,
+    config: PipelineConfig | None = None,
+) -> ClipPrediction:
+    """The emotions of the recording at ``path`` (any format the app opens).
+
+    ``model``: an :class:`~realtime_ser.model.emotion_model.EmotionModel`, a model file's path,
+    or None for the bundled model; pass a loaded model when scoring many files.
+    Bad input (a missing, damaged or empty file, a bad model) raises
+    :class:`realtime_ser.errors.SerError` with a one-line message.
+    """
+    from realtime_ser.model.emotion_model import EmotionModel
+    from realtime_ser.pipeline.worker import analyze_file
+
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model = EmotionModel.load(model)
+    config = config or PipelineConfig()
+    events = analyze_file(path, model, config)
+    finals = [ev for ev in events if isinstance(ev, EmotionEvent) and ev.final]
+    messages = [ev.message for ev in events if isinstance(ev, StatusEvent)]
+    labels = list(model.labels)
+    probabilities = clip_probabilities(finals, labels)
+    top_label, confidence, label = None, 0.0, None
+    if probabilities:
+        top_label = max(probabilities, key=probabilities.get)
+        confidence = probabilities[top_label]
+        label = top_label if confidence >= config.confidence_threshold else UNCERTAIN
+    return ClipPrediction(
+        path=str(path),
+        utterances=finals,
+        probabilities=probabilities,
+        label=label,
+        top_label=top_label,
+        confidence=confidence,
+        speech_seconds=sum(max(0.0, ev.end - ev.start) for ev in finals),
+        message=None if finals else (messages[-1] if messages else "no speech found"),
+        labels=labels,
+    )
