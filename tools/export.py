@@ -5,6 +5,9 @@ representative dataset of real training windows; the runtime backend
 (:class:`realtime_ser.model.backend.LiteRTBackend`) quantises/dequantises at
 the edges.  After writing, each file is loaded back with
 :meth:`EmotionModel.load` so a file that the program cannot use never ships.
+Beside each file goes its SHA-256 (``<model>.sha256``, see
+:mod:`realtime_ser.model.checksum`), which the load checks: damaged weights
+would otherwise load and give wrong probabilities.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from realtime_ser.model import checksum  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import ModelMetadata, embed_metadata  # noqa: E402
 
@@ -43,12 +47,14 @@ def to_tflite(model, representative: np.ndarray | None = None) -> bytes:
 
 
 def write_model(model_bytes: bytes, metadata: ModelMetadata, path: str | os.PathLike) -> EmotionModel:
-    """Embed metadata, write atomically, and prove the runtime loads it."""
+    """Embed metadata, write atomically with its checksum sidecar, and prove the runtime loads both."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(embed_metadata(model_bytes, metadata))
+    data = embed_metadata(model_bytes, metadata)
+    tmp.write_bytes(data)
     os.replace(tmp, target)
+    checksum.write_sidecar(target, data)
     loaded = EmotionModel.load(target)
     if loaded.labels != metadata.labels:
         raise RuntimeError(f"{target}: metadata did not survive the round trip")

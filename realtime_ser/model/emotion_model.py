@@ -17,6 +17,7 @@ from realtime_ser.dsp.features import (
 )
 from realtime_ser.dsp.session_reference import SessionReference
 from realtime_ser.errors import ModelError
+from realtime_ser.model import checksum
 from realtime_ser.model.backend import InferenceBackend, LiteRTBackend
 from realtime_ser.model.metadata import ModelMetadata, read_metadata_bytes
 
@@ -54,6 +55,7 @@ class EmotionModel:
             data = p.read_bytes()
         except OSError as exc:
             raise ModelError(f"{p}: cannot read model ({exc.strerror})") from None
+        checksum.verify(p, data)  # damaged weights would load and give wrong probabilities
         metadata = read_metadata_bytes(data, str(p))
         return cls(LiteRTBackend(data, str(p), num_threads), metadata, str(p))
 
