@@ -120,6 +120,15 @@ def test_bad_files_raise_one_line_errors(tmp_path):
         assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_speed_that_cannot_pace_a_replay_is_refused_at_once(clip):
+    """A programming error (the CLI and the app check what users type): no replay that never
+    delivers, or divides by zero, starts."""
+    for speed in (0, -2.0, float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValueError, match=r"^FileSource speed must be a finite number > 0, not "):
+            FileSource(clip, realtime=True, speed=speed)
+    assert FileSource(clip, realtime=True, speed=0.5).speed == 0.5
+
+
 def test_unknown_devices_are_clear_errors():
     with pytest.raises(DeviceError, match="does not exist"):
         resolve_device(4242)

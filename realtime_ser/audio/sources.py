@@ -16,6 +16,7 @@ files, and ``listen`` says clearly that PortAudio is missing.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -366,7 +367,8 @@ class FileSource(AudioSource):
 
     ``realtime=False`` delivers as fast as the consumer reads (analysis);
     ``realtime=True`` releases ``block_ms`` blocks at the pace of a microphone
-    (replay, latency benchmarks).  ``speed`` > 1 replays faster than real time.
+    (replay, latency benchmarks).  ``speed`` > 1 replays faster than real time; it must be
+    finite and > 0 (a ValueError: front ends check what users type themselves).
     ``pause``/``resume``/``seek`` are safe to call from another thread (a GUI).
     """
 
@@ -384,6 +386,8 @@ class FileSource(AudioSource):
         self.loop = loop
         self.block = max(1, int(MODEL_RATE * block_ms / 1000))
         self.speed = float(speed)
+        if not (self.speed > 0 and math.isfinite(self.speed)):  # the pacing divides by it
+            raise ValueError(f"FileSource speed must be a finite number > 0, not {speed!r}")
         self.decode_seconds = decode_seconds if realtime else max(decode_seconds, 2.0)
         self.name = self.path.name
         self._duration: float | None = None
