@@ -11,6 +11,7 @@ from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent, S
 from realtime_ser.pipeline.processor import StreamProcessor
 from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file
+from tests.conftest import REPO
 
 SR = 16000
 
@@ -221,3 +222,18 @@ def test_no_partial_ends_after_its_utterance(model, data):
         a = max(int(round(p.start * SR)) - int(0.2 * SR), pos - model.params.window_samples)
         expected = model.predict_window(x[a:pos])
         assert np.allclose([p.probabilities[k] for k in model.labels], expected, atol=1e-4)
+
+
+def test_utterances_are_numbered_on_from_the_first_utterance_id_given(model):
+    """A replay played again from a point continues the numbering of the results kept before it."""
+    demo = REPO / "assets" / "demo" / "demo-session.flac"
+    pipe = Pipeline(FileSource(demo, realtime=False), model, PipelineConfig(), first_utterance_id=7)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    assert pipe.wait(timeout=60)
+    pipe.stop()
+    n = pipe.stats.utterances  # this stream's utterances, whatever their numbers
+    assert n >= 5
+    assert [e.utterance_id for e in finals(seen)] == list(range(8, 8 + n))
+    assert [e.utterance_id for e in seen if isinstance(e, SpeechEvent)] == sorted(list(range(8, 8 + n)) * 2)

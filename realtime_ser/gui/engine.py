@@ -80,8 +80,7 @@ class Engine:
 
         self.stop()
         self._drain_queue(self.audio)
-        pipeline = Pipeline(source, self.model, copy.deepcopy(self.pipeline_config))
-        pipeline.processor.utterance_id = first_utterance_id
+        pipeline = Pipeline(source, self.model, copy.deepcopy(self.pipeline_config), first_utterance_id)
         pipeline.add_audio_listener(self._on_audio)
         pipeline.add_event_listener(self._on_event)
         pipeline.set_vad_threshold_db(self.threshold_db)

@@ -103,9 +103,14 @@ class _History:
 
 
 class StreamProcessor:
-    """Feeds a VAD and the model; see the module docstring."""
+    """Feeds a VAD and the model; see the module docstring.
 
-    def __init__(self, model, config: PipelineConfig | None = None, sample_rate: int = 16000):
+    Utterances are numbered from ``first_utterance_id + 1``: a stream that continues an earlier
+    one (a replay played again from a point) goes on with its numbering.
+    """
+
+    def __init__(self, model, config: PipelineConfig | None = None, sample_rate: int = 16000,
+                 first_utterance_id: int = 0):
         self.model = model
         self.config = config or PipelineConfig()
         self.sr = sample_rate
@@ -119,7 +124,7 @@ class StreamProcessor:
         seconds = c.max_utterance_s + (c.pre_roll_ms + c.hangover_ms) / 1000 + self.config.min_segment_s + 1.0
         self.history = _History(int(seconds * sample_rate))
         self.smoother = ProbabilitySmoother(self.config.smoothing)
-        self.utterance_id = 0
+        self.utterance_id = first_utterance_id
         self._utt: VADEvent | None = None
         self._next_partial = 0
         self._calib_left = 0

@@ -103,16 +103,20 @@ def run_source(
 
 
 class Pipeline:
-    """``Pipeline(source, model, config)``: ``start()``, ``stop()``, events, listeners, stats."""
+    """``Pipeline(source, model, config)``: ``start()``, ``stop()``, events, listeners, stats.
+
+    ``first_utterance_id``: the utterances are numbered from the one after it (see StreamProcessor).
+    """
 
     #: Oldest queued events are discarded beyond this, so an undrained queue cannot grow forever.
     MAX_QUEUED_EVENTS = 10_000
 
-    def __init__(self, source: AudioSource, model, config: PipelineConfig | None = None):
+    def __init__(self, source: AudioSource, model, config: PipelineConfig | None = None,
+                 first_utterance_id: int = 0):
         self.source = source
         self.model = model
         self.config = config or PipelineConfig()
-        self.processor = StreamProcessor(model, self.config, source.sample_rate)
+        self.processor = StreamProcessor(model, self.config, source.sample_rate, first_utterance_id)
         self.events: queue.Queue[PipelineEvent] = queue.Queue(maxsize=self.MAX_QUEUED_EVENTS)
         self._event_listeners: list[EventListener] = []
         self._audio_listeners: list[AudioListener] = []
