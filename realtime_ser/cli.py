@@ -10,7 +10,6 @@ if no input held speech (each such input gets a warning line saying why).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -33,6 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
+from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
 
 PROG = "realtime-ser"
 log = logging.getLogger(__name__)
@@ -90,38 +90,6 @@ def _write_output(path: str, text: str | None = None) -> None:
             write_text_atomic(path, text)
     except OSError as exc:
         raise SerError(f"{path}: cannot write output ({exc.strerror or exc})") from None
-
-
-@contextlib.contextmanager
-def _native_stderr_hidden():
-    """For the whole command, fd 2 goes to /dev/null while ``sys.stderr`` keeps the real one.
-
-    Native libraries print straight to fd 2 (libmpg123's "[src/libmpg123/layer3.c:...] error:
-    ..." for a damaged MP3 frame, ALSA's probing notes).  native_stderr_silenced() can only cover
-    a call on this thread; decoding also runs in the replay's worker thread and in analyze's
-    worker processes (which inherit fd 2).  Our own messages go through ``sys.stderr`` and still
-    show; every failure reaches us as an exception and becomes one of them.
-    """
-    try:
-        sys.stderr.flush()
-        real = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable fd 2 (a windowed app): nothing to hide
-        yield
-        return
-    ours = open(real, "w", encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    previous, sys.stderr = sys.stderr, ours
-    try:
-        yield
-    finally:
-        sys.stderr = previous
-        with contextlib.suppress(OSError):
-            ours.flush()
-        os.dup2(real, 2)
-        with contextlib.suppress(OSError):
-            ours.close()
 
 
 # -- devices --------------------------------------------------------------------------------
@@ -909,7 +877,7 @@ def _one_session(folder: Path):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with _native_stderr_hidden():
+        with native_stderr_hidden_for_process():
             return int(args.func(args) or 0)
     except UsageError as exc:
         _err(str(exc))
