@@ -204,6 +204,12 @@ class Banner(QFrame):
                 button.hide()
         self.show()
 
+    def replace_text(self, old: str, new: str) -> None:
+        """Say ``new`` where the banner says ``old`` (its other lines and actions kept); nothing if it does not."""
+        text = self.text.text()
+        if old in text:
+            self.text.setText(text.replace(old, new))
+
     def add_line(self, text: str) -> None:
         """Add ``text`` under what the banner already says (keeping its actions), or show it alone."""
         if not self.isVisible():

@@ -66,6 +66,8 @@ UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges 
 MARKER_LEAD_S = 2.0  # a double-clicked marker replays from this long before it
 MARKER_EDIT_HINT = "Right-click to edit its note or delete it"
 MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
+DEMO_PLAYING = "Playing the bundled demo session instead."  # the no-microphone banner, while it plays
+DEMO_PLAYED = "The bundled demo session was played instead."  # and once it has stopped
 
 
 class _PaintCounter(QObject):
@@ -395,7 +397,7 @@ class MainWindow(QMainWindow):
         text = f"<b>No microphone available:</b> {html.escape(reason.rstrip('.'))}."
         actions = [("Retry microphone", lambda: self.start_microphone())]
         if self.demo_path is not None and self.demo_path.exists():
-            text += " Playing the bundled demo session instead."
+            text += f" {DEMO_PLAYING}"
             actions.append(("Play demo again", self.play_demo))
             self.banner.show_message(text, actions)
             self.open_recording(self.demo_path, keep_banner=True, remember=False)
@@ -838,8 +840,17 @@ class MainWindow(QMainWindow):
         self.mark_action.setEnabled(running)
         self.mark_note_action.setEnabled(running)
         self.export_action.setEnabled(bool(self.timeline_model.utterances or self.timeline_model.markers))
+        self._update_demo_note()
         self._update_title()
         self._sync_marker_list()
+
+    def _update_demo_note(self) -> None:
+        """The no-microphone banner says whether the demo is playing or has been played, as it is now."""
+        if self.banner.isHidden():
+            return
+        info = self.engine.info
+        playing = self.engine.running and info is not None and info.path == self.demo_path
+        self.banner.replace_text(*((DEMO_PLAYED, DEMO_PLAYING) if playing else (DEMO_PLAYING, DEMO_PLAYED)))
 
     def _update_title(self) -> None:
         """"<source> — realtime-ser", with "recording" while a session is being recorded."""

@@ -261,9 +261,18 @@ def test_missing_microphone_shows_banner_and_plays_demo(make_window, qtbot):
     assert "no-such-microphone-xyz" in w.banner.text.text()
     assert QApplication.activeModalWidget() is None  # says so without blocking
     assert w.mode == "replay" and w.engine.info.path == DEMO
+    assert "Playing the bundled demo session instead." in w.banner.text.text()
     wait_replay_done(qtbot, w)
     assert len(w.timeline_model.final_events()) >= 5
-    assert w.banner.isVisible()  # the explanation stays until dismissed
+    assert w.banner.isVisible()  # the explanation stays until dismissed, and stays true
+    text = w.banner.text.text()
+    assert "The bundled demo session was played instead." in text and "Playing" not in text
+    assert "no-such-microphone-xyz" in text
+    again = next(b for b in w.banner.buttons if b.text() == "Play demo again")
+    again.click()
+    assert "Playing the bundled demo session instead." in w.banner.text.text()
+    wait_replay_done(qtbot, w)
+    assert w.banner.text.text() == text
 
 
 def test_user_settings_shape_results_and_choose_the_session_folder(make_window, qtbot, tmp_path, demo_finals):
