@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import select
-import shutil
 import signal
 import sys
 import threading
@@ -308,8 +307,8 @@ def _listen_source(args, settings):
 
 
 def _start_listening(pipeline, recorder) -> None:
-    """Start the session recorder, then the input; if the input cannot open, remove the session
-    folder again (only if nothing reached it): ``sessions`` would list it as an empty session."""
+    """Start the session recorder, then the input; if the input cannot open, the recorder removes
+    the session folder again (only if nothing reached it): ``sessions`` would list it as empty."""
     if recorder is None:
         pipeline.start()
         return
@@ -317,9 +316,7 @@ def _start_listening(pipeline, recorder) -> None:
     try:
         pipeline.start()
     except SerError:
-        recorder.stop()
-        if recorder.duration == 0 and recorder.events_written == 0 and recorder.error is None:
-            shutil.rmtree(folder, ignore_errors=True)
+        recorder.discard()
         raise
     print(f"recording session to {folder}", file=sys.stderr, flush=True)
 

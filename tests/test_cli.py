@@ -137,10 +137,12 @@ def test_missing_model_is_one_line(clips, tmp_path):
 def test_listen_without_any_microphone(model_path, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
     env["HOME"] = str(tmp_path)
-    for args in ([], ["--device", "7"], ["--device", "no-such-mic"]):
+    sessions = tmp_path / "sessions"
+    for args in ([], ["--device", "7"], ["--device", "no-such-mic"], ["--record", str(sessions)]):
         r = run_cli("listen", "--duration", "2", "--model", model_path, *args, env=env)
         assert r.returncode == 1
         assert_one_line_errors(r.stderr, 1)
+    assert list(sessions.iterdir()) == []  # the session begun for the microphone that did not open is gone
 
 
 def test_devices_and_listen_errors_with_an_audio_server(pulse, model_path, tmp_path):

@@ -152,6 +152,26 @@ def test_several_sessions_get_distinct_folders(tmp_path):
     assert not is_session_folder(tmp_path)
 
 
+def test_discard_removes_only_a_session_nothing_reached(tmp_path):
+    """An input that could not open right after the start leaves no empty session behind;
+    a session with any audio or event in it is kept, finished as stop() finishes it."""
+    empty = SessionRecorder(tmp_path / "empty", SR, "mic", model_metadata(), {})
+    folder = empty.start()
+    assert empty.discard() is True
+    assert not folder.exists() and list((tmp_path / "empty").iterdir()) == [] and empty.folder is None
+    assert SessionRecorder(tmp_path / "never", SR).discard() is False  # never started: nothing to remove
+
+    audio, events = SessionRecorder(tmp_path / "audio", SR), SessionRecorder(tmp_path / "events", SR)
+    kept = [audio.start(), events.start()]
+    audio.write_audio(speech(SR)[:1600], 0.0)
+    events.write_event(StatusEvent("info", "listening", 0.0))
+    assert audio.discard() is False and events.discard() is False
+    sessions = [Session.open(f) for f in kept]
+    assert [s.status for s in sessions] == ["complete", "complete"]
+    assert [round(s.duration * SR) for s in sessions] == [1600, 0]
+    assert [len(s.events) for s in sessions] == [0, 1]
+
+
 def test_lost_audio_becomes_silence_so_event_times_stay_aligned(tmp_path):
     """An overrun upstream (stream time jumps ahead) is filled with silence; a seek back re-anchors."""
     audio = speech(SR)[: 4 * SR]

@@ -265,6 +265,24 @@ class SessionRecorder:
             self._set_error(f"{self.folder}: recording did not finish writing within {timeout:.0f} s")
         return self.folder
 
+    def discard(self) -> bool:
+        """Stop, and remove the session folder if nothing reached it (no audio, no events, no
+        error); returns whether it was removed.
+
+        For an input that fails to open right after start(): ``sessions`` and the app would list
+        the empty folder as a session.  Anything recorded is kept, as stop() keeps it.
+        """
+        folder = self.stop()
+        if folder is None or self._frames_written or self.events_written or self.error is not None:
+            return False
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            log.warning("could not remove the empty session folder %s: %s", folder, exc)
+            return False
+        self.folder = None
+        return True
+
     def __enter__(self) -> "SessionRecorder":
         if self._thread is None:
             self.start()
