@@ -87,3 +87,26 @@ def test_a_session_is_renamed_from_the_browser_and_its_title_shows_when_replayed
     assert w.engine.info.name == f"P07 baseline ({first.name})"
     assert w.windowTitle().startswith("P07 baseline")
     wait_replay_done(qtbot, w)
+
+
+def test_sessions_of_the_same_minute_show_their_seconds_newest_first(make_window, qtbot, model, tmp_path):
+    import json
+
+    parent = tmp_path / "sessions"
+    folders = sorted(_record(parent, CLIPS / name, model)[0] for name in ("SAD.wav", "ANG.wav", "HAP.wav"))
+    # When they started, as their manifests say (folders copied from elsewhere need not be named after
+    # it): the one whose folder name sorts first started last; one start is unreadable.
+    for folder, started in zip(folders, ["2026-11-22T10:15:48.500+01:00", "2026-11-22T10:15:03.120+01:00",
+                                         "sometime"]):
+        manifest = folder / "manifest.json"
+        manifest.write_text(json.dumps(dict(json.loads(manifest.read_text()), started=started)))
+    w = make_window(sessions_dir=parent)
+    w.show_sessions()
+    browser = w._session_browser
+    shown = [(browser.table.item(r, 0).text(), browser.table.item(r, 7).text()) for r in range(3)]
+    assert shown == [("2026-11-22 10:15:48", folders[0].name), ("2026-11-22 10:15:03", folders[1].name),
+                     ("?", folders[2].name)]
+    browser.rename_button.click()
+    assert "2026-11-22 10:15:48" in browser.title_dialog.labelText()
+    browser.title_dialog.reject()
+    browser.reject()
