@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +41,18 @@ def _spin(name: str, value: float, step: float, decimals: int, suffix: str = "")
     return box
 
 
+def _percent_spin(name: str, fraction: float, step: int) -> QSpinBox:
+    """A spin box in whole percent over setting ``name``'s allowed range (a fraction in the settings),
+    as confidences are shown everywhere else in the app."""
+    low, high, high_excluded = NUMBER_RANGES[name]
+    box = QSpinBox()
+    box.setRange(round(low * 100), round(high * 100) - (step if high_excluded else 0))
+    box.setSingleStep(step)
+    box.setSuffix("%")
+    box.setValue(round(fraction * 100))
+    return box
+
+
 class PreferencesDialog(QDialog):
     """Confidence threshold, smoothing, partial interval, utterance length and session recording."""
 
@@ -48,7 +61,7 @@ class PreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
         self._config = config
         form = QFormLayout()
-        self.confidence = _spin("confidence_threshold", config.confidence_threshold, 0.05, 2)
+        self.confidence = _percent_spin("confidence_threshold", config.confidence_threshold, 5)
         self.confidence.setToolTip("Results whose top probability is below this are shown as uncertain")
         form.addRow("Uncertain below confidence", self.confidence)
         self.smoothing = _spin("smoothing", config.smoothing, 0.05, 2)
@@ -89,9 +102,12 @@ class PreferencesDialog(QDialog):
 
     def settings(self) -> Settings:
         """The edited settings (everything the dialog does not show kept as it was)."""
+        confidence = self._config.confidence_threshold
+        if self.confidence.value() != round(confidence * 100):  # changed: a threshold of 0.425 in
+            confidence = self.confidence.value() / 100  # config.json, shown as 42%, stays as it was
         return dataclasses.replace(
             self._config,
-            confidence_threshold=round(self.confidence.value(), 4),
+            confidence_threshold=confidence,
             smoothing=round(self.smoothing.value(), 4),
             partial_interval_s=round(self.partial_interval.value(), 4),
             max_utterance_s=round(self.max_utterance.value(), 4),

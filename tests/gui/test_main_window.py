@@ -306,8 +306,8 @@ def test_preferences_are_saved_for_the_command_line_and_used_from_the_next_repla
     path = tmp_path / "conf" / "config.json"
     w = make_window(config_path=path, sessions_dir=None)
     dialog = _preferences(qtbot, w)
-    assert dialog.confidence.value() == pytest.approx(0.4)  # the defaults, shown
-    dialog.confidence.setValue(0.99)
+    assert dialog.confidence.text() == "40%"  # the defaults, shown
+    dialog.confidence.setValue(99)
     dialog.smoothing.setValue(0.5)
     dialog.session_dir.setText(str(tmp_path / "mine"))
     dialog.record_sessions.setChecked(True)
@@ -325,7 +325,7 @@ def test_cancelled_or_unsavable_preferences_change_nothing(make_window, qtbot, t
     path = tmp_path / "config.json"
     w = make_window(config_path=path)
     dialog = _preferences(qtbot, w)
-    dialog.confidence.setValue(0.9)
+    dialog.confidence.setValue(90)
     dialog.reject()
     assert not path.exists() and w.config.confidence_threshold == 0.4
     blocker = tmp_path / "file"
