@@ -772,10 +772,21 @@ def render_summary(items, results: dict, durations: dict) -> str:
 # -- entry point ----------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with --help and --version written by _print: argparse ignores a stdout that
+    fails, so ``--help > /dev/full`` said nothing and exited 0.  Subcommands' parsers are this class too."""
+
+    def _print_message(self, message, file=None):
+        if message and file is sys.stdout:
+            _print(message, end="")
+        else:
+            super()._print_message(message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from realtime_ser import __version__
 
-    parser = argparse.ArgumentParser(prog=PROG, description="Live speech emotion recognition (headless).")
+    parser = _Parser(prog=PROG, description="Live speech emotion recognition (headless).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -872,8 +883,8 @@ def _one_session(folder: Path):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # --help and --version print here, through _print
         with native_stderr_hidden_for_process():
             return int(args.func(args) or 0)
     except UsageError as exc:

@@ -47,6 +47,16 @@ def test_a_full_stdout_is_one_line_and_a_recording_is_kept(clips, model_path, tm
     assert recorded.status == "complete" and recorded.duration > 0 and f"session saved: {recorded.folder}" in r.stderr
 
 
+def test_help_and_version_on_a_full_stdout_are_one_line():
+    """argparse prints these itself and ignores a failing stdout: it said nothing and exited 0."""
+    with open(FULL, "w") as full:
+        for args in (["--help"], ["analyze", "--help"], ["--version"]):
+            r = cli(*args, stdout=full)
+            assert (r.returncode, r.stderr) == (1, NO_SPACE + "\n"), args
+    r = cli("analyze", "--help", stdout=subprocess.PIPE)  # a stdout that works: argparse's usual help
+    assert (r.returncode, r.stderr) == (0, "") and r.stdout.startswith("usage: realtime-ser analyze [-h]")
+
+
 def _closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
     """Run with a stdout nobody reads any more, as ``| head -1`` leaves it."""
     read, write = os.pipe()
