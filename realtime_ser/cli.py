@@ -276,19 +276,24 @@ def _repair_sessions(folder: Path) -> None:
         print(f"{PROG}: {report.summary()}", file=sys.stderr, flush=True)
 
 
-def _check_listen_options(args, settings) -> None:
-    """Options that do nothing in this combination are refused before anything starts."""
+def _check_title_length(title: str | None) -> None:
+    """A --title longer than a session stores is refused, not cut: the user would not know what was kept."""
     from realtime_ser.session.format import MAX_TITLE_CHARS
 
+    length = len(" ".join((title or "").split()))  # as the session stores it: one line, trimmed
+    if length > MAX_TITLE_CHARS:
+        raise UsageError(f"--title is {length} characters long; at most {MAX_TITLE_CHARS} are allowed")
+
+
+def _check_listen_options(args, settings) -> None:
+    """Options that do nothing in this combination are refused before anything starts."""
     if args.speed is not None and not args.replay:
         raise UsageError("--speed sets the pace of a replay: use it with --replay")
     if args.device is not None and args.replay:
         raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
     if args.title and args.record is None and not settings.record_sessions:
         raise UsageError("--title names a recorded session: use it with --record")
-    length = len(" ".join((args.title or "").split()))  # as the session stores it: one line, trimmed
-    if length > MAX_TITLE_CHARS:  # refused, not cut: the user would not know what was kept
-        raise UsageError(f"--title is {length} characters long; at most {MAX_TITLE_CHARS} are allowed")
+    _check_title_length(args.title)
 
 
 def _listen_source(args, settings):
@@ -829,9 +834,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("sessions", help="list recorded sessions (when, length, status, how the speech sounded)")
-    p.add_argument("folder", nargs="?", metavar="DIR", help="sessions folder (default: the configured one)")
+    p = sub.add_parser("sessions", help="list recorded sessions (when, length, status, how the speech sounded); "
+                                        "rename one with --title")
+    p.add_argument("folder", nargs="?", metavar="DIR",
+                   help="sessions folder (default: the configured one), or one session's folder")
     p.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    p.add_argument("--title", help="rename the session DIR, then show it (e.g. \"P07 baseline\"; \"\" removes "
+                                   "its title); not while it is being recorded")
     p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
     p.set_defaults(func=cmd_sessions)
     return parser
@@ -841,16 +850,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_sessions(args) -> int:
-    """List recorded sessions, oldest first: when, how long, how it ended, how it sounded."""
+    """List recorded sessions, oldest first: when, how long, how it ended, how it sounded.
+
+    With --title, first rename the one session named (as the app does), then show its row.
+    """
     from realtime_ser.pipeline.summary import format_time
     from realtime_ser.session.catalog import catalog
 
+    if args.title is not None:
+        if not args.folder:  # never a guess at which session of the configured folder was meant
+            raise UsageError("--title renames one session: name its folder (sessions SESSION_FOLDER --title TEXT)")
+        _check_title_length(args.title)
     folder = Path(args.folder) if args.folder else _load_settings(args).session_path
     if not folder.is_dir():
         if args.folder:
             raise SerError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
         print(f"no sessions recorded yet ({folder} does not exist)", file=sys.stderr)
         return 0
+    if args.title is not None:
+        from realtime_ser.session.annotate import set_title
+
+        set_title(folder, args.title)  # not a session, or one being recorded: its one-line SessionError
     rows, errors = _one_session(folder) if _is_session(folder) else catalog(folder)
     for error in errors:
         _err(error)

@@ -1,0 +1,70 @@
+"""``realtime-ser sessions SESSION_FOLDER --title``: renaming a recorded session from the command line,
+run as a user would (``python -m realtime_ser``), on real recordings."""
+
+import json
+
+from realtime_ser.session import Session, SessionRecorder
+from tests.conftest import run_cli
+from tests.test_cli import _record_session, assert_one_line_errors
+
+
+def _manifest(folder) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_a_title_is_set_shown_and_removed(tmp_path):
+    parent = tmp_path / "sessions"
+    folder = _record_session(parent, [])
+    before = _manifest(folder)
+
+    r = run_cli("sessions", str(folder), "--title", "  P07\tbaseline \n")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    header, line = r.stdout.splitlines()  # that session's row, with its new title
+    assert header.split()[5] == "title" and "  P07 baseline  " in line and line.split()[3] == "complete"
+    assert Session.open(folder).title == "P07 baseline"  # stored as the app stores it: one line, trimmed
+    assert _manifest(folder) == dict(before, title="P07 baseline")  # nothing else changed
+
+    r = run_cli("sessions", str(parent), "-f", "json")  # and every listing sees it
+    assert r.returncode == 0 and [row["title"] for row in json.loads(r.stdout)] == ["P07 baseline"]
+
+    longest = "x" * 200
+    r = run_cli("sessions", str(folder), "--title", longest, "-f", "json")
+    assert r.returncode == 0 and [row["title"] for row in json.loads(r.stdout)] == [longest]
+
+    r = run_cli("sessions", str(folder), "--title", "")
+    assert r.returncode == 0 and r.stderr == ""
+    header, line = r.stdout.splitlines()
+    assert "title" not in header.split() and "P07" not in line  # no title column once none has one
+    assert Session.open(folder).title is None and _manifest(folder) == before
+
+
+def test_what_cannot_be_renamed_is_refused_in_one_line(tmp_path):
+    parent = tmp_path / "sessions"
+    folder = _record_session(parent, [])
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    refusals = [  # (arguments, exit status, the error)
+        (["--title", "P07"], 2, "--title renames one session: name its folder (sessions SESSION_FOLDER --title TEXT)"),
+        ([str(folder), "--title", "x" * 201], 2, "--title is 201 characters long; at most 200 are allowed"),
+        ([str(plain), "--title", "P07"], 1, f"{plain}: not a session folder (no manifest.json)"),
+        ([str(parent), "--title", "P07"], 1, f"{parent}: not a session folder (no manifest.json)"),  # the parent
+        ([str(tmp_path / "nowhere"), "--title", "P07"], 1, f"{tmp_path / 'nowhere'}: no such folder"),
+    ]
+    before = _manifest(folder)
+    for args, status, message in refusals:
+        r = run_cli("sessions", *args)
+        assert (r.returncode, r.stdout) == (status, ""), (args, r.stderr)
+        assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {message}"], args
+    assert _manifest(folder) == before and list(plain.iterdir()) == []
+
+    recorder = SessionRecorder(tmp_path / "live", 16000, "mic")  # this process records it while the CLI tries
+    live = recorder.start()
+    try:
+        r = run_cli("sessions", str(live), "--title", "P07")
+        assert (r.returncode, r.stdout) == (1, "")
+        assert assert_one_line_errors(r.stderr, 1) == [
+            f"realtime-ser: error: {live}: the session is being recorded (or was interrupted): it cannot be "
+            f"renamed now"]
+    finally:
+        recorder.stop()
+    assert Session.open(live).title is None
