@@ -9,7 +9,7 @@ from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import FileSource
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.processor import StreamProcessor
-from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
+from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities, relabel
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file
 from tests.conftest import REPO
 
@@ -182,6 +182,10 @@ def test_smoothing_and_labelling_helpers():
     assert np.allclose(s(np.array([0.0, 1.0])), [0.0, 1.0])
     label, top, conf, table = label_probabilities(np.array([0.2, 0.5, 0.3]), ["a", "b", "c"], 0.6)
     assert (label, top, conf) == (UNCERTAIN, "b", 0.5) and table == {"a": 0.2, "b": 0.5, "c": 0.3}
+    event = EmotionEvent(1, 0.0, 1.0, label, top, conf, table, True)
+    assert relabel(event, 0.6) is event and relabel(event, 0.7) is event  # nothing to change
+    assert relabel(event, 0.5) == EmotionEvent(1, 0.0, 1.0, "b", "b", 0.5, table, True)  # as label_probabilities
+    assert relabel(relabel(event, 0.5), 0.51) == event
     with pytest.raises(ValueError):
         ProbabilitySmoother(1.0)
 

@@ -45,7 +45,7 @@ from realtime_ser.gui.file_drop import dropped_recording
 from realtime_ser.gui.input_devices import default_list_inputs, rescan_audio_devices
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
-from realtime_ser.gui.preferences import PreferencesDialog
+from realtime_ser.gui.preferences import PreferencesDialog, applied_when
 from realtime_ser.gui.questions import ask_marker_note, ask_to_quit_recording
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
@@ -56,6 +56,7 @@ from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, form
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.smoothing import relabel
 
 FPS = 30
 APP_TITLE = "realtime-ser — live speech emotion"
@@ -802,19 +803,44 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def apply_preferences(self, config: Settings) -> bool:
-        """Save ``config`` to the settings file and use it from the next pipeline on."""
+        """Save ``config`` to the settings file: the confidence threshold applies at once, to the results
+        shown too; the session folder to the next recording; the pipeline's other settings from the next
+        pipeline on (the status bar says which)."""
         try:
             save_settings(config, self.config_path)
         except SerError as exc:
             self.show_error(str(exc))
             return False
-        self.config = config
+        old, self.config = self.config, config
         self.engine.pipeline_config = config.pipeline_config()
         if not self._sessions_dir_given:
             self.sessions_dir = config.session_path
-        self.statusBar().showMessage(f"Preferences saved in {self.config_path}; they apply from the next start "
-                                     "or replay", 8000)
+        if config.confidence_threshold != old.confidence_threshold:
+            self._relabel_results()
+        applied = applied_when(old, config, self._sessions_dir_given) or "Nothing changed."
+        self.statusBar().showMessage(f"Preferences saved in {self.config_path}. {applied}", 10000)
         return True
+
+    def _relabel_results(self) -> None:
+        """The results shown, labelled by the confidence threshold now set (a recording keeps the
+        labels its pipeline gave)."""
+        threshold = self.config.confidence_threshold
+        self.timeline_model.relabel(threshold)
+        if self.now_panel.event is not None:
+            self.now_panel.set_emotion(relabel(self.now_panel.event, threshold))
+        self.now_panel.set_summary(self.timeline_model.final_events())
+        now = self.envelope.end_time
+        self.timeline.refresh(now)
+        self._refresh_waveform(now)
+
+    def _labelled_now(self, event: EmotionEvent) -> EmotionEvent:
+        """A new result as the confidence threshold set now labels it: the running pipeline labels with
+        the one it was started with (and a recording keeps that)."""
+        pipeline = self.engine.pipeline
+        threshold = self.config.confidence_threshold
+        if pipeline is not None and pipeline.config.confidence_threshold == threshold:
+            return event
+        return relabel(event, threshold)
 
     def show_settings_problems(self, problems: list[str]) -> None:
         """Problems in config.json: the defaults are used for those settings; say which, without blocking."""
@@ -952,6 +978,7 @@ class MainWindow(QMainWindow):
             self.timeline_model.add_speech(event)
             self.now_panel.set_speaking(event.kind == "start")
         elif isinstance(event, EmotionEvent):
+            event = self._labelled_now(event)
             self.timeline_model.add_emotion(event)
             self.now_panel.set_emotion(event)
             if event.final:

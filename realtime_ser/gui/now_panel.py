@@ -133,6 +133,11 @@ class NowPanel(QFrame):
         layout.addLayout(level_row)
         self.set_speaking(False)
 
+    @property
+    def event(self) -> EmotionEvent | None:
+        """The result shown (None: none yet)."""
+        return self._last_event
+
     def set_emotion(self, event: EmotionEvent | None) -> None:
         if event is self._last_event:
             return

@@ -1,7 +1,8 @@
 """Preferences dialog: the user settings shared with the command line (config.json), edited in place.
 
 The dialog only edits a :class:`~realtime_ser.config.Settings`; the main window saves it (atomically,
-validated by ``config.save``) and uses it for the next pipeline it starts. The spin boxes' ranges are
+validated by ``config.save``), applies the confidence threshold at once (:func:`applied_when` says
+what applies when) and uses the rest for the next pipeline it starts. The spin boxes' ranges are
 ``config.NUMBER_RANGES``, the limits ``config.json`` is checked against, so the dialog cannot produce
 a file the CLI refuses.
 """
@@ -39,6 +40,28 @@ def _spin(name: str, value: float, step: float, decimals: int, suffix: str = "")
     box.setSuffix(suffix)
     box.setValue(value)
     return box
+
+
+def applied_when(old: Settings, new: Settings, sessions_dir_given: bool = False) -> str:
+    """What of the change from ``old`` to ``new`` applied now and what applies later, for the status
+    bar: "Applied now: confidence threshold 60%. From the next start or replay: smoothing." ("" when
+    nothing changed).  ``sessions_dir_given``: --sessions-dir outranks the session folder setting."""
+    when: dict[str, list[str]] = {}
+
+    def changed(name: str, label: str, applies: str) -> None:
+        if getattr(old, name) != getattr(new, name):
+            when.setdefault(applies, []).append(label)
+
+    later = "From the next start or replay"
+    changed("confidence_threshold", f"confidence threshold {new.confidence_threshold * 100:g}%", "Applied now")
+    changed("smoothing", "smoothing", later)
+    changed("partial_interval_s", "partial interval", later)
+    changed("max_utterance_s", "longest utterance", later)
+    changed("session_dir", "session folder",
+            "From a start without --sessions-dir" if sessions_dir_given else "Applied now")
+    changed("record_sessions", "recording every session", "From the next start of the app")
+    order = ["Applied now", later, "From the next start of the app", "From a start without --sessions-dir"]
+    return " ".join(f"{applies}: {', '.join(when[applies])}." for applies in order if applies in when)
 
 
 def _percent_spin(name: str, fraction: float, step: int) -> QSpinBox:
@@ -83,8 +106,9 @@ class PreferencesDialog(QDialog):
         self.record_sessions = QCheckBox("Record every listening session")
         self.record_sessions.setChecked(config.record_sessions)
         form.addRow("", self.record_sessions)
-        note = QLabel(f"Saved in {config_path}, which the command line reads too. "
-                      "Changes apply from the next start or replay.")
+        note = QLabel(f"Saved in {config_path}, which the command line reads too. The confidence threshold "
+                      "applies at once, to the results shown too; smoothing, the partial interval and the "
+                      "longest utterance from the next start or replay.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

@@ -21,6 +21,7 @@ from pathlib import Path
 from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
+from realtime_ser.pipeline.smoothing import relabel
 from realtime_ser.pipeline.summary import format_time
 
 
@@ -128,6 +129,19 @@ class TimelineModel:
         if event.final:
             utt.end = event.end
         self._dirty.add(utt.utterance_id)
+
+    def relabel(self, confidence_threshold: float) -> int:
+        """Label every result as ``confidence_threshold`` would (its top label, or uncertain below it);
+        returns how many changed."""
+        changed = 0
+        for utt in self._order:
+            if utt.emotion is not None:
+                event = relabel(utt.emotion, confidence_threshold)
+                if event is not utt.emotion:
+                    utt.emotion = event
+                    self._dirty.add(utt.utterance_id)
+                    changed += 1
+        return changed
 
     def drop_from(self, t: float) -> None:
         """Forget utterances starting at or after ``t`` (a replay seeked backwards)."""

@@ -315,10 +315,71 @@ def test_preferences_are_saved_for_the_command_line_and_used_from_the_next_repla
     saved = load(path)  # what `realtime-ser listen` will read
     assert (saved.confidence_threshold, saved.smoothing, saved.session_dir, saved.record_sessions) == \
         (0.99, 0.5, str(tmp_path / "mine"), True)
-    assert w.sessions_dir == tmp_path / "mine" and "Preferences saved" in w.statusBar().currentMessage()
+    assert w.sessions_dir == tmp_path / "mine"
+    assert w.statusBar().currentMessage() == (
+        f"Preferences saved in {path}. Applied now: confidence threshold 99%, session folder. From the next "
+        "start or replay: smoothing. From the next start of the app: recording every session.")
     w.open_recording(CLIPS / "ANG.wav")
     wait_replay_done(qtbot, w)
     assert {e.label for e in w.timeline_model.final_events()} == {UNCERTAIN}
+
+
+def _save_preferences(qtbot, w, percent: int) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    w.preferences_action.trigger()
+    dialog = w._preferences  # the one just opened (an earlier one is still a child of the window)
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    dialog.confidence.setValue(percent)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+
+
+def test_a_new_confidence_threshold_relabels_the_results_shown_at_once(make_window, qtbot, tmp_path):
+    w = make_window(config_path=tmp_path / "config.json")
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    shown = [e.label for e in w.timeline_model.final_events()]
+    steps = []
+    for percent in (30, 50):  # the demo's results lie between: uncertain ones labelled, then all uncertain
+        _save_preferences(qtbot, w, percent)
+        assert w.statusBar().currentMessage().endswith(f"Applied now: confidence threshold {percent}%.")
+        finals = w.timeline_model.final_events()
+        expected = [e.top_label if e.confidence >= percent / 100 else UNCERTAIN for e in finals]
+        assert [e.label for e in finals] == expected != shown
+        shown = expected
+        steps.append(expected)
+        for e in finals:  # redrawn at once, though nothing is running
+            band = w.timeline.band(e.utterance_id)
+            assert band.brush().color().rgb() == w.emotion_colors[e.label].rgb()
+            assert (band.brush().style() == Qt.BrushStyle.BDiagPattern) == (e.label == UNCERTAIN)
+        assert w.now_panel.emotion_label.text() == finals[-1].label
+        assert w.now_panel.summary_label.text().count(f"> {finals[-1].label}<") == 1
+    labelled, uncertain = steps  # both ways: the top label at or above the threshold, uncertain below it
+    assert labelled == [e.top_label for e in finals] and set(uncertain) == {UNCERTAIN}
+
+
+def test_a_new_confidence_threshold_applies_to_a_running_pipeline_but_not_to_its_recording(make_window, qtbot,
+                                                                                         model, tmp_path):
+    from realtime_ser.session.reader import Session
+
+    (ref,) = [e for e in analyze_file(CLIPS / "ANG.wav", model) if isinstance(e, EmotionEvent) and e.final]
+    assert ref.label != UNCERTAIN and ref.confidence < 0.9  # labelled at the default 40%, not at 90%
+    w = make_window(realtime_replay=True, config_path=tmp_path / "config.json")
+    w.open_recording(CLIPS / "ANG.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.now_panel.event is not None, timeout=8000)  # a partial: still speaking
+    assert w.engine.running and not w.now_panel.event.final
+    _save_preferences(qtbot, w, 90)
+    assert w.engine.running and w.now_panel.emotion_label.text() == UNCERTAIN
+    wait_replay_done(qtbot, w)
+    assert [(e.label, e.top_label, e.confidence) for e in w.timeline_model.final_events()] == \
+        [(UNCERTAIN, ref.top_label, ref.confidence)]
+    assert w.now_panel.emotion_label.text() == UNCERTAIN
+    # The recording keeps what the pipeline decided (with the threshold it was started with, as its
+    # manifest says); replaying it applies the threshold set then.
+    recorded = [e for e in Session.open(folder).events if isinstance(e, EmotionEvent) and e.final]
+    assert [(e.label, e.confidence) for e in recorded] == [(ref.label, ref.confidence)]
 
 
 def test_cancelled_or_unsavable_preferences_change_nothing(make_window, qtbot, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from realtime_ser.config import Settings, load, save
-from realtime_ser.gui.preferences import PreferencesDialog
+from realtime_ser.gui.preferences import PreferencesDialog, applied_when
 
 
 def test_confidence_is_shown_in_percent_and_saved_as_a_fraction(qtbot, tmp_path):
@@ -25,3 +25,13 @@ def test_a_threshold_between_whole_percents_is_kept_unless_changed(qtbot, tmp_pa
     assert dialog.settings().confidence_threshold == 0.425  # saving other changes does not round it
     dialog.confidence.setValue(60)
     assert dialog.settings().confidence_threshold == 0.6
+
+
+def test_the_status_bar_says_what_applied_now_and_what_later():
+    old = Settings()
+    assert applied_when(old, old) == ""
+    assert applied_when(old, Settings(confidence_threshold=0.425, smoothing=0.5, partial_interval_s=1.0)) == \
+        "Applied now: confidence threshold 42.5%. From the next start or replay: smoothing, partial interval."
+    assert applied_when(old, Settings(max_utterance_s=20.0, session_dir="/x", record_sessions=True), True) == (
+        "From the next start or replay: longest utterance. From the next start of the app: recording every "
+        "session. From a start without --sessions-dir: session folder.")

@@ -42,6 +42,22 @@ def test_lookup_by_time_and_seek_back_drops_later_results():
     assert m.take_dirty() == [2, 3] and m.get(2) is None
 
 
+def test_relabelling_under_another_threshold_changes_only_the_labels_it_must():
+    m = TimelineModel()
+    for uid, (label, conf) in enumerate([("happy", 0.7), ("uncertain", 0.35), ("neutral", 0.5)], start=1):
+        m.add_speech(SpeechEvent("start", uid * 4.0, uid))
+        m.add_emotion(emotion(uid, uid * 4.0, uid * 4.0 + 2.0, label, conf, True))
+    m.add_speech(SpeechEvent("start", 20.0, 4))  # no estimate yet
+    m.take_dirty()
+    unchanged = m.get(1).emotion
+    assert m.relabel(0.6) == 1  # 0.5 is now below it
+    assert [u.emotion.label for u in m.utterances[:3]] == ["happy", "uncertain", "uncertain"]
+    assert m.get(1).emotion is unchanged and m.take_dirty() == [3]
+    assert m.relabel(0.3) == 2  # above it: the top label
+    assert [e.label for e in m.final_events()] == ["happy", "sad", "neutral"] and m.take_dirty() == [2, 3]
+    assert m.get(2).emotion.probabilities == emotion(2, 8.0, 10.0, "uncertain", 0.35, True).probabilities
+
+
 def test_tooltip_text_names_state_and_every_probability():
     m = TimelineModel()
     m.add_speech(SpeechEvent("start", 61.0, 7))
