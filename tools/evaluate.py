@@ -241,7 +241,9 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
            if run["train_config"].get("members", 1) > 1 else "")
         + f"; {run.get('parameters', 0):,} parameters in all.",
         f"- Files: `ser_int8.tflite` {run.get('size_int8', 0) / 1024:.0f} KB (full-integer post-training",
-        f"  quantisation, the program's default), `ser_float32.tflite` {run.get('size_float32', 0) / 1024:.0f} KB (comparison).",
+        f"  quantisation, the program's default), `ser_float32.tflite` {run.get('size_float32', 0) / 1024:.0f} KB (comparison);",
+        "  each with its SHA-256 in `<file>.sha256` (`sha256sum` format), which loading checks: a damaged",
+        "  file is refused rather than giving wrong results.",
     ]
     if "benchmark" in metrics:
         b = metrics["benchmark"]["int8"]
