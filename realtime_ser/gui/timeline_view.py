@@ -1,10 +1,11 @@
 """Rolling emotion timeline: one band per utterance, zoomable back over the whole session.
 
 Band colour = emotion, band height and opacity = confidence.  Partial results
-(someone is still speaking) are drawn lighter with a dashed outline and change
-as new estimates arrive; uncertain results are grey and hatched; an utterance
-with no estimate yet is an empty outline.  Hovering shows time, label and
-every class probability.  Markers the user set are vertical dashed lines
+(someone is still speaking) are striped in the full emotion colour with a dashed
+outline and change as new estimates arrive (a faint fill of one emotion's colour
+looked like another's); uncertain results are grey and hatched; an utterance
+with no estimate yet is an empty outline (:func:`band_look`).  Hovering shows
+time, label and every class probability.  Markers the user set are vertical dashed lines
 labelled with their number and note.  The view follows the newest ~60 s until
 the user zooms or drags; "Follow live" (End) returns to following.
 """
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QCursor, QFont, QFontMetrics, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
@@ -30,9 +32,65 @@ from PySide6.QtWidgets import (
 from realtime_ser.gui.palette import UNCERTAIN_COLOR, marker_pen
 from realtime_ser.gui.timeline_model import TimelineModel, Utterance, describe, describe_marker
 from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
-from realtime_ser.pipeline.events import UNCERTAIN, MarkerEvent
+from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent
 
 MIN_HEIGHT = 0.08
+STRIPE_PX = (4, 2)  # a partial band's stripes: pixels of full colour, then of a tint of it, at any zoom
+STRIPE_TINT = 0.35  # the tint's opacity
+PARTIAL_CAPTION = "partial"  # the legend's name for the partial look
+
+
+class BandLook(NamedTuple):
+    """How an utterance's band is drawn, in its label's colour."""
+
+    brush: Qt.BrushStyle  # Solid: final; Texture: partial (stripes); BDiag: uncertain; NoBrush: no estimate
+    alpha: float  # opacity of a solid fill
+    pen: Qt.PenStyle  # dashed while someone is still speaking
+
+
+def band_look(event: EmotionEvent | None) -> BandLook:
+    """Final results solid, more opaque the surer; partial ones striped in the full colour (as faint
+    fills, one emotion's colour passed for another's); uncertain ones hatched; none yet, an outline."""
+    if event is None:
+        return BandLook(Qt.BrushStyle.NoBrush, 1.0, Qt.PenStyle.DashLine)
+    pen = Qt.PenStyle.SolidLine if event.final else Qt.PenStyle.DashLine
+    if event.uncertain:
+        return BandLook(Qt.BrushStyle.BDiagPattern, 1.0, pen)
+    if not event.final:
+        return BandLook(Qt.BrushStyle.TexturePattern, 1.0, pen)
+    return BandLook(Qt.BrushStyle.SolidPattern, 0.35 + 0.6 * event.confidence, pen)
+
+
+def band_brush(style: Qt.BrushStyle, color: QColor, alpha: float = 1.0) -> QBrush:
+    """The brush of a :class:`BandLook` (TexturePattern: vertical stripes of ``color`` and a tint of it)."""
+    if style == Qt.BrushStyle.TexturePattern:
+        on, off = STRIPE_PX
+        stripes = QImage(on + off, 1, QImage.Format.Format_ARGB32)
+        tint = QColor(color)
+        tint.setAlphaF(STRIPE_TINT)
+        for x in range(on + off):
+            stripes.setPixelColor(x, 0, color if x < on else tint)
+        return QBrush(stripes)
+    if style == Qt.BrushStyle.SolidPattern:
+        fill = QColor(color)
+        fill.setAlphaF(alpha)
+        return QBrush(fill)
+    return QBrush(color, style)
+
+
+class _Band(QGraphicsRectItem):
+    """An utterance's band; a texture (a partial's stripes) keeps its size in pixels at any zoom."""
+
+    def paint(self, painter, option, widget=None) -> None:
+        brush = self.brush()
+        scale = painter.worldTransform()
+        if brush.style() != Qt.BrushStyle.TexturePattern or not scale.m11() or not scale.m22():
+            super().paint(painter, option, widget)
+            return
+        brush.setTransform(QTransform.fromScale(1.0 / scale.m11(), 1.0 / scale.m22()))
+        painter.setPen(self.pen())
+        painter.setBrush(brush)
+        painter.drawRect(self.rect())
 
 
 class _TimelinePlot(pg.PlotWidget):
@@ -122,8 +180,17 @@ class TimelineView(QWidget):
         legend_layout = QHBoxLayout(self.legend)
         legend_layout.setContentsMargins(0, 0, 0, 0)
         legend_layout.setSpacing(8)
-        for lab in list(labels) + [UNCERTAIN]:
-            legend_layout.addWidget(_legend_chip(lab, emotion_colors[lab], hatched=lab == UNCERTAIN))
+        for lab in labels:
+            legend_layout.addWidget(_legend_chip(lab, emotion_colors[lab], Qt.BrushStyle.SolidPattern))
+        # The kinds of result other than final, one over the other (the header has no room for both).
+        kinds = QVBoxLayout()
+        kinds.setSpacing(0)
+        kinds.addWidget(_legend_chip(UNCERTAIN, emotion_colors[UNCERTAIN], Qt.BrushStyle.BDiagPattern))
+        partial = _legend_chip(PARTIAL_CAPTION, None, Qt.BrushStyle.TexturePattern)
+        partial.setToolTip("A partial result: someone is still speaking, and it changes as new estimates "
+                           "arrive (striped in its emotion's colour, dashed outline)")
+        kinds.addWidget(partial)
+        legend_layout.addLayout(kinds)
         header.addWidget(self.legend)
         header.addStretch(1)
         self.follow_button = QPushButton("Follow live")
@@ -314,33 +381,25 @@ class TimelineView(QWidget):
     def _draw(self, utt: Utterance, now: float) -> None:
         band = self._bands.get(utt.utterance_id)
         if band is None:
-            band = QGraphicsRectItem()
+            band = _Band()
             band.setZValue(5)
             self.plot.addItem(band)
             self._bands[utt.utterance_id] = band
         ev = utt.emotion
         end = utt.end_or(now)
+        look = band_look(ev)
         if ev is None:
             height = MIN_HEIGHT
-            pen = QPen(QColor(UNCERTAIN_COLOR), 0)
-            pen.setStyle(Qt.PenStyle.DashLine)
-            brush = QBrush(Qt.BrushStyle.NoBrush)
+            color = QColor(UNCERTAIN_COLOR)
+            pen = QPen(color, 0)
         else:
             height = max(MIN_HEIGHT, ev.confidence)
             color = QColor(self.emotion_colors.get(ev.label, self.emotion_colors[UNCERTAIN]))
-            if ev.uncertain:
-                brush = QBrush(color, Qt.BrushStyle.BDiagPattern)
-                pen = QPen(color, 0)
-            else:
-                fill = QColor(color)
-                fill.setAlphaF(0.35 + 0.6 * ev.confidence if ev.final else 0.3)
-                brush = QBrush(fill)
-                pen = QPen(color.darker(130), 0)
-            if not ev.final:
-                pen.setStyle(Qt.PenStyle.DashLine)
+            pen = QPen(color if ev.uncertain else color.darker(130), 0)
+        pen.setStyle(look.pen)
         pen.setCosmetic(True)
         band.setPen(pen)
-        band.setBrush(brush)
+        band.setBrush(band_brush(look.brush, color, look.alpha))
         band.setRect(QRectF(utt.start, 0.0, max(0.05, end - utt.start), height))
         if ev is not None:
             caption = f"{ev.top_label}?" if ev.uncertain else ev.label
@@ -402,30 +461,34 @@ class TimelineView(QWidget):
 
 
 class Swatch(QWidget):
-    """A small painted colour square (hatched for "uncertain"), as drawn in the timeline."""
+    """A small painted square as a band is drawn in the timeline (``style`` as in :class:`BandLook`:
+    hatched for "uncertain", striped for a partial result); no ``color``: the text colour."""
 
-    def __init__(self, color: QColor, hatched: bool = False, size: int = 12, parent=None):
+    def __init__(self, color: QColor | None, style: Qt.BrushStyle = Qt.BrushStyle.SolidPattern, size: int = 12,
+                 parent=None):
         super().__init__(parent)
-        self.color = QColor(color)
-        self.hatched = hatched
+        self.color = QColor(color) if color is not None else None
+        self.style = style
         self.setFixedSize(size, size)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         painter = QPainter(self)
         rect = self.rect().adjusted(0, 0, -1, -1)
-        style = Qt.BrushStyle.BDiagPattern if self.hatched else Qt.BrushStyle.SolidPattern
-        painter.setBrush(QBrush(self.color, style))
-        painter.setPen(QPen(self.color.darker(130), 1))
+        color = self.color if self.color is not None else self.palette().windowText().color()
+        painter.setBrush(band_brush(self.style, color))
+        # stripes alone: an outline (a dashed one least) blurs them at this size
+        striped = self.style == Qt.BrushStyle.TexturePattern
+        painter.setPen(Qt.PenStyle.NoPen if striped else QPen(color.darker(130), 1))
         painter.drawRect(rect)
         painter.end()
 
 
-def _legend_chip(label: str, color: QColor, hatched: bool = False) -> QWidget:
+def _legend_chip(label: str, color: QColor | None, style: Qt.BrushStyle) -> QWidget:
     chip = QWidget()
     chip.setObjectName(f"legend_{label}")
     layout = QHBoxLayout(chip)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(4)
-    layout.addWidget(Swatch(color, hatched))
+    layout.addWidget(Swatch(color, style))
     layout.addWidget(QLabel(label))
     return chip

@@ -28,7 +28,7 @@ def demo_finals(model):
 def test_window_builds_with_every_part(make_window, model):
     w = make_window()
     assert w.windowTitle().startswith("realtime-ser")
-    for lab in list(model.labels) + [UNCERTAIN]:
+    for lab in list(model.labels) + [UNCERTAIN, "partial"]:
         assert w.timeline.legend.findChild(type(w.timeline.legend), f"legend_{lab}") is not None
     assert set(w.now_panel.bars) == set(model.labels)
     assert model.metadata.model_version in w.status_model.text()
@@ -82,16 +82,21 @@ def test_partial_results_update_while_speaking(make_window, qtbot):
         for utt in w.timeline_model.utterances:
             band = w.timeline.band(utt.utterance_id)
             if utt.emotion is not None and not utt.emotion.final and band is not None:
-                partial_bands.append((utt.utterance_id, utt.emotion, band.pen().style()))
-        return len({id(e) for _, e, _ in partial_bands}) >= 2
+                partial_bands.append((utt.utterance_id, utt.emotion, band.pen().style(), band.brush().style()))
+        return len({id(e) for _, e, _, _ in partial_bands}) >= 2
 
     qtbot.waitUntil(partial_drawn, timeout=8000)  # two successive partial estimates were drawn
-    uid, _, pen_style = partial_bands[0]
+    uid, event, pen_style, brush_style = partial_bands[0]
     assert pen_style == Qt.PenStyle.DashLine  # partial: dashed outline until final
+    # striped in its emotion's full colour (an uncertain one stays grey and hatched)
+    assert brush_style == (Qt.BrushStyle.BDiagPattern if event.uncertain else Qt.BrushStyle.TexturePattern)
     assert w.now_panel.detail_label.text().count("still speaking") == 1 or w.timeline_model.get(uid).final
     wait_replay_done(qtbot, w)
     assert w.timeline_model.get(uid).final
     assert w.timeline.band(uid).pen().style() == Qt.PenStyle.SolidLine
+    final = w.timeline_model.get(uid).emotion
+    assert w.timeline.band(uid).brush().style() == (Qt.BrushStyle.BDiagPattern if final.uncertain
+                                                   else Qt.BrushStyle.SolidPattern)
 
 
 def test_a_finished_replay_plays_again_from_any_point_keeping_what_came_before(make_window, qtbot):
