@@ -176,8 +176,8 @@ def _run(args) -> int:
         window.open_recording(args.replay)
     elif args.demo:
         window.play_demo()
-    elif window.start_microphone(args.device) and config.record_sessions:
-        window.record_action.setChecked(True)
+    else:
+        window.start_microphone(args.device)  # records too with record_sessions (MainWindow does it)
     window.show_settings_problems(problems)
     _close_on_signals(window)
     if args.quit_after:

@@ -390,6 +390,8 @@ class MainWindow(QMainWindow):
         if device:
             self.settings.device = device
             self.device_picker.select(device)
+        if self.config.record_sessions and not self.record_action.isChecked():
+            self.record_action.setChecked(True)  # "Record every listening session": every start, not only the first
         self._update_controls()
         return True
 

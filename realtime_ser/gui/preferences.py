@@ -59,8 +59,8 @@ def applied_when(old: Settings, new: Settings, sessions_dir_given: bool = False)
     changed("max_utterance_s", "longest utterance", later)
     changed("session_dir", "session folder",
             "From a start without --sessions-dir" if sessions_dir_given else "Applied now")
-    changed("record_sessions", "recording every session", "From the next start of the app")
-    order = ["Applied now", later, "From the next start of the app", "From a start without --sessions-dir"]
+    changed("record_sessions", "recording every session", "From the next start of the microphone")
+    order = ["Applied now", later, "From the next start of the microphone", "From a start without --sessions-dir"]
     return " ".join(f"{applies}: {', '.join(when[applies])}." for applies in order if applies in when)
 
 

@@ -323,7 +323,7 @@ def test_preferences_are_saved_for_the_command_line_and_used_from_the_next_repla
     assert w.sessions_dir == tmp_path / "mine"
     assert w.statusBar().currentMessage() == (
         f"Preferences saved in {path}. Applied now: confidence threshold 99%, session folder. From the next "
-        "start or replay: smoothing. From the next start of the app: recording every session.")
+        "start or replay: smoothing. From the next start of the microphone: recording every session.")
     w.open_recording(CLIPS / "ANG.wav")
     wait_replay_done(qtbot, w)
     assert {e.label for e in w.timeline_model.final_events()} == {UNCERTAIN}

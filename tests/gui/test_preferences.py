@@ -33,5 +33,5 @@ def test_the_status_bar_says_what_applied_now_and_what_later():
     assert applied_when(old, Settings(confidence_threshold=0.425, smoothing=0.5, partial_interval_s=1.0)) == \
         "Applied now: confidence threshold 42.5%. From the next start or replay: smoothing, partial interval."
     assert applied_when(old, Settings(max_utterance_s=20.0, session_dir="/x", record_sessions=True), True) == (
-        "From the next start or replay: longest utterance. From the next start of the app: recording every "
+        "From the next start or replay: longest utterance. From the next start of the microphone: recording every "
         "session. From a start without --sessions-dir: session folder.")

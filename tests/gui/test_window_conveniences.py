@@ -141,3 +141,24 @@ def test_a_silent_microphone_is_shown_beside_the_level_meter_while_it_lasts(make
     w.stop()
     qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
     assert not warning.isVisible()
+
+
+def test_record_every_session_records_each_start_of_the_microphone(make_window, qtbot, pulse, tmp_path):
+    """The preference means every listening session, not only the one the app starts with."""
+    from realtime_ser.config import Settings
+
+    w = make_window(config=Settings(record_sessions=True))
+    sessions = tmp_path / "sessions"
+    for started in (1, 2):  # the app's own start, then Start again after a Stop
+        assert w.start_microphone("pulse")
+        assert w.record_action.isChecked() and w.engine.recorder is not None
+        qtbot.wait(300)
+        w.stop()
+        qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+        assert not w.record_action.isChecked()
+        assert len(list(sessions.iterdir())) == started
+    w.open_recording(CLIPS / "ANG.wav")  # replaying a file is not a listening session
+    assert not w.record_action.isChecked() and w.engine.recorder is None
+    wait_replay_done(qtbot, w)
+    assert all(Session.open(folder).status == "complete" for folder in sessions.iterdir())
+    assert len(list(sessions.iterdir())) == 2
