@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from realtime_ser.gui.palette import readable_text_color
 from realtime_ser.gui.timeline_view import Swatch
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
 from realtime_ser.pipeline.summary import speech_time_by_label
@@ -151,6 +152,7 @@ class NowPanel(QFrame):
                 bar.setFormat("")
             return
         color = self.emotion_colors.get(event.label, self.emotion_colors[UNCERTAIN])
+        color = readable_text_color(color, self.palette().color(QPalette.ColorRole.Window))
         self.emotion_label.setText(event.label)
         self.emotion_label.setStyleSheet(f"color: {color.name()};")
         self.detail_label.setText(describe_result(event))

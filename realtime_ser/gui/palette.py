@@ -53,6 +53,34 @@ def emotion_colors(labels: list[str]) -> dict[str, QColor]:
     return colors
 
 
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (none) to 21 (black on white)."""
+
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable_text_color(color: QColor, background: QColor, minimum: float = 3.0) -> QColor:
+    """``color``, lightened on a dark background or darkened on a light one just enough for text in
+    it to reach ``minimum`` contrast (WCAG: 3 for large text, 4.5 for body text).  The palette's
+    yellow on a light window, or its blue on a dark one, is otherwise hard to read as a word."""
+    if contrast_ratio(color, background) >= minimum:
+        return QColor(color)
+    towards = QColor("white") if background.lightnessF() < 0.5 else QColor("black")
+    for step in range(1, 21):
+        t = step / 20
+        mixed = QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(color.getRgbF()[:3], towards.getRgbF()[:3])))
+        if contrast_ratio(mixed, background) >= minimum:
+            return mixed
+    return towards
+
+
 def is_dark_theme() -> bool:
     """True when the system palette has a dark window background."""
     app = QGuiApplication.instance()

@@ -38,3 +38,26 @@ def test_the_level_readout_follows_the_input_below_the_meter_floor(qtbot):
     assert panel.level_label.text() == "-72 dBFS" and panel.level_meter.value() == 0
     panel.set_level(0.0)  # the input ended or is digital silence
     assert panel.level_label.text() == "-∞ dBFS" and panel.level_meter.value() == 0
+
+
+def test_every_emotion_word_is_readable_on_light_and_dark_windows(qtbot):
+    """The palette's yellow on a light window (1.2:1) and its blue on a dark one (2.8:1) were hard to
+    read as the panel's big word; the word is lightened or darkened to at least 3:1 (WCAG, large text)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from realtime_ser.gui.palette import contrast_ratio
+
+    colors = emotion_colors(LABELS)
+    panel = NowPanel(LABELS, colors)
+    qtbot.addWidget(panel)
+    for window in ("#EFEFEF", "#2A2A2E"):
+        palette = panel.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(window))
+        panel.setPalette(palette)
+        for label in LABELS + ["uncertain"]:
+            panel.set_emotion(_event(label, LABELS[0] if label == "uncertain" else label, 0.8, True))
+            shown = QColor(panel.emotion_label.styleSheet().removeprefix("color: ").rstrip(";"))
+            assert contrast_ratio(shown, QColor(window)) >= 3.0, (window, label, shown.name())
+            if contrast_ratio(colors[label], QColor(window)) >= 3.0:
+                assert shown == colors[label]  # readable colours are left as they are
+    assert colors["surprised"].name() == "#f0e442"  # the bars and swatches keep the palette's own colour
