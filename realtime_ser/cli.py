@@ -30,6 +30,8 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic  # noqa: E402
+from realtime_ser.console import StdoutCheckingParser  # noqa: E402
+from realtime_ser.console import write_stdout as _print  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
 
@@ -49,34 +51,6 @@ def _warn(message: str) -> None:
 
 class UsageError(SerError):
     """Options that do not fit together or a value argparse cannot check alone: exit 2, like argparse."""
-
-
-def _discard_stdout() -> None:
-    """Point fd 1 at /dev/null once stdout failed, so that the interpreter's last flush of what
-    is still buffered cannot print a traceback at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _print(text: str, end: str = "\n") -> None:
-    """Write ``text`` to stdout now (results, tables).
-
-    A stdout that cannot take it (``> /dev/full``) becomes one SerError line; a closed pipe
-    (``| head -1``) is a BrokenPipeError that main() ends quietly.
-    """
-    try:
-        sys.stdout.write(text + end)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _discard_stdout()
-        raise
-    except OSError as exc:
-        _discard_stdout()
-        raise SerError(f"cannot write output: {exc.strerror or exc}") from None
 
 
 def _write_output(path: str, text: str | None = None) -> None:
@@ -777,21 +751,10 @@ def render_summary(items, results: dict, durations: dict) -> str:
 # -- entry point ----------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser with --help and --version written by _print: argparse ignores a stdout that
-    fails, so ``--help > /dev/full`` said nothing and exited 0.  Subcommands' parsers are this class too."""
-
-    def _print_message(self, message, file=None):
-        if message and file is sys.stdout:
-            _print(message, end="")
-        else:
-            super()._print_message(message, file)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from realtime_ser import __version__
 
-    parser = _Parser(prog=PROG, description="Live speech emotion recognition (headless).")
+    parser = StdoutCheckingParser(prog=PROG, description="Live speech emotion recognition (headless).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

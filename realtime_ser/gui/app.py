@@ -13,13 +13,14 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser import __version__
+from realtime_ser.console import StdoutCheckingParser
 from realtime_ser.errors import SerError
 from realtime_ser.gui.shortcuts import shortcuts_text
 from realtime_ser.resources import DEMO_PATH
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = StdoutCheckingParser(
         description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
         epilog=f"Shortcuts: {shortcuts_text()}.",
     )
@@ -84,8 +85,8 @@ def desktop_entry(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # --help > /dev/full: a SerError, as below
         if args.install_desktop_entry or args.uninstall_desktop_entry:
             return desktop_entry(args)
         return _run(args)

@@ -22,6 +22,15 @@ def test_help_lists_options_and_shortcuts(tmp_path):
         assert option in text
 
 
+def test_help_to_a_full_stdout_is_one_line_error(tmp_path):
+    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    with open("/dev/full", "w") as full:  # a disk that is full; argparse used to ignore it and exit 0
+        proc = subprocess.run([sys.executable, "main.py", "--help"], cwd=REPO, env=env, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines() == ["realtime-ser: error: cannot write output: No space left on device"]
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path):
     proc = run_main("--replay", str(tmp_path / "missing.wav"), tmp_path=tmp_path)
     assert proc.returncode == 2

@@ -1,0 +1,50 @@
+"""Writing to the terminal: results on stdout and argparse's help, where stdout may fail.
+
+Shared by both front ends' command lines.  A stdout that cannot take what is written
+(``> /dev/full``) becomes one :class:`SerError` line, like any other failure; a closed pipe
+(``| head -1``) stays a BrokenPipeError, which the callers end quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from realtime_ser.errors import SerError
+
+
+def discard_stdout() -> None:
+    """Point fd 1 at /dev/null once stdout failed, so that the interpreter's last flush of what
+    is still buffered cannot print a traceback at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def write_stdout(text: str, end: str = "\n") -> None:
+    """Write ``text`` to stdout now (results, tables, help)."""
+    try:
+        sys.stdout.write(text + end)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        discard_stdout()
+        raise
+    except OSError as exc:
+        discard_stdout()
+        raise SerError(f"cannot write output: {exc.strerror or exc}") from None
+
+
+class StdoutCheckingParser(argparse.ArgumentParser):
+    """argparse's parser with --help and --version written by write_stdout: argparse ignores a
+    stdout that fails, so ``--help > /dev/full`` said nothing and exited 0.  Subcommands' parsers
+    are this class too.  Parse inside the caller's ``except SerError``."""
+
+    def _print_message(self, message, file=None):
+        if message and file is sys.stdout:
+            write_stdout(message, end="")
+        else:
+            super()._print_message(message, file)
