@@ -7,7 +7,10 @@ import threading
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
+
+from realtime_ser.errors import SessionError
 
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.session.catalog import summarize
@@ -219,3 +222,33 @@ def test_replay_timeline_now_and_reanalysis_with_the_current_model(tmp_path):
     assert [(e.start, e.end, e.top_label) for e in again] == [(e.start, e.end, e.top_label) for e in live]
     for a, b in zip(again, live):
         assert abs(a.confidence - b.confidence) < 1e-3
+
+
+def test_a_session_can_be_named_while_it_is_recorded(tmp_path):
+    """The title reaches the manifest at once (a crash keeps it) and survives the final manifest."""
+    audio = speech(SR)
+    rec = SessionRecorder(tmp_path, SR, "mic", model_metadata(), {}, flush_interval=0.2)
+    folder = rec.start()
+    rec.write_audio(audio[: SR // 2], 0.0)
+    assert rec.set_title("  P07\tbaseline ") == "P07 baseline"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["title"] == "P07 baseline" and manifest["status"] == "recording"
+    assert Session.open(folder).title == "P07 baseline"
+    for event in _events_for(1, 0.1, 0.4):
+        rec.write_event(event)
+    rec.write_audio(audio[SR // 2 : SR], 0.5)
+    assert rec.set_title("P07 baseline, take 2") == "P07 baseline, take 2"
+    assert rec.stop() == folder
+    session = Session.open(folder)
+    assert session.status == "complete" and session.title == "P07 baseline, take 2"
+    assert session.duration == 1.0 and len(session.events) == 4  # the renames cost nothing recorded
+    assert summarize(folder).title == "P07 baseline, take 2"
+    assert rec.set_title("") is None  # after the stop it still names the finished session
+    assert Session.open(folder).title is None and Session.open(folder).status == "complete"
+
+
+def test_naming_needs_a_session_being_recorded(tmp_path):
+    rec = SessionRecorder(tmp_path, SR, "mic", model_metadata(), {}, flush_interval=0.2)
+    with pytest.raises(SessionError, match="^no session is being recorded$"):
+        rec.set_title("too early")
+    assert not any(tmp_path.iterdir())

@@ -46,7 +46,7 @@ from realtime_ser.gui.input_devices import default_list_inputs, rescan_audio_dev
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog, applied_when
-from realtime_ser.gui.questions import ask_marker_note, ask_to_quit_recording
+from realtime_ser.gui.questions import ask_marker_note, ask_recording_title, ask_to_quit_recording
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
@@ -241,6 +241,8 @@ class MainWindow(QMainWindow):
         self.record_action = action("Record session", "Ctrl+R", self.set_recording,
                                     "Save audio and results into a session folder",
                                     sp.SP_DialogSaveButton, checkable=True)
+        self.name_recording_action = action("Name this recording…", None, self.ask_recording_title,
+                                            "Give the session being recorded a title, e.g. \"P07 baseline\"")
         self.export_action = action("Export timeline…", "Ctrl+E", self.export_dialog,
                                     "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
         self.mark_action = action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
@@ -321,7 +323,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = RecentMenu(self.settings, self.open_recording, self)
         fill_menu_bar(self.menuBar(), [
             ("&File", [self.open_action, self.recent_menu, self.open_session_action, self.demo_action, None,
-                       self.record_action, self.export_action, None, self.preferences_action, None,
+                       self.record_action, self.name_recording_action, self.export_action, None,
+                       self.preferences_action, None,
                        self.quit_action]),
             ("&Audio", [self.start_action, self.calibrate_action, None, self.mark_action, self.mark_note_action,
                         self.markers_action, None, self.pause_action, self.back_action, self.forward_action]),
@@ -702,6 +705,34 @@ class MainWindow(QMainWindow):
 
         self._note_dialog = ask_marker_note(self, at, accepted)
 
+    def ask_recording_title(self) -> None:
+        """Name the session being recorded; the recording goes on while the question is open."""
+        recorder = self.engine.recorder
+        if recorder is None:
+            return
+        self._title_dialog = ask_recording_title(self, recorder.title, lambda text: self.name_recording(text, recorder))
+
+    def _rename_if_recording(self, folder: Path, title: str) -> bool:
+        """The session browser's Rename of the session being recorded goes through its recorder."""
+        recorder = self.engine.recorder
+        if recorder is None or recorder.folder is None or Path(recorder.folder).resolve() != folder.resolve():
+            return False
+        self.name_recording(title, recorder)
+        return True
+
+    def name_recording(self, title: str, recorder=None) -> None:
+        """Give the session being recorded (or ``recorder``'s, if it has stopped since) a title."""
+        recorder = recorder or self.engine.recorder
+        if recorder is None:
+            return
+        try:
+            stored = recorder.set_title(title)
+        except SerError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(f"Session named “{stored}”" if stored else "Session name removed", 5000)
+        self._update_title()
+
     def set_audible(self, on: bool) -> None:
         self.settings.audible_replay = on
         if not on:
@@ -734,6 +765,7 @@ class MainWindow(QMainWindow):
             self.record_action.blockSignals(False)
             return
         self.statusBar().showMessage(f"Recording into {folder}", 5000)
+        self._update_controls()
 
     def export_to(self, path: str | Path) -> Path:
         """The timeline as CSV or JSON (the results), or PNG (a picture of the whole session)."""
@@ -783,7 +815,7 @@ class MainWindow(QMainWindow):
         """The session browser over the session folder (non-blocking); picking one replays it."""
         from realtime_ser.gui.session_browser import SessionBrowser
 
-        browser = SessionBrowser(self.sessions_dir, self.open_session_dialog, self)
+        browser = SessionBrowser(self.sessions_dir, self.open_session_dialog, self, self._rename_if_recording)
         browser.replay_requested.connect(self.open_recording)
         self._session_browser = browser
         browser.open()
@@ -866,6 +898,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.position.setEnabled(replay)
         self.sensitivity.calibrate_button.setEnabled(running)
         self.mark_action.setEnabled(running)
+        self.name_recording_action.setEnabled(self.engine.recorder is not None)
         self.mark_note_action.setEnabled(running)
         self.export_action.setEnabled(bool(self.timeline_model.utterances or self.timeline_model.markers))
         self._update_demo_note()
@@ -884,8 +917,9 @@ class MainWindow(QMainWindow):
         """"<source> — realtime-ser", with "recording" while a session is being recorded."""
         info = self.engine.info
         title = APP_TITLE if info is None else f"{info.name} — realtime-ser"
-        if self.engine.recorder is not None:
-            title = f"● {title} (recording)"
+        recorder = self.engine.recorder
+        if recorder is not None:
+            title = f"● {recorder.title} — {title} (recording)" if recorder.title else f"● {title} (recording)"
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 

@@ -37,3 +37,15 @@ def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None
     dialog.textValueSelected.connect(note_given)
     dialog.open()
     return dialog
+
+
+def ask_recording_title(parent: QWidget, title: str | None, title_given: Callable[[str], None]) -> QInputDialog:
+    """A name for the session being recorded (``title``: the one it has); empty removes it."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Name this recording")
+    dialog.setLabelText("Title of the session being recorded, e.g. \"P07 baseline\" (empty: none):")
+    dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.setTextValue(title or "")
+    dialog.textValueSelected.connect(title_given)
+    dialog.open()
+    return dialog

@@ -61,9 +61,14 @@ class SessionBrowser(QDialog):
 
     replay_requested = Signal(Path)
 
-    def __init__(self, folder: Path, browse_elsewhere: Callable[[], object], parent: QWidget | None = None):
+    def __init__(self, folder: Path, browse_elsewhere: Callable[[], object], parent: QWidget | None = None,
+                 rename_recording: Callable[[Path, str], bool] | None = None):
+        """``rename_recording(folder, title)`` names the session this window is recording (True if
+        ``folder`` is that one): a finished session's manifest is rewritten here, a recording's only
+        by its recorder."""
         super().__init__(parent)
         self.folder = Path(folder)
+        self.rename_recording = rename_recording
         self.setWindowTitle("Recorded sessions")
         self.resize(960, 420)
         self.heading = QLabel()
@@ -147,7 +152,8 @@ class SessionBrowser(QDialog):
 
     def rename(self, folder: str, title: str) -> None:
         try:
-            set_title(folder, title)
+            if self.rename_recording is None or not self.rename_recording(Path(folder), title):
+                set_title(folder, title)
         except SerError as exc:
             self._show_problem(str(exc))
             return

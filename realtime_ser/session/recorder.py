@@ -156,6 +156,8 @@ class SessionRecorder:
         self._origin = 0.0  # stream time of the file's first sample (moves only on re-anchoring)
         self.gap_samples = 0  # silence written for audio lost upstream
         self._manifest: dict = {}
+        # The writer thread finalises the manifest; set_title() rewrites it from another thread.
+        self._manifest_lock = threading.Lock()
         self._audio_file = None
         self._wav: wave.Wave_write | None = None
         self._events_file = None
@@ -264,6 +266,26 @@ class SessionRecorder:
         if self._thread.is_alive():
             self._set_error(f"{self.folder}: recording did not finish writing within {timeout:.0f} s")
         return self.folder
+
+    def set_title(self, title: str | None) -> str | None:
+        """Name the session while it is being recorded (None or "" removes the name); the manifest
+        is rewritten at once (atomically), so a crash keeps the name.  Returns the title as stored.
+
+        Raises SessionError (one line) when the manifest cannot be written, e.g. on a full disk;
+        the recording itself goes on.  A finished session is renamed with
+        :func:`realtime_ser.session.annotate.set_title`.
+        """
+        with self._manifest_lock:
+            if self.folder is None or not self._manifest:
+                raise SessionError("no session is being recorded")
+            updated = dict(self._manifest, title=clean_title(title))
+            try:
+                write_json_atomic(self.folder / MANIFEST_NAME, updated)
+            except OSError as exc:
+                raise SessionError(f"{self.folder}: cannot rename the session ({exc.strerror or exc})") from None
+            self._manifest = updated
+            self.title = updated["title"]
+            return self.title
 
     def discard(self) -> bool:
         """Stop, and remove the session folder if nothing reached it (no audio, no events, no
@@ -428,6 +450,10 @@ class SessionRecorder:
         self._release_lock()
 
     def _finalise_manifest(self, status: str) -> None:
+        with self._manifest_lock:
+            self._write_final_manifest(status)
+
+    def _write_final_manifest(self, status: str) -> None:
         self._manifest.update(
             status=status,
             ended=_now_iso(),

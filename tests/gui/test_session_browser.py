@@ -110,3 +110,27 @@ def test_sessions_of_the_same_minute_show_their_seconds_newest_first(make_window
     assert "2026-11-22 10:15:48" in browser.title_dialog.labelText()
     browser.title_dialog.reject()
     browser.reject()
+
+
+def test_the_session_being_recorded_is_renamed_through_its_recorder(make_window, qtbot, pulse, tmp_path):
+    """Its manifest belongs to the recorder until it stops; a second writer would lose the name."""
+    from realtime_ser.session import Session
+
+    parent = tmp_path / "sessions"
+    w = make_window(sessions_dir=parent)
+    assert w.start_microphone("pulse")
+    w.record_action.setChecked(True)
+    folder = w.engine.recorder.folder
+    w.show_sessions()
+    browser = w._session_browser
+    assert [s.status for s in browser.summaries] == ["recording"]
+    browser.table.selectRow(0)
+    browser.rename_button.click()
+    browser.title_dialog.setTextValue("P07 live")
+    browser.title_dialog.accept()
+    assert not browser.problems.isVisible()
+    assert w.engine.recorder.title == "P07 live" and Session.open(folder).title == "P07 live"
+    assert browser.table.item(0, 1).text() == "P07 live"
+    browser.reject()
+    w.record_action.setChecked(False)
+    assert Session.open(folder).title == "P07 live" and Session.open(folder).status == "complete"

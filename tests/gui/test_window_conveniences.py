@@ -162,3 +162,29 @@ def test_record_every_session_records_each_start_of_the_microphone(make_window, 
     wait_replay_done(qtbot, w)
     assert all(Session.open(folder).status == "complete" for folder in sessions.iterdir())
     assert len(list(sessions.iterdir())) == 2
+
+
+def test_a_recording_can_be_named_while_it_runs(make_window, qtbot, pulse, tmp_path):
+    w = make_window()
+    assert not w.name_recording_action.isEnabled()  # nothing recorded: nothing to name
+    assert w.start_microphone("pulse")
+    w.record_action.setChecked(True)
+    assert w.name_recording_action.isEnabled()
+    folder = w.engine.recorder.folder
+    w.name_recording_action.trigger()
+    assert w._title_dialog.textValue() == ""
+    w._title_dialog.setTextValue("P07 baseline")
+    w._title_dialog.accept()
+    assert Session.open(folder).title == "P07 baseline" and Session.open(folder).status == "recording"
+    assert w.windowTitle().startswith("● P07 baseline — ") and w.windowTitle().endswith("(recording)")
+    w.name_recording_action.trigger()
+    assert w._title_dialog.textValue() == "P07 baseline"  # the name it has, to correct
+    w._title_dialog.setTextValue("P07 baseline, take 2")
+    w._title_dialog.accept()
+    qtbot.wait(300)
+    w.record_action.setChecked(False)
+    session = Session.open(folder)
+    assert session.status == "complete" and session.title == "P07 baseline, take 2"
+    w._update_controls()
+    assert not w.name_recording_action.isEnabled()
+    assert "P07" not in w.windowTitle()
