@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, StatusEvent
+from realtime_ser.pipeline.events import EmotionEvent, StatusEvent
 from realtime_ser.pipeline.processor import PipelineConfig
+from realtime_ser.pipeline.smoothing import label_for
 
 __all__ = ["ClipPrediction", "predict_clip"]
 
@@ -87,7 +88,7 @@ def predict_clip(
     if probabilities:
         top_label = max(probabilities, key=probabilities.get)
         confidence = probabilities[top_label]
-        label = top_label if confidence >= config.confidence_threshold else UNCERTAIN
+        label = label_for(top_label, confidence, config.confidence_threshold)
     return ClipPrediction(
         path=str(path),
         utterances=finals,

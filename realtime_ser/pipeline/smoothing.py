@@ -13,7 +13,8 @@ import numpy as np
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
 
 
-def _label(top_label: str, confidence: float, confidence_threshold: float) -> str:
+def label_for(top_label: str, confidence: float, confidence_threshold: float) -> str:
+    """The label shown for a result: its most probable class, or uncertain below the threshold."""
     return top_label if confidence >= confidence_threshold else UNCERTAIN
 
 
@@ -25,14 +26,14 @@ def label_probabilities(
     top = int(np.argmax(probs))
     confidence = float(probs[top])
     top_label = labels[top]
-    label = _label(top_label, confidence, confidence_threshold)
+    label = label_for(top_label, confidence, confidence_threshold)
     return label, top_label, confidence, {name: round(float(p), 6) for name, p in zip(labels, probs)}
 
 
 def relabel(event: EmotionEvent, confidence_threshold: float) -> EmotionEvent:
     """``event`` as another confidence threshold labels it (``event`` itself when that changes nothing):
     a front end showing results under a threshold the pipeline was not started with."""
-    label = _label(event.top_label, event.confidence, confidence_threshold)
+    label = label_for(event.top_label, event.confidence, confidence_threshold)
     return event if label == event.label else dataclasses.replace(event, label=label)
 
 
