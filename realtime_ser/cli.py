@@ -92,6 +92,10 @@ def cmd_devices(args) -> int:
 
 
 def _format_event(ev) -> str | None:
+    """One line of ``listen``'s output. A confidence is rounded down, as the app shows it: 0.397
+    reads 0.39 next to the uncertain it is labelled at ``--confidence 0.4``, not 0.40."""
+    from realtime_ser.pipeline.smoothing import round_down
+
     if ev.type == "speech":
         return f"[{ev.time:8.2f}] speech {ev.kind:<5} #{ev.utterance_id}"
     if ev.type == "emotion":
@@ -99,7 +103,7 @@ def _format_event(ev) -> str | None:
         extra = f"  (top {ev.top_label})" if ev.uncertain else ""
         lat = f"  latency {ev.latency_ms:.0f} ms" if ev.final and ev.latency_ms is not None else ""
         return (
-            f"[{ev.end:8.2f}] {kind} #{ev.utterance_id} {ev.label:<10} {ev.confidence:5.2f}"
+            f"[{ev.end:8.2f}] {kind} #{ev.utterance_id} {ev.label:<10} {round_down(ev.confidence, 2):5.2f}"
             f"  ({ev.start:.2f}-{ev.end:.2f} s){extra}{lat}"
         )
     if ev.type == "marker":

@@ -9,7 +9,14 @@ from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import FileSource
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.processor import StreamProcessor
-from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities, relabel
+from realtime_ser.pipeline.smoothing import (
+    ProbabilitySmoother,
+    label_for,
+    label_probabilities,
+    percent_shown,
+    relabel,
+    round_down,
+)
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file
 from tests.conftest import REPO
 
@@ -188,6 +195,20 @@ def test_smoothing_and_labelling_helpers():
     assert relabel(relabel(event, 0.5), 0.51) == event
     with pytest.raises(ValueError):
         ProbabilitySmoother(1.0)
+
+
+def test_confidences_are_shown_rounded_down_so_they_agree_with_the_label():
+    """0.397 at a 40% threshold is uncertain: it must not read 40%."""
+    cases = {0.397: "39%", 0.4: "40%", 0.5799999999: "58%", 0.58: "58%", 1.0: "100%", 0.0: "0%", 0.999: "99%"}
+    assert {p: percent_shown(p) for p in cases} == cases
+    assert (percent_shown(0.3996, 1), percent_shown(0.07, 1), percent_shown(1.0, 1)) == ("39.9%", "7.0%", "100.0%")
+    assert (round_down(0.397, 2), round_down(0.58, 2), round_down(0.29, 2)) == (0.39, 0.58, 0.29)
+    for whole in range(101):  # every whole percent shows as itself, float error or not
+        assert percent_shown(whole / 100) == f"{whole}%"
+        for threshold in (0.4, 0.58):  # the shown percent and the label agree
+            for p in (whole / 100 - 0.003, whole / 100 + 0.003):
+                labelled = label_for("sad", p, threshold) != UNCERTAIN
+                assert labelled == (int(percent_shown(p)[:-1]) >= round(threshold * 100)), (p, threshold)
 
 
 def test_noise_calibration_ignores_a_dc_offset(data):

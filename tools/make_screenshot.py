@@ -44,6 +44,7 @@ def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import GuiSettings
     from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
+    from realtime_ser.pipeline.smoothing import percent_shown
 
     app = QApplication([sys.argv[0]])
     app.setApplicationName("realtime-ser")
@@ -73,7 +74,7 @@ def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path
         return 1
     finals = window.timeline_model.final_events()
     print(f"wrote {out} ({image.width()}x{image.height()}), {len(finals)} utterances: "
-          + ", ".join(f"{e.label} {e.confidence:.0%}" for e in finals))
+          + ", ".join(f"{e.label} {percent_shown(e.confidence)}" for e in finals))
     window.close()
     return 0
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from realtime_ser.gui.palette import readable_text_color
 from realtime_ser.gui.timeline_view import Swatch
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
+from realtime_ser.pipeline.smoothing import percent_shown
 from realtime_ser.pipeline.summary import speech_time_by_label
 
 LEVEL_FLOOR_DB = -60.0
@@ -33,11 +34,12 @@ def _bar_style(color: QColor) -> str:
 
 def describe_result(event: EmotionEvent) -> str:
     """The two lines under the big label: how sure, and which utterance in what state (short enough
-    for the panel's narrowest width, so it does not wrap into a third line)."""
+    for the panel's narrowest width, so it does not wrap into a third line). The confidence is
+    rounded down, so that it reads below the threshold's percent exactly when it is uncertain."""
     if event.uncertain:
-        how_sure = f"best guess {event.top_label}, {event.confidence:.0%}"
+        how_sure = f"best guess {event.top_label}, {percent_shown(event.confidence)}"
     else:
-        how_sure = f"{event.confidence:.0%} confidence"
+        how_sure = f"{percent_shown(event.confidence)} confidence"
     state = "final" if event.final else "still speaking…"
     return f"{how_sure}\n{state} · {event.start:.1f}–{event.end:.1f} s"
 
@@ -159,7 +161,7 @@ class NowPanel(QFrame):
         for lab, bar in self.bars.items():
             p = float(event.probabilities.get(lab, 0.0))
             bar.setValue(int(round(p * 1000)))
-            bar.setFormat(f"{p:.0%}")
+            bar.setFormat(percent_shown(p))
 
     def set_summary(self, finals: list[EmotionEvent]) -> None:
         """Speaking time per emotion over the final results so far (shares of speech time)."""

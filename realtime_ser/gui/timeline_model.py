@@ -21,7 +21,7 @@ from pathlib import Path
 from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
-from realtime_ser.pipeline.smoothing import relabel
+from realtime_ser.pipeline.smoothing import percent_shown, relabel
 from realtime_ser.pipeline.summary import format_time
 
 
@@ -201,11 +201,11 @@ def describe(utt: Utterance, labels: list[str], now: float) -> str:
         return "\n".join(lines)
     state = "final" if ev.final else "partial, still speaking"
     if ev.label == UNCERTAIN:
-        lines.append(f"uncertain (best guess {ev.top_label}, {ev.confidence:.0%}) [{state}]")
+        lines.append(f"uncertain (best guess {ev.top_label}, {percent_shown(ev.confidence)}) [{state}]")
     else:
-        lines.append(f"{ev.label} ({ev.confidence:.0%}) [{state}]")
+        lines.append(f"{ev.label} ({percent_shown(ev.confidence)}) [{state}]")
     for lab in labels:
-        lines.append(f"  {lab:<10} {ev.probabilities.get(lab, 0.0):6.1%}")
+        lines.append(f"  {lab:<10} {percent_shown(ev.probabilities.get(lab, 0.0), 1):>6}")
     return "\n".join(lines)
 
 

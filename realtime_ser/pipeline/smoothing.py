@@ -7,6 +7,7 @@ Pure helpers with no state beyond what is passed in, so the live pipeline and
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -16,6 +17,22 @@ from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
 def label_for(top_label: str, confidence: float, confidence_threshold: float) -> str:
     """The label shown for a result: its most probable class, or uncertain below the threshold."""
     return top_label if confidence >= confidence_threshold else UNCERTAIN
+
+
+def round_down(value: float, decimals: int = 0) -> float:
+    """``value`` rounded *down* to ``decimals`` places, as results' confidences are shown: rounding
+    to nearest would show 0.397 as 40% next to a 40% threshold that labels it uncertain. A hair
+    (1e-6 of the last place) is added first, so a float just under a step (0.58 held as
+    0.57999999999) shows as that step."""
+    step = 10 ** decimals
+    return math.floor(value * step + 1e-6) / step
+
+
+def percent_shown(probability: float, decimals: int = 0) -> str:
+    """A probability or confidence (0-1) as people see it: ``"39%"`` for 0.397, rounded down (see
+    :func:`round_down`), so a shown value at or above the threshold's percent is labelled and one
+    below it is uncertain."""
+    return f"{round_down(probability * 100, decimals):.{decimals}f}%"
 
 
 def label_probabilities(

@@ -29,6 +29,17 @@ def test_the_result_detail_keeps_to_two_lines_at_the_narrowest_panel(qtbot):
         _event("uncertain", "surprised", 0.37, False))
 
 
+def test_a_confidence_just_under_the_threshold_reads_under_it(qtbot):
+    """0.397 is uncertain at the default 40% threshold: shown as 39%, not 40%, in the detail and the bars."""
+    panel = NowPanel(LABELS, emotion_colors(LABELS))
+    qtbot.addWidget(panel)
+    panel.set_emotion(_event("uncertain", "sad", 0.397, True))
+    assert panel.detail_label.text().startswith("best guess sad, 39%\n")
+    assert panel.bars["sad"].text() == "39%" and panel.bars["happy"].text() == "10%"  # 0.1005
+    panel.set_emotion(_event("sad", "sad", 0.58 - 1e-12, True))  # 0.58 held as 0.579999...
+    assert panel.detail_label.text().startswith("58% confidence\n") and panel.bars["sad"].text() == "58%"
+
+
 def test_the_level_readout_follows_the_input_below_the_meter_floor(qtbot):
     panel = NowPanel(LABELS, emotion_colors(LABELS))
     qtbot.addWidget(panel)

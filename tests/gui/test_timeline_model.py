@@ -68,6 +68,11 @@ def test_tooltip_text_names_state_and_every_probability():
     assert "uncertain (best guess sad, 35%) [final]" in text
     for lab in LABELS:
         assert lab in text
+    probs = {"neutral": 0.3002, "happy": 0.3001, "sad": 0.3997}  # under a 40% threshold: reads under it
+    m.add_emotion(EmotionEvent(7, 61.0, 63.5, "uncertain", "sad", 0.3997, probs, True))
+    text = describe(m.get(7), LABELS, now=70.0)
+    assert "uncertain (best guess sad, 39%) [final]" in text
+    assert text.endswith("\n  neutral     30.0%\n  happy       30.0%\n  sad         39.9%")
     assert format_time(125.25) == "2:05.2"
 
 
