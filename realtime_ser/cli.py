@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import logging
-import math
 import os
 import select
 import signal
@@ -22,7 +21,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 # Every matrix this program multiplies is tiny; OpenBLAS worker threads would only spin
@@ -30,7 +28,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic  # noqa: E402
-from realtime_ser.console import StdoutCheckingParser  # noqa: E402
+from realtime_ser.console import StdoutCheckingParser, number_arg, positive_number  # noqa: E402
 from realtime_ser.console import write_stdout as _print  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
@@ -191,25 +189,8 @@ def _setting_value(name: str):
     return parse
 
 
-def _number_arg(convert: Callable[[str], float], what: str, ok: Callable[[float], bool], requirement: str):
-    """An argparse type: the text converted by ``convert`` and checked by ``ok`` (else a usage error)."""
-
-    def parse(text: str):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
-        return value
-
-    return parse
-
-
-#: --speed and --duration: 0 would divide by zero or end before starting
-_positive_number = _number_arg(float, "a number", lambda v: v > 0 and math.isfinite(v), "a number > 0")
 #: --jobs: a whole number >= 0 (0 = choose by the batch size)
-_worker_count = _number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
+_worker_count = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
 
 
 def _load_model(args, settings):
@@ -767,7 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("listen", help="print emotion events live from a microphone")
     p.add_argument("--device", "-d", help="input device index or name (default: system default)")
-    p.add_argument("--duration", type=_positive_number, metavar="SECONDS",
+    p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
                         "for a replay (--replay --speed 4 --duration 60 takes 15 s)")
     p.add_argument("--output", "-o", help="also write every event to this JSONL file")
@@ -775,7 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partials", action="store_true", help="also print partial results")
     p.add_argument("--replay", metavar="FILE|DIR",
                    help="replay an audio file or a recorded session folder in real time instead of a microphone")
-    p.add_argument("--speed", type=_positive_number,
+    p.add_argument("--speed", type=positive_number,
                    help="replay speed factor, > 0 (with --replay; default 1 = real time)")
     p.add_argument(
         "--record", nargs="?", const="", default=None, metavar="DIR",

@@ -1,6 +1,7 @@
-"""Writing to the terminal: results on stdout and argparse's help, where stdout may fail.
+"""Writing to the terminal: results on stdout and argparse's help, where stdout may fail; and
+argparse types that refuse a bad number with a usage error.
 
-Shared by both front ends' command lines.  A stdout that cannot take what is written
+Shared by both front ends' command lines (and the tools').  A stdout that cannot take what is written
 (``> /dev/full``) becomes one :class:`SerError` line, like any other failure; a closed pipe
 (``| head -1``) stays a BrokenPipeError, which the callers end quietly.
 """
@@ -8,8 +9,10 @@ Shared by both front ends' command lines.  A stdout that cannot take what is wri
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from collections.abc import Callable
 
 from realtime_ser.errors import SerError
 
@@ -48,3 +51,23 @@ class StdoutCheckingParser(argparse.ArgumentParser):
             write_stdout(message, end="")
         else:
             super()._print_message(message, file)
+
+
+def number_arg(convert: Callable[[str], float], what: str, ok: Callable[[float], bool], requirement: str):
+    """An argparse type: the text converted by ``convert`` and checked by ``ok`` (else a usage error,
+    exit 2, rather than a traceback from wherever the value is first used)."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
+        return value
+
+    return parse
+
+
+#: A speed, a duration: 0 would divide by zero or end before starting; nan and inf never end.
+positive_number = number_arg(float, "a number", lambda v: v > 0 and math.isfinite(v), "a number > 0")

@@ -30,3 +30,24 @@ def test_short_soak_passes(tmp_path):
     assert abs(replay["session"]["duration_s"] - replay["session"]["stream_s"]) <= 0.05
     assert mic["utterances_in"] >= 2 and mic["lost"] == 0 and mic["pipeline_error"] is None
     assert "soak: PASS" in proc.stdout
+
+
+def test_the_tools_refuse_numbers_they_cannot_run_with_as_usage_errors():
+    """A zero, negative, nan or inf speed or length is exit 2 and one error line, not a traceback from
+    FileSource or numpy (or a run that never ends)."""
+    cases = [
+        (["-m", "tools.soak", "--speed", "0"], "argument --speed: must be a number > 0, not 0"),
+        (["-m", "tools.soak", "--speed", "nan"], "argument --speed: must be a number > 0, not nan"),
+        (["-m", "tools.soak", "--hours", "inf"], "argument --hours: must be a number > 0, not inf"),
+        (["-m", "tools.soak", "--program-minutes", "0"], "argument --program-minutes: must be a number > 0, not 0"),
+        (["-m", "tools.soak", "--mic-seconds", "-1"], "argument --mic-seconds: must be a number >= 0, not -1"),
+        (["-m", "tools.soak", "--seed", "-1"], "argument --seed: must be a whole number >= 0, not -1"),
+        (["tools/bench_listen.py", "--speed", "-2"], "argument --speed: must be a number > 0, not -2"),
+        (["tools/bench_listen.py", "--minutes", "0"], "argument --minutes: must be a number > 0, not 0"),
+    ]
+    for args, message in cases:
+        proc = subprocess.run([sys.executable, *args], cwd=REPO, env=cli_env(), capture_output=True, text=True,
+                              timeout=60)
+        errors = [line for line in proc.stderr.splitlines() if not line.startswith((" ", "usage:"))]
+        assert (proc.returncode, proc.stdout) == (2, ""), (args, proc.stderr)
+        assert len(errors) == 1 and errors[0].endswith(f"error: {message}"), (args, proc.stderr)

@@ -26,6 +26,7 @@ import soundfile as sf
 
 from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import FileSource
+from realtime_ser.console import positive_number
 from realtime_ser.model.emotion_model import EmotionModel
 from realtime_ser.pipeline.worker import Pipeline
 
@@ -58,8 +59,8 @@ def measure(path: Path, model, minutes: float, speed: float) -> tuple[float, flo
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--minutes", type=float, default=30.0)
-    ap.add_argument("--speed", type=float, default=20.0)
+    ap.add_argument("--minutes", type=positive_number, default=30.0)  # 0 would divide by zero, inf never end
+    ap.add_argument("--speed", type=positive_number, default=20.0)
     ap.add_argument("--model")
     args = ap.parse_args()
     model = EmotionModel.load(args.model)

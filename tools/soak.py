@@ -49,6 +49,7 @@ import psutil  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from realtime_ser.audio.io import load_audio  # noqa: E402
+from realtime_ser.console import number_arg, positive_number  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
@@ -362,18 +363,25 @@ def checks(result: dict) -> list[str]:
     return failures
 
 
+#: --mic-seconds: 0 skips the virtual microphone
+_non_negative_seconds = number_arg(float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+_seed = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hours", type=float, default=2.0, help="hours of speech through the paced replay")
-    parser.add_argument("--speed", type=float, default=40.0, help="replay speed (x real time)")
-    parser.add_argument("--program-minutes", type=float, default=12.0, help="length of one looped pass")
-    parser.add_argument("--mic-seconds", type=float, default=60.0, help="virtual microphone part (0: skip)")
+    # Refused with a usage error (exit 2), not a traceback later: 0 speed divides by zero,
+    # nan/inf hours or minutes never end, a negative seed is refused by numpy.
+    parser.add_argument("--hours", type=positive_number, default=2.0, help="hours of speech through the paced replay")
+    parser.add_argument("--speed", type=positive_number, default=40.0, help="replay speed (x real time), > 0")
+    parser.add_argument("--program-minutes", type=positive_number, default=12.0, help="length of one looped pass")
+    parser.add_argument("--mic-seconds", type=_non_negative_seconds, default=60.0, help="virtual microphone part (0: skip)")
     parser.add_argument("--short", action="store_true", help="CI size: 0.06 h at 100x, 12 s of mic")
     parser.add_argument("--no-record", action="store_true", help="do not record a session during the replay")
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0)
     args = parser.parse_args(argv)
     if args.short:
         args.hours, args.speed, args.program_minutes, args.mic_seconds = 0.06, 100.0, 1.5, 12.0
