@@ -45,6 +45,26 @@ def test_a_seek_before_the_start_starts_there_and_tells_the_pipeline(clip):
     assert np.array_equal(got, load_audio(clip, SR)[int(1.5 * SR):])
 
 
+def test_a_paced_replay_sought_before_its_start_opens_the_file_once_there():
+    """The app's "play a finished replay again from here": seek, then start. The seek only records
+    the place (nothing is opened until start), and the first audio delivered is the file's from it."""
+    from realtime_ser.resources import DEMO_PATH
+
+    src = FileSource(DEMO_PATH, realtime=True, speed=8.0)
+    src.seek(30.0)  # clamped to the file's end
+    src.seek(12.5)  # the last seek before the start wins
+    assert src.position == 12.5 and src._blocks is None  # no decoder yet: start() opens the only one
+    src.start()
+    assert src.take_reset() == int(12.5 * SR) and src.take_reset() is None
+    got = []
+    while sum(b.size for b in got) < SR:  # the first second, paced
+        got.append(src.read(0.5))
+    got = np.concatenate(got)
+    src.stop()
+    assert np.array_equal(got, load_audio(DEMO_PATH, SR)[int(12.5 * SR):][:got.size])
+    assert src.position == pytest.approx(12.5 + got.size / SR)
+
+
 def test_a_span_decodes_like_the_same_slice_of_the_whole_file(clip):
     whole = load_audio(clip, SR)
     assert np.array_equal(load_span(clip, SR, 0.5, 1.75), whole[8000:28000])

@@ -452,10 +452,14 @@ class FileSource(AudioSource):
         return self._paused_at is not None
 
     def seek(self, seconds: float) -> None:
-        """Jump to ``seconds`` (clamped to the file); the pipeline sees a reset to that time."""
+        """Jump to ``seconds`` (clamped to the file); the pipeline sees a reset to that time.
+        Before :meth:`start` it only records where to start, and start opens the file there, once."""
         sample = int(max(0.0, min(float(seconds), self.duration)) * MODEL_RATE)
         with self._lock:
-            self._open_at(sample)
+            if self._started:
+                self._open_at(sample)
+            else:
+                self._origin, self._pos = sample, 0  # the position reads as the sought one already
             self._reset = sample
 
     def take_reset(self) -> int | None:
