@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
         return self.envelope.end_time
 
     def seek(self, seconds: float) -> None:
-        if self.mode != "replay" or not (self.engine.running or self.replay_finished):
+        if not self.replay_seekable:
             return
         duration = self.replay_bar.duration
         seconds = max(0.0, min(seconds, max(0.0, duration - 0.05)))
@@ -531,6 +531,12 @@ class MainWindow(QMainWindow):
         info = self.engine.info
         return (self.mode == "replay" and not self.engine.running and info is not None
                 and info.audio_path is not None)
+
+    @property
+    def replay_seekable(self) -> bool:
+        """A replay playing, or finished and able to play again: seeking, back/forward and going to a
+        marker work."""
+        return self.mode == "replay" and (self.engine.running or self.replay_finished)
 
     def replay_again(self, seconds: float) -> bool:
         """Play a finished replay again from ``seconds``, as a seek back would: the results before it
@@ -673,11 +679,13 @@ class MainWindow(QMainWindow):
         self.marker_list.show()
         self.marker_list.raise_()
 
-    def _sync_marker_list(self) -> None:
-        """Bring an open marker list up to date (cheap when nothing changed)."""
+    def _sync_marker_list(self, can_go_to: bool | None = None) -> None:
+        """Bring an open marker list up to date (cheap when nothing changed); ``can_go_to``: the
+        caller's :attr:`replay_seekable`, if it has it."""
         if self.marker_list is None:
             return
-        can_go_to = self.mode == "replay" and (self.engine.running or self.replay_finished)
+        if can_go_to is None:
+            can_go_to = self.replay_seekable
         state = (self.timeline_model.markers_version, can_go_to)
         if state != self._marker_list_shows:
             self._marker_list_shows = state
@@ -686,7 +694,7 @@ class MainWindow(QMainWindow):
     def replay_from_marker(self, marker_id: int) -> None:
         """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""
         marker = next((m for m in self.timeline_model.markers if m.marker_id == marker_id), None)
-        if marker is None or self.mode != "replay" or not (self.engine.running or self.replay_finished):
+        if marker is None or not self.replay_seekable:
             self.statusBar().showMessage("Markers can be replayed from in a replayed recording", 6000)
             return
         self.seek(max(0.0, marker.time - MARKER_LEAD_S))
@@ -891,7 +899,7 @@ class MainWindow(QMainWindow):
         icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
         self.start_action.setText("Stop" if running else "Start")
         self.start_action.setIcon(self.style().standardIcon(icon))
-        replay = self.mode == "replay" and (running or self.replay_finished)
+        replay = self.replay_seekable  # once per call: this runs every 0.5 s
         for action in (self.pause_action, self.back_action, self.forward_action):
             action.setEnabled(replay)
         self.replay_bar.pause_button.setEnabled(replay)
@@ -903,7 +911,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(bool(self.timeline_model.utterances or self.timeline_model.markers))
         self._update_demo_note()
         self._update_title()
-        self._sync_marker_list()
+        self._sync_marker_list(replay)
 
     def _update_demo_note(self) -> None:
         """The no-microphone banner says whether the demo is playing or has been played, as it is now."""
