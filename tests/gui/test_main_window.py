@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from realtime_ser.audio.io import load_audio
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
+from realtime_ser.pipeline.smoothing import percent_shown
 from realtime_ser.pipeline.worker import analyze_file
 
 from .conftest import CLIPS, DEMO, wait_replay_done
@@ -142,9 +143,10 @@ def test_tooltip_shows_time_label_and_all_probabilities(make_window, qtbot, mode
     utt = w.timeline_model.utterances[2]
     text = w.timeline.tooltip_text((utt.start + utt.end) / 2)
     assert f"Utterance {utt.utterance_id}" in text
-    assert utt.emotion.label in text
-    for lab in model.labels:
-        assert f"{utt.emotion.probabilities[lab]:6.1%}" in text and lab in text
+    assert utt.emotion.label in text and f"{percent_shown(utt.emotion.confidence)})" in text
+    lines = text.splitlines()
+    for lab in model.labels:  # rounded down, as the confidence: 0.3996 must not read 40.0% at a 40% threshold
+        assert f"  {lab:<10} {percent_shown(utt.emotion.probabilities[lab], 1):>6}" in lines
     assert w.timeline.tooltip_text(utt.end + 0.8) is None  # in the pause between clips
 
 
