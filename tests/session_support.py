@@ -40,3 +40,37 @@ def model_metadata():
 def pcm16(audio: np.ndarray) -> np.ndarray:
     """What the recorder stores for float audio (to compare files sample-exactly)."""
     return np.rint(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def encode_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, codec: str = "aac",
+                       stream_rate: int | None = None, video: bool = False, with_audio: bool = True) -> Path:
+    """Write ``audio`` (samples, or samples x channels) with FFmpeg (PyAV): an M4A/MP4/WebM file as a
+    phone, Zoom or a browser makes one, from real speech, at test time (no such file is committed).
+
+    ``video`` adds a short black video stream first (an interview video); ``with_audio=False``
+    leaves the audio out (a screen recording without sound).
+    """
+    import av
+
+    planar = np.ascontiguousarray(np.atleast_2d(np.asarray(audio, np.float32).T), np.float32)
+    layout = "mono" if planar.shape[0] == 1 else "stereo"
+    with av.open(str(path), "w") as out:
+        picture = None
+        if video:
+            picture = out.add_stream("mpeg4", rate=10)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        if with_audio:
+            sound = out.add_stream(codec, rate=stream_rate or sample_rate, layout=layout)
+            frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = sample_rate, 0
+            for packet in [*sound.encode(frame), *sound.encode(None)]:
+                out.mux(packet)
+        if picture is not None:
+            for i in range(int(10 * planar.shape[1] / sample_rate) + 1):
+                image = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+                image.pts = i
+                for packet in picture.encode(image):
+                    out.mux(packet)
+            for packet in picture.encode(None):
+                out.mux(packet)
+    return path

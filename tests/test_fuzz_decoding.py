@@ -1,8 +1,8 @@
 """Bounded fuzzing of everything that decodes user files (hypothesis, a few seconds each).
 
 Audio decoding (``load_audio`` / ``iter_audio_blocks``) may only fail with
-AudioFileError, whatever the bytes: random data, real WAV/FLAC/OGG/MP3 files
-(encoded in the test from a real CREMA-D clip) with mutated headers, and
+AudioFileError, whatever the bytes: random data, real WAV/FLAC/OGG/MP3 files (libsndfile) and
+M4A/WebM files (FFmpeg), encoded in the test from a real CREMA-D clip, with mutated headers, and
 truncations.  The session reader may only fail with SessionError, whatever the
 manifest and event log hold.
 """
@@ -24,7 +24,7 @@ from realtime_ser.audio.io import iter_audio_blocks, load_audio
 from realtime_ser.errors import AudioFileError, SessionError
 from realtime_ser.session import Session, SessionRecorder
 from realtime_ser.session.reader import parse_event_lines
-from session_support import crema_clips
+from session_support import crema_clips, encode_with_ffmpeg
 
 SR = 16000
 FUZZ = settings(
@@ -43,6 +43,8 @@ CONTAINERS = [
     ("OGG", "VORBIS", ".ogg"),
     ("MP3", "MPEG_LAYER_III", ".mp3"),
 ]
+# (codec, extension) of the containers FFmpeg reads for the program.
+FFMPEG_CONTAINERS = [("aac", ".m4a"), ("libopus", ".webm")]
 
 
 def _encode(fmt: str, subtype: str, clip: np.ndarray, rate: int) -> bytes:
@@ -60,7 +62,13 @@ def real_files() -> dict[str, tuple[bytes, str]]:
     from realtime_ser.audio.io import resample
 
     stereo = np.stack([resample(stereo[:, c], rate, 22050) for c in range(2)], axis=1)
-    return {f"{fmt}/{sub}": (_encode(fmt, sub, stereo, 22050), ext) for fmt, sub, ext in CONTAINERS}
+    files = {f"{fmt}/{sub}": (_encode(fmt, sub, stereo, 22050), ext) for fmt, sub, ext in CONTAINERS}
+    with tempfile.TemporaryDirectory() as d:
+        for codec, ext in FFMPEG_CONTAINERS:
+            rate = 48000 if codec == "libopus" else 22050  # Opus only runs at 8/12/16/24/48 kHz
+            path = encode_with_ffmpeg(Path(d) / f"clip{ext}", stereo, 22050, codec=codec, stream_rate=rate)
+            files[codec] = (path.read_bytes(), ext)
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +101,8 @@ def test_real_files_decode(real_files, scratch):
 
 
 @FUZZ
-@given(data=st.binary(max_size=4096), ext=st.sampled_from([".wav", ".flac", ".ogg", ".mp3", ".aiff"]))
+@given(data=st.binary(max_size=4096),
+       ext=st.sampled_from([".wav", ".flac", ".ogg", ".mp3", ".aiff", ".m4a", ".webm", ".mp4", ""]))
 def test_random_bytes(scratch, data, ext):
     path = scratch / f"random{ext}"
     path.write_bytes(data)
@@ -102,7 +111,7 @@ def test_random_bytes(scratch, data, ext):
 
 @FUZZ
 @given(
-    which=st.sampled_from([f"{fmt}/{sub}" for fmt, sub, _ in CONTAINERS]),
+    which=st.sampled_from([f"{fmt}/{sub}" for fmt, sub, _ in CONTAINERS] + [c for c, _ in FFMPEG_CONTAINERS]),
     # Mostly hit the header (first 128 bytes), sometimes anywhere.
     edits=st.lists(
         st.tuples(st.one_of(st.integers(0, 127), st.integers(0, 1 << 20)), st.integers(0, 255)),

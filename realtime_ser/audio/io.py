@@ -1,6 +1,8 @@
 """Decoding audio files into mono float32 at the model's sample rate.
 
-soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus and MP3; soxr resamples.
+soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus, MP3 and AIFF; FFmpeg (PyAV) reads the
+containers it cannot (M4A/AAC, MP4, WebM, WMA, ...: :mod:`realtime_ser.audio.ffmpeg_reader`), and a
+file whose name says nothing goes to FFmpeg when libsndfile does not recognise it. soxr resamples.
 Every failure is turned into :class:`~realtime_ser.errors.AudioFileError` with a
 one-line message naming the file, so batch tools can report it and go on.
 """
@@ -15,10 +17,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from realtime_ser.audio.ffmpeg_reader import FFMPEG_EXTENSIONS, FFmpegReader
 from realtime_ser.errors import AudioFileError
 from realtime_ser.native_stderr import native_stderr_silenced
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+#: What libsndfile decodes; its verdict on these is final (a corrupt WAV is not handed to FFmpeg).
+SNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
+SUPPORTED_FORMATS = "WAV, FLAC, OGG, MP3, M4A/AAC, MP4, WebM, WMA"
 
 #: Headers outside these bounds are corrupt, not audio (found by tests/test_fuzz_decoding.py).
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS = 1000, 1_536_000, 256
@@ -32,7 +38,7 @@ def is_audio_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _open(path: str | os.PathLike) -> sf.SoundFile:
+def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
     p = Path(path)
     if not p.exists():
         raise AudioFileError(f"{p}: no such file")
@@ -42,19 +48,36 @@ def _open(path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileError(f"{p}: permission denied")
     if p.stat().st_size == 0:
         raise AudioFileError(f"{p}: file is empty")
-    try:
-        with native_stderr_silenced():  # the MP3 decoder prints "Note: ..." lines while probing
-            f = sf.SoundFile(str(p))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        detail = str(exc).split("\n")[0]
-        if "Format not recognised" in detail or "unknown format" in detail.lower():
-            detail = "not a supported audio file (WAV, FLAC, OGG, MP3)"
-        raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
+    suffix = p.suffix.lower()
+    if suffix in FFMPEG_EXTENSIONS:
+        f = _open_ffmpeg(p)
+    else:
+        try:
+            with native_stderr_silenced():  # the MP3 decoder prints "Note: ..." lines while probing
+                f = sf.SoundFile(str(p))
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            detail = str(exc).split("\n")[0]
+            unknown = "Format not recognised" in detail or "unknown format" in detail.lower()
+            if unknown and suffix not in SNDFILE_EXTENSIONS:
+                f = _open_ffmpeg(p, unknown_format=True)
+            else:
+                if unknown:
+                    detail = f"not a supported audio file ({SUPPORTED_FORMATS})"
+                raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
     # A corrupt header claiming e.g. 1 Hz would make a 40 kB file decode to 700 MB at 16 kHz.
     if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
         f.close()
         raise AudioFileError(f"{p}: invalid header (sample rate {f.samplerate} Hz, {f.channels} channels)")
     return f
+
+
+def _open_ffmpeg(p: Path, unknown_format: bool = False) -> FFmpegReader:
+    try:
+        return FFmpegReader(p)  # PyAV keeps FFmpeg's log quiet unless asked (av.logging)
+    except AudioFileError:
+        if unknown_format:  # neither library knows it: say what is supported, not FFmpeg's probe error
+            raise AudioFileError(f"{p}: cannot decode audio (not a supported audio file ({SUPPORTED_FORMATS}))") from None
+        raise
 
 
 def audio_duration(path: str | os.PathLike) -> float:

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", metavar="NAME|INDEX",
                         help="input device (name, name fragment or index; default: the last one used)")
     parser.add_argument("--replay", metavar="FILE",
-                        help="replay an audio file (WAV/FLAC/OGG/MP3) or a saved session folder instead of listening")
+                        help="replay an audio file (WAV, FLAC, OGG, MP3, M4A, MP4, WebM, ...) or a saved session folder instead of listening")
     parser.add_argument("--demo", action="store_true", help="replay the bundled demo session (CREMA-D clips)")
     parser.add_argument("--model", metavar="PATH", help="TFLite model file (default: model_path of the settings, else the bundled model)")
     parser.add_argument("--sessions-dir", metavar="DIR",

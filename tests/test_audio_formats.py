@@ -1,0 +1,156 @@
+"""Recordings in the containers phones, video calls and browsers make (M4A/AAC, MP4 video, WebM/Opus).
+
+The files are encoded at test time by the real FFmpeg (PyAV) from the bundled CREMA-D demo, and
+decoded by the same FFmpeg through ``realtime_ser.audio.io``: what ``analyze``, replay and the app use.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from realtime_ser.audio.io import audio_duration, is_audio_file, iter_audio_blocks, load_audio, load_span
+from realtime_ser.errors import AudioFileError
+from realtime_ser.resources import DEMO_PATH
+from session_support import encode_with_ffmpeg
+
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def demo() -> np.ndarray:
+    return load_audio(DEMO_PATH, SR)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory, demo) -> dict:
+    """name -> path: a voice memo, a stereo 44.1 kHz memo, a browser recording, an interview video."""
+    from realtime_ser.audio.io import resample
+
+    d = tmp_path_factory.mktemp("formats")
+    stereo = resample(demo, SR, 44100)
+    return {
+        "memo.m4a": encode_with_ffmpeg(d / "memo.m4a", demo, SR),
+        "stereo.m4a": encode_with_ffmpeg(d / "stereo.m4a", np.stack([stereo, 0.5 * stereo], axis=1), 44100),
+        "browser.webm": encode_with_ffmpeg(d / "browser.webm", demo, SR, codec="libopus", stream_rate=48000),
+        "interview.mp4": encode_with_ffmpeg(d / "interview.mp4", demo, SR, video=True),
+    }
+
+
+def _aligned_correlation(decoded: np.ndarray, original: np.ndarray, max_lag: int = 4096) -> float:
+    """Correlation after the best shift (AAC and Opus add up to a few thousand samples of priming)."""
+    n = min(original.size, decoded.size) - max_lag
+    lag = int(np.argmax(np.correlate(decoded[: n // 4 + max_lag], original[: n // 4], "valid")))
+    return float(np.corrcoef(decoded[lag : lag + n], original[:n])[0, 1])
+
+
+@pytest.mark.parametrize("name", ["memo.m4a", "stereo.m4a", "browser.webm", "interview.mp4"])
+def test_compressed_recordings_decode_to_the_same_speech(recordings, demo, name):
+    path = recordings[name]
+    assert is_audio_file(path)
+    decoded = load_audio(path, SR)
+    assert decoded.dtype == np.float32 and decoded.ndim == 1
+    assert abs(decoded.size - demo.size) < 0.15 * SR, (decoded.size, demo.size)
+    assert abs(audio_duration(path) - demo.size / SR) < 0.15
+    # The stereo file's mix is 0.75 x the speech: the shape, not the level, must survive.
+    assert _aligned_correlation(decoded, demo) > 0.95
+
+
+def test_seeking_in_a_compressed_file_lands_on_the_same_samples(recordings):
+    """What a replay's seek bar and double-clicking an utterance do."""
+    path = recordings["memo.m4a"]
+    whole = load_audio(path, SR)
+    span = load_span(path, SR, 10.0, 11.0)
+    assert span.size == SR
+    assert float(np.corrcoef(span, whole[10 * SR : 11 * SR])[0, 1]) > 0.95
+    first = next(iter_audio_blocks(path, SR, block_seconds=0.5, start_seconds=20.0))
+    assert float(np.corrcoef(first, whole[20 * SR : 20 * SR + first.size])[0, 1]) > 0.95
+    tail = load_span(path, SR, whole.size / SR - 0.5, whole.size / SR + 5.0)  # clipped at the end
+    assert 0.4 * SR < tail.size <= 0.5 * SR + 1
+
+
+def test_analyze_reads_them_like_the_original(recordings, tmp_path):
+    """A folder holding an M4A memo and an MP4 video: found, and labelled as the FLAC original is."""
+    folder = tmp_path / "interviews"
+    folder.mkdir()
+    shutil.copy(DEMO_PATH, folder / "original.flac")
+    shutil.copy(recordings["memo.m4a"], folder / "memo.m4a")
+    shutil.copy(recordings["interview.mp4"], folder / "interview.mp4")
+    (folder / "notes.txt").write_text("not audio")
+    proc = run_cli("analyze", str(folder), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    results = {r["file"].rsplit("/", 1)[-1]: r["events"] for r in json.loads(proc.stdout)}
+    assert sorted(results) == ["interview.mp4", "memo.m4a", "original.flac"]
+
+    def utterances(events):
+        return [(e["start"], e["end"], e["top_label"]) for e in events if e["type"] == "emotion" and e["final"]]
+
+    original = utterances(results["original.flac"])
+    assert len(original) == 6
+    for name in ("memo.m4a", "interview.mp4"):
+        got = utterances(results[name])
+        assert len(got) == len(original), name
+        for (s0, e0, _), (s1, e1, _) in zip(original, got):
+            assert abs(s0 - s1) < 0.15 and abs(e0 - e1) < 0.15, name
+        same = sum(a[2] == b[2] for a, b in zip(original, got))
+        assert same >= 5, (name, original, got)  # a lossy codec may tip one close call
+
+
+def test_bad_compressed_files_are_one_line_errors(recordings, tmp_path):
+    memo = recordings["memo.m4a"].read_bytes()
+    cases = {
+        "no-sound.mp4": (encode_with_ffmpeg(tmp_path / "no-sound.mp4", np.zeros(SR, np.float32), SR,
+                                            video=True, with_audio=False), "has no audio stream"),
+        "cut.m4a": (tmp_path / "cut.m4a", "cannot decode audio"),  # the index (moov) is at the end: lost
+        "noise.m4a": (tmp_path / "noise.m4a", "cannot decode audio"),
+        "memo.wav": (tmp_path / "memo.wav", "not a supported audio file"),  # an M4A renamed .wav
+    }
+    (tmp_path / "cut.m4a").write_bytes(memo[: len(memo) // 2])
+    (tmp_path / "noise.m4a").write_bytes(np.random.default_rng(0).bytes(5000))
+    (tmp_path / "memo.wav").write_bytes(memo)
+    for name, (path, reason) in cases.items():
+        with pytest.raises(AudioFileError, match=reason) as err:
+            load_audio(path, SR)
+        assert "\n" not in str(err.value) and str(path) in str(err.value), name
+    proc = run_cli("analyze", *(str(p) for p, _ in cases.values()))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("realtime-ser: error: ")]
+    assert len(errors) == len(cases) + 1, proc.stderr  # one per file, then "nothing written"
+
+
+def test_a_file_without_an_extension_is_probed(recordings, tmp_path, demo):
+    """A memo saved as "recording" (no extension): libsndfile does not know it, FFmpeg does."""
+    bare = tmp_path / "recording"
+    bare.write_bytes(recordings["memo.m4a"].read_bytes())
+    assert not is_audio_file(bare)  # a folder scan skips it; named on the command line it is read
+    assert abs(load_audio(bare, SR).size - demo.size) < 0.15 * SR
+
+
+def test_a_damaged_stretch_costs_that_stretch_not_the_recording(recordings, tmp_path):
+    """Bytes destroyed a third into a memo: the rest decodes, still in its place in time."""
+    data = bytearray(recordings["memo.m4a"].read_bytes())
+    rng = np.random.default_rng(1)
+    for pos in rng.integers(int(0.30 * len(data)), int(0.35 * len(data)), 200):
+        data[pos] = rng.integers(0, 256)
+    damaged = tmp_path / "damaged.m4a"
+    damaged.write_bytes(bytes(data))
+    whole, hurt = load_audio(recordings["memo.m4a"], SR), load_audio(damaged, SR)
+    assert hurt.size == whole.size
+    assert not np.array_equal(hurt, whole)  # the damage was real
+    assert np.array_equal(hurt[-3 * SR :], whole[-3 * SR :])  # and the end is untouched, in place
+
+
+def test_a_video_replays_like_a_microphone(recordings, tmp_path):
+    """``listen --replay`` paces the interview video's sound as live audio (the app's replay path)."""
+    out = tmp_path / "events.jsonl"
+    proc = run_cli("listen", "--replay", str(recordings["interview.mp4"]), "--speed", "20", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    finals = [e for e in events if e["type"] == "emotion" and e["final"]]
+    assert len(finals) == 6
+    assert "audio: 24.8 s" in proc.stderr  # the summary, after the events
