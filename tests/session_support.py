@@ -43,18 +43,20 @@ def pcm16(audio: np.ndarray) -> np.ndarray:
 
 
 def encode_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, codec: str = "aac",
-                       stream_rate: int | None = None, video: bool = False, with_audio: bool = True) -> Path:
+                       stream_rate: int | None = None, video: bool = False, with_audio: bool = True,
+                       muxer_options: dict | None = None) -> Path:
     """Write ``audio`` (samples, or samples x channels) with FFmpeg (PyAV): an M4A/MP4/WebM file as a
     phone, Zoom or a browser makes one, from real speech, at test time (no such file is committed).
 
     ``video`` adds a short black video stream first (an interview video); ``with_audio=False``
-    leaves the audio out (a screen recording without sound).
+    leaves the audio out (a screen recording without sound); ``muxer_options`` go to FFmpeg's
+    muxer (``{"live": "1"}``: a WebM that states no duration, as a browser's MediaRecorder writes).
     """
     import av
 
     planar = np.ascontiguousarray(np.atleast_2d(np.asarray(audio, np.float32).T), np.float32)
     layout = "mono" if planar.shape[0] == 1 else "stereo"
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=muxer_options or {}) as out:
         picture = None
         if video:
             picture = out.add_stream("mpeg4", rate=10)

@@ -28,7 +28,8 @@ def demo() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory, demo) -> dict:
-    """name -> path: a voice memo, a stereo 44.1 kHz memo, a browser recording, an interview video."""
+    """name -> path: a voice memo, a stereo 44.1 kHz memo, a browser recording, an interview video,
+    and a WebM that states no duration (a browser's MediaRecorder), whose length is counted."""
     from realtime_ser.audio.io import resample
 
     d = tmp_path_factory.mktemp("formats")
@@ -38,6 +39,8 @@ def recordings(tmp_path_factory, demo) -> dict:
         "stereo.m4a": encode_with_ffmpeg(d / "stereo.m4a", np.stack([stereo, 0.5 * stereo], axis=1), 44100),
         "browser.webm": encode_with_ffmpeg(d / "browser.webm", demo, SR, codec="libopus", stream_rate=48000),
         "interview.mp4": encode_with_ffmpeg(d / "interview.mp4", demo, SR, video=True),
+        "live.webm": encode_with_ffmpeg(d / "live.webm", demo, SR, codec="libopus", stream_rate=48000,
+                                        muxer_options={"live": "1"}),
     }
 
 
@@ -48,7 +51,7 @@ def _aligned_correlation(decoded: np.ndarray, original: np.ndarray, max_lag: int
     return float(np.corrcoef(decoded[lag : lag + n], original[:n])[0, 1])
 
 
-@pytest.mark.parametrize("name", ["memo.m4a", "stereo.m4a", "browser.webm", "interview.mp4"])
+@pytest.mark.parametrize("name", ["memo.m4a", "stereo.m4a", "browser.webm", "interview.mp4", "live.webm"])
 def test_compressed_recordings_decode_to_the_same_speech(recordings, demo, name):
     path = recordings[name]
     assert is_audio_file(path)
@@ -56,6 +59,11 @@ def test_compressed_recordings_decode_to_the_same_speech(recordings, demo, name)
     assert decoded.dtype == np.float32 and decoded.ndim == 1
     assert abs(decoded.size - demo.size) < 0.15 * SR, (decoded.size, demo.size)
     assert abs(audio_duration(path) - demo.size / SR) < 0.15
+    if name == "live.webm":  # the duration above was counted, not read
+        import av
+
+        with av.open(str(path)) as container:
+            assert container.duration is None and container.streams.audio[0].duration is None
     # The stereo file's mix is 0.75 x the speech: the shape, not the level, must survive.
     assert _aligned_correlation(decoded, demo) > 0.95
 

@@ -57,8 +57,8 @@ class FFmpegReader:
             ctx = self._stream.codec_context
             self.samplerate = int(ctx.sample_rate or 0)
             self.channels = int(ctx.channels or 0)
-            self.frames = self._estimated_frames()
             self._origin = self._stream.start_time or 0  # in the stream's time base
+            self.frames = self._estimated_frames()
         except BaseException:
             self._container.close()
             raise
@@ -71,8 +71,25 @@ class FFmpegReader:
         elif self._container.duration is not None:
             seconds = self._container.duration / 1_000_000  # AV_TIME_BASE
         else:
-            return 0
+            seconds = self._duration_from_packets()
         return max(0, int(round(seconds * self.samplerate)))
+
+    def _duration_from_packets(self) -> float:
+        """The end of the last packet: for files that state no duration (a browser's WebM recording).
+
+        Reads the file once without decoding it, in a second handle so this one stays at the start.
+        """
+        av, end = self._av, 0
+        try:
+            with av.open(str(self.path), mode="r", metadata_errors="ignore") as probe:
+                stream = probe.streams.audio[0]
+                for packet in probe.demux(stream):
+                    if packet.pts is not None and packet.time_base is not None:
+                        end = max(end, float((packet.pts + (packet.duration or 0) - self._origin)
+                                             * packet.time_base))
+        except av.FFmpegError:
+            pass  # a damaged tail: the packets before it have counted
+        return end
 
     # --- decoding ---------------------------------------------------------------------------------
 
