@@ -76,8 +76,9 @@ def cmd_devices(args) -> int:
     _print(f"{'idx':>3}  {'in':>2} {'out':>3}  {'rate':>6}  {'host API':<12} name")
     for d in devices:
         mark = "*" if d.is_default_input else " "
+        index = "sys" if d.pulse_source is not None else d.index  # --device system
         _print(
-            f"{d.index:>3}{mark} {d.max_input_channels:>2} {d.max_output_channels:>3}  "
+            f"{index:>3}{mark} {d.max_input_channels:>2} {d.max_output_channels:>3}  "
             f"{d.default_samplerate:>6.0f}  {d.hostapi:<12} {d.name}"
         )
     if not any(d.is_input for d in devices):
@@ -747,7 +748,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_devices)
 
     p = sub.add_parser("listen", help="print emotion events live from a microphone")
-    p.add_argument("--device", "-d", help="input device index or name (default: system default)")
+    p.add_argument("--device", "-d", help="input device index or name (default: system default); 'system' records "
+                                           "what this computer plays (a call's other side), 'pulse:SOURCE' one "
+                                           "PulseAudio/PipeWire source")
     p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
                         "for a replay (--replay --speed 4 --duration 60 takes 15 s)")

@@ -28,6 +28,16 @@ import soxr
 
 from realtime_ser.audio.io import audio_duration, iter_audio_blocks
 from realtime_ser.audio.ringbuffer import RingBuffer
+from realtime_ser.audio.system_audio import (
+    DEFAULT_MONITOR,
+    PULSE_DEVICE,
+    SYSTEM_AUDIO_NAME,
+    UNAVAILABLE,
+    is_playback_capture,
+    pulse_source,
+    pulse_source_named,
+    wants_system_audio,
+)
 from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import StatusEvent
 
@@ -38,6 +48,8 @@ class AudioSource:
     """Pull interface shared by all sources (see module docstring)."""
 
     sample_rate: int = MODEL_RATE
+    #: Records what the computer plays (system audio), where silence is normal rather than a muted input.
+    captures_playback: bool = False
     name: str = "source"
 
     def start(self) -> None:
@@ -99,14 +111,21 @@ class DeviceInfo:
     max_output_channels: int
     default_samplerate: float
     is_default_input: bool
+    #: Record this PulseAudio/PipeWire source through the ALSA ``pulse`` device (see audio.system_audio).
+    pulse_source: str | None = None
 
     @property
     def is_input(self) -> bool:
         return self.max_input_channels > 0
 
 
+def _through_pulse(pulse: DeviceInfo, source: str, name: str) -> DeviceInfo:
+    return DeviceInfo(pulse.index, name, pulse.hostapi, pulse.max_input_channels, 0,
+                      pulse.default_samplerate, False, source)
+
+
 def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
-    """All PortAudio devices (or only those that can capture)."""
+    """All PortAudio devices (or only those that can capture), then *System audio* where it can be had."""
     sd = load_sounddevice()
     try:
         devices = sd.query_devices()
@@ -127,12 +146,27 @@ def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
         )
         if info.is_input or not inputs_only:
             out.append(info)
+    pulse = [d for d in out if d.name == PULSE_DEVICE and d.is_input]
+    if pulse:
+        out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME))
     return out
 
 
 def resolve_device(device: int | str | None) -> DeviceInfo:
-    """Find an input device by index, exact name or unique name fragment (None: the default)."""
+    """Find an input device by index, exact name or unique name fragment (None: the default).
+
+    ``system`` (or *System audio*'s listed name) records what the computer plays, ``pulse:SOURCE``
+    one PulseAudio/PipeWire source; both go through ALSA's ``pulse`` device.
+    """
     devices = list_devices()
+    if wants_system_audio(device) or pulse_source_named(device):
+        pulse = [d for d in devices if d.name == PULSE_DEVICE and d.is_input and d.pulse_source is None]
+        if not pulse:
+            raise DeviceError(UNAVAILABLE)
+        if wants_system_audio(device):
+            return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
+        return _through_pulse(pulse[0], pulse_source_named(device), str(device))
+    devices = [d for d in devices if d.pulse_source is None]
     inputs = [d for d in devices if d.is_input]
     if isinstance(device, str) and device.strip().lstrip("-").isdigit():
         device = int(device)
@@ -228,16 +262,20 @@ class MicrophoneSource(AudioSource):
             self._last_callback = time.monotonic()
 
         try:
-            stream = sd.InputStream(
-                device=info.index,
-                samplerate=rate,
-                channels=1,
-                dtype="float32",
-                blocksize=int(rate * self.block_ms / 1000),
-                callback=callback,
-            )
-            stream.start()
+            with pulse_source(info.pulse_source):
+                stream = sd.InputStream(
+                    device=info.index,
+                    samplerate=rate,
+                    channels=1,
+                    dtype="float32",
+                    blocksize=int(rate * self.block_ms / 1000),
+                    callback=callback,
+                )
+                stream.start()
         except (sd.PortAudioError, ValueError) as exc:
+            if info.pulse_source is not None:
+                raise DeviceError(f"cannot record {info.name} (PulseAudio/PipeWire source {info.pulse_source!r}: "
+                                  "see `pactl list short sources`)") from None
             raise DeviceError(f"cannot open audio device {info.index} ({info.name}): {exc}") from None
         self._stream = stream
         self._ring = ring
@@ -319,7 +357,9 @@ class MicrophoneSource(AudioSource):
         except Exception:
             return
         previous = self.info.name if self.info else None
-        for candidate in (previous, None):
+        # What is played never falls back to the microphone: that would analyse the wrong voice.
+        fallbacks = (previous,) if self.captures_playback else (previous, None)
+        for candidate in fallbacks:
             try:
                 info = resolve_device(candidate)
                 self._open(info)
@@ -348,6 +388,11 @@ class MicrophoneSource(AudioSource):
     @property
     def lost(self) -> bool:
         return self._lost
+
+    @property
+    def captures_playback(self) -> bool:
+        """Recording what is played (a monitor), where silence means nothing plays, not a muted input."""
+        return is_playback_capture(self.info.name if self.info is not None else self.requested)
 
     @property
     def dropped(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import queue
 import threading
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from realtime_ser.audio.sources import AudioSource, FileSource
-from realtime_ser.dsp.input_health import InputHealth
+from realtime_ser.dsp.input_health import InputHealth, InputHealthConfig
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import PipelineEvent, StatusEvent
 from realtime_ser.pipeline.processor import PipelineConfig, StreamProcessor
@@ -127,7 +128,11 @@ class Pipeline:
         self._dropped_model_samples = 0
         self.error: str | None = None
         # Live inputs only: a recording may hold digital silence, and its level is not the user's to fix.
-        self._health = None if isinstance(source, FileSource) else InputHealth(source.sample_rate)
+        # What a computer plays (system audio) is silent whenever nothing plays: only clipping is a fault there.
+        self._health = None if isinstance(source, FileSource) else InputHealth(
+            source.sample_rate,
+            InputHealthConfig(silent_seconds=math.inf) if source.captures_playback else None,
+        )
 
     # -- listeners ------------------------------------------------------------------------
     def add_event_listener(self, fn: EventListener) -> None:

@@ -528,6 +528,24 @@ def test_live_microphone_start_stop_and_device_switching(make_window, qtbot, pul
     assert w.start_action.text() == "Start" and w.mode == "idle"
 
 
+def test_system_audio_is_an_input_choice(make_window, qtbot, pulse):
+    """*System audio* (what the computer plays: a call's other side) in the picker, listened to and remembered."""
+    from realtime_ser.audio.system_audio import SYSTEM_AUDIO_NAME
+
+    w = make_window()
+    assert SYSTEM_AUDIO_NAME in w.device_picker.refresh()
+    assert w.device_picker.select(SYSTEM_AUDIO_NAME)
+    w.start_microphone()
+    qtbot.waitUntil(lambda: w.engine.running and w.mode == "microphone", timeout=5000)
+    assert w.engine.info.name == SYSTEM_AUDIO_NAME and w.settings.device == SYSTEM_AUDIO_NAME
+    qtbot.wait(4500)  # nothing plays yet: digital silence, which is no fault of a monitor
+    assert w.now_panel.input_warning.isHidden()
+    assert pulse.play(CLIPS / "ANG.wav").wait(timeout=20) == 0
+    qtbot.waitUntil(lambda: len(w.timeline_model.final_events()) >= 1, timeout=8000)
+    w.stop()
+    qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+
+
 def test_dark_system_palette_gives_dark_plots(make_window, qtbot):
     from PySide6.QtGui import QColor, QPalette
 

@@ -1,0 +1,100 @@
+"""Recording what the computer plays (the other side of a call) through a real PulseAudio server.
+
+The test server's default *source* is switched to a silent one, so the ordinary input hears
+nothing; a clip played to the default *output* must then reach the pipeline only through
+*System audio* (the output's monitor). Real daemon, real PortAudio stream, real model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import cli_env, run_cli
+from realtime_ser.audio.sources import MicrophoneSource, list_devices, resolve_device
+from realtime_ser.audio.system_audio import SYSTEM_AUDIO_NAME
+from realtime_ser.errors import DeviceError
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.worker import Pipeline
+
+CLIP = "ravdess/Actor_01/03-01-07-02-02-01-01.flac"  # its lead-in is quiet: see test_virtual_mic.py
+
+
+@pytest.fixture
+def silent_default_source(pulse):
+    """The ordinary input records a silent source while the test runs; the default output is unchanged."""
+    pulse.pactl("set-default-source", "silence")
+    try:
+        yield pulse
+    finally:
+        pulse.pactl("set-default-source", "vmic")
+
+
+def _capture(device, model, pulse, clip, silence_first_s: float):
+    """Listen on ``device``; after ``silence_first_s`` play ``clip`` to the default output."""
+    pipe = Pipeline(MicrophoneSource(device), model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        deadline = time.monotonic() + silence_first_s + 5
+        while pipe.stats.stream_time < silence_first_s and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pipe.stats.stream_time >= silence_first_s, "no audio from the device"
+        assert pulse.play(clip).wait(timeout=20) == 0
+        time.sleep(1.5)  # the utterance's end and its result
+    finally:
+        pipe.stop()
+    assert pipe.error is None
+    return pipe, seen
+
+
+def test_system_audio_records_what_is_played(silent_default_source, model, data):
+    pulse = silent_default_source
+    choice = [d for d in list_devices(inputs_only=True) if d.name == SYSTEM_AUDIO_NAME]
+    assert len(choice) == 1 and choice[0].pulse_source == "@DEFAULT_MONITOR@"
+    assert resolve_device("system") == choice[0] == resolve_device(SYSTEM_AUDIO_NAME)
+
+    # The ordinary input hears nothing of it: the speech below can only come through the monitor.
+    _, heard = _capture("pulse", model, pulse, data / CLIP, silence_first_s=0.5)
+    assert not [e for e in heard if isinstance(e, SpeechEvent)]
+
+    # 4 s of nothing playing first (a microphone is reported silent after 3): normal for a monitor.
+    pipe, seen = _capture("system", model, pulse, data / CLIP, silence_first_s=4.0)
+    assert [e.kind for e in seen if isinstance(e, SpeechEvent)] == ["start", "end"]
+    assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 1
+    assert not [e for e in seen if isinstance(e, StatusEvent) and "silent" in e.message]
+    assert pipe.stats.input_problem is None
+    assert pipe.source.name == SYSTEM_AUDIO_NAME
+
+
+def test_one_pulseaudio_source_by_name(pulse, model, data):
+    """``pulse:SOURCE``: the sink's monitor named directly; a source that does not exist is one line."""
+    pipe, seen = _capture("pulse:vsink.monitor", model, pulse, data / CLIP, silence_first_s=0.5)
+    assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 1
+    assert pipe.source.captures_playback
+
+    missing = MicrophoneSource("pulse:no-such-source")
+    with pytest.raises(DeviceError, match="cannot record pulse:no-such-source") as err:
+        missing.start()
+    assert "\n" not in str(err.value)
+
+
+def test_the_command_line_offers_system_audio(pulse):
+    listing = run_cli("devices", env=pulse.env)
+    assert listing.returncode == 0, listing.stderr
+    assert any(line.startswith("sys") and line.endswith(SYSTEM_AUDIO_NAME) for line in listing.stdout.splitlines())
+    bad = run_cli("listen", "--device", "pulse:no-such-source", "--duration", "1", env=pulse.env)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("realtime-ser: error: cannot record pulse:no-such-source")
+
+
+def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):
+    """No server at the address libpulse is given: no ``pulse`` device, so no System audio."""
+    env = cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}")
+    proc = run_cli("listen", "--device", "system", "--duration", "1", env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
+    assert "loopback device" in line  # what macOS and Windows users do instead
