@@ -65,8 +65,12 @@ def predict_clip(
     path: str | os.PathLike,
     model=None,
     config: PipelineConfig | None = None,
+    channel: int | None = None,
 ) -> ClipPrediction:
     """The emotions of the recording at ``path`` (any format the app opens).
+
+    ``channel`` (1-based) takes one channel of a multi-channel recording (one side of a call,
+    one speaker's microphone) instead of the mix of all.
 
     ``model``: an :class:`~realtime_ser.model.emotion_model.EmotionModel`, a model file's path,
     or None for the bundled model; pass a loaded model when scoring many files.
@@ -79,7 +83,7 @@ def predict_clip(
     if model is None or isinstance(model, (str, os.PathLike)):
         model = EmotionModel.load(model)
     config = config or PipelineConfig()
-    events = analyze_file(path, model, config)
+    events = analyze_file(path, model, config, channel=channel)
     finals = [ev for ev in events if isinstance(ev, EmotionEvent) and ev.final]
     messages = [ev.message for ev in events if isinstance(ev, StatusEvent)]
     labels = list(model.labels)

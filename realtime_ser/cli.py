@@ -192,6 +192,9 @@ def _setting_value(name: str):
 
 #: --jobs: a whole number >= 0 (0 = choose by the batch size)
 _worker_count = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
+channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
+CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
+                "of a call, one speaker's microphone")
 
 
 def _load_model(args, settings):
@@ -262,10 +265,10 @@ def _listen_source(args, settings):
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
 
     if not args.replay:
-        return MicrophoneSource(args.device if args.device is not None else settings.device)
+        return MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
     path = Path(args.replay)
     audio = session_audio(path) if path.is_dir() else None
-    source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0)
+    source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
     if audio is not None:
         source.name = path.resolve().name  # the session, not its "audio.wav"
     return source
@@ -547,12 +550,12 @@ def _init_worker(model_path):
 
 def _analyze_one(task):
     """Worker-process entry: returns (index, rows or None, error or None, seconds of audio)."""
-    index, path, config, include_partials = task
+    index, path, config, include_partials, channel = task
     from realtime_ser.audio.io import audio_duration
     from realtime_ser.pipeline.worker import analyze_file
 
     try:
-        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials)
+        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel)
         return index, [ev.to_dict() for ev in events], None, audio_duration(path)
     except SerError as exc:
         return index, None, str(exc), 0.0
@@ -579,7 +582,7 @@ def cmd_analyze(args) -> int:
     config = _pipeline_config(settings, args)
     markers: dict[str, list[dict]] = {}
     items = collect_inputs(args.inputs, markers)
-    tasks = [(i, str(p), config, args.partials) for i, (_, p, err) in enumerate(items) if err is None]
+    tasks = [(i, str(p), config, args.partials, args.channel) for i, (_, p, err) in enumerate(items) if err is None]
     results: dict[int, tuple] = {}
     durations: dict[int, float] = {}  # seconds of audio per input
     warnings: list[str] = []
@@ -757,6 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="also write every event to this JSONL file")
     _add_pipeline_options(p)
     p.add_argument("--partials", action="store_true", help="also print partial results")
+    p.add_argument("--channel", type=channel_number, metavar="N",
+                   help="of a multi-channel input or --replay file, " + CHANNEL_HELP)
     p.add_argument("--replay", metavar="FILE|DIR",
                    help="replay an audio file or a recorded session folder in real time instead of a microphone")
     p.add_argument("--speed", type=positive_number,
@@ -782,6 +787,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=_worker_count, default=0,
                    help="worker processes (default 0 = all cores for batches of 8 files or more)")
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
+    p.add_argument("--channel", type=channel_number, metavar="N", help="of each input, " + CHANNEL_HELP)
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto", help="progress bar on stderr")
     p.set_defaults(func=cmd_analyze)
 

@@ -86,25 +86,43 @@ def audio_duration(path: str | os.PathLike) -> float:
         return f.frames / float(f.samplerate) if f.samplerate else 0.0
 
 
-def _to_mono(block: np.ndarray) -> np.ndarray:
+def audio_channels(path: str | os.PathLike) -> int:
+    """Number of channels, read from the header without decoding."""
+    with _open(path) as f:
+        return f.channels
+
+
+def check_channel(path, channels: int, channel: int | None) -> None:
+    """AudioFileError unless ``channel`` (1-based; None = all mixed) is one of the file's ``channels``."""
+    if channel is not None and not 1 <= channel <= channels:
+        held = "one channel" if channels == 1 else f"{channels} channels"
+        raise AudioFileError(f"{path}: has {held}, so there is no channel {channel}")
+
+
+def _to_mono(block: np.ndarray, channel: int | None = None) -> np.ndarray:
+    """One channel (1-based), or the mean of all of them."""
     if block.ndim == 2:
-        block = block.mean(axis=1)
+        block = block[:, channel - 1] if channel is not None else block.mean(axis=1)
     return np.ascontiguousarray(block, dtype=np.float32)
 
 
 def iter_audio_blocks(
-    path: str | os.PathLike, sample_rate: int, block_seconds: float = 10.0, start_seconds: float = 0.0
+    path: str | os.PathLike, sample_rate: int, block_seconds: float = 10.0, start_seconds: float = 0.0,
+    channel: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield a file as mono float32 blocks at ``sample_rate``, decoding incrementally.
 
     Memory stays bounded whatever the file's length, which is what makes
     ``analyze`` safe on multi-hour recordings.  ``start_seconds`` seeks first
     (used by paced replay to jump in a long recording without decoding it all).
+    ``channel`` (1-based) takes that channel alone instead of mixing them all: one side of a call
+    recorded in stereo, one speaker's lavalier of an interview.
     """
     f = _open(path)
     with f:
         if f.samplerate <= 0 or f.channels <= 0:
             raise AudioFileError(f"{path}: invalid header (rate {f.samplerate}, {f.channels} channels)")
+        check_channel(path, f.channels, channel)
         frames_per_block = max(1, int(block_seconds * f.samplerate))
         if start_seconds > 0:
             if not f.seekable():
@@ -122,7 +140,7 @@ def iter_audio_blocks(
             except (sf.LibsndfileError, RuntimeError) as exc:
                 raise AudioFileError(f"{path}: corrupt or truncated audio ({str(exc).splitlines()[0]})") from None
             last = len(block) < frames_per_block
-            mono = _to_mono(block)
+            mono = _to_mono(block, channel)
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
             if not np.all(np.isfinite(mono)):
@@ -136,18 +154,19 @@ def iter_audio_blocks(
             raise AudioFileError(f"{path}: contains no audio samples")
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
-    """Decode a whole file into one mono float32 array at ``sample_rate``."""
+def load_audio(path: str | os.PathLike, sample_rate: int, channel: int | None = None) -> np.ndarray:
+    """Decode a whole file (or one ``channel``, 1-based) into one mono float32 array at ``sample_rate``."""
     with _open(path) as f:
         if f.samplerate > 0 and f.frames / f.samplerate > MAX_LOAD_SECONDS:
             raise AudioFileError(
                 f"{path}: too long to load at once ({f.frames / f.samplerate / 3600:.1f} h)"
             )
-    blocks = list(iter_audio_blocks(path, sample_rate, block_seconds=60.0))
+    blocks = list(iter_audio_blocks(path, sample_rate, block_seconds=60.0, channel=channel))
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
 
 
-def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: float) -> np.ndarray:
+def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: float,
+              channel: int | None = None) -> np.ndarray:
     """Decode ``start``..``end`` seconds of a file (mono float32 at ``sample_rate``), seeking, not decoding all.
 
     What the timeline plays when a user double-clicks an utterance; the span is
@@ -157,7 +176,7 @@ def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: floa
     want = max(0, int(round((float(end) - start) * sample_rate)))
     out, have = [], 0
     for block in iter_audio_blocks(path, sample_rate, block_seconds=min(10.0, max(0.5, end - start)),
-                                   start_seconds=start):
+                                   start_seconds=start, channel=channel):
         out.append(block[: want - have])
         have += out[-1].size
         if have >= want:

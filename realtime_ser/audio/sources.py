@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from realtime_ser.audio.io import audio_duration, iter_audio_blocks
+from realtime_ser.audio.io import check_channel, audio_channels, audio_duration, iter_audio_blocks
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -218,8 +218,10 @@ class MicrophoneSource(AudioSource):
         buffer_seconds: float = 2.0,
         stall_timeout: float = 1.0,
         reconnect_interval: float = 1.0,
+        channel: int | None = None,
     ):
         self.requested = device
+        self.channel = channel  # 1-based input channel of a multi-channel interface; None: the first
         self.block_ms = block_ms
         self.buffer_seconds = buffer_seconds
         self.stall_timeout = stall_timeout
@@ -251,6 +253,14 @@ class MicrophoneSource(AudioSource):
 
     def _open(self, info: DeviceInfo) -> None:
         sd = load_sounddevice()
+        if self.channel is not None and self.channel > info.max_input_channels:
+            n = info.max_input_channels
+            held = "one input channel" if n == 1 else f"{n} input channels"
+            raise DeviceError(f"audio device {info.name!r} has {held}, so there is no channel {self.channel}")
+        # A chosen channel is read from a stream of at least two: asked for one, the audio server
+        # (PulseAudio, PipeWire, ALSA's plug devices) would mix a stereo input down, left and right.
+        channels = 1 if self.channel is None else min(info.max_input_channels, max(self.channel, 2))
+        column = 0 if self.channel is None else self.channel - 1
         rate = int(info.default_samplerate) or MODEL_RATE
         ring = RingBuffer(int(rate * self.buffer_seconds))
         self._last_callback = time.monotonic()
@@ -258,7 +268,7 @@ class MicrophoneSource(AudioSource):
         def callback(indata, frames, time_info, status):  # audio thread: copy and count only
             if status.input_overflow:
                 self._callback_overflows += 1
-            ring.write(indata[:, 0])
+            ring.write(indata[:, column])
             self._last_callback = time.monotonic()
 
         try:
@@ -266,7 +276,7 @@ class MicrophoneSource(AudioSource):
                 stream = sd.InputStream(
                     device=info.index,
                     samplerate=rate,
-                    channels=1,
+                    channels=channels,
                     dtype="float32",
                     blocksize=int(rate * self.block_ms / 1000),
                     callback=callback,
@@ -282,7 +292,7 @@ class MicrophoneSource(AudioSource):
         self._seen_dropped = 0
         self.info = info
         self.capture_rate = rate
-        self.name = info.name
+        self.name = info.name if self.channel is None else f"{info.name} (channel {self.channel})"
         self._resampler = (
             None if rate == MODEL_RATE else soxr.ResampleStream(rate, MODEL_RATE, 1, dtype="float32", quality="HQ")
         )
@@ -425,8 +435,10 @@ class FileSource(AudioSource):
         block_ms: float = 20.0,
         speed: float = 1.0,
         decode_seconds: float = 1.0,
+        channel: int | None = None,
     ):
         self.path = Path(path)
+        self.channel = channel  # 1-based; None mixes all channels
         self.realtime = realtime
         self.loop = loop
         self.block = max(1, int(MODEL_RATE * block_ms / 1000))
@@ -434,7 +446,7 @@ class FileSource(AudioSource):
         if not (self.speed > 0 and math.isfinite(self.speed)):  # the pacing divides by it
             raise ValueError(f"FileSource speed must be a finite number > 0, not {speed!r}")
         self.decode_seconds = decode_seconds if realtime else max(decode_seconds, 2.0)
-        self.name = self.path.name
+        self.name = self.path.name if channel is None else f"{self.path.name} (channel {channel})"
         self._duration: float | None = None
         self._lock = threading.Lock()
         self._blocks = None
@@ -460,6 +472,8 @@ class FileSource(AudioSource):
 
     def start(self) -> None:
         _ = self.duration  # raises AudioFileError early for a missing or undecodable file
+        if self.channel is not None:  # and for a channel the file does not have
+            check_channel(self.path, audio_channels(self.path), self.channel)
         with self._lock:
             self._open_at(self._reset or 0)  # a seek before the start: start there (the reset stays for the pipeline)
             self._started = True
@@ -471,7 +485,7 @@ class FileSource(AudioSource):
 
     def _open_at(self, sample: int) -> None:
         self._blocks = iter_audio_blocks(
-            self.path, MODEL_RATE, self.decode_seconds, start_seconds=sample / MODEL_RATE
+            self.path, MODEL_RATE, self.decode_seconds, start_seconds=sample / MODEL_RATE, channel=self.channel
         )
         self._buf = np.zeros(0, dtype=np.float32)
         self._origin = sample
@@ -521,7 +535,7 @@ class FileSource(AudioSource):
                 nxt = None
             if nxt is None:
                 if self.loop and self._origin + self._pos + self._buf.size > 0:
-                    self._blocks = iter_audio_blocks(self.path, MODEL_RATE, self.decode_seconds)
+                    self._blocks = iter_audio_blocks(self.path, MODEL_RATE, self.decode_seconds, channel=self.channel)
                     continue
                 return False
             self._buf = np.concatenate([self._buf, nxt]) if self._buf.size else nxt

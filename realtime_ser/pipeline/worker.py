@@ -258,12 +258,14 @@ def analyze_file(
     config: PipelineConfig | None = None,
     include_partials: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    channel: int | None = None,
 ) -> list[PipelineEvent]:
     """Run a whole file through the live path (unpaced); return its events in order.
 
     ``on_progress(seconds)`` is called with the seconds of audio processed per block.
+    ``channel`` (1-based) analyses that channel alone instead of the mix of all.
     """
-    source = FileSource(path, realtime=False)
+    source = FileSource(path, realtime=False, channel=channel)
     config = config or PipelineConfig()
     if not include_partials and config.emit_partials:  # partials never change a final result
         config = dataclasses.replace(config, emit_partials=False)
