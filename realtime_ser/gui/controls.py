@@ -99,11 +99,13 @@ class SensitivityControl(QWidget):
 
 
 class ReplayBar(QWidget):
-    """Transport for a replayed recording: pause/resume, seek, position, audible."""
+    """Transport for a replayed recording: pause/resume, seek, position, channel, audible."""
 
     pause_toggled = Signal(bool)
     seek_requested = Signal(float)
     audible_toggled = Signal(bool)
+    #: The channel to replay alone (1-based), or None for all mixed; offered for multi-channel recordings.
+    channel_chosen = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -127,6 +129,12 @@ class ReplayBar(QWidget):
         layout.addWidget(self.position, 1)
         self.time_label = QLabel("0:00.0 / 0:00.0")
         layout.addWidget(self.time_label)
+        self.channel_box = QComboBox()
+        self.channel_box.setToolTip("Analyse one channel alone (one side of a call, one speaker's microphone) "
+                                    "or all channels mixed; the replay starts again")
+        self.channel_box.activated.connect(lambda i: self.channel_chosen.emit(self.channel_box.itemData(i)))
+        self.channel_box.hide()
+        layout.addWidget(self.channel_box)
         self.audible = QCheckBox("Audible")
         self.audible.setToolTip("Play the replay on the default output device")
         self.audible.toggled.connect(self.audible_toggled)
@@ -137,10 +145,18 @@ class ReplayBar(QWidget):
         self.pause_button.setIcon(self.style().standardIcon(icon))
         self.pause_toggled.emit(paused)
 
-    def begin(self, name: str, duration: float | None) -> None:
-        """A new replay of ``name`` (plain text), from its start."""
+    def begin(self, name: str, duration: float | None, channels: int = 1, channel: int | None = None) -> None:
+        """A new replay of ``name`` (plain text), from its start; ``channel`` of its ``channels`` (None: mixed)."""
         self.name = name
         self.duration = duration or 0.0
+        self.channel_box.clear()
+        if channels > 1:
+            self.channel_box.addItem("All channels", None)
+            for n in range(1, channels + 1):
+                side = {1: " (left)", 2: " (right)"}.get(n, "") if channels == 2 else ""
+                self.channel_box.addItem(f"Channel {n}{side}", n)
+            self.channel_box.setCurrentIndex(self.channel_box.findData(channel) if channel else 0)
+        self.channel_box.setVisible(channels > 1)
         self.position.setRange(0, int(self.duration * 10))
         self.set_playing(True)
         self.set_position(0.0)

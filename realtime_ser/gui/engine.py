@@ -37,6 +37,12 @@ class SourceInfo:
     path: Path | None = None
     duration: float | None = None  # seconds, files only
     audio_path: Path | None = None  # the audio file replayed (inside ``path`` for a session folder)
+    channel: int | None = None  # the one channel replayed (1-based); None: all channels mixed
+
+    @property
+    def shown_name(self) -> str:
+        """The name, and the channel when one alone is replayed: what the status bar and messages say."""
+        return f"{self.name} (channel {self.channel})" if self.channel else self.name
 
     @property
     def session_folder(self) -> Path | None:

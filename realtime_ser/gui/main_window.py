@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.pause_toggled.connect(self.set_paused)
         self.replay_bar.seek_requested.connect(self.seek)
         self.replay_bar.audible_toggled.connect(self.set_audible)
+        self.replay_bar.channel_chosen.connect(self.replay_channel)
         self.replay_bar.audible.setChecked(settings.audible_replay)
         self.timeline.utterance_activated.connect(self.play_utterance)
         self.timeline.marker_activated.connect(self.replay_from_marker)
@@ -411,9 +412,11 @@ class MainWindow(QMainWindow):
             self.banner.show_message(text, actions)
         self.statusBar().showMessage(f"microphone: {reason}", 10000)
 
-    def open_recording(self, path: str | Path, keep_banner: bool = False, remember: bool = True) -> bool:
-        """Replay an audio file or a session folder through the pipeline, paced in real time."""
-        from realtime_ser.audio.io import audio_duration
+    def open_recording(self, path: str | Path, keep_banner: bool = False, remember: bool = True,
+                       channel: int | None = None) -> bool:
+        """Replay an audio file or a session folder through the pipeline, paced in real time
+        (``channel``: that channel alone, 1-based; None: all channels mixed)."""
+        from realtime_ser.audio.io import audio_channels, audio_duration
         from realtime_ser.audio.sources import FileSource
 
         path = Path(path)
@@ -428,9 +431,9 @@ class MainWindow(QMainWindow):
                 kind = "session"
                 if session.title:
                     name = f"{session.title} ({session.folder.name})"
-            duration = audio_duration(audio_path)
-            source = FileSource(audio_path, realtime=self.realtime_replay)
-            self._run(source, SourceInfo(kind, name, path, duration, audio_path))
+            duration, channels = audio_duration(audio_path), audio_channels(audio_path)
+            source = FileSource(audio_path, realtime=self.realtime_replay, channel=channel)
+            self._run(source, SourceInfo(kind, name, path, duration, audio_path, channel))
         except SerError as exc:
             self.show_error(str(exc))
             return False
@@ -442,7 +445,7 @@ class MainWindow(QMainWindow):
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
         self.timeline.marker_hint = f"Double-click to replay from just before it\n{MARKER_EDIT_HINT}"
-        self.replay_bar.begin(name, duration)
+        self.replay_bar.begin(name, duration, channels, channel)
         self.replay_bar.show()
         if not keep_banner:
             self.banner.hide()
@@ -453,6 +456,13 @@ class MainWindow(QMainWindow):
             self.settings.add_recent(str(path.resolve()))
         self._update_controls()
         return True
+
+    def replay_channel(self, channel: int | None) -> None:
+        """Replay the open recording again from its start, with ``channel`` alone (None: mixed)."""
+        info = self.engine.info
+        if self.mode != "replay" or info is None or info.path is None or channel == info.channel:
+            return
+        self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel)
 
     def play_demo(self) -> None:
         if self.demo_path is None or not self.demo_path.exists():
@@ -545,7 +555,7 @@ class MainWindow(QMainWindow):
 
         info = self.engine.info
         try:
-            source = FileSource(info.audio_path, realtime=self.realtime_replay)
+            source = FileSource(info.audio_path, realtime=self.realtime_replay, channel=info.channel)
             if seconds > 0:
                 source.seek(seconds)
             last_id = max((u.utterance_id for u in self.timeline_model.utterances), default=0)
@@ -580,7 +590,7 @@ class MainWindow(QMainWindow):
         end = utt.end_or(self.replay_position())
         try:
             audio = load_span(info.audio_path, self.params.sample_rate, utt.start - UTTERANCE_MARGIN_S,
-                              min(end + UTTERANCE_MARGIN_S, utt.start + MAX_PLAY_S))
+                              min(end + UTTERANCE_MARGIN_S, utt.start + MAX_PLAY_S), channel=info.channel)
             play_clip(audio, self.params.sample_rate)
         except SerError as exc:
             self.show_error(str(exc))
@@ -809,7 +819,7 @@ class MainWindow(QMainWindow):
         if info is None or info.path is None:
             return time.strftime("microphone-emotions-%Y%m%d-%H%M")
         name = info.session_folder.name if info.session_folder is not None else info.path.stem
-        return f"{name}-emotions"
+        return f"{name}-channel{info.channel}-emotions" if info.channel else f"{name}-emotions"
 
     def open_dialog(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)
@@ -1043,7 +1053,7 @@ class MainWindow(QMainWindow):
     def _explain_no_speech(self, message: str, info: SourceInfo) -> None:
         """A replay that held no utterance: why, and a way to try again more sensitively."""
         why = html.escape(message[len(NO_SPEECH):].lstrip(": "))
-        text = f"<b>No speech found</b> in {html.escape(info.name)}: {why}."
+        text = f"<b>No speech found</b> in {html.escape(info.shown_name)}: {why}."
         if "threshold" in why:
             text += " <i>Sensitivity</i> further right is a lower threshold."
         actions = []

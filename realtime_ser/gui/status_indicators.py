@@ -46,7 +46,7 @@ class StatusIndicators:
 
     def show_source(self, info: SourceInfo | None) -> None:
         """What is listened to or replayed; None: nothing (idle)."""
-        self.source.setText("idle" if info is None else f"{info.kind}: {info.name}")
+        self.source.setText("idle" if info is None else f"{info.kind}: {info.shown_name}")
 
     def show_latency(self, ms: float | None) -> None:
         """The newest final result's latency; None: none yet (a new source)."""

@@ -188,3 +188,42 @@ def test_a_recording_can_be_named_while_it_runs(make_window, qtbot, pulse, tmp_p
     w._update_controls()
     assert not w.name_recording_action.isEnabled()
     assert "P07" not in w.windowTitle()
+
+
+def test_a_channel_of_a_stereo_recording_is_replayed_alone(make_window, qtbot, tmp_path):
+    """A call with each side on its own channel: the replay bar offers the channels; the one chosen
+    is analysed alone (the other side is silence here), and a band plays that channel."""
+    import numpy as np
+    import soundfile as sf
+
+    from realtime_ser.audio.io import load_audio
+
+    speech = load_audio(CLIPS / "ANG.wav", 16000)
+    call = tmp_path / "call.wav"
+    sf.write(call, np.stack([np.zeros_like(speech), speech], axis=1), 16000)
+    w = make_window()
+    w.open_recording(call)
+    wait_replay_done(qtbot, w)
+    box = w.replay_bar.channel_box
+    assert box.isVisibleTo(w) and [box.itemText(i) for i in range(box.count())] == [
+        "All channels", "Channel 1 (left)", "Channel 2 (right)"]
+    assert box.currentData() is None and len(w.timeline_model.final_events()) == 1  # mixed: heard
+
+    box.setCurrentIndex(1)
+    box.activated.emit(1)  # as the user picks it
+    wait_replay_done(qtbot, w)
+    assert w.engine.info.channel == 1 and w.timeline_model.final_events() == []  # the silent side
+    assert "No speech found</b> in call.wav (channel 1): the audio is silent" in w.banner.text.text()
+
+    box.setCurrentIndex(2)
+    box.activated.emit(2)
+    wait_replay_done(qtbot, w)
+    assert w.engine.info.channel == 2 and len(w.timeline_model.final_events()) == 1
+    assert w._export_stem() == "call-channel2-emotions" and w.status_source.text() == "file: call.wav (channel 2)"
+    w.replay_again(0.0)  # playing it again keeps the channel
+    wait_replay_done(qtbot, w)
+    assert w.engine.info.channel == 2 and len(w.timeline_model.final_events()) == 1
+
+    w.open_recording(CLIPS / "SAD.wav")  # a mono recording: nothing to choose
+    wait_replay_done(qtbot, w)
+    assert not box.isVisibleTo(w) and w.engine.info.channel is None
