@@ -42,9 +42,11 @@ class FFmpegReader:
     """
 
     def __init__(self, path: str | os.PathLike):
-        import av  # imported here: only these formats need it, and it loads FFmpeg's libraries
-
         self.path = Path(path)
+        try:
+            import av  # imported here: only these formats need it, and it loads FFmpeg's libraries
+        except ImportError:  # a dependency of the package, but an install can lack it
+            raise AudioFileError(f"{self.path}: reading this format needs PyAV (pip install av)") from None
         self._av = av
         try:
             self._container = av.open(str(self.path), mode="r", metadata_errors="ignore")
