@@ -458,11 +458,23 @@ class MainWindow(QMainWindow):
         return True
 
     def replay_channel(self, channel: int | None) -> None:
-        """Replay the open recording again from its start, with ``channel`` alone (None: mixed)."""
+        """Replay the open recording again from its start, with ``channel`` alone (None: mixed).
+
+        The marks of a plain file stay (a session folder's come back from the session itself), on
+        the same clock, and numbering goes on after them.
+        """
         info = self.engine.info
         if self.mode != "replay" or info is None or info.path is None or channel == info.channel:
             return
-        self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel)
+        kept = self.timeline_model.markers if info.kind == "file" else []
+        last_id = self.timeline_model.next_marker_id() - 1
+        if not self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel):
+            return
+        for marker in kept:
+            self.timeline_model.add_marker(marker)
+        if info.kind == "file" and last_id:  # a deleted number is not given again
+            self.timeline_model.add_marker(MarkerEvent(last_id, 0.0, removed=True))
+        self.timeline.refresh(0.0)
 
     def play_demo(self) -> None:
         if self.demo_path is None or not self.demo_path.exists():

@@ -208,11 +208,17 @@ def test_a_channel_of_a_stereo_recording_is_replayed_alone(make_window, qtbot, t
     assert box.isVisibleTo(w) and [box.itemText(i) for i in range(box.count())] == [
         "All channels", "Channel 1 (left)", "Channel 2 (right)"]
     assert box.currentData() is None and len(w.timeline_model.final_events()) == 1  # mixed: heard
+    w.add_marker("her voice breaks", at=1.5)
+    w.add_marker("", at=2.0)
+    w.delete_marker(2)
 
     box.setCurrentIndex(1)
     box.activated.emit(1)  # as the user picks it
     wait_replay_done(qtbot, w)
     assert w.engine.info.channel == 1 and w.timeline_model.final_events() == []  # the silent side
+    # the file's marks stay across the switch (same clock); a deleted number is not given again
+    assert [(m.marker_id, m.time, m.note) for m in w.timeline_model.markers] == [(1, 1.5, "her voice breaks")]
+    assert w.timeline_model.next_marker_id() == 3
     assert "No speech found</b> in call.wav (channel 1): the audio is silent" in w.banner.text.text()
 
     box.setCurrentIndex(2)
