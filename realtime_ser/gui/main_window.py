@@ -56,6 +56,7 @@ from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, form
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
+from realtime_ser.session.file_marks import default_marks_dir, load_marks, save_marks
 from realtime_ser.pipeline.smoothing import relabel
 
 FPS = 30
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         realtime_replay: bool = True,
         config: Settings | None = None,
         config_path: Path | None = None,
+        file_marks_dir: Path | None = None,
     ):
         super().__init__()
         self.model = model
@@ -107,6 +109,8 @@ class MainWindow(QMainWindow):
         self.config = config if config is not None else Settings()
         self.config_path = Path(config_path) if config_path else default_config_path()
         self.demo_path = demo_path
+        #: Where the marks set on plain audio files are kept between replays (session/file_marks.py).
+        self.file_marks_dir = Path(file_marks_dir) if file_marks_dir else default_marks_dir()
         self._sessions_dir_given = bool(sessions_dir)  # --sessions-dir outranks the settings
         self.sessions_dir = Path(sessions_dir) if sessions_dir else self.config.session_path
         self.realtime_replay = realtime_replay
@@ -441,6 +445,8 @@ class MainWindow(QMainWindow):
             for marker in session.markers:
                 self.timeline_model.add_marker(marker)
             self.timeline.refresh(0.0)
+        else:  # marks set on this file in an earlier replay
+            self._show_file_marks(audio_path)
         self.mode = "replay"
         self._paused = False
         self.timeline.hint = "Double-click to hear it"
@@ -457,24 +463,23 @@ class MainWindow(QMainWindow):
         self._update_controls()
         return True
 
-    def replay_channel(self, channel: int | None) -> None:
-        """Replay the open recording again from its start, with ``channel`` alone (None: mixed).
+    def _show_file_marks(self, audio_path: Path) -> None:
+        marks = load_marks(self.file_marks_dir, audio_path)
+        for marker in marks.markers:
+            self.timeline_model.add_marker(marker)
+        if marks.last_marker_id:  # numbering goes on after a deleted mark too
+            self.timeline_model.add_marker(MarkerEvent(marks.last_marker_id, 0.0, removed=True))
+        self.timeline.refresh(0.0)
+        if marks.stale:
+            self.statusBar().showMessage("The marks set on this file earlier are not shown: it has changed since", 10000)
 
-        The marks of a plain file stay (a session folder's come back from the session itself), on
-        the same clock, and numbering goes on after them.
-        """
+    def replay_channel(self, channel: int | None) -> None:
+        """Replay the open recording again from its start, with ``channel`` alone (None: mixed);
+        its marks come back with it (same clock)."""
         info = self.engine.info
         if self.mode != "replay" or info is None or info.path is None or channel == info.channel:
             return
-        kept = self.timeline_model.markers if info.kind == "file" else []
-        last_id = self.timeline_model.next_marker_id() - 1
-        if not self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel):
-            return
-        for marker in kept:
-            self.timeline_model.add_marker(marker)
-        if info.kind == "file" and last_id:  # a deleted number is not given again
-            self.timeline_model.add_marker(MarkerEvent(last_id, 0.0, removed=True))
-        self.timeline.refresh(0.0)
+        self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel)
 
     def play_demo(self) -> None:
         if self.demo_path is None or not self.demo_path.exists():
@@ -642,6 +647,14 @@ class MainWindow(QMainWindow):
                 saved = " (saved in the session)"
             except SerError as exc:
                 self.show_error(f"marker {marker.marker_id} is shown but not saved: {exc}")
+        elif not saved and self.mode == "replay" and info is not None and info.audio_path is not None:
+            # A plain recording: never written to; its marks are kept for it in the app's data folder.
+            try:
+                save_marks(self.file_marks_dir, info.audio_path, self.timeline_model.markers,
+                           self.timeline_model.next_marker_id() - 1)
+                saved = " (kept for this file)"
+            except SerError as exc:
+                self.show_error(f"marker {marker.marker_id} is shown but not kept: {exc}")
         now = self.envelope.end_time
         self.timeline.refresh(now)
         self._refresh_waveform(now)

@@ -56,6 +56,7 @@ def make_window(qtbot, model, model_path, settings, tmp_path):
     def make(realtime_replay: bool = False, settings_obj=None, resize: bool = True, **kwargs):
         kwargs.setdefault("demo_path", DEMO)
         kwargs.setdefault("sessions_dir", tmp_path / "sessions")
+        kwargs.setdefault("file_marks_dir", tmp_path / "file-marks")
         kwargs.setdefault("list_inputs", default_list_inputs)
         w = MainWindow(model, str(model_path), settings_obj or settings, realtime_replay=realtime_replay, **kwargs)
         qtbot.addWidget(w)

@@ -216,7 +216,7 @@ def test_a_channel_of_a_stereo_recording_is_replayed_alone(make_window, qtbot, t
     box.activated.emit(1)  # as the user picks it
     wait_replay_done(qtbot, w)
     assert w.engine.info.channel == 1 and w.timeline_model.final_events() == []  # the silent side
-    # the file's marks stay across the switch (same clock); a deleted number is not given again
+    # the file's marks come back after the switch (same clock); a deleted number is not given again
     assert [(m.marker_id, m.time, m.note) for m in w.timeline_model.markers] == [(1, 1.5, "her voice breaks")]
     assert w.timeline_model.next_marker_id() == 3
     assert "No speech found</b> in call.wav (channel 1): the audio is silent" in w.banner.text.text()
@@ -233,3 +233,40 @@ def test_a_channel_of_a_stereo_recording_is_replayed_alone(make_window, qtbot, t
     w.open_recording(CLIPS / "SAD.wav")  # a mono recording: nothing to choose
     wait_replay_done(qtbot, w)
     assert not box.isVisibleTo(w) and w.engine.info.channel is None
+
+
+def test_marks_on_a_plain_recording_come_back_when_it_is_replayed(make_window, qtbot, tmp_path):
+    """The file is never written to; its marks are kept for it, and dropped once it changes."""
+    import shutil
+
+    recording = tmp_path / "interview.wav"
+    shutil.copy(CLIPS / "HAP.wav", recording)
+    before = recording.read_bytes()
+    w = make_window()
+    w.open_recording(recording)
+    wait_replay_done(qtbot, w)
+    w.add_marker("laughs", at=0.8)
+    w.add_marker("", at=1.2)
+    w.add_marker("", at=1.9)
+    assert "(kept for this file)" in w.statusBar().currentMessage()
+    w.edit_marker_note(2, "pause")
+    w.delete_marker(3)
+    assert recording.read_bytes() == before
+
+    later = make_window()  # another day: the app started again
+    later.open_recording(recording)
+    wait_replay_done(qtbot, later)
+    assert [(m.marker_id, m.time, m.note) for m in later.timeline_model.markers] == [
+        (1, 0.8, "laughs"), (2, 1.2, "pause")]
+    assert later.timeline_model.next_marker_id() == 4
+    later.delete_marker(1)
+    later.delete_marker(2)  # none left: the file is forgotten
+    assert list((tmp_path / "file-marks").iterdir()) == []
+
+    later.add_marker("again", at=0.5)
+    with recording.open("ab") as f:  # the recording is edited: its marks would point at the wrong moments
+        f.write(b"\0" * 64)
+    third = make_window()
+    third.open_recording(recording)
+    assert third.timeline_model.markers == [] and "has changed" in third.statusBar().currentMessage()
+    wait_replay_done(qtbot, third)
