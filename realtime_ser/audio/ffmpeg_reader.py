@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,14 @@ class FFmpegReader:
             self.samplerate = int(ctx.sample_rate or 0)
             self.channels = int(ctx.channels or 0)
             self._origin = self._stream.start_time or 0  # in the stream's time base
-            self.frames = self._estimated_frames()
         except BaseException:
             self._container.close()
             raise
         self._restart(0)
 
-    def _estimated_frames(self) -> int:
+    @cached_property
+    def frames(self) -> int:
+        """Computed when first asked (a duration, a seek): a file that states none is read through."""
         s = self._stream
         if s.duration is not None and s.time_base is not None:
             seconds = float(s.duration * s.time_base)

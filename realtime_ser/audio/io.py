@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import soundfile as sf
@@ -80,16 +81,20 @@ def _open_ffmpeg(p: Path, unknown_format: bool = False) -> FFmpegReader:
         raise
 
 
+class AudioInfo(NamedTuple):
+    duration: float  # seconds
+    channels: int
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Duration and channel count, read from the header without decoding (one opening of the file)."""
+    with _open(path) as f:
+        return AudioInfo(f.frames / float(f.samplerate) if f.samplerate else 0.0, f.channels)
+
+
 def audio_duration(path: str | os.PathLike) -> float:
     """Duration in seconds, read from the header without decoding."""
-    with _open(path) as f:
-        return f.frames / float(f.samplerate) if f.samplerate else 0.0
-
-
-def audio_channels(path: str | os.PathLike) -> int:
-    """Number of channels, read from the header without decoding."""
-    with _open(path) as f:
-        return f.channels
+    return audio_info(path).duration
 
 
 def check_channel(path, channels: int, channel: int | None) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from realtime_ser.audio.io import check_channel, audio_channels, audio_duration, iter_audio_blocks
+from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -447,7 +447,7 @@ class FileSource(AudioSource):
             raise ValueError(f"FileSource speed must be a finite number > 0, not {speed!r}")
         self.decode_seconds = decode_seconds if realtime else max(decode_seconds, 2.0)
         self.name = self.path.name if channel is None else f"{self.path.name} (channel {channel})"
-        self._duration: float | None = None
+        self._info = None  # duration and channels, read once, when first needed
         self._lock = threading.Lock()
         self._blocks = None
         self._buf = np.zeros(0, dtype=np.float32)
@@ -461,9 +461,9 @@ class FileSource(AudioSource):
 
     @property
     def duration(self) -> float:
-        if self._duration is None:
-            self._duration = audio_duration(self.path)
-        return self._duration
+        if self._info is None:
+            self._info = audio_info(self.path)
+        return self._info.duration
 
     @property
     def position(self) -> float:
@@ -472,8 +472,7 @@ class FileSource(AudioSource):
 
     def start(self) -> None:
         _ = self.duration  # raises AudioFileError early for a missing or undecodable file
-        if self.channel is not None:  # and for a channel the file does not have
-            check_channel(self.path, audio_channels(self.path), self.channel)
+        check_channel(self.path, self._info.channels, self.channel)  # and for a channel it lacks
         with self._lock:
             self._open_at(self._reset or 0)  # a seek before the start: start there (the reset stays for the pipeline)
             self._started = True

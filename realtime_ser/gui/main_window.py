@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
                        channel: int | None = None) -> bool:
         """Replay an audio file or a session folder through the pipeline, paced in real time
         (``channel``: that channel alone, 1-based; None: all channels mixed)."""
-        from realtime_ser.audio.io import audio_channels, audio_duration
+        from realtime_ser.audio.io import audio_info
         from realtime_ser.audio.sources import FileSource
 
         path = Path(path)
@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
                 kind = "session"
                 if session.title:
                     name = f"{session.title} ({session.folder.name})"
-            duration, channels = audio_duration(audio_path), audio_channels(audio_path)
+            duration, channels = audio_info(audio_path)
             source = FileSource(audio_path, realtime=self.realtime_replay, channel=channel)
             self._run(source, SourceInfo(kind, name, path, duration, audio_path, channel))
         except SerError as exc:
