@@ -56,8 +56,8 @@ from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, form
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
-from realtime_ser.session.file_marks import default_marks_dir, load_marks, save_marks
 from realtime_ser.pipeline.smoothing import relabel
+from realtime_ser.session.file_marks import default_marks_dir, load_marks, save_marks
 
 FPS = 30
 APP_TITLE = "realtime-ser — live speech emotion"
