@@ -76,10 +76,12 @@ def cmd_devices(args) -> int:
     _print(f"{'idx':>3}  {'in':>2} {'out':>3}  {'rate':>6}  {'host API':<12} name")
     for d in devices:
         mark = "*" if d.is_default_input else " "
-        index = "sys" if d.pulse_source is not None else d.index  # --device system
+        # --device system; an audio server's input by the name that does not change (pulse:SOURCE)
+        index = d.index if d.pulse_source is None else "sys" if d.spec == d.name else "-"
+        name = d.name if d.spec == d.name else f"{d.name}  [{d.spec}]"
         _print(
             f"{index:>3}{mark} {d.max_input_channels:>2} {d.max_output_channels:>3}  "
-            f"{d.default_samplerate:>6.0f}  {d.hostapi:<12} {d.name}"
+            f"{d.default_samplerate:>6.0f}  {d.hostapi:<12} {name}"
         )
     if not any(d.is_input for d in devices):
         _err("none of these devices can capture audio (no input channels)")

@@ -98,7 +98,7 @@ def test_one_input_channel_of_a_live_device(pulse, model, call, tmp_path):
             finally:
                 pipe.stop()
             assert pipe.error is None
-            assert pipe.source.name == f"pulse:stereo.monitor (channel {channel})"
+            assert pipe.source.name == f"Monitor of Null Output (channel {channel})"
             heard[channel] = len(_finals(seen))
         assert heard == {1: 0, 2: 1}
     finally:

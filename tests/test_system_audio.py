@@ -75,8 +75,10 @@ def test_one_pulseaudio_source_by_name(pulse, model, data):
     assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 1
     assert pipe.source.captures_playback
 
+    assert pipe.source.name == "Monitor of VirtualSink"  # the server's own description
+
     missing = MicrophoneSource("pulse:no-such-source")
-    with pytest.raises(DeviceError, match="cannot record pulse:no-such-source") as err:
+    with pytest.raises(DeviceError, match="the audio server has no input named 'no-such-source'") as err:
         missing.start()
     assert "\n" not in str(err.value)
 
@@ -87,7 +89,8 @@ def test_the_command_line_offers_system_audio(pulse):
     assert any(line.startswith("sys") and line.endswith(SYSTEM_AUDIO_NAME) for line in listing.stdout.splitlines())
     bad = run_cli("listen", "--device", "pulse:no-such-source", "--duration", "1", env=pulse.env)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert bad.stderr.strip().splitlines()[-1].startswith("realtime-ser: error: cannot record pulse:no-such-source")
+    assert bad.stderr.strip().splitlines()[-1].startswith(
+        "realtime-ser: error: the audio server has no input named 'no-such-source'")
 
 
 def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):

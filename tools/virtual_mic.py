@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PA_CONFIG = """\
@@ -109,9 +111,33 @@ class PulseServer:
         if _pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
 
-    def play(self, path: str | os.PathLike) -> subprocess.Popen:
-        """Start playing a file into the virtual microphone (paplay's default buffering)."""
-        return subprocess.Popen(["paplay", str(path)], env=self.env)
+    @contextmanager
+    def module(self, name: str, *args: str) -> Iterator[None]:
+        """A PulseAudio module (a sink, a source) loaded for the block, unloaded after it."""
+        index = self.pactl("load-module", name, *args).strip()
+        try:
+            yield
+        finally:
+            self.pactl("unload-module", index)
+
+    @contextmanager
+    def stereo_input(self, source: str, description: str) -> Iterator[None]:
+        """A two-channel input named ``source`` (an interface with two microphones) for the block,
+        over the monitor of a stereo null sink ``SOURCE-out``: what is played there, it hears.
+        Fed silence and woken up as ``vsink`` is, so that it delivers audio like a live device."""
+        sink = f"{source}-out"
+        with self.module("module-null-sink", f"sink_name={sink}", "channels=2", "rate=48000"), \
+                self.module("module-virtual-source", f"source_name={source}", f"master={sink}.monitor",
+                            f"source_properties=device.description={description}"), \
+                self.module("module-loopback", "source=silence", f"sink={sink}", "latency_msec=20",
+                            "source_dont_move=true", "sink_dont_move=true"):
+            self.pactl("suspend-sink", sink, "1")
+            self.pactl("suspend-sink", sink, "0")
+            yield
+
+    def play(self, path: str | os.PathLike, sink: str | None = None) -> subprocess.Popen:
+        """Start playing a file into the virtual microphone, or into ``sink`` (paplay's default buffering)."""
+        return subprocess.Popen(["paplay", *([f"--device={sink}"] if sink else []), str(path)], env=self.env)
 
 
 def reinit_portaudio() -> None:

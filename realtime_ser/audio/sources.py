@@ -27,10 +27,12 @@ import numpy as np
 import soxr
 
 from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks
+from realtime_ser.audio.pulse_sources import list_pulse_inputs
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
     PULSE_DEVICE,
+    PULSE_PREFIX,
     SYSTEM_AUDIO_NAME,
     UNAVAILABLE,
     is_playback_capture,
@@ -113,19 +115,43 @@ class DeviceInfo:
     is_default_input: bool
     #: Record this PulseAudio/PipeWire source through the ALSA ``pulse`` device (see audio.system_audio).
     pulse_source: str | None = None
+    #: The source's own channel count, where the server told it (``max_input_channels`` is then that
+    #: count, not the 32 the ``pulse`` device claims); a stream of exactly this many keeps its layout.
+    source_channels: int | None = None
 
     @property
     def is_input(self) -> bool:
         return self.max_input_channels > 0
 
+    @property
+    def spec(self) -> str:
+        """What ``--device`` and the app's settings call it: the name, or ``pulse:SOURCE`` for a
+        PulseAudio/PipeWire input (its description can change; the source's name does not)."""
+        if self.pulse_source is None or self.pulse_source == DEFAULT_MONITOR:
+            return self.name
+        return PULSE_PREFIX + self.pulse_source
 
-def _through_pulse(pulse: DeviceInfo, source: str, name: str) -> DeviceInfo:
-    return DeviceInfo(pulse.index, name, pulse.hostapi, pulse.max_input_channels, 0,
-                      pulse.default_samplerate, False, source)
+    @property
+    def offers_channel_choice(self) -> bool:
+        """Whether choosing one input channel means something: an interface's inputs or a stereo
+        source, not ALSA's virtual devices (``pulse``, ``default``), which claim 32 or more."""
+        n = self.source_channels if self.pulse_source is not None else self.max_input_channels
+        return n is not None and 2 <= n <= MAX_CHOSEN_CHANNELS and self.name not in VIRTUAL_ALSA_DEVICES
+
+
+#: Interfaces have up to a few dozen inputs; ALSA's virtual devices claim 32 to 128 channels.
+MAX_CHOSEN_CHANNELS = 24
+VIRTUAL_ALSA_DEVICES = ("default", "sysdefault", "pulse", "pipewire", "jack", "dsnoop")
+
+
+def _through_pulse(pulse: DeviceInfo, source: str, name: str, channels: int | None = None) -> DeviceInfo:
+    return DeviceInfo(pulse.index, name, pulse.hostapi, channels or pulse.max_input_channels, 0,
+                      pulse.default_samplerate, False, source, channels)
 
 
 def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
-    """All PortAudio devices (or only those that can capture), then *System audio* where it can be had."""
+    """All PortAudio devices (or only those that can capture), then *System audio* and the audio
+    server's inputs under their own names (where ALSA's ``pulse`` device can record them)."""
     sd = load_sounddevice()
     try:
         devices = sd.query_devices()
@@ -149,6 +175,11 @@ def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
     pulse = [d for d in out if d.name == PULSE_DEVICE and d.is_input]
     if pulse:
         out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME))
+        # Monitors stay out of the list: System audio is the one people want (--device pulse:NAME.monitor
+        # still records any other).
+        for src in list_pulse_inputs() or []:
+            if not src.is_monitor:
+                out.append(_through_pulse(pulse[0], src.name, src.description, src.channels))
     return out
 
 
@@ -165,7 +196,7 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
             raise DeviceError(UNAVAILABLE)
         if wants_system_audio(device):
             return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
-        return _through_pulse(pulse[0], pulse_source_named(device), str(device))
+        return _pulse_input(pulse[0], pulse_source_named(device))
     devices = [d for d in devices if d.pulse_source is None]
     inputs = [d for d in devices if d.is_input]
     if isinstance(device, str) and device.strip().lstrip("-").isdigit():
@@ -196,6 +227,19 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
         if candidates:
             raise DeviceError(f"audio device {candidates[0].name!r} has no input channels")
     raise DeviceError(f"no audio device named {device!r} (see `realtime-ser devices`)")
+
+
+def _pulse_input(pulse: DeviceInfo, name: str) -> DeviceInfo:
+    """``pulse:NAME`` under the source's description and with its real channel count; where the
+    server cannot be asked (no libpulse), as named, for the stream's opening to judge."""
+    sources = list_pulse_inputs()
+    if sources is None:
+        return _through_pulse(pulse, name, PULSE_PREFIX + name)
+    match = [s for s in sources if s.name == name]
+    if not match:
+        raise DeviceError(f"the audio server has no input named {name!r} (see `realtime-ser devices`, "
+                          "or `pactl list short sources` for monitors)")
+    return _through_pulse(pulse, name, match[0].description, match[0].channels)
 
 
 # -- microphone -----------------------------------------------------------------------------
@@ -259,7 +303,13 @@ class MicrophoneSource(AudioSource):
             raise DeviceError(f"audio device {info.name!r} has {held}, so there is no channel {self.channel}")
         # A chosen channel is read from a stream of at least two: asked for one, the audio server
         # (PulseAudio, PipeWire, ALSA's plug devices) would mix a stereo input down, left and right.
-        channels = 1 if self.channel is None else min(info.max_input_channels, max(self.channel, 2))
+        # A server source is opened with all its channels: any other count is remapped, not cut.
+        if self.channel is None:
+            channels = 1
+        elif info.source_channels is not None:
+            channels = info.source_channels
+        else:
+            channels = min(info.max_input_channels, max(self.channel, 2))
         column = 0 if self.channel is None else self.channel - 1
         rate = int(info.default_samplerate) or MODEL_RATE
         ring = RingBuffer(int(rate * self.buffer_seconds))
@@ -366,7 +416,7 @@ class MicrophoneSource(AudioSource):
             sd._initialize()
         except Exception:
             return
-        previous = self.info.name if self.info else None
+        previous = self.info.spec if self.info else None
         # What is played never falls back to the microphone: that would analyse the wrong voice.
         fallbacks = (previous,) if self.captures_playback else (previous, None)
         for candidate in fallbacks:
@@ -402,7 +452,7 @@ class MicrophoneSource(AudioSource):
     @property
     def captures_playback(self) -> bool:
         """Recording what is played (a monitor), where silence means nothing plays, not a muted input."""
-        return is_playback_capture(self.info.name if self.info is not None else self.requested)
+        return is_playback_capture(self.info.spec if self.info is not None else self.requested)
 
     @property
     def dropped(self) -> int:

@@ -1,0 +1,41 @@
+"""The inputs a PulseAudio or PipeWire server offers, under the names the desktop shows for them.
+
+On a Linux desktop the sound server owns the sound cards: PortAudio lists their raw ALSA devices
+(often busy, named ``hw:1,0``) and the catch-all ``pulse``/``default``, but not "Blue Yeti Analog
+Stereo" or "Built-in Audio Analog Stereo", the names the system's sound settings show. pulsectl
+(libpulse, which pipewire-pulse serves as well) lists them, with each one's real channel count;
+they are then recorded through ALSA's ``pulse`` device (see :mod:`realtime_ser.audio.system_audio`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLIENT_NAME = "realtime-ser"
+
+
+@dataclass(frozen=True)
+class PulseInput:
+    name: str  # the server's name for it (``alsa_input.usb-...``), stable across restarts
+    description: str  # what people see in the sound settings
+    channels: int
+    is_monitor: bool  # what an output plays, not a microphone
+
+
+def list_pulse_inputs() -> list[PulseInput] | None:
+    """Every source of the running server, monitors included; None where no server answers
+    (none running, no libpulse: not Linux, or a minimal system), so callers can tell "none" from
+    "cannot know"."""
+    try:
+        import pulsectl
+    except (ImportError, OSError):  # OSError: pulsectl is there but libpulse is not
+        return None
+    try:
+        with pulsectl.Pulse(CLIENT_NAME) as pulse:
+            sources = pulse.source_list()
+    except Exception:  # noqa: BLE001 - pulsectl.PulseError and whatever a half-working server raises
+        return None
+    return [
+        PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None)
+        for s in sources
+    ]

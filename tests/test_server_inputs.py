@@ -1,0 +1,87 @@
+"""The audio server's inputs under their own names, with their real channel counts.
+
+On a Linux desktop PulseAudio or PipeWire owns the sound cards; their inputs are listed as the
+system's sound settings name them and recorded through ALSA's ``pulse`` device. Real daemon
+(tests/conftest.py), real PortAudio streams, real model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import cli_env, run_cli
+from realtime_ser.audio.pulse_sources import list_pulse_inputs
+from realtime_ser.audio.sources import MicrophoneSource, list_devices, resolve_device
+from realtime_ser.errors import DeviceError
+from realtime_ser.gui.input_devices import InputChoice, channel_choices, default_list_inputs
+from realtime_ser.pipeline.events import EmotionEvent
+from realtime_ser.pipeline.worker import Pipeline
+
+CLIP = "ravdess/Actor_01/03-01-07-02-02-01-01.flac"  # one utterance with a quiet lead-in
+
+
+def test_inputs_are_listed_by_the_names_the_desktop_shows(pulse):
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        listed = {d.spec: d for d in list_devices(inputs_only=True)}
+        mic, duo = listed["pulse:vmic"], listed["pulse:interview"]
+        assert (mic.name, mic.max_input_channels, mic.offers_channel_choice) == ("VirtualMic", 1, False)
+        assert (duo.name, duo.max_input_channels, duo.offers_channel_choice) == ("Interview-Mics", 2, True)
+        assert not [spec for spec in listed if spec.endswith(".monitor")]  # System audio stands for those
+        # ALSA's catch-all devices claim 32 channels: no channel choice there
+        assert not listed["pulse"].offers_channel_choice and not listed["default"].offers_channel_choice
+        assert resolve_device("pulse:interview") == duo
+        # the app's picker: the name shown, the spec kept, the channels offered
+        choices = {c.spec: c for c in default_list_inputs()}
+        assert choices["pulse:interview"] == InputChoice("pulse:interview", "Interview-Mics", False, 2, True)
+        assert choices["pulse:vmic"].channels == 0
+
+        listing = run_cli("devices", env=pulse.env)
+        assert listing.returncode == 0, listing.stderr
+        lines = listing.stdout.splitlines()
+        assert any(line.endswith("Interview-Mics  [pulse:interview]") and line.split()[1] == "2" for line in lines)
+    assert "pulse:interview" not in {d.spec for d in list_devices(inputs_only=True)}  # unplugged: gone
+
+
+def test_channel_choices_name_what_each_kind_of_device_gives():
+    server_stereo = InputChoice("pulse:x", "X", channels=2, mixes=True)
+    assert channel_choices(server_stereo) == [("All channels (mixed)", None), ("Channel 1 (left)", 1),
+                                              ("Channel 2 (right)", 2)]
+    interface = InputChoice("Scarlett 4i4", "Scarlett 4i4", channels=4)
+    # a sound card's own device gives its first input when opened with one channel: that is the default
+    assert channel_choices(interface) == [("Input 1", None), ("Input 2", 2), ("Input 3", 3), ("Input 4", 4)]
+    assert channel_choices(InputChoice("mic", "mic", channels=0)) == []
+
+
+def test_listening_to_an_input_by_its_server_name(pulse, model, data):
+    pipe = Pipeline(MicrophoneSource("pulse:vmic"), model)
+    seen = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        deadline = time.monotonic() + 5
+        while pipe.stats.stream_time < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pulse.play(data / CLIP).wait(timeout=20) == 0
+        time.sleep(1.5)
+    finally:
+        pipe.stop()
+    assert pipe.error is None and pipe.source.name == "VirtualMic"
+    assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 1
+    assert not pipe.source.captures_playback
+
+
+def test_an_input_the_server_lacks_is_one_line(pulse):
+    with pytest.raises(DeviceError, match="no input named 'gone'") as err:
+        MicrophoneSource("pulse:gone").start()
+    assert "\n" not in str(err.value)
+    with pytest.raises(DeviceError, match="has one input channel, so there is no channel 2"):
+        MicrophoneSource("pulse:vmic", channel=2).start()
+
+
+def test_without_a_server_nothing_is_listed_and_nothing_breaks(tmp_path, monkeypatch):
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-server'}")
+    assert list_pulse_inputs() is None  # "cannot know", not "none"
+    proc = run_cli("devices", env=cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}"))
+    assert "Traceback" not in proc.stderr and "[pulse:" not in proc.stdout
