@@ -1,4 +1,4 @@
-"""Control widgets: input device picker, VAD sensitivity, replay transport, notice banner."""
+"""Control widgets: input device and channel pickers, VAD sensitivity, replay transport, notice banner."""
 
 from __future__ import annotations
 
@@ -20,26 +20,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from realtime_ser.gui.input_devices import InputChoice, channel_choices
 from realtime_ser.gui.timeline_model import format_time
 
 
 class DevicePicker(QComboBox):
     """Input devices, re-listed every time the list is opened (so hot-plugged devices appear).
 
-    ``list_inputs`` returns ``[(name, is_default), ...]``; it is injected so the
-    picker does not depend on how devices are enumerated.
+    ``list_inputs`` returns :class:`InputChoice` entries; it is injected so the picker does not
+    depend on how devices are enumerated. Item data is the entry's ``spec``.
     """
 
-    def __init__(self, list_inputs: Callable[[], list[tuple[str, bool]]], parent=None):
+    #: The list was read again (the chosen device's inputs may have changed).
+    refreshed = Signal()
+
+    def __init__(self, list_inputs: Callable[[], list[InputChoice]], parent=None):
         super().__init__(parent)
         self._list_inputs = list_inputs
+        self._choices: dict[str, InputChoice] = {}
         self.setMinimumContentsLength(22)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setToolTip("Input device (the list refreshes when opened)")
         self.error: str | None = None
 
     def refresh(self) -> list[str]:
-        """Re-read the device list, keeping the current choice when it still exists."""
+        """Re-read the device list, keeping the current choice when it still exists; returns the specs."""
         current = self.currentData()
         try:
             devices = self._list_inputs()
@@ -47,18 +52,29 @@ class DevicePicker(QComboBox):
         except Exception as exc:  # noqa: BLE001 - any enumeration failure is shown, not raised
             devices = []
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self._choices = {d.spec: d for d in devices}
         self.blockSignals(True)
         self.clear()
-        for name, is_default in devices:
-            self.addItem(f"{name}  (default)" if is_default else name, name)
+        for d in devices:
+            self.addItem(f"{d.label}  (default)" if d.is_default else d.label, d.spec)
         if not devices:
             self.addItem("no input device found", None)
         index = self.findData(current) if current is not None else -1
         if index < 0:
-            index = next((i for i, (_, d) in enumerate(devices) if d), 0)
+            index = next((i for i, d in enumerate(devices) if d.is_default), 0)
         self.setCurrentIndex(index)
         self.blockSignals(False)
-        return [name for name, _ in devices]
+        self.refreshed.emit()
+        return [d.spec for d in devices]
+
+    def choice(self, spec: str | None = None) -> InputChoice | None:
+        """The listed entry for ``spec`` (default: the current one), if listed."""
+        return self._choices.get(self.currentData() if spec is None else spec)
+
+    def label(self, spec: str | None) -> str:
+        """What the list calls ``spec``: the status bar and session names use it too."""
+        choice = self._choices.get(spec) if spec else None
+        return choice.label if choice is not None else (spec or "default input")
 
     def select(self, name: str | None) -> bool:
         index = self.findData(name) if name else -1
@@ -70,6 +86,36 @@ class DevicePicker(QComboBox):
     def showPopup(self) -> None:  # noqa: N802 (Qt naming)
         self.refresh()
         super().showPopup()
+
+
+class ChannelPicker(QComboBox):
+    """Which input of a multi-channel device to listen to (one microphone of an interview, input 2
+    of an interface, one side of a stereo source); hidden where the device offers no choice."""
+
+    #: The chosen channel (1-based), or None for the device's own default.
+    chosen = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setToolTip("Listen to one input of this device alone (each speaker on their own microphone), "
+                        "or to all of them")
+        self.activated.connect(lambda i: self.chosen.emit(self.itemData(i)))
+
+    def offer(self, choice: InputChoice | None, channel: int | None) -> bool:
+        """List ``choice``'s channels with ``channel`` selected (one it lacks: the device's default);
+        False where there is nothing to choose (the toolbar then hides the picker)."""
+        self.clear()
+        items = channel_choices(choice) if choice is not None else []
+        for text, data in items:
+            self.addItem(text, data)
+        index = self.findData(channel) if channel is not None else -1
+        self.setCurrentIndex(max(index, 0))  # the first entry is the device's default
+        return bool(items)
+
+    @property
+    def channel(self) -> int | None:
+        """The channel to listen to; None: the device's default (also where nothing is offered)."""
+        return self.currentData() if self.count() else None
 
 
 class SensitivityControl(QWidget):

@@ -37,11 +37,12 @@ class SourceInfo:
     path: Path | None = None
     duration: float | None = None  # seconds, files only
     audio_path: Path | None = None  # the audio file replayed (inside ``path`` for a session folder)
-    channel: int | None = None  # the one channel replayed (1-based); None: all channels mixed
+    channel: int | None = None  # the one channel replayed or listened to (1-based); None: all mixed / the default
 
     @property
     def shown_name(self) -> str:
-        """The name, and the channel when one alone is replayed: what the status bar and messages say."""
+        """The name, and the channel when one alone is taken: what the status bar, messages and a
+        recorded session's device say."""
         return f"{self.name} (channel {self.channel})" if self.channel else self.name
 
     @property
@@ -173,7 +174,7 @@ class Engine:
         from realtime_ser.session.recorder import SessionRecorder
 
         self.stop_recording()
-        device = self.info.name if self.info is not None else None
+        device = self.info.shown_name if self.info is not None else None
         recorder = SessionRecorder(parent_dir, self.sample_rate, device, self.model.metadata, settings)
         folder = recorder.start()
         self.recorder = recorder

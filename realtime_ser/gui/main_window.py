@@ -38,11 +38,11 @@ from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
 from realtime_ser.gui.actions import fill_menu_bar, window_action
-from realtime_ser.gui.controls import Banner, DevicePicker, ReplayBar, SensitivityControl
+from realtime_ser.gui.controls import Banner, ChannelPicker, DevicePicker, ReplayBar, SensitivityControl
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
 from realtime_ser.gui.file_drop import dropped_recording
-from realtime_ser.gui.input_devices import default_list_inputs, rescan_audio_devices
+from realtime_ser.gui.input_devices import InputChoice, default_list_inputs, rescan_audio_devices
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog, applied_when
@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
                                    "Model card and credits", sp.SP_MessageBoxInformation)
         self.quit_action = action("Quit", "Ctrl+Q", self.close, "Quit realtime-ser")
 
-    def _list_inputs_fresh(self) -> list[tuple[str, bool]]:
+    def _list_inputs_fresh(self) -> list[InputChoice]:
         """The input list, re-enumerated by PortAudio first when no audio stream is open."""
         streams_open = ((self.engine.running and self.mode == "microphone") or self.engine.player is not None
                         or clip_playing())
@@ -296,6 +296,11 @@ class MainWindow(QMainWindow):
         self.device_picker.activated.connect(self._on_device_chosen)
         bar.addWidget(QLabel(" Input "))
         bar.addWidget(self.device_picker)
+        self.channel_picker = ChannelPicker()
+        self.channel_picker.chosen.connect(self._on_channel_chosen)
+        self.channel_action = bar.addWidget(self.channel_picker)  # a toolbar widget hides through its action
+        self._offer_channels()
+        self.device_picker.refreshed.connect(self._offer_channels)  # a device re-plugged with other inputs
         self.sensitivity = SensitivityControl(self.settings.sensitivity)
         self.sensitivity.changed.connect(self.set_sensitivity)
         self.sensitivity.calibrate.connect(self.calibrate_noise)
@@ -378,14 +383,18 @@ class MainWindow(QMainWindow):
         self.status_indicators.show_source(info)
 
     def start_microphone(self, device: str | None = None) -> bool:
-        """Listen to ``device`` (name; None = the picker's choice). On failure: banner + demo."""
+        """Listen to ``device`` (its spec; None = the picker's choice), on the channel chosen for it.
+        On failure: banner + demo."""
         from realtime_ser.audio.sources import MicrophoneSource
 
         if device is None:
             device = self.device_picker.currentData()
+        elif device != self.device_picker.currentData() and self.device_picker.select(device):
+            self._offer_channels()
+        channel = self.channel_picker.channel if device == self.device_picker.currentData() else None
         try:
-            source = MicrophoneSource(device=device)
-            self._run(source, SourceInfo("microphone", device or "default input"))
+            source = MicrophoneSource(device=device, channel=channel)
+            self._run(source, SourceInfo("microphone", self.device_picker.label(device), channel=channel))
         except SerError as exc:  # missing device, no permission, no input channels...
             self.device_picker.refresh()
             self.no_microphone(str(exc))
@@ -505,11 +514,24 @@ class MainWindow(QMainWindow):
 
     def _on_device_chosen(self, index: int) -> None:
         name = self.device_picker.itemData(index)
+        self._offer_channels()
         if name is None:
             return
         self.settings.device = name
         if self.mode == "microphone" and self.engine.running:
             self.start_microphone(name)
+
+    def _offer_channels(self) -> None:
+        """The channel picker for the chosen device: its inputs, the one last chosen for it selected."""
+        device = self.device_picker.currentData()
+        offered = self.channel_picker.offer(self.device_picker.choice(), self.settings.device_channel(device))
+        self.channel_action.setVisible(offered)
+
+    def _on_channel_chosen(self, channel: int | None) -> None:
+        device = self.device_picker.currentData()
+        self.settings.set_device_channel(device, channel)
+        if self.mode == "microphone" and self.engine.running and self.engine.info.channel != channel:
+            self.start_microphone(device)
 
     def set_sensitivity(self, value: int) -> None:
         self.settings.sensitivity = value
@@ -814,7 +836,7 @@ class MainWindow(QMainWindow):
         """The timeline as CSV or JSON (the results), or PNG (a picture of the whole session)."""
         if Path(path).suffix.lower() == ".png":
             info = self.engine.info
-            title = f"{info.name} — {format_time(self.timeline.now)}" if info is not None else ""
+            title = f"{info.shown_name} — {format_time(self.timeline.now)}" if info is not None else ""
             return save_timeline_image(self.timeline, path, title)
         return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
 

@@ -7,6 +7,7 @@ variable ``REALTIME_SER_CONFIG_DIR`` overrides the folder (tests, portable use).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +45,28 @@ class GuiSettings:
     @device.setter
     def device(self, name: str | None) -> None:
         self._qs.setValue("audio/device", name or "")
+
+    def device_channel(self, device: str | None) -> int | None:
+        """The input channel last chosen for ``device`` (1-based), None if none was."""
+        channels = self._device_channels()
+        value = channels.get(device or "")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+    def set_device_channel(self, device: str | None, channel: int | None) -> None:
+        channels = self._device_channels()
+        if channel is None:
+            channels.pop(device or "", None)
+        else:
+            channels[device or ""] = int(channel)
+        # one JSON value: device names hold the '/' and ',' that QSettings keys and lists treat specially
+        self._qs.setValue("audio/device_channels", json.dumps(channels, ensure_ascii=False))
+
+    def _device_channels(self) -> dict:
+        try:
+            value = json.loads(str(self._qs.value("audio/device_channels", "") or "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
     @property
     def sensitivity(self) -> int:

@@ -546,6 +546,62 @@ def test_system_audio_is_an_input_choice(make_window, qtbot, pulse):
     qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
 
 
+def test_one_input_of_a_two_channel_device(make_window, qtbot, pulse, settings, tmp_path):
+    """An input with two microphones (an interview): the channel picker appears for it, listens to the
+    chosen one alone, keeps the choice per device, and hides for a one-channel microphone."""
+    import soundfile as sf
+
+    speech = load_audio(DEMO, 16000)[: 4 * 16000]  # the demo's first utterance
+    right_only = tmp_path / "right-only.wav"
+    sf.write(right_only, np.stack([np.zeros_like(speech), speech], axis=1), 16000)
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        w = make_window()
+        w.device_picker.refresh()
+        assert w.device_picker.findText("VirtualMic") >= 0  # the server's inputs by their own names
+        index = w.device_picker.findData("pulse:interview")
+        assert w.device_picker.itemText(index) == "Interview-Mics"
+        w.device_picker.setCurrentIndex(index)
+        w.device_picker.activated.emit(index)
+        assert w.channel_action.isVisible()
+        assert [w.channel_picker.itemText(i) for i in range(w.channel_picker.count())] == [
+            "All channels (mixed)", "Channel 1 (left)", "Channel 2 (right)"]
+        w.channel_picker.setCurrentIndex(2)
+        w.channel_picker.activated.emit(2)
+        assert settings.device_channel("pulse:interview") == 2
+        assert w.start_microphone()
+        qtbot.waitUntil(lambda: w.engine.running and w.envelope.end_time > 0.3, timeout=5000)
+        assert w.status_source.text() == "microphone: Interview-Mics (channel 2)"
+        assert pulse.play(right_only, sink="interview-out").wait(timeout=20) == 0
+        qtbot.waitUntil(lambda: len(w.timeline_model.final_events()) == 1, timeout=8000)
+
+        # The other microphone, chosen while listening: listening goes on there, where nobody speaks.
+        first = w.engine.pipeline
+        w.channel_picker.setCurrentIndex(1)
+        w.channel_picker.activated.emit(1)
+        qtbot.waitUntil(lambda: w.engine.pipeline is not first and w.engine.running, timeout=5000)
+        assert w.engine.info.channel == 1 and settings.device_channel("pulse:interview") == 1
+        qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=5000)
+        assert pulse.play(right_only, sink="interview-out").wait(timeout=20) == 0
+        qtbot.wait(1500)
+        assert w.timeline_model.final_events() == []
+        w.stop()
+        qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+
+        # A one-channel microphone offers no choice; coming back, the device's channel is there again.
+        index = w.device_picker.findData("pulse:vmic")
+        w.device_picker.setCurrentIndex(index)
+        w.device_picker.activated.emit(index)
+        assert not w.channel_action.isVisible()
+        again = make_window()
+        assert again.device_picker.currentData() == "pulse:vmic" and not again.channel_action.isVisible()
+        index = again.device_picker.findData("pulse:interview")
+        again.device_picker.setCurrentIndex(index)
+        again.device_picker.activated.emit(index)
+        assert again.channel_action.isVisible() and again.channel_picker.channel == 1
+        w.close()
+        again.close()
+
+
 def test_dark_system_palette_gives_dark_plots(make_window, qtbot):
     from PySide6.QtGui import QColor, QPalette
 
