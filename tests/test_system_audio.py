@@ -101,3 +101,31 @@ def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
     assert "loopback device" in line  # what macOS and Windows users do instead
+
+
+def test_system_audio_follows_a_switch_of_output(pulse, model, data):
+    """Headphones plugged in mid-call: the default output changes, and System audio records the new
+    one's monitor from then on (it used to stay on the old one, hearing nothing)."""
+    with pulse.stereo_input("headset", "Headset"):
+        pipe = Pipeline(MicrophoneSource("system"), model)
+        seen = []
+        pipe.add_event_listener(seen.append)
+        pipe.start()
+        try:
+            deadline = time.monotonic() + 5
+            while pipe.stats.stream_time < 0.5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert pulse.play(data / CLIP).wait(timeout=20) == 0  # the old default output (vsink)
+            time.sleep(1.5)
+            pulse.pactl("set-default-sink", "headset-out")
+            time.sleep(2.0)  # checked once a second
+            assert pulse.play(data / CLIP, sink="headset-out").wait(timeout=20) == 0
+            time.sleep(1.5)
+        finally:
+            pipe.stop()
+            pulse.pactl("set-default-sink", "vsink")
+    assert pipe.error is None
+    assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 2
+    notes = [e.message for e in seen if isinstance(e, StatusEvent)]
+    assert notes == ["System audio now records what plays on Null Output"]
+    assert pipe.source.name == SYSTEM_AUDIO_NAME and pipe.source.reconnects == 0

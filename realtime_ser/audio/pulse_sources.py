@@ -39,3 +39,21 @@ def list_pulse_inputs() -> list[PulseInput] | None:
         PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None)
         for s in sources
     ]
+
+
+def default_output() -> tuple[str, str] | None:
+    """``(name, description)`` of the server's default output (sink), whose monitor System audio
+    records; None where no server answers or it has none."""
+    try:
+        import pulsectl
+    except (ImportError, OSError):
+        return None
+    try:
+        with pulsectl.Pulse(CLIENT_NAME) as pulse:
+            name = pulse.server_info().default_sink_name
+            if not name:
+                return None
+            sinks = [s for s in pulse.sink_list() if s.name == name]
+    except Exception:  # noqa: BLE001 - as in list_pulse_inputs
+        return None
+    return name, (sinks[0].description if sinks else name)

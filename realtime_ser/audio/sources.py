@@ -27,7 +27,7 @@ import numpy as np
 import soxr
 
 from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks
-from realtime_ser.audio.pulse_sources import list_pulse_inputs
+from realtime_ser.audio.pulse_sources import default_output, list_pulse_inputs
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -44,6 +44,8 @@ from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import StatusEvent
 
 MODEL_RATE = 16000
+#: How often System audio asks the server which output is the default (headphones plugged in mid-call).
+FOLLOW_OUTPUT_INTERVAL_S = 1.0
 
 
 class AudioSource:
@@ -288,6 +290,8 @@ class MicrophoneSource(AudioSource):
         self._next_retry = 0.0
         self._running = False
         self.reconnects = 0
+        self._followed_output: str | None = None  # System audio: the output whose monitor is recorded
+        self._next_follow = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -346,6 +350,10 @@ class MicrophoneSource(AudioSource):
         self._resampler = (
             None if rate == MODEL_RATE else soxr.ResampleStream(rate, MODEL_RATE, 1, dtype="float32", quality="HQ")
         )
+        if info.pulse_source == DEFAULT_MONITOR:
+            output = default_output()
+            self._followed_output = output[0] if output else None
+            self._next_follow = time.monotonic() + FOLLOW_OUTPUT_INTERVAL_S
 
     def stop(self) -> None:
         self._running = False
@@ -386,9 +394,32 @@ class MicrophoneSource(AudioSource):
         if new_drops:
             self._seen_dropped += new_drops
             self._gap_native += new_drops
-        if self._resampler is None:
-            return native
-        return self._resampler.resample_chunk(native)
+        block = native if self._resampler is None else self._resampler.resample_chunk(native)
+        if self._followed_output is not None:
+            self._follow_default_output()
+        return block
+
+    def _follow_default_output(self) -> None:
+        """System audio records the output people listen on: when they switch it (headphones plugged
+        in, a call app's own device), the new output's monitor is opened, here on the consumer's thread.
+        The audio still in the old ring is counted as a gap, so the clock stays right."""
+        now = time.monotonic()
+        if now < self._next_follow:
+            return
+        self._next_follow = now + FOLLOW_OUTPUT_INTERVAL_S
+        output = default_output()
+        if output is None or output[0] == self._followed_output:
+            return
+        ring = self._ring
+        self._close()
+        if ring is not None:
+            self._gap_native += ring.read_available()
+        try:
+            self._open(resolve_device(self.info.spec))
+        except DeviceError:
+            self._mark_lost()  # retried as for an unplugged device
+            return
+        self._post("info", f"System audio now records what plays on {output[1]}")
 
     def _stalled(self) -> bool:
         stream = self._stream
