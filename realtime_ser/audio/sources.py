@@ -394,22 +394,27 @@ class MicrophoneSource(AudioSource):
         if new_drops:
             self._seen_dropped += new_drops
             self._gap_native += new_drops
+        switched = self._followed_output is not None and self._output_switched()
+        if switched:
+            native = np.concatenate([native, ring.read()])  # what arrived while the server was asked
         block = native if self._resampler is None else self._resampler.resample_chunk(native)
-        if self._followed_output is not None:
-            self._follow_default_output()
+        if switched:
+            self._open_new_output(switched)
         return block
 
-    def _follow_default_output(self) -> None:
-        """System audio records the output people listen on: when they switch it (headphones plugged
-        in, a call app's own device), the new output's monitor is opened, here on the consumer's thread.
-        The audio still in the old ring is counted as a gap, so the clock stays right."""
+    def _output_switched(self) -> str | None:
+        """System audio: the description of the default output if people switched to another one
+        (headphones plugged in, a call app's own device) since the stream opened; asked once a second."""
         now = time.monotonic()
         if now < self._next_follow:
-            return
+            return None
         self._next_follow = now + FOLLOW_OUTPUT_INTERVAL_S
         output = default_output()
-        if output is None or output[0] == self._followed_output:
-            return
+        return output[1] if output is not None and output[0] != self._followed_output else None
+
+    def _open_new_output(self, description: str) -> None:
+        """Record the new default output's monitor. A block arriving between the old ring's last
+        read and its stream's closing is counted as a gap, so the clock stays right."""
         ring = self._ring
         self._close()
         if ring is not None:
@@ -419,7 +424,7 @@ class MicrophoneSource(AudioSource):
         except DeviceError:
             self._mark_lost()  # retried as for an unplugged device
             return
-        self._post("info", f"System audio now records what plays on {output[1]}")
+        self._post("info", f"System audio now records what plays on {description}")
 
     def _stalled(self) -> bool:
         stream = self._stream
