@@ -500,16 +500,28 @@ def _session_input(folder: Path, markers) -> tuple[str, Path | None, str | None]
         return str(folder), None, str(exc)
 
 
+def _file_input(path: Path, markers) -> tuple[str, Path | None, str | None]:
+    """A plain audio file as one input, with the marks the app keeps for it (set while replaying it
+    there; the file itself is never written to) kept for the timeline."""
+    if markers is not None:
+        from realtime_ser.session.file_marks import default_marks_dir, load_marks
+
+        kept = load_marks(default_marks_dir(), path).markers  # none for a file changed since
+        if kept:
+            markers[str(path)] = [m.to_dict() for m in kept]
+    return str(path), path, None
+
+
 def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
     """One command-line argument as ``(display name, audio path or None, error or None)`` items."""
     if not p.is_dir():
-        return [(str(p), p, None) if p.exists() else (str(p), None, f"{p}: no such file")]
+        return [_file_input(p, markers) if p.exists() else (str(p), None, f"{p}: no such file")]
     if _is_session(p):
         return [_session_input(p, markers)]
     found = _folder_contents(p)
     if not found:
         return [(str(p), None, f"{p}: no audio files in this folder")]
-    return [_session_input(f, markers) if session else (str(f), f, None) for f, session in found]
+    return [_session_input(f, markers) if session else _file_input(f, markers) for f, session in found]
 
 
 def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None
@@ -517,7 +529,7 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
     """Expand arguments into ``(display name, audio path or None, error or None)``.
 
     A session folder, named or found in a folder, is one input: its stored markers go into
-    ``markers`` under its display name.  An input met twice (the same file twice, a file and a
+    ``markers`` under its display name, as do the marks the app keeps for a plain file.  An input met twice (the same file twice, a file and a
     folder holding it) is analysed once, where it first appears.
     """
     items: list[tuple[str, Path | None, str | None]] = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
+from conftest import cli_env, run_cli
 from realtime_ser.pipeline.events import MarkerEvent
 from realtime_ser.resources import DEMO_PATH
 from realtime_ser.session.file_marks import load_marks, save_marks
@@ -33,3 +35,24 @@ def test_a_damaged_store_starts_afresh_and_an_empty_list_forgets(tmp_path):
         assert load_marks(store, a).markers == []
     save_marks(store, a, [], 1)
     assert list(store.iterdir()) == []
+
+
+def test_analyze_puts_the_apps_marks_on_a_plain_file_in_its_timeline(tmp_path):
+    """Marks set in the app while replaying a file come out of ``analyze`` too, as a session's do;
+    not once the file has changed."""
+    data_home = tmp_path / "data-home"
+    env = cli_env(XDG_DATA_HOME=str(data_home))
+    audio = tmp_path / "interview.flac"
+    shutil.copyfile(DEMO_PATH, audio)
+    store = data_home / "realtime-ser" / "file-marks"  # where the app keeps them (default_marks_dir)
+    save_marks(store, audio, [MarkerEvent(1, 2.5, "sighs"), MarkerEvent(3, 12.0, "laughs")], 3)
+    proc = run_cli("analyze", str(audio), env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(",") for line in proc.stdout.splitlines()[1:]]
+    assert [(r[2], r[-1]) for r in rows if r[4] == "marker"] == [("2.500", "sighs"), ("12.000", "laughs")]
+    assert len([r for r in rows if r[4] != "marker"]) == 6  # the demo's six utterances, as without marks
+    summary = run_cli("analyze", str(audio), "--format", "summary", env=env)
+    assert summary.stdout.splitlines()[1].split(",")[4] == "2"  # markers
+    os.utime(audio, ns=(audio.stat().st_atime_ns, audio.stat().st_mtime_ns + 10**9))  # edited since
+    proc = run_cli("analyze", str(audio), env=env)
+    assert proc.returncode == 0 and not [line for line in proc.stdout.splitlines() if ",marker," in line]
