@@ -6,7 +6,10 @@ beside the target (same file system, so ``os.replace`` is atomic) and is removed
 
 Only regular files are replaced.  A symlink is followed (the file it points to is replaced, so
 the link keeps working), and something that is not a regular file (``/dev/stdout``, a named pipe,
-a terminal) is simply written to: renaming over it would destroy it, not write to it.
+a terminal) is simply written to: renaming over it would destroy it, not write to it. The file
+this process's stdout or stderr already writes to (``-o /dev/stdout`` with stdout redirected to a
+log) is written through that descriptor, at its position: replaced or reopened, the log would lose
+what was written before.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from pathlib import Path
+from typing import TextIO
 
 
 def fsync_dir(folder: Path) -> None:
@@ -29,6 +34,38 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def standard_stream(path: str | os.PathLike) -> TextIO | None:
+    """``sys.stdout`` or ``sys.stderr`` if ``path`` is the very file (log, pipe, terminal) that one
+    already writes to, else None."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and os.path.samestat(st, os.fstat(stream.fileno())):
+                return stream
+        except (OSError, ValueError, AttributeError):  # closed, or replaced by an object without a descriptor
+            continue
+    return None
+
+
+def open_for_writing(path: str | os.PathLike) -> TextIO:
+    """A text stream for output written as it comes (``listen --output``): the standard stream
+    ``path`` names (not closed with the returned object), else ``path`` opened for writing."""
+    stream = standard_stream(path)
+    if stream is not None:
+        return os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+def _write_stream(stream: TextIO, text: str) -> None:
+    """Write ``text`` after what the program printed there so far (its buffer flushed first)."""
+    stream.flush()
+    with os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def _replaceable(path: Path) -> Path | None:
@@ -68,6 +105,8 @@ def check_writable(path: str | os.PathLike) -> None:
     end.  For a file it creates and removes the same temporary the write uses, so a read-only disk,
     a missing folder or missing permission give the real error.
     """
+    if standard_stream(path) is not None:
+        return
     target = _replaceable(Path(path))
     if target is None:  # written in place: it must exist and take writes
         if os.path.isdir(path):
@@ -86,6 +125,10 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
     Returns the file written: ``path``, or the file a symlink at ``path`` points to.
     """
+    stream = standard_stream(path)
+    if stream is not None:
+        _write_stream(stream, text)
+        return Path(path)
     target = _replaceable(Path(path))
     if target is None:
         _write_in_place(Path(path), text)

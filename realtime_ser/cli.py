@@ -27,7 +27,7 @@ from pathlib import Path
 # between calls (the GUI measured ~7 % of a core for nothing). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from realtime_ser.atomic_file import check_writable, write_text_atomic  # noqa: E402
+from realtime_ser.atomic_file import check_writable, open_for_writing, write_text_atomic  # noqa: E402
 from realtime_ser.console import StdoutCheckingParser, number_arg, positive_number  # noqa: E402
 from realtime_ser.console import write_stdout as _print  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
@@ -318,7 +318,7 @@ def cmd_listen(args) -> int:
         record_dir = Path(args.record) if args.record else settings.session_path
         _repair_sessions(record_dir)
     try:
-        out = open(args.output, "w", encoding="utf-8") if args.output else None
+        out = open_for_writing(args.output) if args.output else None
     except OSError as exc:
         raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
     pipeline = Pipeline(source, model, config)

@@ -103,6 +103,27 @@ def test_output_through_a_symlink_and_into_a_pipe(clips, model_path, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "link.csv", "pipe.csv", "stdout.csv"]
 
 
+def test_output_to_stdout_redirected_to_a_log_adds_to_the_log(clips, model_path, tmp_path):
+    """``-o /dev/stdout`` inside a script whose output goes to a log: the results go after what the
+    script wrote before, and what it writes after stays; the log is neither replaced nor truncated."""
+    log = tmp_path / "log.txt"
+    cli = f"{sys.executable} -m realtime_ser"
+    script = (f"echo before; {cli} analyze {clips[0]} -o /dev/stdout -f summary --model {model_path}; "
+              f"{cli} listen --replay {clips[0]} --speed 20 -o /dev/stdout --model {model_path}; "
+              "echo after")
+    with open(log, "w") as f:
+        r = subprocess.run(["sh", "-c", script], stdout=f, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                           timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = log.read_text().splitlines()
+    assert lines[0] == "before" and lines[1].startswith("file,audio_s,") and lines[-1] == "after"
+    assert lines[2].startswith(clips[0] + ",")  # the summary row
+    # listen's printed lines and its JSONL, both into the log
+    events = [json.loads(line) for line in lines[3:-1] if line.startswith("{")]
+    assert {e["type"] for e in events} >= {"speech", "emotion"}
+    assert any("FINAL" in line for line in lines[3:-1])
+
+
 def test_an_output_that_cannot_be_written_is_refused_before_the_analysis(clips, model_path, tmp_path):
     missing = tmp_path / "missing.wav"  # would be an error line of its own if the analysis ran
     for out, why in ((tmp_path / "nodir" / "x.csv", "No such file or directory"), (tmp_path, "Is a directory")):
