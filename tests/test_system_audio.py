@@ -101,6 +101,18 @@ def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
     assert "loopback device" in line  # what macOS and Windows users do instead
+    # Each distribution's real package name (Fedora's is one word: "alsa-plugins pulseaudio" is not a package).
+    assert "libasound2-plugins on Debian/Ubuntu, alsa-plugins-pulseaudio on Fedora" in line
+
+
+def test_without_an_audio_server_a_named_source_says_what_is_needed(tmp_path):
+    """``--device pulse:SOURCE`` asked for one server source, not for system audio: the line says so."""
+    env = cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}")
+    proc = run_cli("listen", "--device", "pulse:foo", "--duration", "1", env=env)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("realtime-ser: error: recording a PulseAudio/PipeWire source needs PulseAudio or PipeWire")
+    assert "alsa-plugins-pulseaudio on Fedora" in line and "system audio" not in line
 
 
 def test_system_audio_follows_a_switch_of_output(pulse, model, data):

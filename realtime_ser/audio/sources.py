@@ -33,6 +33,7 @@ from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
     PULSE_DEVICE,
     PULSE_PREFIX,
+    SOURCE_UNAVAILABLE,
     SYSTEM_AUDIO_NAME,
     UNAVAILABLE,
     is_playback_capture,
@@ -195,7 +196,7 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
     if wants_system_audio(device) or pulse_source_named(device):
         pulse = [d for d in devices if d.name == PULSE_DEVICE and d.is_input and d.pulse_source is None]
         if not pulse:
-            raise DeviceError(UNAVAILABLE)
+            raise DeviceError(UNAVAILABLE if wants_system_audio(device) else SOURCE_UNAVAILABLE)
         if wants_system_audio(device):
             return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
         return _pulse_input(pulse[0], pulse_source_named(device))

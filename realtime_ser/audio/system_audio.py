@@ -26,11 +26,17 @@ PULSE_PREFIX = "pulse:"
 PULSE_DEVICE = "pulse"
 DEFAULT_MONITOR = "@DEFAULT_MONITOR@"
 
+#: What both kinds of capture need; the package's name differs between distributions.
+_NEEDS = (
+    "PulseAudio or PipeWire and ALSA's 'pulse' device (package libasound2-plugins on Debian/Ubuntu, "
+    "alsa-plugins-pulseaudio on Fedora)"
+)
 UNAVAILABLE = (
-    "system audio needs PulseAudio or PipeWire and ALSA's 'pulse' device (package alsa-plugins "
-    "pulseaudio / libasound2-plugins); on macOS or Windows install a loopback device (BlackHole, "
+    f"system audio needs {_NEEDS}; on macOS or Windows install a loopback device (BlackHole, "
     "VB-CABLE) and choose it as the input"
 )
+#: For ``pulse:SOURCE``: the user named one server source, so "system audio" would be the wrong thing.
+SOURCE_UNAVAILABLE = f"recording a PulseAudio/PipeWire source needs {_NEEDS}"
 
 _env_lock = threading.Lock()
 
