@@ -601,8 +601,10 @@ def cmd_analyze(args) -> int:
     durations: dict[int, float] = {}  # seconds of audio per input
     warnings: list[str] = []
     failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
+    batch = len(items) > 1  # one input's failure is said once, at the end, as one line
     for i in sorted(failed):
-        _err(failed[i])
+        if batch:
+            _err(failed[i])
 
     jobs = args.jobs or (os.cpu_count() or 1)
     if args.jobs == 0 and len(tasks) < SERIAL_BELOW:
@@ -626,8 +628,9 @@ def cmd_analyze(args) -> int:
         for index, rows, error, seconds in iterator:
             if error is not None:
                 failed[index] = error
-                bar.clear()
-                _err(error)
+                if batch:
+                    bar.clear()
+                    _err(error)
             else:
                 results[index] = merge_markers(rows, markers.get(items[index][0], []))
                 durations[index] = seconds
@@ -645,7 +648,7 @@ def cmd_analyze(args) -> int:
         bar.close()
 
     if not results:  # every input failed: an empty timeline must not replace an earlier --output
-        _err(f"all {len(items)} inputs failed; nothing written" if len(items) > 1 else "nothing written")
+        _err(f"all {len(items)} inputs failed; nothing written" if batch else f"{failed[0]}; nothing written")
         return EXIT_ERROR
     if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
         # silent, or speech too quiet for the VAD, everywhere (the warnings above say why for each)

@@ -125,6 +125,12 @@ def test_output_is_replaced_only_by_a_real_timeline(clips, model_path, tmp_path)
     assert assert_one_line_errors(r.stderr, 3)[-1] == "realtime-ser: error: all 2 inputs failed; nothing written"
     assert out.read_text() == earlier  # an empty timeline did not replace the earlier one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav", "timeline.csv"]  # no temporary left
+    # One input that fails: one line, saying what and that nothing was written.
+    for one, why in ((bad, "cannot decode audio"), (tmp_path / "missing.wav", "no such file")):
+        r = run_cli("analyze", str(one), "-o", str(out), "--model", model_path)
+        (line,) = assert_one_line_errors(r.stderr, 1)
+        assert r.returncode == 1 and line.startswith(f"realtime-ser: error: {one}: ") and why in line, line
+        assert line.endswith("; nothing written") and out.read_text() == earlier
 
 
 def test_missing_model_is_one_line(clips, tmp_path):
