@@ -44,13 +44,14 @@ def pcm16(audio: np.ndarray) -> np.ndarray:
 
 def encode_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, codec: str = "aac",
                        stream_rate: int | None = None, video: bool = False, with_audio: bool = True,
-                       muxer_options: dict | None = None) -> Path:
+                       muxer_options: dict | None = None, bit_rate: int | None = None) -> Path:
     """Write ``audio`` (samples, or samples x channels) with FFmpeg (PyAV): an M4A/MP4/WebM file as a
     phone, Zoom or a browser makes one, from real speech, at test time (no such file is committed).
 
     ``video`` adds a short black video stream first (an interview video); ``with_audio=False``
     leaves the audio out (a screen recording without sound); ``muxer_options`` go to FFmpeg's
-    muxer (``{"live": "1"}``: a WebM that states no duration, as a browser's MediaRecorder writes).
+    muxer (``{"live": "1"}``: a WebM that states no duration, as a browser's MediaRecorder writes);
+    ``bit_rate`` is for encoders whose default the sample rate cannot carry (WMA's wmav2).
     """
     import av
 
@@ -63,6 +64,8 @@ def encode_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, codec: s
             picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
         if with_audio:
             sound = out.add_stream(codec, rate=stream_rate or sample_rate, layout=layout)
+            if bit_rate is not None:
+                sound.bit_rate = bit_rate
             frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
             frame.sample_rate, frame.pts = sample_rate, 0
             for packet in [*sound.encode(frame), *sound.encode(None)]:

@@ -131,6 +131,55 @@ def test_bad_compressed_files_are_one_line_errors(recordings, tmp_path):
     assert len(errors) == len(cases) + 1, proc.stderr  # one per file, then "nothing written"
 
 
+#: How a test writes each extension the program opens: libsndfile (format, subtype, rate) or FFmpeg
+#: (codec, rate, bit rate). Every extension must be here: a new one fails until it is tried.
+WRITERS = {
+    ".wav": ("WAV", None, SR), ".flac": ("FLAC", None, SR), ".ogg": ("OGG", "VORBIS", SR),
+    ".oga": ("OGG", "VORBIS", SR), ".opus": ("OGG", "OPUS", 48000), ".mp3": ("MP3", None, SR),
+    ".aif": ("AIFF", None, SR), ".aiff": ("AIFF", None, SR),
+    ".m4a": ("aac", SR, None), ".m4b": ("aac", SR, None), ".aac": ("aac", SR, None), ".mp4": ("aac", SR, None),
+    ".mov": ("aac", SR, None), ".mkv": ("aac", SR, None), ".mka": ("aac", SR, None),
+    ".webm": ("libopus", SR, None), ".wma": ("wmav2", 44100, 32000), ".3gp": ("aac", SR, None),
+    ".amr": ("amr_nb", 8000, None),
+}
+
+
+def test_every_format_named_as_supported_opens(demo, tmp_path):
+    """The formats an unsupported file's message lists are the extensions that really decode."""
+    import soundfile as sf
+
+    from realtime_ser.audio.io import AUDIO_EXTENSIONS, FORMAT_NAMES, SNDFILE_EXTENSIONS, resample
+
+    named = [ext for _, extensions in FORMAT_NAMES for ext in extensions]
+    assert sorted(named) == sorted(AUDIO_EXTENSIONS) == sorted(WRITERS)
+    speech = demo[: 2 * SR]
+    for ext in AUDIO_EXTENSIONS:
+        path = tmp_path / f"speech{ext}"
+        if ext in SNDFILE_EXTENSIONS:
+            kind, subtype, rate = WRITERS[ext]
+            sf.write(path, resample(speech, SR, rate), rate, format=kind, subtype=subtype)
+        else:
+            codec, rate, bit_rate = WRITERS[ext]
+            encode_with_ffmpeg(path, resample(speech, SR, rate), rate, codec=codec, bit_rate=bit_rate)
+        assert abs(audio_duration(path) - 2.0) < 0.15, ext
+        assert abs(load_audio(path, SR).size - speech.size) < 0.15 * SR, ext
+
+
+def test_a_file_that_is_no_audio_names_the_formats_that_open(tmp_path):
+    """Notes renamed .wav, or with no extension at all: one line, the formats listed once, no nesting."""
+    formats = "WAV, FLAC, OGG/Opus, MP3, AIFF, M4A/AAC, MP4/MOV/MKV, WebM, WMA, 3GP/AMR"
+    for name in ("notes.wav", "notes"):
+        path = tmp_path / name
+        path.write_text("Call with P07 at ten; ask about the weekend.\n")
+        with pytest.raises(AudioFileError) as err:
+            load_audio(path, SR)
+        assert str(err.value) == f"{path}: cannot decode audio: not a supported audio file ({formats})"
+        proc = run_cli("analyze", str(path))
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        (line,) = proc.stderr.splitlines()
+        assert line.startswith(f"realtime-ser: error: {err.value}")  # then "; nothing written"
+
+
 def test_a_file_without_an_extension_is_probed(recordings, tmp_path, demo):
     """A memo saved as "recording" (no extension): libsndfile does not know it, FFmpeg does."""
     bare = tmp_path / "recording"

@@ -1,8 +1,9 @@
 """Decoding audio files into mono float32 at the model's sample rate.
 
 soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus, MP3 and AIFF; FFmpeg (PyAV) reads the
-containers it cannot (M4A/AAC, MP4, WebM, WMA, ...: :mod:`realtime_ser.audio.ffmpeg_reader`), and a
-file whose name says nothing goes to FFmpeg when libsndfile does not recognise it. soxr resamples.
+containers it cannot (M4A/AAC, MP4/MOV/MKV, WebM, WMA, 3GP/AMR:
+:mod:`realtime_ser.audio.ffmpeg_reader`), and a file whose name says nothing goes to FFmpeg when
+libsndfile does not recognise it. soxr resamples.
 Every failure is turned into :class:`~realtime_ser.errors.AudioFileError` with a
 one-line message naming the file, so batch tools can report it and go on.
 """
@@ -25,7 +26,21 @@ from realtime_ser.native_stderr import native_stderr_silenced
 #: What libsndfile decodes; its verdict on these is final (a corrupt WAV is not handed to FFmpeg).
 SNDFILE_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 AUDIO_EXTENSIONS = SNDFILE_EXTENSIONS + FFMPEG_EXTENSIONS
-SUPPORTED_FORMATS = "WAV, FLAC, OGG, MP3, M4A/AAC, MP4, WebM, WMA"
+#: The formats as people know them, each with the extensions that open it: the one list an
+#: unsupported file's message is made from (tests check it names every extension above, no more).
+FORMAT_NAMES = (
+    ("WAV", (".wav",)),
+    ("FLAC", (".flac",)),
+    ("OGG/Opus", (".ogg", ".oga", ".opus")),
+    ("MP3", (".mp3",)),
+    ("AIFF", (".aif", ".aiff")),
+    ("M4A/AAC", (".m4a", ".m4b", ".aac")),
+    ("MP4/MOV/MKV", (".mp4", ".mov", ".mkv", ".mka")),
+    ("WebM", (".webm",)),
+    ("WMA", (".wma",)),
+    ("3GP/AMR", (".3gp", ".amr")),
+)
+SUPPORTED_FORMATS = ", ".join(name for name, _ in FORMAT_NAMES)
 
 #: Headers outside these bounds are corrupt, not audio (found by tests/test_fuzz_decoding.py).
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, MAX_CHANNELS = 1000, 1_536_000, 256
@@ -63,7 +78,7 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
                 f = _open_ffmpeg(p, unknown_format=True)
             else:
                 if unknown:
-                    detail = f"not a supported audio file ({SUPPORTED_FORMATS})"
+                    raise _unsupported(p) from None
                 raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
     # A corrupt header claiming e.g. 1 Hz would make a 40 kB file decode to 700 MB at 16 kHz.
     if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
@@ -77,8 +92,13 @@ def _open_ffmpeg(p: Path, unknown_format: bool = False) -> FFmpegReader:
         return FFmpegReader(p)  # PyAV keeps FFmpeg's log quiet unless asked (av.logging)
     except AudioFileError:
         if unknown_format:  # neither library knows it: say what is supported, not FFmpeg's probe error
-            raise AudioFileError(f"{p}: cannot decode audio (not a supported audio file ({SUPPORTED_FORMATS}))") from None
+            raise _unsupported(p) from None
         raise
+
+
+def _unsupported(p: Path) -> AudioFileError:
+    """A file no library recognises: say which formats do open, not a decoder's probe error."""
+    return AudioFileError(f"{p}: cannot decode audio: not a supported audio file ({SUPPORTED_FORMATS})")
 
 
 class AudioInfo(NamedTuple):
