@@ -129,3 +129,20 @@ def test_the_wheel_carries_the_sidecar_of_every_model_it_carries():
     for model in models:
         sidecar = checksum.sidecar_path(model)
         assert sidecar.is_file() and any(fnmatch.fnmatch(sidecar.name, f) for f in files), sidecar
+
+
+@pytest.mark.parametrize("kept", [12, 100_000, 400_000, -6])
+def test_a_truncated_model_without_a_sidecar_says_it_is_incomplete(tmp_path, kept):
+    """Cut short (a broken download, a full disk): one line saying so, wherever the cut falls (in the
+    flatbuffer's tables, which our metadata reader finds, or in the weights, which the runtime finds),
+    not "corrupt TFLite model (error)" or the runtime's "not a valid Flatbuffer buffer"."""
+    whole = DEFAULT_MODEL_PATH.read_bytes()
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(whole[:kept])
+    message = f"{cut}: not a complete TFLite model (truncated or another kind of file)"
+    with pytest.raises(ModelError) as info:
+        EmotionModel.load(cut)
+    assert str(info.value) == message
+    if kept == 100_000:  # the reviewer's case, as a user meets it
+        r = run_cli("analyze", str(DEMO), "--model", str(cut))
+        assert r.returncode == 1 and r.stdout == "" and r.stderr == f"realtime-ser: error: {message}\n"

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from realtime_ser.errors import ModelError
+from realtime_ser.model.metadata import INCOMPLETE_MODEL
 from realtime_ser.native_stderr import native_stderr_silenced
 
 
@@ -25,6 +26,15 @@ class InferenceBackend(Protocol):
     n_outputs: int
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+def _load_failure(exc: BaseException) -> str:
+    """Why the runtime refused a model: its own first line, unless that only says the flatbuffer is
+    invalid, which for a file that passed the metadata check means it was cut short."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "not a valid flatbuffer" in detail.lower():
+        return INCOMPLETE_MODEL
+    return f"the TFLite runtime cannot load it ({detail})"
 
 
 class LiteRTBackend:
@@ -38,7 +48,7 @@ class LiteRTBackend:
             with native_stderr_silenced():  # the runtime announces its XNNPACK delegate here
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{source}: the TFLite runtime cannot load it ({str(exc).splitlines()[0]})") from None
+            raise ModelError(f"{source}: {_load_failure(exc)}") from None
         inp = self._interp.get_input_details()
         out = self._interp.get_output_details()
         if len(inp) != 1 or len(out) != 1:

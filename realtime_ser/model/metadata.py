@@ -20,6 +20,11 @@ from realtime_ser.errors import ModelError
 METADATA_NAME = "realtime_ser"
 METADATA_FORMAT = 1
 
+#: A file that starts like a TFLite model but whose flatbuffer cannot be read through. Neither the
+#: flatbuffer reader (struct.error, IndexError) nor the runtime ("not a valid Flatbuffer buffer")
+#: says anything a user can act on; what it almost always means can.
+INCOMPLETE_MODEL = "not a complete TFLite model (truncated or another kind of file)"
+
 
 @dataclass
 class ModelMetadata:
@@ -82,8 +87,8 @@ def read_metadata_bytes(model_bytes: bytes, source: str = "model") -> ModelMetad
                 return ModelMetadata.from_json(raw.decode("utf-8"), source)
     except ModelError:
         raise
-    except Exception as exc:  # a corrupt flatbuffer raises anything from IndexError to struct.error
-        raise ModelError(f"{source}: corrupt TFLite model ({type(exc).__name__})") from None
+    except Exception:  # a corrupt flatbuffer raises anything from IndexError to struct.error
+        raise ModelError(f"{source}: {INCOMPLETE_MODEL}") from None
     raise ModelError(f"{source}: TFLite model has no realtime-ser metadata (not trained by tools/train.py?)")
 
 
