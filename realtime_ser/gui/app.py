@@ -19,8 +19,14 @@ from realtime_ser.gui.shortcuts import shortcuts_text
 from realtime_ser.resources import DEMO_PATH
 
 
+#: The installed command's name (pyproject's gui-scripts), so that usage lines name what people type,
+#: not ``__main__.py`` (``python -m realtime_ser.gui``) or ``main.py``.
+PROG = "realtime-ser-gui"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = StdoutCheckingParser(
+        prog=PROG,
         description="realtime-ser desktop app: live waveform, spectrogram and speech emotion timeline.",
         epilog=f"Shortcuts: {shortcuts_text()}.",
     )

@@ -22,6 +22,19 @@ def test_help_lists_options_and_shortcuts(tmp_path):
         assert option in text
 
 
+def test_help_names_the_installed_command_however_the_app_is_started(tmp_path):
+    """``python -m realtime_ser.gui --help`` said "usage: __main__.py", main.py "usage: main.py"."""
+    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    for start in (["-m", "realtime_ser.gui"], ["main.py"]):
+        proc = subprocess.run([sys.executable, *start, "--help"], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0 and proc.stdout.startswith("usage: realtime-ser-gui [-h]"), (start, proc.stdout)
+        bad = subprocess.run([sys.executable, *start, "--no-such-option"], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert bad.returncode == 2 and "__main__.py" not in bad.stderr and "main.py" not in bad.stderr
+        assert bad.stderr.splitlines()[-1].startswith("realtime-ser-gui: error: unrecognized arguments: --no-such-option")
+
+
 def test_help_to_a_full_stdout_is_one_line_error(tmp_path):
     env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
     with open("/dev/full", "w") as full:  # a disk that is full; argparse used to ignore it and exit 0
