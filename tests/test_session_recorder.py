@@ -252,3 +252,28 @@ def test_naming_needs_a_session_being_recorded(tmp_path):
     with pytest.raises(SessionError, match="^no session is being recorded$"):
         rec.set_title("too early")
     assert not any(tmp_path.iterdir())
+
+
+def test_sessions_of_the_same_minute_are_told_apart_by_their_seconds(tmp_path):
+    """``realtime-ser sessions`` and the app's browser show the start to the second, as they sort:
+    to the minute, two sessions started in the same minute looked alike."""
+    from datetime import datetime
+
+    from realtime_ser.session.catalog import catalog
+
+    folders = []
+    for _ in range(3):
+        rec = SessionRecorder(tmp_path, SR, "mic", model_metadata(), {})
+        folders.append(rec.start())
+        rec.write_audio(speech(SR)[:1600], 0.0)
+        rec.stop()
+    recorded = Session.open(folders[0]).manifest["started"]  # as the recorder writes it
+    assert summarize(folders[0]).started_short == datetime.fromisoformat(recorded).strftime("%Y-%m-%d %H:%M:%S")
+    for folder, started in zip(folders, ["2026-11-24T05:41:33.250+01:00", "2026-11-24T05:41:07.900+01:00",
+                                         "Tuesday morning"]):
+        manifest = folder / "manifest.json"
+        manifest.write_text(json.dumps(dict(json.loads(manifest.read_text()), started=started)))
+    summaries, errors = catalog(tmp_path)
+    assert errors == []
+    shown = {s.folder: s.started_short for s in summaries}
+    assert [shown[str(f)] for f in folders] == ["2026-11-24 05:41:33", "2026-11-24 05:41:07", "?"]

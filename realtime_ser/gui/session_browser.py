@@ -9,7 +9,6 @@ session a title ("P07 baseline").  Unreadable sessions are counted below the tab
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -32,25 +31,11 @@ from realtime_ser.session.catalog import SessionSummary, catalog
 COLUMNS = ("Started", "Title", "Length", "Status", "Utterances", "Markers", "Speech sounded", "Folder")
 
 
-def _started_at(summary: SessionSummary) -> datetime | None:
-    """The manifest's start time (ISO 8601, with its UTC offset), or None when missing or unreadable."""
-    try:
-        return datetime.fromisoformat(summary.started)
-    except (TypeError, ValueError):
-        return None
-
-
-def started_text(summary: SessionSummary) -> str:
-    """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15:03`` (the recorder's local time)."""
-    started = _started_at(summary)
-    return started.strftime("%Y-%m-%d %H:%M:%S") if started is not None else summary.started_short
-
-
 def newest_first(summaries: list[SessionSummary]) -> list[SessionSummary]:
     """By start time, newest first (to the millisecond, UTC offsets allowed for, whatever the folders
     are called); sessions whose start is unknown last, by folder name."""
     def key(s: SessionSummary) -> tuple:
-        started = _started_at(s)
+        started = s.started_time
         return (started is not None, started.timestamp() if started is not None else 0.0, Path(s.folder).name)
 
     return sorted(summaries, key=key, reverse=True)
@@ -116,7 +101,7 @@ class SessionBrowser(QDialog):
                                  f"in {self.folder}; double-click one to replay it.")
         self.table.setRowCount(len(self.summaries))
         for row, s in enumerate(self.summaries):
-            cells = (started_text(s), s.title or "", format_time(s.duration_s)[:-2], s.status, str(s.utterances),
+            cells = (s.started_short, s.title or "", format_time(s.duration_s)[:-2], s.status, str(s.utterances),
                      str(s.markers), s.emotions, Path(s.folder).name)
             for col, text in enumerate(cells):
                 item = cell(text, number=col in (2, 4, 5))
@@ -144,7 +129,7 @@ class SessionBrowser(QDialog):
         chosen = self.summaries[row]
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Rename session")
-        dialog.setLabelText(f"Title of the session of {started_text(chosen)} (empty: none):")
+        dialog.setLabelText(f"Title of the session of {chosen.started_short} (empty: none):")
         dialog.setTextValue(chosen.title or "")
         dialog.textValueSelected.connect(lambda text: self.rename(chosen.folder, text))
         self.title_dialog = dialog  # tests reach it here

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 from realtime_ser.errors import SerError
@@ -35,10 +36,21 @@ class SessionSummary:
     title: str | None = None  # the name people gave it ("P07 baseline")
 
     @property
+    def started_time(self) -> datetime | None:
+        """The manifest's start time (ISO 8601, with its UTC offset), or None when missing or unreadable."""
+        try:
+            return datetime.fromisoformat(self.started)
+        except (TypeError, ValueError):
+            return None
+
+    @property
     def started_short(self) -> str:
-        """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15``."""
-        s = self.started
-        return s[:16].replace("T", " ") if isinstance(s, str) and len(s) >= 16 else "?"
+        """``2026-11-22T10:15:03.120+01:00`` -> ``2026-11-22 10:15:03`` (the recorder's local time).
+
+        To the second, as sessions are sorted: two started in the same minute must not look alike.
+        """
+        started = self.started_time
+        return started.strftime("%Y-%m-%d %H:%M:%S") if started is not None else "?"
 
     def to_dict(self) -> dict:
         return asdict(self)
