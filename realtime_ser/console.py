@@ -43,14 +43,20 @@ def write_stdout(text: str, end: str = "\n") -> None:
 
 class StdoutCheckingParser(argparse.ArgumentParser):
     """argparse's parser with --help and --version written by write_stdout: argparse ignores a
-    stdout that fails, so ``--help > /dev/full`` said nothing and exited 0.  Subcommands' parsers
-    are this class too.  Parse inside the caller's ``except SerError``."""
+    stdout that fails, so ``--help > /dev/full`` said nothing and exited 0; and usage errors in
+    one line.  Subcommands' parsers are this class too.  Parse inside the caller's ``except SerError``."""
 
     def _print_message(self, message, file=None):
         if message and file is sys.stdout:
             write_stdout(message, end="")
         else:
             super()._print_message(message, file)
+
+    def error(self, message):
+        """A usage error as one line, like every other error (``realtime-ser: error: ...``), saying
+        where the options are, rather than argparse's usage block followed by the reason; exit 2."""
+        program = self.prog.split()[0]  # "realtime-ser" of "realtime-ser analyze"
+        self.exit(2, f"{program}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def number_arg(convert: Callable[[str], float], what: str, ok: Callable[[float], bool], requirement: str):

@@ -231,9 +231,16 @@ def test_options_that_do_not_fit_are_usage_errors(clips, model_path, tmp_path):
         (["listen", "--duration", "-1"], "argument --duration: must be a number > 0, not -1"),
         (["analyze", clips[0], "--jobs", "-1"], "argument --jobs/-j: must be a whole number >= 0, not -1"),
     ]
+    values += [  # argparse's own checks, in the same one-line form
+        (["analyze", clips[0], "--format", "xml"], "argument --format/-f: invalid choice: 'xml'"),
+        (["sessions", "--bogus"], "unrecognized arguments: --bogus"),
+        (["analyze"], "the following arguments are required"),
+    ]
     for args, message in values:
         r = run_cli(*args)
-        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        (line,) = r.stderr.splitlines()  # no usage block: the reason, and where the options are
+        assert r.returncode == 2 and line.startswith(f"realtime-ser: error: {message}"), (args, r.stderr)
+        assert line.endswith(f"(see `realtime-ser {args[0]} --help`)") or args == ["sessions", "--bogus"], line
 
 
 def test_bad_config_file_is_one_line(clips, model_path, tmp_path):
