@@ -857,11 +857,11 @@ def cmd_sessions(args) -> int:
         titled = any(r.title for r in rows)  # a title column only where someone named a session
         title_width = max([len("title")] + [len(r.title or "") for r in rows]) if titled else 0
         title_head = f"{'title':<{title_width}}  " if titled else ""
-        _print(f"{'started':<16}  {'length':>7}  {'status':<11}  {'utt':>4}  {'marks':>5}  {title_head}"
+        _print(f"{'started':<19}  {'length':>7}  {'status':<11}  {'utt':>4}  {'marks':>5}  {title_head}"
               f"{'folder':<{width}}  speech sounded")
         for r in rows:
             title = f"{r.title or '-':<{title_width}}  " if titled else ""
-            _print(f"{r.started_short:<16}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<11}  {r.utterances:>4}  "
+            _print(f"{r.started_short:<19}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<11}  {r.utterances:>4}  "
                   f"{r.markers:>5}  {title}{Path(r.folder).name:<{width}}  {r.emotions}")
     return EXIT_ERROR if errors else 0
 

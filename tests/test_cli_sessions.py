@@ -21,6 +21,8 @@ def test_a_title_is_set_shown_and_removed(tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr
     header, line = r.stdout.splitlines()  # that session's row, with its new title
     assert header.split()[5] == "title" and "  P07 baseline  " in line and line.split()[3] == "complete"
+    # the columns line up under their headings (the start is given to the second)
+    assert line.index(" complete") == header.index(" status") and line.index(" P07") == header.index(" title")
     assert Session.open(folder).title == "P07 baseline"  # stored as the app stores it: one line, trimmed
     assert _manifest(folder) == dict(before, title="P07 baseline")  # nothing else changed
 
