@@ -109,7 +109,14 @@ def _format_event(ev) -> str | None:
         )
     if ev.type == "marker":
         return f"[{ev.time:8.2f}] marker {ev.marker_id}" + (f": {ev.note}" if ev.note else "")
-    return f"[{ev.time:8.2f}] {ev.level}: {ev.message}"
+    return f"[{ev.time:8.2f}] {ev.level}: {_with_option_named(ev.message)}"
+
+
+def _with_option_named(message: str) -> str:
+    """A no-speech message's advice in this front end's terms: the option that sets the threshold."""
+    from realtime_ser.dsp.vad import LOWER_THRESHOLD
+
+    return message.replace(LOWER_THRESHOLD, "a lower --threshold-db")
 
 
 #: A longer "line" on stdin is cut here (``listen < /dev/zero`` must not eat all memory).
@@ -636,7 +643,7 @@ def cmd_analyze(args) -> int:
                 durations[index] = seconds
                 for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
                     if row.get("type") == "status":
-                        warnings.append(f"{items[index][0]}: {row['message']}")
+                        warnings.append(f"{items[index][0]}: {_with_option_named(row['message'])}")
                         if len(items) > 1:
                             bar.clear()
                             _warn(warnings[-1])

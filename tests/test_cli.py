@@ -260,6 +260,7 @@ def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, mo
     assert r.returncode == 1
     line = assert_one_line_errors(r.stderr, 1)[0]
     assert line.startswith(f"realtime-ser: error: {soft}: no speech found: nothing stayed 12 dB above")
+    assert "(a lower --threshold-db finds quieter speech)" in line  # the option that does it
     assert line.endswith("; nothing written") and out.read_text() == "earlier\n"
     r = run_cli("analyze", soft, "--threshold-db", "11", "--model", model_path)
     assert r.returncode == 0 and r.stderr == ""

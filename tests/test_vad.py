@@ -198,6 +198,8 @@ def test_a_stream_without_speech_says_why(data):
     sad = load_audio(data / "crema-d-samples/SAD.wav", SR)
     events, why = no_speech_reason(sad, default)
     assert events == [] and why.startswith("no speech found: nothing stayed 12 dB above the background noise for 150 ms")
+    peak = int(why.split("the loudest moment rose ")[1].split(" dB")[0])  # how far, to act on
+    assert 12 <= peak < 30 and why.endswith("too briefly (a lower VAD threshold finds quieter speech)")
     found = run(sad, config=VADConfig(threshold_db=11.0))
     assert [e.kind for e in found] == ["start", "end"] and 0.5 < found[0].sample / SR < 0.7
 

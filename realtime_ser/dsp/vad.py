@@ -274,6 +274,8 @@ class EnergyVAD:
 
 #: How every describe_no_speech message starts (front ends recognise it by this).
 NO_SPEECH = "no speech found"
+#: Its advice, which a front end may name its own control in (``--threshold-db``, *Sensitivity*).
+LOWER_THRESHOLD = "a lower VAD threshold"
 
 
 def describe_no_speech(peak_db: float, peak_excess_db: float, config: VADConfig,
@@ -295,9 +297,10 @@ def describe_no_speech(peak_db: float, peak_excess_db: float, config: VADConfig,
     if peak_db <= config.min_level_dbfs:
         return (f"{NO_SPEECH}: the audio is very quiet (loudest moment {peak_db:.0f} dBFS; "
                 f"speech must reach {config.min_level_dbfs:.0f} dBFS)")
-    hint = "(a lower VAD threshold finds quieter speech)"
+    hint = f"({LOWER_THRESHOLD} finds quieter speech)"
     rule = f"{config.threshold_db:g} dB above the background noise for {config.min_speech_ms:.0f} ms"
     if peak_excess_db < config.threshold_db:
         return (f"{NO_SPEECH}: the loudest moment is {max(peak_excess_db, 0.0):.0f} dB above the "
                 f"background noise, speech must stay {rule} {hint}")
-    return f"{NO_SPEECH}: nothing stayed {rule} {hint}"
+    return (f"{NO_SPEECH}: nothing stayed {rule}; the loudest moment rose {peak_excess_db:.0f} dB above it, "
+            f"too briefly {hint}")

@@ -1101,7 +1101,7 @@ class MainWindow(QMainWindow):
         """A replay that held no utterance: why, and a way to try again more sensitively."""
         why = html.escape(message[len(NO_SPEECH):].lstrip(": "))
         text = f"<b>No speech found</b> in {html.escape(info.shown_name)}: {why}."
-        if "threshold" in why:
+        if "threshold" in why:  # the advice, in the app's terms
             text += " <i>Sensitivity</i> further right is a lower threshold."
         actions = []
         if info.path is not None:
