@@ -65,14 +65,20 @@ def test_listen_replays_a_session_folder_for_a_duration_of_audio(model_path, tmp
     assert 4.0 <= seconds < 4.5  # seconds of the recording, not 4 s on the clock (32 s of audio at 8x)
 
 
-def test_record_without_a_microphone_leaves_no_session(model_path, tmp_path):
+def test_record_without_a_microphone_leaves_no_session(clips, model_path, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
     env["HOME"] = str(tmp_path)
     sessions = tmp_path / "sessions"
     r = run_cli("listen", "--record", str(sessions), "--duration", "1", "--model", model_path, env=env)
     assert r.returncode == 1 and "recording session" not in r.stderr
     assert "no audio input device" in assert_one_line_errors(r.stderr, 1)[0]
-    assert not sessions.exists() or list(sessions.iterdir()) == []
+    assert not sessions.exists()  # not even the folder it would have made for the session
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    r = run_cli("listen", "--replay", clips[0], "--record", str(notes), "--model", model_path)
+    assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {notes}: is a file, not a folder for sessions"]
+    assert notes.read_text() == "mine"
 
 
 def test_messages_name_the_real_problem(clips, model_path, tmp_path):

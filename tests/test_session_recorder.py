@@ -158,11 +158,20 @@ def test_several_sessions_get_distinct_folders(tmp_path):
 def test_discard_removes_only_a_session_nothing_reached(tmp_path):
     """An input that could not open right after the start leaves no empty session behind;
     a session with any audio or event in it is kept, finished as stop() finishes it."""
+    (tmp_path / "empty").mkdir()  # the user's own folder: it stays
     empty = SessionRecorder(tmp_path / "empty", SR, "mic", model_metadata(), {})
     folder = empty.start()
     assert empty.discard() is True
     assert not folder.exists() and list((tmp_path / "empty").iterdir()) == [] and empty.folder is None
     assert SessionRecorder(tmp_path / "never", SR).discard() is False  # never started: nothing to remove
+    new = SessionRecorder(tmp_path / "new" / "sessions", SR)  # folders made for it go with it
+    new.start()
+    assert new.discard() is True and not (tmp_path / "new").exists()
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    with pytest.raises(SessionError, match="notes.txt: is a file, not a folder for sessions"):
+        SessionRecorder(afile, SR).start()
+    assert afile.read_text() == "mine"
 
     audio, events = SessionRecorder(tmp_path / "audio", SR), SessionRecorder(tmp_path / "events", SR)
     kept = [audio.start(), events.start()]

@@ -129,6 +129,7 @@ class SessionRecorder:
         if int(sample_rate) <= 0:
             raise ValueError("sample_rate must be positive")
         self.parent_dir = Path(parent_dir)
+        self._created_parents: list[Path] = []  # folders start() made for parent_dir, innermost first
         self.sample_rate = int(sample_rate)
         self.device_name = device_name
         self.model_metadata = model_metadata
@@ -184,8 +185,12 @@ class SessionRecorder:
         if self._thread is not None:
             raise RuntimeError("SessionRecorder.start() called twice")
         started = _dt.datetime.now().astimezone()
+        if self.parent_dir.exists() and not self.parent_dir.is_dir():
+            raise SessionError(f"{self.parent_dir}: is a file, not a folder for sessions")
+        missing = [d for d in (self.parent_dir, *self.parent_dir.parents) if not d.exists()]
         try:
             self.parent_dir.mkdir(parents=True, exist_ok=True)
+            self._created_parents = missing
             folder = _unique_folder(self.parent_dir, started, self.folder_suffix)
             folder.mkdir()
         except OSError as exc:
@@ -289,7 +294,7 @@ class SessionRecorder:
 
     def discard(self) -> bool:
         """Stop, and remove the session folder if nothing reached it (no audio, no events, no
-        error); returns whether it was removed.
+        error), with the folders start() made to hold it; returns whether it was removed.
 
         For an input that fails to open right after start(): ``sessions`` and the app would list
         the empty folder as a session.  Anything recorded is kept, as stop() keeps it.
@@ -303,6 +308,11 @@ class SessionRecorder:
             log.warning("could not remove the empty session folder %s: %s", folder, exc)
             return False
         self.folder = None
+        for made in self._created_parents:  # and the folders made for it (--record NEW_DIR), while empty
+            try:
+                made.rmdir()
+            except OSError:  # something else was put there meanwhile: it stays
+                break
         return True
 
     def __enter__(self) -> "SessionRecorder":
