@@ -324,6 +324,9 @@ def cmd_listen(args) -> int:
     if args.record is not None or settings.record_sessions:
         record_dir = Path(args.record) if args.record else settings.session_path
         _repair_sessions(record_dir)
+    if _named_format(args.output) in ("csv", "json"):
+        _warn(f"{args.output}: writing JSONL (one event per line, as listen always does), "
+              f"not the {_named_format(args.output).upper()} its name suggests")
     try:
         out = open_for_writing(args.output) if args.output else None
     except OSError as exc:
@@ -584,12 +587,26 @@ def _analyze_one(task):
         return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
 
 
+#: The formats an --output file's extension names.
+FORMAT_EXTENSIONS = ("csv", "json", "jsonl")
+
+
+def _named_format(output: str | None) -> str | None:
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in FORMAT_EXTENSIONS else None
+
+
 def _output_format(args) -> str:
-    """-f if given, else what the --output file's extension says (.csv, .json, .jsonl), else CSV."""
+    """-f if given (with a warning where the --output file's extension names another format, as a
+    reader of ``out.json`` would expect JSON), else what the extension says, else CSV."""
+    named = _named_format(args.output)
     if args.format:
+        written = "csv" if args.format == "summary" else args.format
+        if named is not None and named != written:
+            _warn(f"{args.output}: writing {args.format.upper()} (--format {args.format}), "
+                  f"not the {named.upper()} its name suggests")
         return args.format
-    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
-    return suffix if suffix in ("csv", "json", "jsonl") else "csv"
+    return named or "csv"
 
 
 def cmd_analyze(args) -> int:

@@ -145,3 +145,11 @@ def test_the_output_format_follows_the_file_name_unless_given(clips, model_path,
     for text in (analyze("t.txt"), analyze("t.json", "-f", "csv")):  # otherwise CSV; an explicit -f wins
         rows = list(csv.reader(text.splitlines()))
         assert rows[0][:2] == ["file", "utterance_id"] and rows[1][0] == clips[0]
+    # ... and says so where the name suggests another format; a summary is CSV, so s.csv is no surprise
+    for name, fmt, warned in (("s.json", "summary", True), ("s.csv", "summary", False), ("e.csv", "jsonl", True)):
+        r = run_cli("analyze", clips[0], "-o", str(tmp_path / name), "-f", fmt, "--model", model_path)
+        assert r.returncode == 0 and (r.stderr != "") == warned, (name, r.stderr)
+        assert assert_one_line_errors(r.stderr, 0, warnings=int(warned)) == []
+    r = run_cli("listen", "--replay", clips[0], "--speed", "20", "-o", str(tmp_path / "l.csv"), "--model", model_path)
+    assert r.returncode == 0 and f"warning: {tmp_path / 'l.csv'}: writing JSONL" in r.stderr
+    assert json.loads((tmp_path / "l.csv").read_text().splitlines()[0])["type"]
