@@ -546,3 +546,27 @@ def test_sessions_of_a_missing_folder(tmp_path):
     config.write_text(json.dumps({"session_dir": str(tmp_path / "not yet")}))
     r = run_cli("sessions", "--config", str(config))  # the configured folder: nothing recorded yet is no error
     assert r.returncode == 0 and "no sessions recorded yet" in r.stderr and r.stdout == ""
+
+
+def test_every_command_explains_itself_with_examples_that_parse():
+    """Each --help has a description and examples; every example is a command line the parser takes
+    (an option renamed or removed would make the examples lie)."""
+    import shlex
+
+    from realtime_ser.cli import EPILOGS, build_parser
+
+    for command in ("devices", "listen", "analyze", "sessions"):
+        r = run_cli(command, "--help")
+        assert r.returncode == 0 and r.stderr == ""
+        description = r.stdout.split("\n\n")[1]
+        assert len(description) > 40 and not description.startswith(("options:", "positional")), command
+        assert "examples:" in r.stdout
+    examples = [line.split("  ")[1] if line.startswith("  ") else line
+                for text in EPILOGS.values() for line in text.splitlines()[1:]]
+    assert len(examples) >= 12
+    for example in examples:
+        words = shlex.split(example.strip().split("   ")[0])  # the command, without its comment
+        assert words[0] == "realtime-ser", example
+        if "--help" in words or "COMMAND" in words:
+            continue
+        build_parser().parse_args(words[1:])  # a usage error would exit 2 here
