@@ -270,17 +270,21 @@ def _check_listen_options(args, settings) -> None:
 
 def _listen_source(args, settings):
     """The microphone, or the --replay file paced in real time; a session folder replays its
-    recording, as ``analyze`` and the app take it."""
+    recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
+    from realtime_ser.pipeline.events import MarkerEvent
 
     if not args.replay:
-        return MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
+        source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
+        return source, []
     path = Path(args.replay)
-    audio = session_audio(path) if path.is_dir() else None
+    stored: dict[str, list[dict]] = {}
+    audio = session_audio(path, stored) if path.is_dir() else None
     source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
     if audio is not None:
         source.name = path.resolve().name  # the session, not its "audio.wav"
-    return source
+    markers = [MarkerEvent(m["marker_id"], m["time"], m.get("note", "")) for m in stored.get(str(path), [])]
+    return source, sorted(markers, key=lambda m: m.time)
 
 
 def _start_listening(pipeline, recorder) -> None:
@@ -298,12 +302,13 @@ def _start_listening(pipeline, recorder) -> None:
     print(f"recording session to {folder}", file=sys.stderr, flush=True)
 
 
-def _wait_until_done(pipeline, stop: threading.Event, args) -> None:
+def _wait_until_done(pipeline, stop: threading.Event, args, tick) -> None:
     """Until Ctrl-C, the end of a replay, or --duration: seconds of audio, which for a microphone
     is seconds of listening (counted on the clock: a lost device delivers no audio) and for a
-    replay is seconds of the file, whatever --speed."""
+    replay is seconds of the file, whatever --speed. ``tick()`` is called on every check."""
     t0 = time.monotonic()
     while not stop.is_set() and pipeline.running:
+        tick()
         if args.duration is not None:
             done = pipeline.stats.stream_time if args.replay else time.monotonic() - t0
             if done >= args.duration:
@@ -319,7 +324,7 @@ def cmd_listen(args) -> int:
     _check_listen_options(args, settings)
     model = _load_model(args, settings)
     config = _pipeline_config(settings, args)
-    source = _listen_source(args, settings)
+    source, stored_markers = _listen_source(args, settings)
     record_dir = None
     if args.record is not None or settings.record_sessions:
         record_dir = Path(args.record) if args.record else settings.session_path
@@ -343,7 +348,8 @@ def cmd_listen(args) -> int:
         pipeline.add_audio_listener(recorder.write_audio)
         pipeline.add_event_listener(recorder.write_event)
     finals: list = []
-    markers = 0
+    markers = 0  # shown in the summary: the replayed session's and the ones typed
+    last_marker_id = max((m.marker_id for m in stored_markers), default=0)  # typed ones are numbered on
     markers_open = True  # closed before the output file is: a late line must not write into it
     lock = threading.RLock()  # add_marker holds it around on_event
     stop = threading.Event()
@@ -374,15 +380,25 @@ def cmd_listen(args) -> int:
 
     def add_marker(note: str) -> None:
         """A line typed on stdin: a marker at the current stream time, through the events' path."""
+        nonlocal last_marker_id
+        with lock:
+            if markers_open:
+                last_marker_id += 1
+                mark(MarkerEvent(last_marker_id, pipeline.stats.stream_time, note))
+
+    def mark(ev) -> None:
         nonlocal markers
         with lock:
-            if not markers_open:
-                return
             markers += 1
-            ev = MarkerEvent(markers, pipeline.stats.stream_time, note)
             if recorder is not None:
                 recorder.write_event(ev)
             on_event(ev)
+
+    def replay_markers() -> None:
+        """A replayed session's markers, each once the replay reaches its moment (as the app shows them)."""
+        with lock:
+            while stored_markers and markers_open and stored_markers[0].time <= pipeline.stats.stream_time:
+                mark(stored_markers.pop(0))
 
     pipeline.add_event_listener(on_event)
     previous = signal.getsignal(signal.SIGINT)
@@ -398,8 +414,9 @@ def cmd_listen(args) -> int:
                              daemon=True).start()
         hint = "type a note + Enter to mark a moment, " if on_terminal else ""
         print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
-        _wait_until_done(pipeline, stop, args)
+        _wait_until_done(pipeline, stop, args, replay_markers)
     finally:
+        replay_markers()  # those the replay reached in its last moments
         with lock:
             markers_open = False
         pipeline.stop()

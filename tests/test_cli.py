@@ -441,6 +441,30 @@ def _record_session(parent, markers, block=1600):
     return folder
 
 
+def test_listen_replays_a_sessions_markers_at_their_moments(model_path, tmp_path):
+    """``listen --replay SESSION`` prints the session's markers as the replay reaches them (as the app
+    shows them), counts them, and numbers a note typed meanwhile after them; --duration stops short
+    of the later ones."""
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    folder = _record_session(tmp_path / "sessions", [MarkerEvent(4, 11.5, "mother"), MarkerEvent(2, 2.25)])
+    r = run_cli("listen", "--replay", str(folder), "--speed", "8", "--notes-from-stdin", "--model", model_path,
+                input="typed\n", timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    printed = [line for line in lines if "] marker " in line]
+    assert [line.split("] ")[1] for line in printed] == ["marker 5: typed", "marker 2", "marker 4: mother"]
+    times = [float(line[1:].split("]")[0]) for line in printed[1:]]
+    assert 2.25 <= times[0] < 3.5 and 11.5 <= times[1] < 12.8  # at their moments, not at the start
+    finals = [float(line[1:].split("]")[0]) for line in lines if "FINAL" in line]
+    assert any(t < 11.5 for t in finals) and any(t > 11.5 for t in finals)  # in the timeline's order
+    assert lines.index(printed[2]) > lines.index(next(l for l in lines if "FINAL" in l))
+    assert "markers: 3" in r.stderr
+    short = run_cli("listen", "--replay", str(folder), "--speed", "8", "--duration", "5", "--model", model_path)
+    assert short.returncode == 0 and [l.split("] ")[1] for l in short.stdout.splitlines() if "] marker " in l] == [
+        "marker 2"]
+
+
 def test_analyze_puts_a_sessions_markers_in_its_timeline(clips, model_path, tmp_path):
     import csv
 
