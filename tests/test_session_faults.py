@@ -171,6 +171,10 @@ def test_unwritable_parent_is_a_one_line_session_error(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     rec = SessionRecorder(not_a_dir, SR, None, None, None)
-    with pytest.raises(SessionError, match=r"cannot create a session folder") as info:
+    with pytest.raises(SessionError, match=r"is a file, not a folder for sessions") as info:
         rec.start()
     assert "\n" not in str(info.value) and str(not_a_dir) in str(info.value)
+    inside = SessionRecorder(not_a_dir / "sessions", SR, None, None, None)
+    with pytest.raises(SessionError, match=r"cannot create a session folder \(Not a directory\)") as info:
+        inside.start()
+    assert "\n" not in str(info.value) and not_a_dir.read_text() == "x"
