@@ -229,8 +229,8 @@ def _load_model(args, settings):
 
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     """Model, VAD threshold, confidence and settings file: the same for listen and analyze."""
-    p.add_argument("--model", metavar="FILE", help="TFLite model (default: model_path of the settings, else the bundled "
-                                   "models/ser_int8.tflite)")
+    p.add_argument("--model", metavar="FILE", help="TFLite model (default: model_path of the settings, else "
+                                                   "the bundled models/ser_int8.tflite)")
     p.add_argument("--threshold-db", type=_setting_value("vad_threshold_db"), metavar="DB",
                    help="VAD threshold above the noise floor in dB; lower finds quieter speech "
                         "(default: vad_threshold_db of the settings, 12)")
@@ -556,8 +556,9 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
     """Expand arguments into ``(display name, audio path or None, error or None)``.
 
     A session folder, named or found in a folder, is one input: its stored markers go into
-    ``markers`` under its display name, as do the marks the app keeps for a plain file.  An input met twice (the same file twice, a file and a
-    folder holding it) is analysed once, where it first appears.
+    ``markers`` under its display name, as do the marks the app keeps for a plain file.  An input
+    met twice (the same file twice, a file and a folder holding it) is analysed once, where it
+    first appears.
     """
     items: list[tuple[str, Path | None, str | None]] = []
     given: set[Path] = set()
