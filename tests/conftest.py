@@ -79,6 +79,32 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kw) -> 
 
 # -- PulseAudio virtual microphone ------------------------------------------------------------
 
+
+def listen_during(source, model, action, lead_in_s: float = 0.5, tail_s: float = 1.5):
+    """Run a real pipeline on ``source``; once ``lead_in_s`` of its audio has come, call ``action()``
+    (play something into the server), give the last utterance ``tail_s`` to end, stop.
+    Returns ``(pipeline, events)``."""
+    import time
+
+    from realtime_ser.pipeline.worker import Pipeline
+
+    pipe = Pipeline(source, model)
+    seen: list = []
+    pipe.add_event_listener(seen.append)
+    pipe.start()
+    try:
+        deadline = time.monotonic() + lead_in_s + 5
+        while pipe.stats.stream_time < lead_in_s and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pipe.stats.stream_time >= lead_in_s, "no audio from the device"
+        action()
+        time.sleep(tail_s)
+    finally:
+        pipe.stop()
+    assert pipe.error is None, pipe.error
+    return pipe, seen
+
+
 from tools.virtual_mic import PulseServer, reinit_portaudio  # noqa: E402  (shared with tools/soak.py)
 
 

@@ -7,20 +7,18 @@ other, so which channel was analysed shows in the results.
 
 from __future__ import annotations
 
-import subprocess
-import time
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import run_cli
+from conftest import listen_during, run_cli
 from realtime_ser.api import predict_clip
 from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import FileSource, MicrophoneSource
 from realtime_ser.errors import AudioFileError, DeviceError
 from realtime_ser.pipeline.events import EmotionEvent
-from realtime_ser.pipeline.worker import Pipeline, analyze_file
+from realtime_ser.pipeline.worker import analyze_file
 from realtime_ser.resources import DEMO_PATH
 
 SR = 16000
@@ -75,37 +73,19 @@ def test_the_command_line_takes_a_channel(call, tmp_path):
 
 
 def test_one_input_channel_of_a_live_device(pulse, model, call, tmp_path):
-    """A two-channel source of the real audio server (a stereo output's monitor, as an interface
-    with two inputs): speech on channel 2 only is heard on channel 2 and not on channel 1."""
+    """A two-channel input of the real audio server (as an interface with two microphones): speech
+    on channel 2 only is heard on channel 2 and not on channel 1."""
     _, speech = call
     path = tmp_path / "first-utterance.wav"  # the demo's first 4 s: one utterance
     sf.write(path, np.stack([np.zeros(4 * SR), speech[: 4 * SR]], axis=1), SR)
-    pulse.pactl("load-module", "module-null-sink", "sink_name=stereo", "channels=2", "rate=48000")
-    try:
-        heard = {}
+    heard = {}
+    with pulse.stereo_input("duo", "Two-Mics"):
         for channel in (1, 2):
-            pipe = Pipeline(MicrophoneSource("pulse:stereo.monitor", channel=channel), model)
-            seen = []
-            pipe.add_event_listener(seen.append)
-            pipe.start()
-            try:
-                deadline = time.monotonic() + 5
-                while pipe.stats.stream_time < 0.5 and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                player = subprocess.Popen(["paplay", "--device=stereo", str(path)], env=pulse.env)
-                assert player.wait(timeout=20) == 0
-                time.sleep(1.5)
-            finally:
-                pipe.stop()
-            assert pipe.error is None
-            assert pipe.source.name == f"Monitor of Null Output (channel {channel})"
+            pipe, seen = listen_during(MicrophoneSource("pulse:duo", channel=channel), model,
+                                       lambda: pulse.play(path, sink="duo-out").wait(timeout=20))
+            assert pipe.source.name == f"Two-Mics (channel {channel})"
             heard[channel] = len(_finals(seen))
-        assert heard == {1: 0, 2: 1}
-    finally:
-        modules = [line.split()[0] for line in pulse.pactl("list", "short", "modules").splitlines()
-                   if "sink_name=stereo" in line]
-        for module in modules:
-            pulse.pactl("unload-module", module)
+    assert heard == {1: 0, 2: 1}
 
     with pytest.raises(DeviceError, match="so there is no channel 99"):
         MicrophoneSource("pulse", channel=99).start()

@@ -7,17 +7,14 @@ system's sound settings name them and recorded through ALSA's ``pulse`` device. 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, listen_during, run_cli
 from realtime_ser.audio.pulse_sources import list_pulse_inputs
 from realtime_ser.audio.sources import MicrophoneSource, list_devices, resolve_device
 from realtime_ser.errors import DeviceError
 from realtime_ser.gui.input_devices import InputChoice, channel_choices, default_list_inputs
 from realtime_ser.pipeline.events import EmotionEvent
-from realtime_ser.pipeline.worker import Pipeline
 
 CLIP = "ravdess/Actor_01/03-01-07-02-02-01-01.flac"  # one utterance with a quiet lead-in
 
@@ -55,19 +52,9 @@ def test_channel_choices_name_what_each_kind_of_device_gives():
 
 
 def test_listening_to_an_input_by_its_server_name(pulse, model, data):
-    pipe = Pipeline(MicrophoneSource("pulse:vmic"), model)
-    seen = []
-    pipe.add_event_listener(seen.append)
-    pipe.start()
-    try:
-        deadline = time.monotonic() + 5
-        while pipe.stats.stream_time < 0.5 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert pulse.play(data / CLIP).wait(timeout=20) == 0
-        time.sleep(1.5)
-    finally:
-        pipe.stop()
-    assert pipe.error is None and pipe.source.name == "VirtualMic"
+    pipe, seen = listen_during(MicrophoneSource("pulse:vmic"), model,
+                               lambda: pulse.play(data / CLIP).wait(timeout=20))
+    assert pipe.source.name == "VirtualMic"
     assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 1
     assert not pipe.source.captures_playback
 

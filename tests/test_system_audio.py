@@ -11,12 +11,11 @@ import time
 
 import pytest
 
-from conftest import cli_env, run_cli
+from conftest import cli_env, listen_during, run_cli
 from realtime_ser.audio.sources import MicrophoneSource, list_devices, resolve_device
 from realtime_ser.audio.system_audio import SYSTEM_AUDIO_NAME
 from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
-from realtime_ser.pipeline.worker import Pipeline
 
 CLIP = "ravdess/Actor_01/03-01-07-02-02-01-01.flac"  # its lead-in is quiet: see test_virtual_mic.py
 
@@ -33,21 +32,11 @@ def silent_default_source(pulse):
 
 def _capture(device, model, pulse, clip, silence_first_s: float):
     """Listen on ``device``; after ``silence_first_s`` play ``clip`` to the default output."""
-    pipe = Pipeline(MicrophoneSource(device), model)
-    seen = []
-    pipe.add_event_listener(seen.append)
-    pipe.start()
-    try:
-        deadline = time.monotonic() + silence_first_s + 5
-        while pipe.stats.stream_time < silence_first_s and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert pipe.stats.stream_time >= silence_first_s, "no audio from the device"
-        assert pulse.play(clip).wait(timeout=20) == 0
-        time.sleep(1.5)  # the utterance's end and its result
-    finally:
-        pipe.stop()
-    assert pipe.error is None
-    return pipe, seen
+    return listen_during(MicrophoneSource(device), model, lambda: _play(pulse, clip), lead_in_s=silence_first_s)
+
+
+def _play(pulse, clip, sink: str | None = None) -> None:
+    assert pulse.play(clip, sink).wait(timeout=20) == 0
 
 
 def test_system_audio_records_what_is_played(silent_default_source, model, data):
@@ -118,25 +107,18 @@ def test_without_an_audio_server_a_named_source_says_what_is_needed(tmp_path):
 def test_system_audio_follows_a_switch_of_output(pulse, model, data):
     """Headphones plugged in mid-call: the default output changes, and System audio records the new
     one's monitor from then on (it used to stay on the old one, hearing nothing)."""
+    def switch_output_between_two_clips() -> None:
+        _play(pulse, data / CLIP)  # the old default output (vsink)
+        time.sleep(1.5)
+        pulse.pactl("set-default-sink", "headset-out")
+        time.sleep(2.0)  # checked once a second
+        _play(pulse, data / CLIP, sink="headset-out")
+
     with pulse.stereo_input("headset", "Headset"):
-        pipe = Pipeline(MicrophoneSource("system"), model)
-        seen = []
-        pipe.add_event_listener(seen.append)
-        pipe.start()
         try:
-            deadline = time.monotonic() + 5
-            while pipe.stats.stream_time < 0.5 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert pulse.play(data / CLIP).wait(timeout=20) == 0  # the old default output (vsink)
-            time.sleep(1.5)
-            pulse.pactl("set-default-sink", "headset-out")
-            time.sleep(2.0)  # checked once a second
-            assert pulse.play(data / CLIP, sink="headset-out").wait(timeout=20) == 0
-            time.sleep(1.5)
+            pipe, seen = listen_during(MicrophoneSource("system"), model, switch_output_between_two_clips)
         finally:
-            pipe.stop()
             pulse.pactl("set-default-sink", "vsink")
-    assert pipe.error is None
     assert len([e for e in seen if isinstance(e, EmotionEvent) and e.final]) == 2
     notes = [e.message for e in seen if isinstance(e, StatusEvent)]
     assert notes == ["System audio now records what plays on Null Output"]
