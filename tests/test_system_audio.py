@@ -83,25 +83,21 @@ def test_the_command_line_offers_system_audio(pulse):
 
 
 def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):
-    """No server at the address libpulse is given: no ``pulse`` device, so no System audio."""
+    """No server at the address libpulse is given: no ``pulse`` device, so no System audio, and no
+    named source either (asked for one source, the line says so rather than "system audio")."""
     env = cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}")
-    proc = run_cli("listen", "--device", "system", "--duration", "1", env=env)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
-    assert "loopback device" in line  # what macOS and Windows users do instead
-    # Each distribution's real package name (Fedora's is one word: "alsa-plugins pulseaudio" is not a package).
-    assert "libasound2-plugins on Debian/Ubuntu, alsa-plugins-pulseaudio on Fedora" in line
-
-
-def test_without_an_audio_server_a_named_source_says_what_is_needed(tmp_path):
-    """``--device pulse:SOURCE`` asked for one server source, not for system audio: the line says so."""
-    env = cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}")
-    proc = run_cli("listen", "--device", "pulse:foo", "--duration", "1", env=env)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("realtime-ser: error: recording a PulseAudio/PipeWire source needs PulseAudio or PipeWire")
-    assert "alsa-plugins-pulseaudio on Fedora" in line and "system audio" not in line
+    lines = {}
+    for device in ("system", "pulse:foo"):
+        proc = run_cli("listen", "--device", device, "--duration", "1", env=env)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        (lines[device],) = proc.stderr.strip().splitlines()
+        # Each distribution's real package name (Fedora's is one word: "alsa-plugins pulseaudio" is not a package).
+        assert "libasound2-plugins on Debian/Ubuntu, alsa-plugins-pulseaudio on Fedora" in lines[device]
+    assert lines["system"].startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
+    assert "loopback device" in lines["system"]  # what macOS and Windows users do instead
+    assert lines["pulse:foo"].startswith(
+        "realtime-ser: error: recording a PulseAudio/PipeWire source needs PulseAudio or PipeWire")
+    assert "system audio" not in lines["pulse:foo"]
 
 
 def test_system_audio_follows_a_switch_of_output(pulse, model, data):
