@@ -1,6 +1,7 @@
 """Rolling emotion timeline: one band per utterance, zoomable back over the whole session.
 
-Band colour = emotion, band height and opacity = confidence.  Partial results
+Band colour = emotion, band height = confidence (a final band is filled opaque, in its legend
+swatch's own colour: a see-through one turned sad's blue into neutral's).  Partial results
 (someone is still speaking) are striped in the full emotion colour with a dashed
 outline and change as new estimates arrive (a faint fill of one emotion's colour
 looked like another's); uncertain results are grey and hatched; an utterance
@@ -44,13 +45,14 @@ class BandLook(NamedTuple):
     """How an utterance's band is drawn, in its label's colour."""
 
     brush: Qt.BrushStyle  # Solid: final; Texture: partial (stripes); BDiag: uncertain; NoBrush: no estimate
-    alpha: float  # opacity of a solid fill
+    alpha: float  # opacity of a solid fill (1: a final band is its legend swatch's colour exactly)
     pen: Qt.PenStyle  # dashed while someone is still speaking
 
 
 def band_look(event: EmotionEvent | None) -> BandLook:
-    """Final results solid, more opaque the surer; partial ones striped in the full colour (as faint
-    fills, one emotion's colour passed for another's); uncertain ones hatched; none yet, an outline."""
+    """Final results solid and opaque, so they match the legend (their height says how sure: a fill
+    fading with confidence passed a 45 % sad for neutral and fearful for a pale pink); partial ones
+    striped in the full colour; uncertain ones hatched; none yet, an outline."""
     if event is None:
         return BandLook(Qt.BrushStyle.NoBrush, 1.0, Qt.PenStyle.DashLine)
     pen = Qt.PenStyle.SolidLine if event.final else Qt.PenStyle.DashLine
@@ -58,7 +60,7 @@ def band_look(event: EmotionEvent | None) -> BandLook:
         return BandLook(Qt.BrushStyle.BDiagPattern, 1.0, pen)
     if not event.final:
         return BandLook(Qt.BrushStyle.TexturePattern, 1.0, pen)
-    return BandLook(Qt.BrushStyle.SolidPattern, 0.35 + 0.6 * event.confidence, pen)
+    return BandLook(Qt.BrushStyle.SolidPattern, 1.0, pen)
 
 
 def band_brush(style: Qt.BrushStyle, color: QColor, alpha: float = 1.0) -> QBrush:

@@ -15,6 +15,10 @@ from realtime_ser.pipeline.events import MarkerEvent
 
 #: All stacked plots share this left axis width so their time axes line up.
 LEFT_AXIS_WIDTH = 52
+#: Opacity of an utterance's emotion tint on a light / a dark background: enough that sad's blue
+#: stays apart from neutral's sky blue (at 0.27 both read as pale blue), little enough that the
+#: trace stays readable over any of them (3:1 or more; a dark background takes less).
+SHADE_ALPHA = {"light": 0.45, "dark": 0.38}
 
 
 class WaveformView(pg.PlotWidget):
@@ -101,6 +105,7 @@ class WaveformView(pg.PlotWidget):
     def _update_shades(self, now: float, utterances: list[Utterance]) -> None:
         left = now - self.envelope.seconds
         keep = set()
+        alpha = SHADE_ALPHA["dark" if self.backgroundBrush().color().lightnessF() < 0.5 else "light"]
         for utt in utterances:
             end = utt.end_or(now)
             if end < left:
@@ -116,7 +121,7 @@ class WaveformView(pg.PlotWidget):
             color = QColor(self._speech_color)
             if utt.emotion is not None:
                 color = QColor(self.emotion_colors.get(utt.emotion.label, self._speech_color))
-            color.setAlpha(70)
+            color.setAlphaF(alpha)
             rect.setBrush(QBrush(color))
             rect.setRect(QRectF(utt.start - now, -10.0, end - utt.start, 20.0))
         for uid in [u for u in self._shades if u not in keep]:
