@@ -32,6 +32,17 @@ def _bar_style(color: QColor) -> str:
     )
 
 
+def _heading(text: str, name: str) -> QLabel:
+    """A section heading: bold in the normal text colour (in the palette's "mid" grey it read as
+    disabled, 1.7:1 on the window)."""
+    label = QLabel(text)
+    label.setObjectName(name)
+    font = QFont(label.font())
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
 def describe_result(event: EmotionEvent) -> str:
     """The two lines under the big label: how sure, and which utterance in what state (short enough
     for the panel's narrowest width, so it does not wrap into a third line). The confidence is
@@ -56,8 +67,7 @@ class NowPanel(QFrame):
         self._speaking: bool | None = None
         self._level_shown: tuple[int, str] | None = None
 
-        title = QLabel("Now")
-        title.setStyleSheet("font-weight: bold; color: palette(mid);")
+        title = _heading("Now", "now_heading")
         self.emotion_label = QLabel("—")
         self.emotion_label.setObjectName("now_emotion")
         font = QFont(self.font())
@@ -122,9 +132,7 @@ class NowPanel(QFrame):
         layout.addSpacing(8)
         layout.addLayout(probs)
         layout.addSpacing(14)
-        summary_title = QLabel("This session")
-        summary_title.setStyleSheet("font-weight: bold; color: palette(mid);")
-        layout.addWidget(summary_title)
+        layout.addWidget(_heading("This session", "session_heading"))
         self.summary_label = QLabel("no utterances yet")
         self.summary_label.setObjectName("session_summary")
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)

@@ -72,3 +72,26 @@ def test_every_emotion_word_is_readable_on_light_and_dark_windows(qtbot):
             if contrast_ratio(colors[label], QColor(window)) >= 3.0:
                 assert shown == colors[label]  # readable colours are left as they are
     assert colors["surprised"].name() == "#f0e442"  # the bars and swatches keep the palette's own colour
+
+
+def test_the_headings_read_as_text_on_light_and_dark_windows(qtbot):
+    """"Now" and "This session" were in the palette's mid grey (1.7:1): they looked disabled."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QLabel
+
+    from realtime_ser.gui.palette import contrast_ratio
+
+    panel = NowPanel(LABELS, emotion_colors(LABELS))
+    qtbot.addWidget(panel)
+    panel.show()
+    for window, text in (("#EFEFEF", "#000000"), ("#202124", "#E8EAED")):
+        palette = panel.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(window))
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(text))
+        panel.setPalette(palette)
+        for words in ("Now", "This session"):
+            heading, = [label for label in panel.findChildren(QLabel) if label.text() == words]
+            image = heading.grab().toImage()
+            drawn = max(contrast_ratio(image.pixelColor(x, y), QColor(window))
+                        for x in range(image.width()) for y in range(image.height()))
+            assert drawn >= 4.5, (window, words, drawn)
