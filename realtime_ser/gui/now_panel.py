@@ -66,6 +66,7 @@ class NowPanel(QFrame):
         self._last_event: EmotionEvent | None = None
         self._speaking: bool | None = None
         self._level_shown: tuple[int, str] | None = None
+        self._no_speech = False  # show_no_speech() is shown (set_emotion(None) says "waiting" again)
 
         title = _heading("Now", "now_heading")
         self.emotion_label = QLabel("—")
@@ -150,9 +151,10 @@ class NowPanel(QFrame):
         return self._last_event
 
     def set_emotion(self, event: EmotionEvent | None) -> None:
-        if event is self._last_event:
+        if event is self._last_event and not self._no_speech:
             return
         self._last_event = event
+        self._no_speech = False
         if event is None:
             self.emotion_label.setText("—")
             self.emotion_label.setStyleSheet("")
@@ -170,6 +172,20 @@ class NowPanel(QFrame):
             p = float(event.probabilities.get(lab, 0.0))
             bar.setValue(int(round(p * 1000)))
             bar.setFormat(percent_shown(p))
+
+    def show_no_speech(self, text: str = "no speech in this recording") -> None:
+        """Idle, with ``text`` where "waiting for speech" was: a source that ended with no speech in it
+        (nothing is coming; ``set_emotion(None)`` waits for speech again)."""
+        self.set_emotion(None)
+        self._no_speech = True
+        self.detail_label.setText(text)
+        self.summary_label.setText("no utterances")
+        self.set_speaking(False)
+
+    @property
+    def no_speech(self) -> bool:
+        """Whether :meth:`show_no_speech` is what the panel shows."""
+        return self._no_speech
 
     def set_summary(self, finals: list[EmotionEvent]) -> None:
         """Speaking time per emotion over the final results so far (shares of speech time)."""

@@ -95,3 +95,25 @@ def test_the_headings_read_as_text_on_light_and_dark_windows(qtbot):
             drawn = max(contrast_ratio(image.pixelColor(x, y), QColor(window))
                         for x in range(image.width()) for y in range(image.height()))
             assert drawn >= 4.5, (window, words, drawn)
+
+
+def test_no_speech_in_a_recording_shows_an_idle_panel_with_that_line(qtbot):
+    panel = NowPanel(LABELS, emotion_colors(LABELS))
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.detail_label.text() == "waiting for speech" and not panel.no_speech
+    panel.set_emotion(_event("sad", "sad", 0.8, False))  # a partial, then the recording ended
+    panel.set_speaking(True)
+    panel.show_no_speech()
+    assert panel.no_speech and panel.event is None
+    assert panel.emotion_label.text() == "—" and panel.emotion_label.styleSheet() == ""
+    assert panel.detail_label.text() == "no speech in this recording"
+    assert all(bar.value() == 0 and bar.text() == "" for bar in panel.bars.values())
+    assert panel.summary_label.text() == "no utterances" and not panel.speaking
+    panel.show_no_speech("no speech in this session")
+    assert panel.detail_label.text() == "no speech in this session"
+    panel.set_emotion(None)  # a new source: waiting for speech again
+    assert panel.detail_label.text() == "waiting for speech" and not panel.no_speech
+    panel.show_no_speech()
+    panel.set_emotion(_event("happy", "happy", 0.9, True))  # speech after all
+    assert panel.emotion_label.text() == "happy" and not panel.no_speech
