@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from realtime_ser.gui.display_buffers import MelSpectrogramRing
-from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH
+from realtime_ser.gui.waveform_view import LEFT_AXIS_WIDTH, FittedLabelsAxis
 
 #: dB range shown; log-mel of float audio in [-1, 1] (ref 1.0): speech peaks near +20 dB.
 LEVELS = (-70.0, 25.0)
@@ -16,7 +16,8 @@ LEVELS = (-70.0, 25.0)
 
 class SpectrogramView(pg.PlotWidget):
     def __init__(self, ring: MelSpectrogramRing, colors: dict[str, str], parent=None):
-        super().__init__(parent=parent, background=colors["background"])
+        super().__init__(parent=parent, background=colors["background"],
+                         axisItems={"left": FittedLabelsAxis("left")})
         self.ring = ring
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -38,7 +39,9 @@ class SpectrogramView(pg.PlotWidget):
         p = self.ring.params
         centers = librosa.mel_frequencies(n_mels=p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
         ticks = []
-        for khz in (0.5, 1, 2, 4, 7):
+        # Most telling first (a short plot labels those it has room for); 6 kHz, not 7: 7 kHz sits
+        # at the very top of the range (fmax 7.6 kHz), where its label was cut off.
+        for khz in (1, 4, 0.5, 2, 6):
             idx = float(np.interp(khz * 1000.0, centers, np.arange(p.n_mels)))
             ticks.append((idx + 0.5, f"{khz:g}"))
         self.getPlotItem().getAxis("left").setTicks([ticks])

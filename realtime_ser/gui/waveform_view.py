@@ -21,12 +21,34 @@ LEFT_AXIS_WIDTH = 52
 SHADE_ALPHA = {"light": 0.45, "dark": 0.38}
 
 
+class FittedLabelsAxis(pg.AxisItem):
+    """A vertical axis that labels only the ticks whose label fits within its own height and clear
+    of the labels kept before it (in the order the ticks are given): a tick at the very top or
+    bottom of the range ("1.0", "-1.0") otherwise had its label cut in half by the plot's edge,
+    and a short plot printed labels over each other."""
+
+    def generateDrawSpecs(self, p):
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        axis, ticks, texts = specs
+        bounds = self.mapRectFromParent(self.geometry())
+        kept = []
+        for spec in texts:
+            rect = spec[0]
+            inside = rect.top() >= bounds.top() - 0.5 and rect.bottom() <= bounds.bottom() + 0.5
+            if inside and not any(rect.intersects(other[0]) for other in kept):
+                kept.append(spec)
+        return axis, ticks, kept
+
+
 class WaveformView(pg.PlotWidget):
     """Min/max envelope curve plus one shaded rectangle per visible utterance."""
 
     def __init__(self, envelope: WaveformEnvelope, colors: dict[str, str], emotion_colors: dict[str, QColor],
                  parent=None):
-        super().__init__(parent=parent, background=colors["background"])
+        super().__init__(parent=parent, background=colors["background"],
+                         axisItems={"left": FittedLabelsAxis("left")})
         self.envelope = envelope
         self.emotion_colors = emotion_colors
         self._speech_color = QColor(colors["speech"])
