@@ -189,7 +189,11 @@ class ReplayBar(QWidget):
     def _on_pause(self, paused: bool) -> None:
         icon = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
         self.pause_button.setIcon(self.style().standardIcon(icon))
+        self._show_title("Paused" if paused else "Replaying")
         self.pause_toggled.emit(paused)
+
+    def _show_title(self, state: str) -> None:
+        self.title.setText(f"{state} <b>{html.escape(self.name)}</b>")
 
     def begin(self, name: str, duration: float | None, channels: int = 1, channel: int | None = None) -> None:
         """A new replay of ``name`` (plain text), from its start; ``channel`` of its ``channels`` (None: mixed)."""
@@ -209,7 +213,7 @@ class ReplayBar(QWidget):
 
     def set_playing(self, playing: bool) -> None:
         """Playing, or finished: then the button plays it again (from the slider's position)."""
-        self.title.setText(f"{'Replaying' if playing else 'Replayed'} <b>{html.escape(self.name)}</b>")
+        self._show_title("Replaying" if playing else "Replayed")
         self.pause_button.setToolTip("Pause / resume the replay (Ctrl+P)" if playing
                                      else "Play it again from the slider's position (Ctrl+P)")
         self.pause_button.blockSignals(True)

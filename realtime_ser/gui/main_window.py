@@ -18,9 +18,11 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
+    QScrollArea,
     QSplitter,
     QStyle,
     QToolBar,
@@ -170,10 +172,20 @@ class MainWindow(QMainWindow):
         plots.addWidget(self.spectrogram)
         plots.addWidget(self.timeline)
         plots.setSizes([150, 170, 260])
+        # The timeline is the result: on a short window it keeps the most height (stretch 2 : 1 : 1).
+        for index, stretch in enumerate((1, 1, 2)):
+            plots.setStretchFactor(index, stretch)
         plots.setChildrenCollapsible(False)
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(plots)
-        body.addWidget(self.now_panel)
+        # On a short window the Now panel scrolls rather than squeezing its rows into each other.
+        now_scroll = QScrollArea()
+        now_scroll.setWidget(self.now_panel)
+        now_scroll.setWidgetResizable(True)
+        now_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        now_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        now_scroll.setMinimumWidth(self.now_panel.minimumSizeHint().width())
+        body.addWidget(now_scroll)
         body.setStretchFactor(0, 1)
         body.setStretchFactor(1, 0)
         body.setChildrenCollapsible(False)
@@ -382,9 +394,10 @@ class MainWindow(QMainWindow):
         self._finished_reported = False
         self.status_indicators.show_source(info)
 
-    def start_microphone(self, device: str | None = None) -> bool:
+    def start_microphone(self, device: str | None = None, demo_instead: bool = True) -> bool:
         """Listen to ``device`` (its spec; None = the picker's choice), on the channel chosen for it.
-        On failure: banner + demo."""
+        On failure: a banner, and the demo replayed unless ``demo_instead`` is False (Record asked for
+        the microphone: a demo would be recorded in its place)."""
         from realtime_ser.audio.sources import MicrophoneSource
 
         if device is None:
@@ -397,7 +410,7 @@ class MainWindow(QMainWindow):
             self._run(source, SourceInfo("microphone", self.device_picker.label(device), channel=channel))
         except SerError as exc:  # missing device, no permission, no input channels...
             self.device_picker.refresh()
-            self.no_microphone(str(exc))
+            self.no_microphone(str(exc), demo_instead)
             return False
         self.mode = "microphone"
         self.timeline.hint = ""
@@ -412,11 +425,11 @@ class MainWindow(QMainWindow):
         self._update_controls()
         return True
 
-    def no_microphone(self, reason: str) -> None:
+    def no_microphone(self, reason: str, demo_instead: bool = True) -> None:
         """Say so without blocking, and show something real: the bundled demo session."""
         text = f"<b>No microphone available:</b> {html.escape(reason.rstrip('.'))}."
         actions = [("Retry microphone", lambda: self.start_microphone())]
-        if self.demo_path is not None and self.demo_path.exists():
+        if demo_instead and self.demo_path is not None and self.demo_path.exists():
             text += f" {DEMO_PLAYING}"
             actions.append(("Play demo again", self.play_demo))
             self.banner.show_message(text, actions)
@@ -497,7 +510,14 @@ class MainWindow(QMainWindow):
         self.open_recording(self.demo_path, keep_banner=self.banner.isVisible(), remember=False)
 
     def stop(self) -> None:
+        """Stop listening; a replay stops where it is, as at its end: the bar stays, and play, seek
+        or a marker go on from there."""
+        was_running = self.engine.running
         self.engine.stop()
+        if self.mode == "replay" and self.replay_finished:
+            if was_running:
+                self._on_source_finished(stopped=True)
+            return
         if self.record_action.isChecked():
             self.record_action.setChecked(False)
         self.mode = "idle"
@@ -559,6 +579,8 @@ class MainWindow(QMainWindow):
             if self.replay_bar.audible.isChecked() and self.engine.player is None:
                 self.set_audible(True)  # its output was closed for an utterance's playback
         (self.engine.pause if paused else self.engine.resume)()
+        if paused:
+            self.now_panel.set_level(0.0)  # nothing is heard while paused
 
     def replay_position(self) -> float:
         """Seconds into the replayed file: a FileSource's stream time is its file position."""
@@ -816,8 +838,11 @@ class MainWindow(QMainWindow):
             if folder is not None:
                 self.statusBar().showMessage(f"Session saved in {folder}", 8000)
             return
-        if not self.engine.running and not self.start_microphone():
+        if not self.engine.running and not self.start_microphone(demo_instead=False):
+            self.record_action.blockSignals(True)
             self.record_action.setChecked(False)
+            self.record_action.blockSignals(False)
+            self.statusBar().showMessage("Not recording: no microphone could be opened (see the notice above)", 10000)
             return
         try:
             settings = dict(self.config.to_dict(), vad_threshold_db=self.engine.threshold_db,
@@ -1060,16 +1085,25 @@ class MainWindow(QMainWindow):
         flush()
         return last[-sr // 10 :]
 
-    def _on_source_finished(self) -> None:
+    def _on_source_finished(self, stopped: bool = False) -> None:
+        """The source ended (a replay's end, or Stop during a replay, or a fault)."""
         self._finished_reported = True
         self.now_panel.set_level(0.0)
         self.now_panel.set_speaking(False)
+        saved = self.engine.stop_recording() if self.engine.recorder is not None else None
         if self.record_action.isChecked():
+            self.record_action.blockSignals(True)  # stopped here: one status message says all
             self.record_action.setChecked(False)
+            self.record_action.blockSignals(False)
         if self.mode == "replay":
-            self.statusBar().showMessage("Replay finished: play or seek to hear it again", 6000)
+            message = ("Replay stopped: play or seek to go on" if stopped
+                       else "Replay finished: play or seek to hear it again")
+            self.statusBar().showMessage(f"{message}. Session saved in {saved}" if saved else message,
+                                         12000 if saved else 6000)
             self.replay_bar.set_playing(False)
             self.replay_bar.set_position(min(self.replay_position(), self.replay_bar.duration))
+        elif saved is not None:
+            self.statusBar().showMessage(f"Session saved in {saved}", 8000)
         self.mode = "idle" if self.mode != "replay" else "replay"
         self.engine.stop_player()
         self._update_controls()
@@ -1100,6 +1134,7 @@ class MainWindow(QMainWindow):
     def _explain_no_speech(self, message: str, info: SourceInfo) -> None:
         """A replay that held no utterance: why, and a way to try again more sensitively."""
         why = html.escape(message[len(NO_SPEECH):].lstrip(": "))
+        self.now_panel.show_no_speech()  # not "waiting for speech": nothing more is coming
         text = f"<b>No speech found</b> in {html.escape(info.shown_name)}: {why}."
         if "threshold" in why:  # the advice, in the app's terms
             text += " <i>Sensitivity</i> further right is a lower threshold."

@@ -482,10 +482,11 @@ def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_wind
     assert "<i>Sensitivity</i> further right is a lower threshold." in text
     replay = [b for b in w.banner.buttons if not b.isHidden()]
     assert [b.text() for b in replay] == ["Replay"] and w.timeline_model.final_events() == []
+    assert w.now_panel.no_speech and w.now_panel.detail_label.text() == "no speech in this recording"
     w.sensitivity.slider.setValue(70)  # 8 dB
     replay[0].click()
     wait_replay_done(qtbot, w)
-    assert len(w.timeline_model.final_events()) == 1 and not w.banner.isVisible()
+    assert len(w.timeline_model.final_events()) == 1 and not w.banner.isVisible() and not w.now_panel.no_speech
 
 
 def test_level_meter_and_speech_indicator_follow_audio(make_window, qtbot):

@@ -270,3 +270,42 @@ def test_marks_on_a_plain_recording_come_back_when_it_is_replayed(make_window, q
     third.open_recording(recording)
     assert third.timeline_model.markers == [] and "has changed" in third.statusBar().currentMessage()
     wait_replay_done(qtbot, third)
+
+
+def test_stop_during_a_replay_keeps_it_ready_to_go_on(make_window, qtbot, tmp_path):
+    """Space (Stop) during a replay stops it where it is, as its end would: the bar stays usable and
+    play goes on from there; a session recorded meanwhile is saved and the status bar says where."""
+    w = make_window(realtime_replay=True, sessions_dir=tmp_path / "sessions")
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
+    w.record_action.setChecked(True)  # Ctrl+R: record the replay as a session
+    qtbot.waitUntil(lambda: w.engine.recorder is not None, timeout=2000)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not w.engine.running and w._finished_reported, timeout=5000)
+    stopped_at = w.replay_position()
+    assert w.mode == "replay" and w.replay_seekable and 1.0 < stopped_at < 20.0
+    assert w.replay_bar.title.text().startswith("Replayed") and w.replay_bar.pause_button.isEnabled()
+    message = w.statusBar().currentMessage()
+    (saved,) = (tmp_path / "sessions").iterdir()
+    assert message == f"Replay stopped: play or seek to go on. Session saved in {saved}", message
+    assert not w.record_action.isChecked() and Session.open(saved).status == "complete"
+    w.replay_bar.pause_button.click()  # play: on from where it stopped, not from the start
+    qtbot.waitUntil(lambda: w.engine.running, timeout=3000)
+    qtbot.waitUntil(lambda: w.replay_position() > stopped_at + 0.5, timeout=5000)
+    assert w.replay_position() < stopped_at + 3.0
+    w.replay_bar.pause_button.click()  # pause: the bar says so
+    qtbot.waitUntil(lambda: w.replay_bar.title.text().startswith("Paused"), timeout=2000)
+    w.stop()
+
+
+def test_record_without_a_microphone_says_so_and_plays_no_demo(make_window, qtbot):
+    from realtime_ser.gui.input_devices import InputChoice
+
+    w = make_window(list_inputs=lambda: [InputChoice("no-such-microphone-xyz", "Unplugged mic")])
+    w.record_action.trigger()
+    assert not w.record_action.isChecked() and not w.engine.running and w.engine.recorder is None
+    assert w.statusBar().currentMessage().startswith("Not recording: no microphone could be opened")
+    assert "No microphone available:" in w.banner.text.text()
+    assert w.mode == "idle"  # the demo would have been recorded in the microphone's place
