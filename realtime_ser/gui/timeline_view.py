@@ -7,7 +7,7 @@ outline and change as new estimates arrive (a faint fill of one emotion's colour
 looked like another's); uncertain results are grey and hatched; an utterance
 with no estimate yet is an empty outline (:func:`band_look`).  Hovering shows
 time, label and every class probability.  Markers the user set are vertical dashed lines
-labelled with their number and note.  The view follows the newest ~60 s until
+labelled with their number and note (markers too close for that: their number, a row lower).  The view follows the newest ~60 s until
 the user zooms or drags; "Follow live" (End) returns to following.
 """
 
@@ -39,6 +39,8 @@ MIN_HEIGHT = 0.08
 STRIPE_PX = (4, 2)  # a partial band's stripes: pixels of full colour, then of a tint of it, at any zoom
 STRIPE_TINT = 0.35  # the tint's opacity
 PARTIAL_CAPTION = "partial"  # the legend's name for the partial look
+# Stacking: a marker's line over the bands but under their captions (a line through "sad?" made it "sa|d?").
+BAND_Z, MARKER_Z, CAPTION_Z = 5, 5.5, 6
 
 
 class BandLook(NamedTuple):
@@ -136,15 +138,29 @@ class _TimelinePlot(pg.PlotWidget):
 
 def marker_caption(marker: MarkerEvent, room_px: float, text_width: Callable[[str], int]) -> str:
     """A marker's caption: its number and as much of its note as fits before the next marker
-    (``room_px`` away), so close markers do not print over each other: nothing where even the
-    number does not fit (zooming in gives it room; the tooltip has it all)."""
+    (``room_px`` away), so close markers do not print over each other; at least the number, however
+    close the next (the view sets such a caption a row lower, so each line can be told apart;
+    zooming in gives room for the note, the tooltip has it all)."""
     number = str(marker.marker_id)
     caption = f"{number} {marker.note}" if marker.note else number
     if len(caption) > 24:
         caption = caption[:23] + "…"
     while len(caption) > len(number) and text_width(caption) + 8 > room_px:
         caption = caption[:-2].rstrip() + "…" if len(caption) > len(number) + 3 else number
-    return caption if text_width(caption) + 8 <= room_px else ""  # too close even for its number
+    return caption
+
+
+def caption_rows(starts_px: list[float], widths_px: list[float], rows: int) -> list[int]:
+    """The row (0: the top) of each caption, in time order, starting at ``starts_px`` and
+    ``widths_px`` wide: the first row where it clears the captions before it (a caption cut to the
+    room before the next marker stays in the top row); with no row clear, the one clear soonest."""
+    ends = [-math.inf] * max(1, rows)
+    chosen = []
+    for start, width in zip(starts_px, widths_px):
+        row = next((r for r, end in enumerate(ends) if end <= start), min(range(len(ends)), key=ends.__getitem__))
+        ends[row] = start + width
+        chosen.append(row)
+    return chosen
 
 
 class TimelineView(QWidget):
@@ -167,7 +183,7 @@ class TimelineView(QWidget):
         self._bands: dict[int, QGraphicsRectItem] = {}
         self._texts: dict[int, pg.TextItem] = {}
         self._marker_lines: dict[int, pg.InfiniteLine] = {}
-        self._markers_drawn = (-1, 0.0, 0.0, 0.0)  # (model version, left, right, px per s) drawn for
+        self._markers_drawn = (-1, 0.0, 0.0, 0.0, 0.0)  # (model version, left, right, px per s, height) drawn for
         self._in_refresh = False
         self._text_color = colors["foreground"]
         self._caption_font = QFont(self.font())
@@ -242,7 +258,7 @@ class TimelineView(QWidget):
         self._bands.clear()
         self._texts.clear()
         self._marker_lines.clear()
-        self._markers_drawn = (-1, 0.0, 0.0, 0.0)
+        self._markers_drawn = (-1, 0.0, 0.0, 0.0, 0.0)
         self.now = 0.0
         self.set_following(True)
 
@@ -315,10 +331,12 @@ class TimelineView(QWidget):
 
     def _sync_markers(self, left: float, right: float) -> None:
         """Marker lines for the markers in (or near) the visible range, as for the bands."""
-        drawn_version, drawn_left, drawn_right, drawn_scale = self._markers_drawn
-        px_per_s = self.plot.getViewBox().width() / max(1e-6, right - left)
+        drawn_version, drawn_left, drawn_right, drawn_scale, drawn_height = self._markers_drawn
+        vb = self.plot.getViewBox()
+        px_per_s = vb.width() / max(1e-6, right - left)
+        height = vb.height()
         if (drawn_version == self.model.markers_version and drawn_left <= left and right <= drawn_right
-                and abs(px_per_s - drawn_scale) <= 0.01 * drawn_scale):
+                and abs(px_per_s - drawn_scale) <= 0.01 * drawn_scale and height == drawn_height):
             return  # nothing changed, the range drawn still covers the view and the zoom is the same
         span = right - left
         left, right = left - span, right + span  # draw a little ahead, so scrolling rarely redraws
@@ -327,26 +345,36 @@ class TimelineView(QWidget):
         for mid in [mid for mid in self._marker_lines if mid not in visible]:
             self.plot.removeItem(self._marker_lines.pop(mid))
         metrics = QFontMetrics(self.font())
+        captions = []
         for i, marker in enumerate(markers):
             room = (markers[i + 1].time - marker.time) * px_per_s if i + 1 < len(markers) else math.inf
-            caption = marker_caption(marker, room, metrics.horizontalAdvance)
+            captions.append(marker_caption(marker, room, metrics.horizontalAdvance))
+        # Captions too close to the next marker for even their number go a row lower (rows down to
+        # about half the plot), so no two print over each other.
+        row_px = metrics.height() + 9  # a label is its text and a margin of 4 px around it
+        rows = caption_rows([m.time * px_per_s for m in markers],
+                            [metrics.horizontalAdvance(c) + 8 for c in captions], max(1, int(0.5 * height / row_px)))
+        for marker, caption, row in zip(markers, captions, rows):
+            position = 0.97 - row * row_px / max(1.0, height)
             line = self._marker_lines.get(marker.marker_id)
-            if line is not None and (line.marker != marker or line.caption != caption):  # edited or zoomed
-                self.plot.removeItem(self._marker_lines.pop(marker.marker_id))
+            if line is not None and (line.marker != marker or line.caption != caption or line.position != position):
+                self.plot.removeItem(self._marker_lines.pop(marker.marker_id))  # edited, zoomed or moved down
                 line = None
             if line is None:
-                line = self._marker_line(marker, caption)
+                line = self._marker_line(marker, caption, position)
                 self.plot.addItem(line)
                 self._marker_lines[marker.marker_id] = line
-        self._markers_drawn = (self.model.markers_version, left, right, px_per_s)
+        self._markers_drawn = (self.model.markers_version, left, right, px_per_s, height)
 
-    def _marker_line(self, marker: MarkerEvent, caption: str) -> pg.InfiniteLine:
+    def _marker_line(self, marker: MarkerEvent, caption: str, position: float = 0.97) -> pg.InfiniteLine:
         label = caption.replace("{", "{{").replace("}", "}}")  # the label is a str.format template
         line = pg.InfiniteLine(marker.time, angle=90, pen=marker_pen(self._text_color), movable=False, label=label,
-                               labelOpts={"position": 0.97, "color": self._text_color, "anchors": [(0, 0), (0, 0)]})
-        line.setZValue(7)
+                               labelOpts={"position": position, "color": self._text_color,
+                                          "anchors": [(0, 0), (0, 0)]})
+        line.setZValue(MARKER_Z)
         line.marker = marker  # what it shows
         line.caption = caption
+        line.position = position
         return line
 
     def marker_count(self) -> int:
@@ -384,7 +412,7 @@ class TimelineView(QWidget):
         band = self._bands.get(utt.utterance_id)
         if band is None:
             band = _Band()
-            band.setZValue(5)
+            band.setZValue(BAND_Z)
             self.plot.addItem(band)
             self._bands[utt.utterance_id] = band
         ev = utt.emotion
@@ -410,7 +438,7 @@ class TimelineView(QWidget):
                 text = pg.TextItem(color=self._text_color, anchor=(0.5, 1))
                 text.setFont(self._caption_font)
                 text.setVisible(False)  # shown by _sync when it fits
-                text.setZValue(6)
+                text.setZValue(CAPTION_Z)
                 self.plot.addItem(text)
                 self._texts[utt.utterance_id] = text
             if text.textItem.toPlainText() != caption:

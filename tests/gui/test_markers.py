@@ -206,7 +206,7 @@ def test_a_marker_caption_keeps_to_the_room_before_the_next_marker():
     assert short.startswith("2 part") and short.endswith("…") and width(short) + 8 <= 80
     assert marker_caption(laugh, 20.0, width) == "2"  # little room: the number (the tooltip has the note)
     assert marker_caption(MarkerEvent(4, 1.0, ""), 20.0, width) == "4"
-    assert marker_caption(laugh, 10.0, width) == ""  # too close to the next for even that
+    assert marker_caption(laugh, 10.0, width) == "2"  # too close to the next even for that: still the number
 
 
 def test_close_markers_on_the_timeline_do_not_print_over_each_other(make_window, qtbot):
@@ -216,11 +216,36 @@ def test_close_markers_on_the_timeline_do_not_print_over_each_other(make_window,
     for i, at in enumerate((1.0, 1.3, 2.0)):
         w.add_marker(f"a long note about moment {i}", at=at)
     w.timeline.refresh(w.envelope.end_time)
-    scene_x = [w.timeline.marker_line(i).label.sceneBoundingRect() for i in (1, 2, 3)]
-    shown = [r for i, r in zip((1, 2, 3), scene_x) if w.timeline.marker_line(i).caption]
-    assert all(a.right() <= b.left() for a, b in zip(shown, shown[1:]))  # captions side by side, never over
+    rects = [w.timeline.marker_line(i).label.sceneBoundingRect() for i in (1, 2, 3)]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])  # never over each other
     assert w.timeline.marker_line(3).caption == "3 a long note about mom…"  # the last has room
     w.timeline.set_following(False)  # as the mouse wheel does
     w.timeline.plot.getViewBox().setXRange(0.0, 4.0, padding=0)  # zoomed in: room for more of each
     w.timeline.refresh(w.envelope.end_time)
     assert all(w.timeline.marker_line(i).caption.startswith(f"{i} a") for i in (1, 2, 3))
+
+
+def test_markers_half_a_second_apart_each_show_their_number_under_the_bar_captions(make_window, qtbot):
+    """Markers 0.5 s apart (8 px at the usual zoom) were bare dashed lines, no telling which was which,
+    and a marker's line was drawn over a bar's caption ("sa|d?")."""
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    times = (11.0, 11.5, 12.0, 12.5, 20.0)
+    for at in times:
+        w.add_marker("", at=at)
+    w.timeline.refresh(w.envelope.end_time)
+    lines = [w.timeline.marker_line(i) for i in range(1, len(times) + 1)]
+    assert [line.label.toPlainText() for line in lines] == ["1", "2", "3", "4", "5"]
+    rects = [line.label.sceneBoundingRect() for line in lines]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:]), rects
+    plot_area = w.timeline.plot.getViewBox().sceneBoundingRect()
+    assert all(plot_area.contains(r) for r in rects)  # each row still inside the plot
+    assert rects[4].top() == rects[0].top()  # one with room stays in the top row
+    captions = [t for t in w.timeline._texts.values() if t.isVisible()]
+    assert captions and all(line.zValue() < t.zValue() for line in lines for t in captions)
+    assert all(line.zValue() > w.timeline.band(uid).zValue() for line in lines for uid in w.timeline._bands)
+    from realtime_ser.gui.timeline_view import caption_rows
+
+    assert caption_rows([0, 8, 14, 100], [15, 15, 15, 15], 3) == [0, 1, 2, 0]
+    assert caption_rows([0, 8, 14], [15, 15, 15], 2) == [0, 1, 0]  # rows run out: the one clear soonest
