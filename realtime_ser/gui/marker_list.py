@@ -8,6 +8,7 @@ beside the window (not modal) and follows the markers as they are set, edited or
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,6 +22,7 @@ from realtime_ser.pipeline.events import MarkerEvent
 from realtime_ser.pipeline.summary import format_time
 
 COLUMNS = ("#", "Time", "Note")
+NO_NOTE = "(no note)"  # in grey where a marker has none (an empty cell looked like a fault)
 
 
 class MarkerList(QDialog):
@@ -59,21 +61,26 @@ class MarkerList(QDialog):
         self.can_go_to = False
         self._update_buttons()
 
-    def set_markers(self, markers: list[MarkerEvent], can_go_to: bool) -> None:
-        """Show ``markers`` (time order), keeping the selected one selected if it is still there."""
+    def set_markers(self, markers: list[MarkerEvent], can_go_to: bool, source: str = "this recording") -> None:
+        """Show ``markers`` (time order), keeping the selected one selected if it is still there;
+        ``source`` names what they mark in the heading ("3 markers in this recording": a replayed
+        file, a recorded session, the session being recorded)."""
         selected = self.selected_id()
         self.markers = list(markers)
         self.can_go_to = can_go_to
         self.table.setRowCount(len(self.markers))
         for row, marker in enumerate(self.markers):
             for col, text in enumerate((str(marker.marker_id), format_time(marker.time), marker.note)):
-                self.table.setItem(row, col, cell(text, number=col < 2))
+                item = cell(text or NO_NOTE, number=col < 2)
+                if not text:
+                    item.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
+                self.table.setItem(row, col, item)
             if marker.marker_id == selected:
                 self.table.selectRow(row)
         if self.markers and self.selected_id() is None:  # a row chosen, so the buttons work at once
             self.table.selectRow(0)
         n = len(self.markers)
-        self.heading.setText(f"{n} marker{'s' if n != 1 else ''} in this session" if n else
+        self.heading.setText(f"{n} marker{'s' if n != 1 else ''} in {source}" if n else
                              "No markers yet: Mark moment (Ctrl+M) or Mark with note (Ctrl+Shift+M)")
         self._update_buttons()
 

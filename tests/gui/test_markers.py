@@ -162,7 +162,7 @@ def test_the_marker_list_goes_to_edits_and_deletes_and_follows_the_markers(make_
     w.add_marker("first", at=0.4)
     qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Audio -> Markers
     lst = w.marker_list
-    assert lst.isVisible() and lst.table.rowCount() == 1 and lst.heading.text() == "1 marker in this session"
+    assert lst.isVisible() and lst.table.rowCount() == 1 and lst.heading.text() == "1 marker in this recording"
     w.add_marker("second", at=0.9)  # set while the list is open: it follows
     assert [lst.table.item(r, 2).text() for r in range(lst.table.rowCount())] == ["first", "second"]
     assert lst.table.item(1, 1).text() == "0:00.9"
@@ -249,3 +249,22 @@ def test_markers_half_a_second_apart_each_show_their_number_under_the_bar_captio
 
     assert caption_rows([0, 8, 14, 100], [15, 15, 15, 15], 3) == [0, 1, 2, 0]
     assert caption_rows([0, 8, 14], [15, 15, 15], 2) == [0, 1, 0]  # rows run out: the one clear soonest
+
+
+def test_the_marker_list_names_a_plain_recording_rightly_and_shows_a_missing_note_in_grey(qtbot):
+    """Replaying an audio file, the heading said "in this session"; a marker without a note had an empty cell."""
+    from PySide6.QtGui import QPalette
+
+    from realtime_ser.gui.marker_list import MarkerList
+
+    lst = MarkerList()
+    qtbot.addWidget(lst)
+    lst.show()
+    lst.set_markers([MarkerEvent(1, 1.0, ""), MarkerEvent(2, 2.5, "laughs")], can_go_to=True)
+    assert lst.heading.text() == "2 markers in this recording"
+    assert [lst.table.item(r, 2).text() for r in range(2)] == ["(no note)", "laughs"]
+    grey = lst.palette().color(QPalette.ColorRole.PlaceholderText)
+    assert lst.table.item(0, 2).foreground().color() == grey
+    assert lst.table.item(1, 2).foreground().color() != grey  # a note in the normal text colour
+    lst.set_markers([MarkerEvent(1, 1.0, "")], can_go_to=False, source="this session")
+    assert lst.heading.text() == "1 marker in this session"
