@@ -7,8 +7,9 @@ outline and change as new estimates arrive (a faint fill of one emotion's colour
 looked like another's); uncertain results are grey and hatched; an utterance
 with no estimate yet is an empty outline (:func:`band_look`).  Hovering shows
 time, label and every class probability.  Markers the user set are vertical dashed lines
-labelled with their number and note (markers too close for that: their number, a row lower).  The view follows the newest ~60 s until
-the user zooms or drags; "Follow live" (End) returns to following.
+labelled with their number and note (markers too close for that: their number, a row
+lower).  The view follows the newest ~60 s until the user zooms or drags; "Follow live"
+(End) returns to following.
 """
 
 from __future__ import annotations
