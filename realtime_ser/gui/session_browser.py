@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QVBoxLayout,
@@ -29,6 +30,11 @@ from realtime_ser.session.annotate import set_title
 from realtime_ser.session.catalog import SessionSummary, catalog
 
 COLUMNS = ("Started", "Title", "Length", "Status", "Utterances", "Markers", "Speech sounded", "Folder")
+TITLE, SPEECH = 1, 6  # columns
+TITLE_MIN_PX = 160  # the Title column at its narrowest (with no titles it shrank to its heading)
+TITLE_OPEN_PX = 320  # at most this much of a long title when the window opens (a wider window shows more)
+UNTITLED = "(untitled)"  # in grey, as "no speech" (a blank cell and a "-" looked like faults)
+NO_SPEECH = "no speech"
 
 
 def newest_first(summaries: list[SessionSummary]) -> list[SessionSummary]:
@@ -59,6 +65,13 @@ class SessionBrowser(QDialog):
         self.heading = QLabel()
         self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = row_table(COLUMNS)
+        # Every column as wide as its contents, the Folder too (it was cut short by a long title); the
+        # Title takes the room they leave, at least TITLE_MIN_PX (a longer title is cut, its tooltip whole).
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Interactive)
+        self.table.viewport().installEventFilter(self)
+        self.table.setWordWrap(False)  # one line a session: a long title ends in "…" (its tooltip has it all)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._replay_row(row))
         self.problems = QLabel()
         self.problems.setWordWrap(True)
@@ -88,6 +101,7 @@ class SessionBrowser(QDialog):
         layout.addWidget(buttons)
         self.summaries: list[SessionSummary] = []
         self.reload()
+        self._widen_to_fit()
 
     def reload(self, select: str | None = None) -> None:
         """Read the folder again; ``select`` (a session folder) stays the chosen row."""
@@ -100,13 +114,18 @@ class SessionBrowser(QDialog):
             self.heading.setText(f"{len(self.summaries)} session{'s' if len(self.summaries) != 1 else ''} "
                                  f"in {self.folder}; double-click one to replay it.")
         self.table.setRowCount(len(self.summaries))
+        grey = self.palette().color(QPalette.ColorRole.PlaceholderText)
         for row, s in enumerate(self.summaries):
+            speech = s.emotions if s.utterances and s.emotions != "-" else ""
             cells = (s.started_short, s.title or "", format_time(s.duration_s)[:-2], s.status, str(s.utterances),
-                     str(s.markers), s.emotions, Path(s.folder).name)
+                     str(s.markers), speech, Path(s.folder).name)
             for col, text in enumerate(cells):
-                item = cell(text, number=col in (2, 4, 5))
-                item.setToolTip(s.folder)
+                item = cell(text or {TITLE: UNTITLED, SPEECH: NO_SPEECH}.get(col, ""), number=col in (2, 4, 5))
+                if not text and col in (TITLE, SPEECH):
+                    item.setForeground(grey)
+                item.setToolTip(f"{s.title}\n{s.folder}" if col == TITLE and s.title else s.folder)
                 self.table.setItem(row, col, item)
+        self._fit_title()
         folders = [s.folder for s in self.summaries]
         if self.summaries:
             self.table.selectRow(folders.index(select) if select in folders else 0)
@@ -116,6 +135,31 @@ class SessionBrowser(QDialog):
                        f"{errors[0]}" + (" …" if len(errors) > 1 else ""))
         self._show_problem(problem)
         self._update_buttons()
+
+    def _fit_title(self) -> None:
+        """The Title column: the width the other columns leave (they are as wide as their contents),
+        at least TITLE_MIN_PX; with less room than that the table scrolls sideways."""
+        header = self.table.horizontalHeader()
+        others = sum(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c))
+                     for c in range(len(COLUMNS)) if c != TITLE)
+        header.resizeSection(TITLE, max(TITLE_MIN_PX, self.table.viewport().width() - others))
+
+    def _widen_to_fit(self) -> None:
+        """Open wide enough for every column (a long title up to TITLE_OPEN_PX), within the screen."""
+        header = self.table.horizontalHeader()
+        title = min(max(TITLE_MIN_PX, self.table.sizeHintForColumn(TITLE)), TITLE_OPEN_PX)
+        columns = title + sum(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c))
+                              for c in range(len(COLUMNS)) if c != TITLE)
+        margins = self.layout().contentsMargins()  # and the table's frame and vertical scroll bar
+        chrome = (margins.left() + margins.right() + 2 * self.table.frameWidth()
+                  + self.table.verticalScrollBar().sizeHint().width())
+        screen = self.screen().availableGeometry().width() if self.screen() is not None else self.width()
+        self.resize(max(self.width(), min(columns + chrome, int(0.95 * screen))), self.height())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_title()  # the room the other columns leave changed
+        return super().eventFilter(watched, event)
 
     def _show_problem(self, text: str) -> None:
         self.problems.setText(text)

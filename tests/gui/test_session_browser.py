@@ -8,6 +8,8 @@ from realtime_ser.pipeline.summary import describe_shares
 from realtime_ser.pipeline.worker import analyze_file
 from realtime_ser.session import SessionRecorder
 
+from realtime_ser.gui.session_browser import COLUMNS as COLUMNS_UNDER_TEST
+
 from .conftest import CLIPS, DEMO, wait_replay_done
 
 
@@ -42,7 +44,7 @@ def test_browser_lists_sessions_and_replays_the_one_picked(make_window, qtbot, m
     assert rows[newer.name] == 0  # newest first
     r = rows[older.name]
     cells = [browser.table.item(r, c).text() for c in range(8)]
-    assert cells[1:6] == ["", "0:24", "complete", str(len(older_finals)), "1"]
+    assert cells[1:6] == ["(untitled)", "0:24", "complete", str(len(older_finals)), "1"]
     assert cells[6] == describe_shares(older_finals)
     assert browser.problems.isVisible() and "1 session folder could not be read" in browser.problems.text()
     browser.table.cellDoubleClicked.emit(r, 0)
@@ -134,3 +136,57 @@ def test_the_session_being_recorded_is_renamed_through_its_recorder(make_window,
     browser.reject()
     w.record_action.setChecked(False)
     assert Session.open(folder).title == "P07 live" and Session.open(folder).status == "complete"
+
+
+def test_the_columns_keep_to_their_contents_and_empty_cells_say_why(make_window, qtbot, model, tmp_path):
+    """A long title cut the Folder column short, with no titles the Title column shrank to ~35 px, an
+    untitled session had a blank cell and one without speech a "-" under "Speech sounded"."""
+    import numpy as np
+    import soundfile as sf
+    from PySide6.QtGui import QPalette
+
+    from realtime_ser.session.annotate import set_title
+
+    title_min_px = 160
+
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(16000 * 3, np.float32), 16000)
+    parent = tmp_path / "sessions"
+    quiet, _ = _record(parent, silence, model)
+    spoken, finals = _record(parent, DEMO, model)
+    w = make_window(sessions_dir=parent)
+    w.show_sessions()
+    browser = w._session_browser
+    qtbot.waitUntil(browser.isVisible, timeout=3000)
+    table, header = browser.table, browser.table.horizontalHeader()
+
+    def row_of(folder):
+        return [s.folder for s in browser.summaries].index(str(folder))
+
+    grey = browser.palette().color(QPalette.ColorRole.PlaceholderText)
+    for folder in (quiet, spoken):
+        title = table.item(row_of(folder), 1)
+        assert title.text() == "(untitled)" and title.foreground().color() == grey
+    speech = table.item(row_of(quiet), 6)
+    assert speech.text() == "no speech" and speech.foreground().color() == grey
+    assert finals and table.item(row_of(spoken), 6).text() == describe_shares(finals)
+    assert table.item(row_of(spoken), 6).foreground().color() != grey
+    assert header.sectionSize(1) >= title_min_px  # not shrunk to its heading
+    widths = [header.sectionSize(c) for c in range(len(COLUMNS_UNDER_TEST))]
+    assert sum(widths) <= table.viewport().width(), widths  # it opens wide enough for every column
+
+    set_title(spoken, "P07 baseline interview with a rather long title, second visit after the holidays")
+    browser.reload()
+    qtbot.wait(20)
+    for c in range(len(COLUMNS_UNDER_TEST)):
+        if c != 1:  # every other column whole, the Folder included
+            assert header.sectionSize(c) >= table.sizeHintForColumn(c), (COLUMNS_UNDER_TEST[c], header.sectionSize(c))
+    assert header.sectionSize(1) >= title_min_px
+    room = table.viewport().width() - sum(header.sectionSize(c) for c in range(len(COLUMNS_UNDER_TEST)) if c != 1)
+    assert header.sectionSize(1) == max(title_min_px, room)  # the title takes what the others leave
+    browser.resize(1400, 420)  # wider: more of the title
+    qtbot.wait(20)
+    room = table.viewport().width() - sum(header.sectionSize(c) for c in range(len(COLUMNS_UNDER_TEST)) if c != 1)
+    assert header.sectionSize(1) == room > title_min_px
+    assert "second visit after the holidays" in table.item(row_of(spoken), 1).toolTip()  # cut here, whole there
+    browser.reject()
