@@ -101,9 +101,29 @@ def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot
     qtbot.waitUntil(lambda: w.envelope.end_time < 2.0, timeout=5000)  # back at max(0, 0.5 - 2) = 0
     assert "marker 1" in w.statusBar().currentMessage() and MARKER_LEAD_S == 2.0
     assert w.timeline_model.markers == [marker]  # seeking back recomputes results, keeps marks
-    w.stop()
+    w.stop()  # stopped where it is, as at its end: a marker still replays from just before it
     w.timeline.plot.double_clicked.emit(marker.time)
-    assert "in a replayed recording" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: w.engine.running, timeout=5000)
+    assert "marker 1" in w.statusBar().currentMessage()
+    w.stop()
+
+
+def test_while_listening_a_marker_is_not_gone_back_to_but_its_note_edited(make_window, qtbot, pulse):
+    """Live, there is nothing to replay: double-clicking a marker on the timeline says where that works,
+    and in the marker list it edits the note."""
+    w = make_window()
+    assert w.start_microphone("pulse")
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.5, timeout=5000)
+    marker = w.add_marker("live note")
+    w.timeline.plot.double_clicked.emit(marker.time)
+    assert "in a replayed recording" in w.statusBar().currentMessage() and w.mode == "microphone"
+    w.show_marker_list()
+    lst = w.marker_list
+    assert not lst.can_go_to and not lst.go_button.isEnabled()
+    lst.table.cellDoubleClicked.emit(0, 0)
+    assert w._note_dialog.textValue() == "live note" and w._note_dialog.isVisible()
+    w._note_dialog.reject()
+    w.stop()
 
 
 def test_a_marker_is_edited_or_deleted_from_its_right_click_menu_and_the_session_keeps_that(
@@ -185,12 +205,7 @@ def test_the_marker_list_goes_to_edits_and_deletes_and_follows_the_markers(make_
     lst.delete_button.click()
     assert [m.note for m in w.timeline_model.markers] == ["second, reworded"] and lst.table.rowCount() == 1
     w.stop()
-    assert not lst.can_go_to
-    lst.table.selectRow(0)
-    lst.go_button.click()  # disabled: nothing happens
-    lst.table.cellDoubleClicked.emit(0, 0)  # with no replay running, a double-click edits the note
-    assert w._note_dialog.textValue() == "second, reworded" and w._note_dialog.isVisible()
-    w._note_dialog.reject()
+    assert lst.can_go_to  # a stopped replay goes on from a marker, as a finished one does
     w.open_recording(CLIPS / "ANG.wav")  # another source: its own (no) markers
     assert lst.table.rowCount() == 0 and lst.heading.text().startswith("No markers yet")
 
