@@ -832,6 +832,12 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
                 self.replay_bar.audible.setChecked(False)
 
+    def _show_not_recording(self) -> None:
+        """Record shown off without set_recording running (nothing is recording, or it was stopped)."""
+        self.record_action.blockSignals(True)
+        self.record_action.setChecked(False)
+        self.record_action.blockSignals(False)
+
     def set_recording(self, on: bool) -> None:
         if not on:
             folder = self.engine.stop_recording()
@@ -839,9 +845,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Session saved in {folder}", 8000)
             return
         if not self.engine.running and not self.start_microphone(demo_instead=False):
-            self.record_action.blockSignals(True)
-            self.record_action.setChecked(False)
-            self.record_action.blockSignals(False)
+            self._show_not_recording()
             self.statusBar().showMessage("Not recording: no microphone could be opened (see the notice above)", 10000)
             return
         try:
@@ -850,9 +854,7 @@ class MainWindow(QMainWindow):
             folder = self.engine.start_recording(self.sessions_dir, settings)
         except (SerError, OSError) as exc:
             self.show_error(f"cannot record: {exc}")
-            self.record_action.blockSignals(True)
-            self.record_action.setChecked(False)
-            self.record_action.blockSignals(False)
+            self._show_not_recording()
             return
         self.statusBar().showMessage(f"Recording into {folder}", 5000)
         self._update_controls()
@@ -1091,10 +1093,7 @@ class MainWindow(QMainWindow):
         self.now_panel.set_level(0.0)
         self.now_panel.set_speaking(False)
         saved = self.engine.stop_recording() if self.engine.recorder is not None else None
-        if self.record_action.isChecked():
-            self.record_action.blockSignals(True)  # stopped here: one status message says all
-            self.record_action.setChecked(False)
-            self.record_action.blockSignals(False)
+        self._show_not_recording()  # the recording was stopped here: one status message says all
         if self.mode == "replay":
             message = ("Replay stopped: play or seek to go on" if stopped
                        else "Replay finished: play or seek to hear it again")
