@@ -57,15 +57,15 @@ def open_for_writing(path: str | os.PathLike) -> TextIO:
     ``path`` names (not closed with the returned object), else ``path`` opened for writing."""
     stream = standard_stream(path)
     if stream is not None:
-        return os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="")
+        return _after(stream)
     return open(path, "w", encoding="utf-8", newline="")
 
 
-def _write_stream(stream: TextIO, text: str) -> None:
-    """Write ``text`` after what the program printed there so far (its buffer flushed first)."""
+def _after(stream: TextIO) -> TextIO:
+    """A writer on a duplicate of ``stream``'s descriptor, after what the program printed there so
+    far (its buffer flushed first); closing it leaves ``stream`` open."""
     stream.flush()
-    with os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="") as f:
-        f.write(text)
+    return os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="")
 
 
 def _replaceable(path: Path) -> Path | None:
@@ -127,7 +127,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """
     stream = standard_stream(path)
     if stream is not None:
-        _write_stream(stream, text)
+        with _after(stream) as f:
+            f.write(text)
         return Path(path)
     target = _replaceable(Path(path))
     if target is None:

@@ -52,6 +52,7 @@ class WaveformView(pg.PlotWidget):
         self.envelope = envelope
         self.emotion_colors = emotion_colors
         self._speech_color = QColor(colors["speech"])
+        self._shade_alpha = SHADE_ALPHA["dark" if QColor(colors["background"]).lightnessF() < 0.5 else "light"]
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -127,7 +128,6 @@ class WaveformView(pg.PlotWidget):
     def _update_shades(self, now: float, utterances: list[Utterance]) -> None:
         left = now - self.envelope.seconds
         keep = set()
-        alpha = SHADE_ALPHA["dark" if self.backgroundBrush().color().lightnessF() < 0.5 else "light"]
         for utt in utterances:
             end = utt.end_or(now)
             if end < left:
@@ -143,7 +143,7 @@ class WaveformView(pg.PlotWidget):
             color = QColor(self._speech_color)
             if utt.emotion is not None:
                 color = QColor(self.emotion_colors.get(utt.emotion.label, self._speech_color))
-            color.setAlphaF(alpha)
+            color.setAlphaF(self._shade_alpha)
             rect.setBrush(QBrush(color))
             rect.setRect(QRectF(utt.start - now, -10.0, end - utt.start, 20.0))
         for uid in [u for u in self._shades if u not in keep]:
