@@ -15,8 +15,10 @@ Modules, each with one job:
 * ``engine``         -- Qt-free bridge to the streaming pipeline (queues the GUI drains).
 * ``display_buffers``-- Qt-free preallocated ring buffers for waveform and spectrogram.
 * ``waveform_view``, ``spectrogram_view``, ``timeline_view``, ``now_panel`` -- the views.
-* ``controls``       -- toolbar: device picker, start/stop, sensitivity, replay transport.
+* ``controls``       -- toolbar (names or icons alone, as the width allows): device and channel pickers,
+  sensitivity, replay transport.
 * ``palette``        -- Okabe-Ito emotion colours, light/dark theme.
+* ``icons``          -- play/stop glyphs in the theme's text colour, the marker flag.
 * ``settings``       -- settings remembered between runs (QSettings, platform config dir).
 * ``timeline_model`` -- Qt-free utterance/emotion history and CSV/JSON export.
 * ``timeline_image`` -- the whole timeline as a PNG (Export timeline... as .png).

@@ -1,11 +1,13 @@
-"""Control widgets: input device and channel pickers, VAD sensitivity, replay transport, notice banner."""
+"""Control widgets: input device and channel pickers, VAD sensitivity, a toolbar that fits narrow windows,
+replay transport, notice banner."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,10 +18,12 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QStyle,
+    QToolBar,
     QToolButton,
     QWidget,
 )
 
+from realtime_ser.gui.icons import glyph
 from realtime_ser.gui.input_devices import InputChoice, channel_choices
 from realtime_ser.gui.timeline_model import format_time
 
@@ -144,6 +148,58 @@ class SensitivityControl(QWidget):
         layout.addWidget(self.calibrate_button)
 
 
+class FittingToolBar(QToolBar):
+    """A toolbar that shows its buttons' names beside their icons while they fit and icons alone
+    (names in tooltips) when the window is too narrow, instead of Qt's way of hiding the last
+    buttons (Record, Mark) behind an overflow arrow.  An action given a ``fixed_style`` keeps it
+    either way: Start / Stop its name, which is its state; About its well-known sign alone."""
+
+    def __init__(self, title: str, parent=None):
+        super().__init__(title, parent)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._labelled_width = 0  # the width the bar needs with names, measured while they were shown
+        self._fixed: dict[QAction, Qt.ToolButtonStyle] = {}
+
+    def fixed_style(self, action: QAction, style: Qt.ToolButtonStyle) -> None:
+        self._fixed[action] = style
+        self._restyle_fixed()
+
+    @property
+    def compact(self) -> bool:
+        """True while the buttons show icons alone."""
+        return self.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+
+    def fit(self) -> None:
+        """Names if the bar is as wide as they need, else icons alone.
+
+        The need is measured whenever names are shown; while they are not, the last measure
+        stands (should the content have grown meanwhile, names come back, are measured, and go
+        again: one relayout, no loop)."""
+        if not self.compact:
+            self._labelled_width = self.sizeHint().width()
+        style = (Qt.ToolButtonStyle.ToolButtonTextBesideIcon if self.width() >= self._labelled_width
+                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        if style != self.toolButtonStyle():
+            self.setToolButtonStyle(style)
+            self._restyle_fixed()
+            if not self.compact:
+                self.fit()
+
+    def _restyle_fixed(self) -> None:
+        for action, style in self._fixed.items():
+            button = self.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(style)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.fit()
+
+
 class ReplayBar(QWidget):
     """Transport for a replayed recording: pause/resume, seek, position, channel, audible."""
 
@@ -165,7 +221,8 @@ class ReplayBar(QWidget):
         self.pause_button = QToolButton()
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Pause / resume the replay (Ctrl+P)")
-        self.pause_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._pause_glyph = QStyle.StandardPixmap.SP_MediaPause
+        self._show_pause_glyph(self._pause_glyph)
         self.pause_button.toggled.connect(self._on_pause)
         layout.addWidget(self.pause_button)
         self.position = QSlider(Qt.Orientation.Horizontal)
@@ -187,8 +244,7 @@ class ReplayBar(QWidget):
         layout.addWidget(self.audible)
 
     def _on_pause(self, paused: bool) -> None:
-        icon = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
-        self.pause_button.setIcon(self.style().standardIcon(icon))
+        self._show_pause_glyph(QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause)
         self._show_title("Paused" if paused else "Replaying")
         self.pause_toggled.emit(paused)
 
@@ -219,8 +275,17 @@ class ReplayBar(QWidget):
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(not playing)
         self.pause_button.blockSignals(False)
-        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        self.pause_button.setIcon(self.style().standardIcon(icon))
+        self._show_pause_glyph(QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay)
+
+    def _show_pause_glyph(self, standard: QStyle.StandardPixmap) -> None:
+        self._pause_glyph = standard
+        self.pause_button.setIcon(glyph(self, standard))
+
+    def changeEvent(self, event) -> None:
+        """The system switched between light and dark: redraw the play/pause glyph in the new text colour."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._show_pause_glyph(self._pause_glyph)
 
     def set_position(self, seconds: float) -> None:
         if not self.position.isSliderDown():

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStyle,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -39,8 +38,16 @@ from realtime_ser.dsp.vad import NO_SPEECH
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
-from realtime_ser.gui.actions import fill_menu_bar, window_action
-from realtime_ser.gui.controls import Banner, ChannelPicker, DevicePicker, ReplayBar, SensitivityControl
+from realtime_ser.gui.actions import fill_menu_bar, refresh_action_icons, set_action_icon, window_action
+from realtime_ser.gui.icons import MARKER
+from realtime_ser.gui.controls import (
+    Banner,
+    ChannelPicker,
+    DevicePicker,
+    FittingToolBar,
+    ReplayBar,
+    SensitivityControl,
+)
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
 from realtime_ser.gui.file_drop import dropped_recording
@@ -245,6 +252,13 @@ class MainWindow(QMainWindow):
         self.waveform.set_trace_color(colors["trace"])
         self.waveform.set_marker_color(colors["foreground"])
         self.timeline.set_text_color(colors["foreground"])
+        refresh_action_icons(self)
+
+    def changeEvent(self, event) -> None:
+        """The system palette changed (light/dark switched while running): plots and icons follow."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "timeline"):
+            self.apply_theme(palette.is_dark_theme())
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
@@ -263,7 +277,7 @@ class MainWindow(QMainWindow):
         self.export_action = action("Export timeline…", "Ctrl+E", self.export_dialog,
                                     "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
         self.mark_action = action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
-                                  "Mark this moment on the timeline (saved in a recorded session)")
+                                  "Mark this moment on the timeline (saved in a recorded session)", MARKER)
         self.mark_note_action = action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,
                                        "Mark this moment and type a note for it")
         self.markers_action = action("Markers…", "Ctrl+L", self.show_marker_list,
@@ -296,11 +310,12 @@ class MainWindow(QMainWindow):
         return self._list_inputs()
 
     def _build_toolbar(self, list_inputs) -> None:
-        bar = QToolBar("Controls")
+        bar = FittingToolBar("Controls")
         bar.setObjectName("controls")
         bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.addAction(self.start_action)
+        bar.fixed_style(self.start_action, Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toolbar = bar
         self.device_picker = DevicePicker(list_inputs)
         self.device_picker.refresh()
         configured = self.config.device if isinstance(self.config.device, str) else None
@@ -318,6 +333,9 @@ class MainWindow(QMainWindow):
         self.sensitivity.calibrate.connect(self.calibrate_noise)
         bar.addWidget(self.sensitivity)
         bar.addSeparator()
+        # Short names on the buttons, the full ones in the menus: the bar fits a 1280-pixel window.
+        self.open_action.setIconText("Open")
+        self.export_action.setIconText("Export")
         bar.addAction(self.open_action)
         bar.addAction(self.demo_action)
         bar.addAction(self.record_action)
@@ -328,6 +346,7 @@ class MainWindow(QMainWindow):
                              spacer.sizePolicy().verticalPolicy().Preferred)
         bar.addWidget(spacer)
         bar.addAction(self.about_action)
+        bar.fixed_style(self.about_action, Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(bar)
 
     def _default_size(self) -> None:
@@ -982,7 +1001,7 @@ class MainWindow(QMainWindow):
         running = self.engine.running
         icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
         self.start_action.setText("Stop" if running else "Start")
-        self.start_action.setIcon(self.style().standardIcon(icon))
+        set_action_icon(self, self.start_action, icon)
         replay = self.replay_seekable  # once per call: this runs every 0.5 s
         for action in (self.pause_action, self.back_action, self.forward_action):
             action.setEnabled(replay)
