@@ -61,10 +61,10 @@ class MarkerList(QDialog):
         self.can_go_to = False
         self._update_buttons()
 
-    def set_markers(self, markers: list[MarkerEvent], can_go_to: bool, source: str = "this recording") -> None:
-        """Show ``markers`` (time order), keeping the selected one selected if it is still there;
-        ``source`` names what they mark in the heading ("3 markers in this recording": a replayed
-        file, a recorded session, the session being recorded)."""
+    def set_markers(self, markers: list[MarkerEvent], can_go_to: bool) -> None:
+        """Show ``markers`` (time order), keeping the selected one selected if it is still there.
+        The heading says "3 markers in this recording" for a replayed file, a recorded session and
+        the session being recorded alike."""
         selected = self.selected_id()
         self.markers = list(markers)
         self.can_go_to = can_go_to
@@ -80,7 +80,7 @@ class MarkerList(QDialog):
         if self.markers and self.selected_id() is None:  # a row chosen, so the buttons work at once
             self.table.selectRow(0)
         n = len(self.markers)
-        self.heading.setText(f"{n} marker{'s' if n != 1 else ''} in {source}" if n else
+        self.heading.setText(f"{n} marker{'s' if n != 1 else ''} in this recording" if n else
                              "No markers yet: Mark moment (Ctrl+M) or Mark with note (Ctrl+Shift+M)")
         self._update_buttons()
 

@@ -281,5 +281,5 @@ def test_the_marker_list_names_a_plain_recording_rightly_and_shows_a_missing_not
     grey = lst.palette().color(QPalette.ColorRole.PlaceholderText)
     assert lst.table.item(0, 2).foreground().color() == grey
     assert lst.table.item(1, 2).foreground().color() != grey  # a note in the normal text colour
-    lst.set_markers([MarkerEvent(1, 1.0, "")], can_go_to=False, source="this session")
-    assert lst.heading.text() == "1 marker in this session"
+    lst.set_markers([MarkerEvent(1, 1.0, "")], can_go_to=False)
+    assert lst.heading.text() == "1 marker in this recording"
