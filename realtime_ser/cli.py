@@ -162,11 +162,35 @@ def _read_note_lines(on_line) -> None:
         log.debug("reading notes from stdin stopped: %r", exc)
 
 
+#: The settings an option replaces for one run, when given: ``(option, setting, given(args))``.
+#: A bad value of such a setting in the config file is then a warning, not an error (it is not
+#: used).  A bare ``--record`` replaces only the switch; ``--record DIR`` the folder too.  An option
+#: a command does not have is never given (analyze has no --device).
+SETTING_OVERRIDES = (
+    ("--model", "model_path", lambda args: bool(getattr(args, "model", None))),
+    ("--threshold-db", "vad_threshold_db", lambda args: getattr(args, "threshold_db", None) is not None),
+    ("--confidence", "confidence_threshold", lambda args: getattr(args, "confidence", None) is not None),
+    ("--device", "device", lambda args: getattr(args, "device", None) is not None),
+    ("--replay", "device", lambda args: bool(getattr(args, "replay", None))),  # no microphone
+    ("--record", "record_sessions", lambda args: getattr(args, "record", None) is not None),
+    ("--record DIR", "session_dir", lambda args: bool(getattr(args, "record", None))),
+)
+
+
+def _overridden_settings(args) -> dict[str, str]:
+    """``{setting: the option that replaces it}`` for the options given in ``args``."""
+    overridden: dict[str, str] = {}
+    for option, setting, given in SETTING_OVERRIDES:
+        if given(args):
+            overridden.setdefault(setting, option)
+    return overridden
+
+
 def _load_settings(args):
     """User settings from the config file (``--config`` or the platform default); warnings to stderr."""
     from realtime_ser.config import load_with_warnings
 
-    settings, warnings = load_with_warnings(getattr(args, "config", None))
+    settings, warnings = load_with_warnings(getattr(args, "config", None), overridden=_overridden_settings(args))
     for warning in warnings:
         _warn(warning)
     return settings

@@ -5,8 +5,10 @@ environment variable ``REALTIME_SER_CONFIG_DIR`` moves the folder, as for the
 GUI's own ``gui.ini``).  A missing file means defaults.  A setting with the
 wrong type or out of range is a :class:`~realtime_ser.errors.ConfigError`
 naming the file and the key (or, with ``strict=False``, a warning and that
-setting's default); unknown keys are ignored with a warning.  Window geometry
-and other view state are not here: the GUI keeps those in its QSettings.
+setting's default); unknown keys are ignored with a warning.  A bad setting that
+a command-line option replaces for the run is only a warning too: its value is not
+used.  Window geometry and other view state are not here: the GUI keeps those in
+its QSettings.
 
 Example::
 
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,8 +187,15 @@ _NULLABLE = {"device", "model_path", "session_dir"}
 # --- load / save -------------------------------------------------------------------------------
 
 
-def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = True) -> tuple[Settings, list[str]]:
-    """Like :func:`load`, but return the warnings as one-line strings instead of issuing them."""
+def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = True,
+                       overridden: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
+    """Like :func:`load`, but return the warnings as one-line strings instead of issuing them.
+
+    ``overridden`` maps settings to the command-line option that replaces each for this run
+    (``{"vad_threshold_db": "--threshold-db"}``): a bad value there is a warning saying so, and
+    the default, even when ``strict``; the run does not use it, so it must not stop the run.
+    """
+    overridden = overridden or {}
     explicit = path is not None
     p = Path(path) if explicit else default_config_path()
     if not p.exists():
@@ -213,6 +223,9 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
         problem = _CHECKS[key](value)
         if problem:
             message = f"{p}: setting '{key}' {problem}, not {json.dumps(value)[:60]}"
+            if key in overridden:
+                found.append(f"{message}; {overridden[key]} overrides it")
+                continue
             if strict:
                 raise ConfigError(message)
             found.append(message + "; using the default")

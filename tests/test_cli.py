@@ -252,6 +252,40 @@ def test_bad_config_file_is_one_line(clips, model_path, tmp_path):
     assert "vad_threshold_db" in r.stderr
 
 
+def test_a_bad_setting_an_option_replaces_is_a_warning_and_the_run_goes_on(clips, model_path, tmp_path):
+    """A bad key whose option is given is not used: one warning naming file, key and option; a bad
+    key no option replaces is still the one-line error."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"vad_threshold_db": "loud", "model_path": ""}))
+    r = run_cli("analyze", clips[0], "--config", str(cfg), "--threshold-db", "10", "-f", "summary",
+                "--model", model_path)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"realtime-ser: warning: {cfg}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\"; "
+        "--threshold-db overrides it",
+        f"realtime-ser: warning: {cfg}: setting 'model_path' must be a file path or null, not \"\"; --model overrides it",
+    ]
+    r = run_cli("analyze", clips[0], "--config", str(cfg), "-f", "summary", "--model", model_path)
+    assert r.returncode == 1 and r.stdout == ""
+    assert assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {cfg}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\""]
+
+    # listen: a replay uses no microphone; --record DIR replaces both the switch and the folder
+    cfg.write_text(json.dumps({"device": 2.5, "record_sessions": "yes", "session_dir": ""}))
+    listen = ["listen", "--replay", clips[0], "--speed", "8", "--config", str(cfg), "--model", model_path]
+    r = run_cli(*listen, "--record", str(tmp_path / "sessions"))
+    assert r.returncode == 0, r.stderr
+    warned = [line for line in r.stderr.splitlines() if line.startswith("realtime-ser: warning:")]
+    assert [line.rsplit("; ", 1)[1] for line in warned] == [
+        "--replay overrides it", "--record overrides it", "--record DIR overrides it"]
+    assert all(line.startswith(f"realtime-ser: warning: {cfg}: setting '") for line in warned)
+    assert len(list((tmp_path / "sessions").iterdir())) == 1 and "Traceback" not in r.stderr
+    r = run_cli(*listen)  # nothing replaces record_sessions now
+    assert r.returncode == 1
+    assert assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {cfg}: setting 'record_sessions' must be true or false, not \"yes\""]
+
+
 def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, model_path, tmp_path):
     soft = str(data / "crema-d-samples/SAD.wav")  # soft speech about 10 dB over the room noise
     out = tmp_path / "timeline.csv"
