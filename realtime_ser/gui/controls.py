@@ -45,6 +45,7 @@ class DevicePicker(QComboBox):
         self.setMinimumContentsLength(22)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setToolTip("Input device (the list refreshes when opened)")
+        self.setAccessibleName("Input device")
         self.error: str | None = None
 
     def refresh(self) -> list[str]:
@@ -103,6 +104,7 @@ class ChannelPicker(QComboBox):
         super().__init__(parent)
         self.setToolTip("Listen to one input of this device alone (each speaker on their own microphone), "
                         "or to all of them")
+        self.setAccessibleName("Input channel")
         self.activated.connect(lambda i: self.chosen.emit(self.itemData(i)))
 
     def offer(self, choice: InputChoice | None, channel: int | None) -> bool:
@@ -134,8 +136,11 @@ class SensitivityControl(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 0, 6, 0)
-        layout.addWidget(QLabel("Sensitivity"))
+        label = QLabel("Se&nsitivity")  # Alt+N moves the keyboard to the slider
+        layout.addWidget(label)
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        label.setBuddy(self.slider)
+        self.slider.setAccessibleName("Sensitivity")
         self.slider.setRange(0, 100)
         self.slider.setValue(value)
         self.slider.setFixedWidth(110)
@@ -221,6 +226,7 @@ class ReplayBar(QWidget):
         self.pause_button = QToolButton()
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Pause / resume the replay (Ctrl+P)")
+        self.pause_button.setAccessibleName("Play / pause the replay")
         self._pause_glyph = QStyle.StandardPixmap.SP_MediaPause
         self._show_pause_glyph(self._pause_glyph)
         self.pause_button.toggled.connect(self._on_pause)
@@ -228,6 +234,7 @@ class ReplayBar(QWidget):
         self.position = QSlider(Qt.Orientation.Horizontal)
         self.position.setRange(0, 0)
         self.position.setToolTip("Seek (← / → jump 5 s)")
+        self.position.setAccessibleName("Replay position")
         self.position.sliderReleased.connect(lambda: self.seek_requested.emit(self.position.value() / 10.0))
         layout.addWidget(self.position, 1)
         self.time_label = QLabel("0:00.0 / 0:00.0")
@@ -235,6 +242,7 @@ class ReplayBar(QWidget):
         self.channel_box = QComboBox()
         self.channel_box.setToolTip("Analyse one channel alone (one side of a call, one speaker's microphone) "
                                     "or all channels mixed; the replay starts again")
+        self.channel_box.setAccessibleName("Replayed channel")
         self.channel_box.activated.connect(lambda i: self.channel_chosen.emit(self.channel_box.itemData(i)))
         self.channel_box.hide()
         layout.addWidget(self.channel_box)

@@ -174,6 +174,13 @@ class MainWindow(QMainWindow):
         self.paint_counter = _PaintCounter(self)
         self.waveform.viewport().installEventFilter(self.paint_counter)
 
+        # Names for screen readers (the plots are pictures to them otherwise), on the views and on
+        # the viewports that take the keyboard focus.
+        for view, name in ((self.waveform, "Waveform, last 10 seconds, utterances shaded by emotion"),
+                           (self.spectrogram, "Spectrogram, last 10 seconds"),
+                           (self.timeline.plot, "Emotion timeline of the session")):
+            view.setAccessibleName(name)
+            view.viewport().setAccessibleName(name)
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(self.waveform)
         plots.addWidget(self.spectrogram)
@@ -188,6 +195,7 @@ class MainWindow(QMainWindow):
         # On a short window the Now panel scrolls rather than squeezing its rows into each other.
         now_scroll = QScrollArea()
         now_scroll.setWidget(self.now_panel)
+        now_scroll.setAccessibleName("Now: the current emotion, its probabilities and the input level")
         now_scroll.setWidgetResizable(True)
         now_scroll.setFrameShape(QFrame.Shape.NoFrame)
         now_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -321,7 +329,9 @@ class MainWindow(QMainWindow):
         configured = self.config.device if isinstance(self.config.device, str) else None
         self.device_picker.select(self.settings.device or configured)
         self.device_picker.activated.connect(self._on_device_chosen)
-        bar.addWidget(QLabel(" Input "))
+        input_label = QLabel(" &Input ")  # Alt+I opens the keyboard's way to the input list
+        input_label.setBuddy(self.device_picker)
+        bar.addWidget(input_label)
         bar.addWidget(self.device_picker)
         self.channel_picker = ChannelPicker()
         self.channel_picker.chosen.connect(self._on_channel_chosen)

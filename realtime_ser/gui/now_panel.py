@@ -97,6 +97,7 @@ class NowPanel(QFrame):
             bar.setTextVisible(True)
             bar.setFixedHeight(16)
             bar.setStyleSheet(_bar_style(emotion_colors[lab]))
+            bar.setAccessibleName(f"{lab} probability")  # a screen reader reads its value with it
             self.bars[lab] = bar
             probs.addWidget(bar, row, 2)
         probs.setColumnStretch(2, 1)
@@ -109,6 +110,7 @@ class NowPanel(QFrame):
         self.level_meter.setFixedHeight(16)
         self.level_meter.setFormat("")
         self.level_meter.setStyleSheet(_bar_style(QColor("#009E73")))
+        self.level_meter.setAccessibleName("Input level")
         self.level_label = QLabel("-∞ dBFS")
         self.level_label.setMinimumWidth(70)
         self.level_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
