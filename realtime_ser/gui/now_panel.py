@@ -87,6 +87,10 @@ class NowPanel(QFrame):
         probs.setHorizontalSpacing(6)
         probs.setVerticalSpacing(4)
         self.bars: dict[str, QProgressBar] = {}
+        # Each percentage in a column of its own, right of its bar: written over the bar it met the
+        # bar's colour (dark text on sad's blue, light text on surprised's yellow in a dark theme).
+        self.percents: dict[str, QLabel] = {}
+        percent_width = self.fontMetrics().horizontalAdvance("100%") + 4
         for row, lab in enumerate(labels):
             probs.addWidget(Swatch(emotion_colors[lab]), row, 0)
             probs.addWidget(QLabel(lab), row, 1)
@@ -94,12 +98,17 @@ class NowPanel(QFrame):
             bar.setRange(0, 1000)
             bar.setValue(0)
             bar.setFormat("")
-            bar.setTextVisible(True)
+            bar.setTextVisible(False)  # its text, the percentage, is in the label beside it
             bar.setFixedHeight(16)
             bar.setStyleSheet(_bar_style(emotion_colors[lab]))
             bar.setAccessibleName(f"{lab} probability")  # a screen reader reads its value with it
             self.bars[lab] = bar
             probs.addWidget(bar, row, 2)
+            percent = QLabel()
+            percent.setFixedWidth(percent_width)
+            percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.percents[lab] = percent
+            probs.addWidget(percent, row, 3)
         probs.setColumnStretch(2, 1)
 
         self.speech_indicator = QLabel()
@@ -161,9 +170,10 @@ class NowPanel(QFrame):
             self.emotion_label.setText("—")
             self.emotion_label.setStyleSheet("")
             self.detail_label.setText("waiting for speech")
-            for bar in self.bars.values():
+            for lab, bar in self.bars.items():
                 bar.setValue(0)
                 bar.setFormat("")
+                self.percents[lab].setText("")
             return
         color = self.emotion_colors.get(event.label, self.emotion_colors[UNCERTAIN])
         color = readable_text_color(color, self.palette().color(QPalette.ColorRole.Window))
@@ -173,7 +183,8 @@ class NowPanel(QFrame):
         for lab, bar in self.bars.items():
             p = float(event.probabilities.get(lab, 0.0))
             bar.setValue(int(round(p * 1000)))
-            bar.setFormat(percent_shown(p))
+            bar.setFormat(percent_shown(p))  # the bar's value text, for screen readers
+            self.percents[lab].setText(percent_shown(p))
 
     def show_no_speech(self, text: str = "no speech in this recording") -> None:
         """Idle, with ``text`` where "waiting for speech" was: a source that ended with no speech in it

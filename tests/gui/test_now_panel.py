@@ -36,6 +36,8 @@ def test_a_confidence_just_under_the_threshold_reads_under_it(qtbot):
     panel.set_emotion(_event("uncertain", "sad", 0.397, True))
     assert panel.detail_label.text().startswith("best guess sad, 39%\n")
     assert panel.bars["sad"].text() == "39%" and panel.bars["happy"].text() == "10%"  # 0.1005
+    # shown beside the bar, not over it (where it met the bar's colour)
+    assert panel.percents["sad"].text() == "39%" and not panel.bars["sad"].isTextVisible()
     panel.set_emotion(_event("sad", "sad", 0.58 - 1e-12, True))  # 0.58 held as 0.579999...
     assert panel.detail_label.text().startswith("58% confidence\n") and panel.bars["sad"].text() == "58%"
 
@@ -109,6 +111,7 @@ def test_no_speech_in_a_recording_shows_an_idle_panel_with_that_line(qtbot):
     assert panel.emotion_label.text() == "—" and panel.emotion_label.styleSheet() == ""
     assert panel.detail_label.text() == "no speech in this recording"
     assert all(bar.value() == 0 and bar.text() == "" for bar in panel.bars.values())
+    assert all(label.text() == "" for label in panel.percents.values())
     assert panel.summary_label.text() == "no utterances" and not panel.speaking
     panel.show_no_speech("no speech in this session")
     assert panel.detail_label.text() == "no speech in this session"
