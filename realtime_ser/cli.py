@@ -520,12 +520,13 @@ def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
 
 
 def _is_session(path: Path) -> bool:
-    """A session folder is analysed as one recording (markers, its name), not as loose audio."""
+    """A session folder is analysed as one recording (markers, its name), not as loose audio; so is
+    one named like a session, so that a missing manifest is its error rather than passed over."""
     try:
-        from realtime_ser.session import is_session_folder
+        from realtime_ser.session.reader import is_session_folder, named_like_session
     except ImportError:  # sessions are optional for analysis
         return False
-    return is_session_folder(path)
+    return is_session_folder(path) or named_like_session(path)
 
 
 def _folder_contents(folder: Path) -> list[tuple[Path, bool]]:

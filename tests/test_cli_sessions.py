@@ -70,3 +70,42 @@ def test_what_cannot_be_renamed_is_refused_in_one_line(tmp_path):
     finally:
         recorder.stop()
     assert Session.open(live).title is None
+
+
+def test_folders_named_like_sessions_without_a_manifest_are_reported_not_passed_over(model_path, tmp_path):
+    """A folder the recorder named but whose manifest is missing may hold a recording: listing says so,
+    one error line each (stdout stays the good sessions, valid JSON); naming it is its one-line error.
+    A folder a recorder is creating right now (its lock held, no manifest yet), an interrupted session
+    and a folder of the user's own are no errors."""
+    import fcntl
+
+    parent = tmp_path / "sessions"
+    good = _record_session(parent, [])
+    interrupted = _record_session(parent, [])  # its recorder killed: the manifest still says "recording"
+    (interrupted / "manifest.json").write_text(json.dumps(dict(_manifest(interrupted), status="recording")))
+    lost = parent / "2026-01-01T10-00-00_session"
+    lost.mkdir()
+    (lost / "audio.flac").write_bytes((good / "audio.wav").read_bytes()[:4000])
+    empty = parent / "2026-01-01T10-00-00_session-2"
+    empty.mkdir()
+    (parent / "my notes").mkdir()
+    starting = parent / "2026-01-01T11-00-00_session"
+    starting.mkdir()
+    with open(starting / ".recording.lock", "w") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a recorder holds it while it writes
+        r = run_cli("sessions", str(parent), "-f", "json")
+    assert r.returncode == 1  # like an unreadable manifest: the others listed, each lost one an error line
+    assert {row["folder"]: row["status"] for row in json.loads(r.stdout)} == {
+        str(good): "complete", str(interrupted): "interrupted"}
+    assert assert_one_line_errors(r.stderr, 2) == [
+        f"realtime-ser: error: {lost}: named like a session but has no manifest.json, so it is not listed "
+        "(it holds audio.flac)",
+        f"realtime-ser: error: {empty}: named like a session but has no manifest.json, so it is not listed "
+        "(it is empty)",
+    ]
+
+    for args in (["sessions", str(lost)], ["analyze", str(lost), "--model", model_path]):
+        r = run_cli(*args)
+        assert (r.returncode, r.stdout) == (1, ""), args
+        (error,) = assert_one_line_errors(r.stderr, 1)
+        assert error.startswith(f"realtime-ser: error: {lost}: not a session folder (no manifest.json)"), args

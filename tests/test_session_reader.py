@@ -52,6 +52,20 @@ def test_not_a_session_folder(tmp_path):
     assert _error(tmp_path) == f"{tmp_path}: not a session folder (no manifest.json)"
 
 
+def test_a_folder_is_named_like_a_session_exactly_as_the_recorder_names_them(session_folder, tmp_path):
+    """The recorder's names (a second session in the same second gets "-2"), not a user's own folders."""
+    from realtime_ser.session.reader import named_like_session
+
+    second = tmp_path / f"{session_folder.name}-2"
+    second.mkdir()
+    assert named_like_session(session_folder) and named_like_session(second)
+    for name in ("my notes", "2026-01-01T10-00-00_interview", "2026-01-01T10-00-00_session copy", "2026-01-01"):
+        (tmp_path / name).mkdir()
+        assert not named_like_session(tmp_path / name), name
+    (tmp_path / "2026-01-01T10-00-00_session").write_text("a file")
+    assert not named_like_session(tmp_path / "2026-01-01T10-00-00_session")
+
+
 @pytest.mark.parametrize(
     "manifest_bytes, expected",
     [

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.summary import describe_shares
-from realtime_ser.session.format import STATUS_RECORDING
-from realtime_ser.session.reader import Session, find_sessions
+from realtime_ser.session.format import LOCK_NAME, MANIFEST_NAME, STATUS_RECORDING
+from realtime_ser.session.reader import Session, find_sessions, named_like_session
 from realtime_ser.session.repair import is_being_recorded
 
 #: The status shown for a session whose recorder died (its manifest still says "recording");
@@ -78,11 +78,32 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
 
 
 def catalog(parent: str | os.PathLike) -> tuple[list[SessionSummary], list[str]]:
-    """Summaries of the sessions directly in ``parent`` (oldest first) and the errors of unreadable ones."""
+    """Summaries of the sessions directly in ``parent`` (oldest first) and one error line for each
+    session that cannot be read, a folder named like one without a manifest included (it may hold
+    a recording: the user must hear of it).  One a recorder is creating right now is left out, unsaid."""
+    parent = Path(parent)
+    sessions = set(find_sessions(parent))
+    no_manifest = set()
+    if parent.is_dir():
+        no_manifest = {p for p in parent.iterdir() if p not in sessions and named_like_session(p)}
     summaries, errors = [], []
-    for folder in find_sessions(Path(parent)):
+    for folder in sorted(sessions | no_manifest):
+        if folder in no_manifest:
+            if not is_being_recorded(folder):  # the recorder makes the folder, then its manifest
+                errors.append(_without_manifest(folder))
+            continue
         try:
             summaries.append(summarize(folder))
         except SerError as exc:
             errors.append(str(exc))
     return summaries, errors
+
+
+def _without_manifest(folder: Path) -> str:
+    """Why a folder named like a session is not listed, and what it holds (is a recording there?)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.name != LOCK_NAME)
+    except OSError as exc:
+        return f"{folder}: named like a session but has no {MANIFEST_NAME}, so it is not listed ({exc.strerror})"
+    held = "it is empty" if not names else "it holds " + ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{folder}: named like a session but has no {MANIFEST_NAME}, so it is not listed ({held})"

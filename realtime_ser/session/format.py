@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -36,6 +37,12 @@ MANIFEST_NAME = "manifest.json"
 AUDIO_NAME = "audio.wav"
 EVENTS_NAME = "events.jsonl"
 LOCK_NAME = ".recording.lock"
+
+#: A session folder's name as the recorder makes it: the time it started (``2026-11-22T10-15-03_session``;
+#: ``..._session-2`` for a second one that second).  A folder so named without a readable manifest
+#: is reported, not passed over: it may hold a recording.  Exact, so that a user's own folder of
+#: audio files is never taken for a broken session.
+SESSION_FOLDER_NAME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}_session(-\d+)?")
 
 STATUS_RECORDING = "recording"
 STATUS_COMPLETE = "complete"

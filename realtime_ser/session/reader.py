@@ -19,6 +19,7 @@ from realtime_ser.errors import SessionError
 from realtime_ser.pipeline.events import PipelineEvent, current_markers, event_from_dict
 from realtime_ser.session.format import (
     MANIFEST_NAME,
+    SESSION_FOLDER_NAME,
     STATUS_RECORDING,
     find_wav_data_chunk,
     read_manifest,
@@ -32,6 +33,12 @@ def is_session_folder(path: str | os.PathLike) -> bool:
     """True if ``path`` is a directory with a session manifest (not validated)."""
     p = Path(path)
     return p.is_dir() and (p / MANIFEST_NAME).is_file()
+
+
+def named_like_session(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a directory named as the recorder names sessions (manifest or not)."""
+    p = Path(path)
+    return SESSION_FOLDER_NAME.fullmatch(p.name) is not None and p.is_dir()
 
 
 def find_sessions(parent_dir: str | os.PathLike) -> list[Path]:
