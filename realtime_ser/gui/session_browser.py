@@ -3,7 +3,8 @@
 The same summaries as ``realtime-ser sessions`` (:mod:`realtime_ser.session.catalog`), newest
 first: when (to the second, so two sessions of the same minute look different), its title, how
 long, how the recording ended, utterances, markers and how the speech sounded.  *Rename…* gives a
-session a title ("P07 baseline").  Unreadable sessions are counted below the table, not hidden.
+session a title ("P07 baseline").  Unreadable sessions, and folders named like sessions that lack
+their manifest, are counted below the table (each in its tooltip), not hidden.
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ class SessionBrowser(QDialog):
         if self.summaries:
             self.table.selectRow(folders.index(select) if select in folders else 0)
         problem = ""
-        if errors:
+        if errors:  # a folder named like a session without its manifest too: it may hold a recording
             problem = (f"{len(errors)} session folder{'s' if len(errors) != 1 else ''} could not be read: "
                        f"{errors[0]}" + (" …" if len(errors) > 1 else ""))
-        self._show_problem(problem)
+        self._show_problem(problem, details="\n".join(errors))  # every one, for the "…"
         self._update_buttons()
 
     def _fit_title(self) -> None:
@@ -161,8 +162,9 @@ class SessionBrowser(QDialog):
             self._fit_title()  # the room the other columns leave changed
         return super().eventFilter(watched, event)
 
-    def _show_problem(self, text: str) -> None:
+    def _show_problem(self, text: str, details: str = "") -> None:
         self.problems.setText(text)
+        self.problems.setToolTip(details)
         self.problems.setVisible(bool(text))
 
     def ask_title(self) -> None:

@@ -190,3 +190,30 @@ def test_the_columns_keep_to_their_contents_and_empty_cells_say_why(make_window,
     assert header.sectionSize(1) == room > title_min_px
     assert "second visit after the holidays" in table.item(row_of(spoken), 1).toolTip()  # cut here, whole there
     browser.reject()
+
+
+def test_folders_named_like_sessions_without_a_manifest_are_counted_not_hidden(qtbot, model, tmp_path):
+    """They may hold a recording: counted below the table with the unreadable ones, each named in the tooltip."""
+    from realtime_ser.gui.session_browser import SessionBrowser
+
+    parent = tmp_path / "sessions"
+    good, _ = _record(parent, CLIPS / "SAD.wav", model)
+    lost = parent / "2026-01-01T10-00-00_session"
+    lost.mkdir()
+    (lost / "audio.wav").write_bytes((good / "audio.wav").read_bytes())
+    broken = parent / "2026-01-01T11-00-00_session"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("[]")
+    (parent / "my notes").mkdir()  # not named like a session: not the browser's business
+    browser = SessionBrowser(parent, browse_elsewhere=lambda: None)
+    qtbot.addWidget(browser)
+    browser.show()
+    assert browser.table.rowCount() == 1 and browser.summaries[0].folder == str(good)
+    assert browser.problems.isVisible()
+    assert browser.problems.text().startswith(f"2 session folders could not be read: {lost}: named like a session "
+                                              "but has no manifest.json, so it is not listed (it holds audio.wav)")
+    assert browser.problems.toolTip().splitlines() == [
+        f"{lost}: named like a session but has no manifest.json, so it is not listed (it holds audio.wav)",
+        f"{broken / 'manifest.json'}: manifest must be a JSON object, not list",
+    ]
+    browser.reject()
