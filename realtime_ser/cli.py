@@ -177,20 +177,41 @@ SETTING_OVERRIDES = (
 )
 
 
-def _overridden_settings(args) -> dict[str, str]:
-    """``{setting: the option that replaces it}`` for the options given in ``args``."""
-    overridden: dict[str, str] = {}
+#: The settings each command reads; a bad value of any other is a warning for it, not an error
+#: (`analyze` must not fail on a bad default microphone).  `sessions` reads only the folder.
+SETTINGS_READ = {
+    "listen": None,  # all of them
+    "analyze": ("vad_threshold_db", "confidence_threshold", "smoothing", "partial_interval_s",
+                "max_utterance_s", "model_path"),
+    "sessions": ("session_dir",),
+}
+
+
+def _unused_settings(args) -> dict[str, str]:
+    """``{setting: why this run does not use it}``: an option given in ``args`` replaces it, or the
+    command does not read it."""
+    import dataclasses
+
+    from realtime_ser.config import Settings
+
+    unused: dict[str, str] = {}
     for option, setting, given in SETTING_OVERRIDES:
         if given(args):
-            overridden.setdefault(setting, option)
-    return overridden
+            unused.setdefault(setting, f"{option} overrides it")
+    command = getattr(args, "command", None)
+    read = SETTINGS_READ.get(command)
+    if read is not None:
+        for field in dataclasses.fields(Settings):
+            if field.name not in read:
+                unused.setdefault(field.name, f"`{command}` does not use it")
+    return unused
 
 
 def _load_settings(args):
     """User settings from the config file (``--config`` or the platform default); warnings to stderr."""
     from realtime_ser.config import load_with_warnings
 
-    settings, warnings = load_with_warnings(getattr(args, "config", None), overridden=_overridden_settings(args))
+    settings, warnings = load_with_warnings(getattr(args, "config", None), unused=_unused_settings(args))
     for warning in warnings:
         _warn(warning)
     return settings

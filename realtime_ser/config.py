@@ -6,8 +6,8 @@ GUI's own ``gui.ini``).  A missing file means defaults.  A setting with the
 wrong type or out of range is a :class:`~realtime_ser.errors.ConfigError`
 naming the file and the key (or, with ``strict=False``, a warning and that
 setting's default); unknown keys are ignored with a warning.  A bad setting that
-a command-line option replaces for the run is only a warning too: its value is not
-used.  Window geometry and other view state are not here: the GUI keeps those in
+the run does not use (a command-line option replaces it, or the command has no use
+for it) is only a warning too.  Window geometry and other view state are not here: the GUI keeps those in
 its QSettings.
 
 Example::
@@ -188,14 +188,15 @@ _NULLABLE = {"device", "model_path", "session_dir"}
 
 
 def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = True,
-                       overridden: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
+                       unused: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
     """Like :func:`load`, but return the warnings as one-line strings instead of issuing them.
 
-    ``overridden`` maps settings to the command-line option that replaces each for this run
-    (``{"vad_threshold_db": "--threshold-db"}``): a bad value there is a warning saying so, and
-    the default, even when ``strict``; the run does not use it, so it must not stop the run.
+    ``unused`` maps the settings this run does not use to why (``{"vad_threshold_db":
+    "--threshold-db overrides it", "device": "analyze does not use it"}``): a bad value there is a
+    warning ending with that reason, and the default, even when ``strict``; it must not stop a run
+    that does not use it.
     """
-    overridden = overridden or {}
+    unused = unused or {}
     explicit = path is not None
     p = Path(path) if explicit else default_config_path()
     if not p.exists():
@@ -223,8 +224,8 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
         problem = _CHECKS[key](value)
         if problem:
             message = f"{p}: setting '{key}' {problem}, not {json.dumps(value)[:60]}"
-            if key in overridden:
-                found.append(f"{message}; {overridden[key]} overrides it")
+            if key in unused:
+                found.append(f"{message}; {unused[key]}")
                 continue
             if strict:
                 raise ConfigError(message)

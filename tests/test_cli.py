@@ -286,6 +286,29 @@ def test_a_bad_setting_an_option_replaces_is_a_warning_and_the_run_goes_on(clips
         f"realtime-ser: error: {cfg}: setting 'record_sessions' must be true or false, not \"yes\""]
 
 
+def test_a_bad_setting_a_command_does_not_read_is_a_warning_for_it(data, model_path, tmp_path):
+    """A bad default microphone must not stop `analyze`, nor a bad threshold `sessions`; `listen`,
+    which reads them, still stops on them."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"device": 2.5, "vad_threshold_db": "loud", "session_dir": str(tmp_path / "s")}))
+    clip = str(data / "crema-d-samples/ANG.wav")
+    r = run_cli("analyze", clip, "--config", str(cfg), "-f", "summary", "--threshold-db", "12", "--model", model_path)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"realtime-ser: warning: {cfg}: setting 'device' must be a device name, a device number or null, not 2.5; "
+        "`analyze` does not use it",
+        f"realtime-ser: warning: {cfg}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\"; "
+        "--threshold-db overrides it"]
+    r = run_cli("sessions", "--config", str(cfg))
+    assert r.returncode == 0 and "no sessions recorded yet" in r.stderr, r.stderr
+    assert [line.rsplit("; ", 1)[1] for line in r.stderr.splitlines() if "warning" in line] == [
+        "`sessions` does not use it", "`sessions` does not use it"]
+    r = run_cli("listen", "--replay", clip, "--config", str(cfg), "--model", model_path)
+    assert r.returncode == 1  # listen reads the threshold (the replay replaces only the device)
+    assert assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {cfg}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\""]
+
+
 def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, model_path, tmp_path):
     soft = str(data / "crema-d-samples/SAD.wav")  # soft speech about 10 dB over the room noise
     out = tmp_path / "timeline.csv"

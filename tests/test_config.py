@@ -84,13 +84,13 @@ def test_a_bad_setting_an_option_replaces_is_a_warning_and_any_other_still_an_er
     """The command line's --threshold-db makes the file's vad_threshold_db irrelevant for the run."""
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"vad_threshold_db": "loud", "smoothing": 0.5}))
-    settings, found = load_with_warnings(path, overridden={"vad_threshold_db": "--threshold-db"})
+    settings, found = load_with_warnings(path, unused={"vad_threshold_db": "--threshold-db overrides it"})
     assert settings == Settings(smoothing=0.5)
     assert found == [f"{path}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not \"loud\"; "
                      "--threshold-db overrides it"]
     path.write_text(json.dumps({"vad_threshold_db": "loud", "confidence_threshold": 3}))
     with pytest.raises(ConfigError, match=r"c.json: setting 'confidence_threshold' must be a number .*, not 3$"):
-        load_with_warnings(path, overridden={"vad_threshold_db": "--threshold-db"})
+        load_with_warnings(path, unused={"vad_threshold_db": "--threshold-db overrides it"})
 
 
 def test_unknown_keys_and_nulls_warn_and_use_defaults(tmp_path):
