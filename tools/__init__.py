@@ -1,4 +1,15 @@
 """Training, export, evaluation and benchmark tools for the bundled emotion model.
 
 Only these tools import TensorFlow; the program itself runs on LiteRT alone.
+
+The tools report a user's mistake as the program does: one ``error: ...`` line on stderr and
+exit 2 (a :class:`realtime_ser.errors.SerError` caught in ``main``), and a number that makes
+no sense as a usage error (the argparse types below, built like ``realtime_ser.console``'s).
 """
+
+from realtime_ser.console import number_arg
+
+#: A count that must be at least one (clips, repeats, epochs, variants, workers).
+count_arg = number_arg(int, "a whole number", lambda v: v >= 1, "a whole number >= 1")
+#: A random seed: numpy refuses a negative one.
+seed_arg = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")

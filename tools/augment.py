@@ -152,3 +152,8 @@ def augment(
     peak = np.max(np.abs(out)) + 1e-9
     out = out / peak * 0.5  # normalise, then a random level (sometimes clipping)
     return apply_gain(out, rng.uniform(-30, 8))
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/augment.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

@@ -72,3 +72,8 @@ def train_baseline(x: np.ndarray, y: np.ndarray, seed: int):
         MLPClassifier(hidden_layer_sizes=(256, 256, 64), max_iter=300, random_state=seed),
     )
     return model.fit(x, y)
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/baseline.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

@@ -12,20 +12,32 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bench_analyze.py` finds `tools`
+
 from realtime_ser.audio.io import audio_duration  # noqa: E402
+from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import analyze_file  # noqa: E402
+from tools import corpora, count_arg  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--clips", type=int, default=120)
+    ap.add_argument("--clips", type=count_arg, default=120)
     ap.add_argument("--model")
     args = ap.parse_args()
+    try:
+        return bench(args)
+    except SerError as exc:  # no RAVDESS clips, an undecodable clip, a missing or corrupt model
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def bench(args) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    clips = sorted(Path(args.data, "ravdess").glob("Actor_*/*.*"))
+    clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")]
     clips = clips[:: max(1, len(clips) // args.clips)][: args.clips]
     model = EmotionModel.load(args.model)
     analyze_file(clips[0], model)  # warm-up
@@ -35,6 +47,8 @@ def main() -> int:
     n_final = sum(1 for c in clips for e in analyze_file(c, model) if getattr(e, "final", False))
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    if not n_final:  # the model never ran: no figure of what the target is about
+        raise SerError(f"{args.data}: none of the {len(clips)} RAVDESS clips analysed gave a final result")
     print(f"analyze: {len(clips)} RAVDESS clips, {audio:.1f} s of audio, {n_final} final events")
     print(f"  wall {wall:.2f} s -> {audio / wall:.0f}x real time; CPU {cpu:.2f} s -> {audio / cpu:.0f}x real time per core")
     return 0

@@ -40,9 +40,21 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from realtime_ser.console import positive_number  # noqa: E402
 from tools._xvfb import xvfb_display  # noqa: E402
 
 WARMUP_S = 2.0
+MODES = ("replay", "long", "listen")
+
+
+def _modes(text: str) -> list[str]:
+    """--modes: a comma-separated list of MODES, checked before Xvfb or PulseAudio start."""
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(f"{'unknown mode ' + repr(unknown[0]) if unknown else 'no mode'} in "
+                                         f"{text!r} (one or more of {', '.join(MODES)}, separated by commas)")
+    return modes
 
 
 def _measure(app, window, seconds: float) -> dict:
@@ -172,10 +184,18 @@ def bench_listen(app, tmp: Path, model, seconds: float, pulse) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per mode")
-    parser.add_argument("--modes", default="replay,listen")
+    parser.add_argument("--seconds", type=positive_number, default=20.0, help="measured seconds per mode")
+    parser.add_argument("--modes", type=_modes, default="replay,listen", help=f"comma-separated: {', '.join(MODES)}")
     args = parser.parse_args(argv)
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    modes = args.modes
+    from realtime_ser.errors import SerError
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    try:  # before Xvfb and PulseAudio start: a missing or damaged bundled model is one line
+        model = EmotionModel.load()
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     pulse = None
     if "listen" in modes:
@@ -189,10 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["REALTIME_SER_CONFIG_DIR"] = tmp
             from PySide6.QtWidgets import QApplication
 
-            from realtime_ser.model.emotion_model import EmotionModel
-
             app = QApplication([sys.argv[0]])
-            model = EmotionModel.load()
             results = {}
             for mode in modes:
                 if mode == "replay":

@@ -26,10 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from realtime_ser.audio.io import load_audio  # noqa: E402
 from realtime_ser.audio.sources import FileSource  # noqa: E402
+from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
 from tests.test_vad import reference_span, run  # noqa: E402  (the documented reference)
+from tools import corpora, count_arg  # noqa: E402
 
 SR = 16000
 
@@ -41,16 +43,24 @@ def pct(values, q):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--clips", type=int, default=12)
+    ap.add_argument("--clips", type=count_arg, default=12)
     ap.add_argument("--model")
     ap.add_argument("--vad-accuracy", action="store_true", help="also score the VAD on every 3rd clip")
     args = ap.parse_args()
-    all_clips = sorted(Path(args.data, "ravdess").glob("Actor_*/*.*"))
+    try:
+        return bench(args)
+    except SerError as exc:  # no RAVDESS clips, an undecodable clip, a missing or corrupt model
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def bench(args) -> int:
+    all_clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")]
     clips = all_clips[:: max(1, len(all_clips) // args.clips)][: args.clips]
     model = EmotionModel.load(args.model)
     final_ms, wall_ms, vad_ms, partial_gaps = [], [], [], []
     for clip in clips:
-        ref_start, ref_end = reference_span(load_audio(clip, SR))
+        audio = load_audio(clip, SR)
         pipe = Pipeline(FileSource(clip, realtime=True), model)
         arrivals = []
         pipe.add_event_listener(lambda e: arrivals.append((time.monotonic(), e)))
@@ -61,8 +71,9 @@ def main() -> int:
         ends = [(t, e) for t, e in arrivals if isinstance(e, SpeechEvent) and e.kind == "end"]
         finals = [(t, e) for t, e in arrivals if isinstance(e, EmotionEvent) and e.final]
         partial = [e.end for _, e in arrivals if isinstance(e, EmotionEvent) and not e.final]
-        if not finals:
+        if not finals:  # no speech found (nor a reference span to measure from)
             continue
+        ref_end = reference_span(audio)[1]
         t_final, final = finals[-1]
         t_end, _ = ends[-1]
         final_ms.append(final.latency_ms)
@@ -70,6 +81,8 @@ def main() -> int:
         vad_ms.append((t_end - (t0 + ref_end)) * 1000)
         checkpoints = [finals[0][1].start] + [p for p in partial if p <= final.end] + [final.end]
         partial_gaps.append(max(np.diff(checkpoints)))
+    if not final_ms:  # nothing measured: no figure to print
+        raise SerError(f"{args.data}: none of the {len(clips)} RAVDESS clips replayed gave a final result")
     print(f"latency: {len(final_ms)} RAVDESS clips replayed in real time (20 ms blocks)")
     print(f"  final event after VAD end decision: median {pct(final_ms, 50):.1f} ms, "
           f"p95 {pct(final_ms, 95):.1f} ms, max {max(final_ms):.1f} ms")

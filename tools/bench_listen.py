@@ -21,14 +21,18 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
 import numpy as np  # noqa: E402
-import psutil
-import soundfile as sf
+import psutil  # noqa: E402
+import soundfile as sf  # noqa: E402
 
-from realtime_ser.audio.io import load_audio
-from realtime_ser.audio.sources import FileSource
-from realtime_ser.console import positive_number
-from realtime_ser.model.emotion_model import EmotionModel
-from realtime_ser.pipeline.worker import Pipeline
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bench_listen.py` finds `tools`
+
+from realtime_ser.audio.io import load_audio  # noqa: E402
+from realtime_ser.audio.sources import FileSource  # noqa: E402
+from realtime_ser.console import positive_number  # noqa: E402
+from realtime_ser.errors import SerError  # noqa: E402
+from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
+from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
+from tools import corpora  # noqa: E402
 
 SR = 16000
 
@@ -63,18 +67,24 @@ def main() -> int:
     ap.add_argument("--speed", type=positive_number, default=20.0)
     ap.add_argument("--model")
     args = ap.parse_args()
-    model = EmotionModel.load(args.model)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-listen-"))
-    rng = np.random.default_rng(0)
-    idle = tmp / "idle.wav"
-    sf.write(idle, (rng.standard_normal(60 * SR) * 1e-3).astype(np.float32), SR)
-    clips = sorted(Path(args.data, "ravdess").glob("Actor_*/*.*"))[::24][:40]
-    speech = tmp / "speech.wav"
-    sf.write(speech, np.concatenate([load_audio(c, SR) for c in clips]), SR)
-    for name, path in (("idle", idle), ("speech", speech)):
-        cpu, audio, growth, finals = measure(path, model, args.minutes, args.speed)
-        print(f"listen {name}: {audio / 60:.1f} min of audio at {args.speed:g}x -> {cpu:.2f}% of one core "
-              f"at real time; RSS growth {growth / 2**20:+.1f} MB; {finals} final events")
+    try:
+        model = EmotionModel.load(args.model)
+        clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")][::24][:40]
+        speech_audio = np.concatenate([load_audio(c, SR) for c in clips])
+    except SerError as exc:  # no RAVDESS clips, an undecodable clip, a missing or corrupt model
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-listen-") as tmp:
+        rng = np.random.default_rng(0)
+        idle = Path(tmp) / "idle.wav"
+        sf.write(idle, (rng.standard_normal(60 * SR) * 1e-3).astype(np.float32), SR)
+        speech = Path(tmp) / "speech.wav"
+        sf.write(speech, speech_audio, SR)
+        del speech_audio  # not held while memory is measured
+        for name, path in (("idle", idle), ("speech", speech)):
+            cpu, audio, growth, finals = measure(path, model, args.minutes, args.speed)
+            print(f"listen {name}: {audio / 60:.1f} min of audio at {args.speed:g}x -> {cpu:.2f}% of one core "
+                  f"at real time; RSS growth {growth / 2**20:+.1f} MB; {finals} final events")
     return 0
 
 

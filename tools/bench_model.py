@@ -14,12 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bench_model.py` finds `tools`
 
-from realtime_ser.dsp.features import FeatureParams, window_features
-from realtime_ser.errors import SerError
-from realtime_ser.model.backend import LiteRTBackend
-from realtime_ser.model.metadata import read_metadata_bytes
+import numpy as np  # noqa: E402
+
+from realtime_ser.dsp.features import FeatureParams, window_features  # noqa: E402
+from realtime_ser.errors import SerError  # noqa: E402
+from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
+from realtime_ser.model.metadata import read_metadata_bytes  # noqa: E402
+from tools import count_arg  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> np.ndarray:
@@ -31,14 +34,15 @@ def _timed(fn, repeats: int) -> np.ndarray:
     return times * 1000
 
 
-def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None = None) -> dict:
+def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None = None,
+          source: str = "benchmark") -> dict:
     """Median/p95 ms per window for inference and for features, plus size in bytes.
 
     ``params``: the model's feature parameters (default: those embedded in the model), so the input
-    shape and the feature cost are the model's own.
+    shape and the feature cost are the model's own.  ``source`` names the model in errors (its file).
     """
-    params = params or read_metadata_bytes(model_bytes, "benchmark").features
-    backend = LiteRTBackend(model_bytes, "benchmark", num_threads=1)
+    params = params or read_metadata_bytes(model_bytes, source).features
+    backend = LiteRTBackend(model_bytes, source, num_threads=1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, params.n_frames, params.n_features)).astype(np.float32)
     for _ in range(20):
@@ -59,14 +63,14 @@ def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None =
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"])
-    parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--repeats", type=count_arg, default=500, help="timed inferences per model (>= 1)")
     args = parser.parse_args(argv)
     for name in args.models:
         path = Path(name)
         try:
             if not path.is_file():
                 raise SerError(f"{path}: model file not found")
-            r = bench(path.read_bytes(), args.repeats)
+            r = bench(path.read_bytes(), args.repeats, source=str(path))
         except SerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

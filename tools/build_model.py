@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/build_model.py` finds `tools`
 
-from realtime_ser.dsp.features import FeatureParams, normalize_window
-from realtime_ser.errors import ConfigError, SerError
-from tools import corpora, dataset, splits
-from tools.train import TrainConfig, config_with
+import numpy as np  # noqa: E402
+
+from realtime_ser.console import number_arg  # noqa: E402
+from realtime_ser.dsp.features import FeatureParams, normalize_window  # noqa: E402
+from realtime_ser.errors import ConfigError, SerError  # noqa: E402
+from realtime_ser.jsonfile import read_json  # noqa: E402
+from tools import corpora, count_arg, dataset, seed_arg, splits  # noqa: E402
+from tools.train import TrainConfig, config_with  # noqa: E402
 
 MODEL_VERSION = "1.5.1"
 NORMS = ("window", "global", "channel")
@@ -41,6 +46,11 @@ PITCH_DEFAULT = "off"
 FLOOR_DB = 40.0
 #: Cepstra per frame (each with a delta and a delta-delta).
 N_MFCC = 20
+#: --floor-db: 0 = no floor; a negative floor or nan makes no sense.
+floor_db_arg = number_arg(float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+#: --n-mfcc: cepstra of the mel bands, so from 1 to their number.
+n_mfcc_arg = number_arg(int, "a whole number", lambda v: 1 <= v <= FeatureParams.n_mels,
+                        f"a whole number from 1 to {FeatureParams.n_mels}")
 LICENCE = (
     "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
     "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
@@ -68,7 +78,7 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     """
     if refit and cross_fit:
         raise ConfigError("--refit and --cross-fit are two ways of using the validation speakers: pick one")
-    clips = corpora.index_data_dir(data_dir)
+    clips = corpora.require_clips(data_dir)
     corpora.write_manifests(clips, cache_dir.parent / "manifests")
     groups = splits.make_splits(clips)
     data: dict = {"splits": splits.describe(groups), "params": params}
@@ -76,6 +86,10 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
         kept, labels = labelled(groups[name], label_config)
         data[name] = {"clips": kept, "labels": labels}
     train_clips = data[splits.TRAIN]["clips"]
+    if len(train_clips) < dataset.BABBLE_TALKERS:  # e.g. --data naming the CREMA-D samples alone (never trained on)
+        raise ConfigError(f"{data_dir}: too few clips to train on ({len(train_clips)} of training speakers with a "
+                          f"label in the label set, at least {dataset.BABBLE_TALKERS} needed: RAVDESS, TESS, EMO-DB, "
+                          "SAVEE or a full CREMA-D download)")
     data["babble_train"] = dataset.babble_bank(data_dir, train_clips, seed=seed)
     # Noise for evaluation: babble of TRAINING speakers (never the test speaker), other seed.
     data["babble_eval"] = dataset.babble_bank(data_dir, train_clips, seed=seed + 100)
@@ -142,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", default=None, help="label-set JSON (default tools/labels/default.json)")
     parser.add_argument("--out", default="models", help="output folder for models and model card")
     parser.add_argument("--cache", default=".cache/features", help="feature cache folder")
-    parser.add_argument("--variants", type=int, default=10, help="cached waveform variants per training clip")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="feature extraction processes")
+    parser.add_argument("--variants", type=count_arg, default=10, help="cached waveform variants per training clip")
+    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs)
+    parser.add_argument("--seed", type=seed_arg, default=1)
+    parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes")
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
     parser.add_argument("--norm", choices=NORMS, default="global",
                         help="feature normalisation: per-window CMVN; training-set statistics + per-window level "
@@ -156,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                              f"default {PITCH_DEFAULT}")
     parser.add_argument("--session-level", action="store_true",
                         help="loudness (c0) relative to the session's (speaker's) mean level, not the window's")
-    parser.add_argument("--floor-db", type=float, default=FLOOR_DB, metavar="DB",
+    parser.add_argument("--floor-db", type=floor_db_arg, default=FLOOR_DB, metavar="DB",
                         help=f"dynamic-range floor of the log-mel spectrum, dB under the window's loudest frame "
                              f"(default {FLOOR_DB:g}; 0 = none, as models up to 1.4.0)")
-    parser.add_argument("--n-mfcc", type=int, default=N_MFCC, metavar="N",
+    parser.add_argument("--n-mfcc", type=n_mfcc_arg, default=N_MFCC, metavar="N",
                         help=f"MFCCs per frame, of the 40 mel bands (default {N_MFCC})")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=False,
@@ -181,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
         params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
-        overrides = json.loads(Path(args.config).read_text()) if args.config else {}
+        overrides = read_json(Path(args.config), "training config", 1 << 20, ConfigError) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
                        refit=args.refit, cross_fit=args.cross_fit)

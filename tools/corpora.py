@@ -204,6 +204,27 @@ def index_data_dir(data_dir: str | os.PathLike) -> list[Clip]:
     return sorted(clips, key=lambda c: c.path)
 
 
+#: How each corpus is named in messages.
+CORPUS_NAMES = {"ravdess": "RAVDESS", "tess": "TESS", "emodb": "EMO-DB", "savee": "SAVEE", "crema-d": "CREMA-D"}
+
+
+def require_clips(data_dir: str | os.PathLike, corpus: str | None = None) -> list[Clip]:
+    """:func:`index_data_dir`, of one ``corpus`` alone if given; a folder without any such clip (empty,
+    unrelated files, the wrong folder) is a ConfigError naming it, as a missing one is, rather than
+    a tool that goes on with nothing to work on."""
+    clips = index_data_dir(data_dir)
+    if corpus is not None:
+        clips = [c for c in clips if c.corpus == corpus]
+    if not clips:
+        from realtime_ser.errors import ConfigError
+
+        wanted = (f"{CORPUS_NAMES.get(corpus, corpus)} clips" if corpus
+                  else f"clips of a known corpus ({', '.join(CORPUS_NAMES.values())})")
+        raise ConfigError(f"{Path(data_dir)}: no {wanted} found (clips are recognised by their corpus's "
+                          "official file names)")
+    return clips
+
+
 def write_manifest(clips: Iterable[Clip], path: str | os.PathLike) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -266,11 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     from realtime_ser.errors import SerError
 
     try:
-        clips = index_data_dir(args.data)
+        clips = require_clips(args.data)
+        try:
+            written = write_manifests(clips, args.out)
+        except OSError as exc:
+            raise SerError(f"{args.out}: cannot write the manifests ({exc.strerror or exc})") from None
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for folder, target in write_manifests(clips, args.out).items():
+    for folder, target in written.items():
         n = sum(1 for c in clips if c.path.startswith(folder + "/"))
         print(f"{folder}: {n} clips -> {target}")
     return 0

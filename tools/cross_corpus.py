@@ -82,3 +82,8 @@ def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarr
     out = scores(truth, pred, labels)
     out["predicted_share"] = spread(pred, labels)
     return out
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/cross_corpus.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

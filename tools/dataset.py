@@ -36,6 +36,8 @@ from tools.corpora import Clip
 AUGMENT_VERSION = 4
 DEFAULT_CACHE = Path(".cache") / "features"
 EVAL_NOISES = ("pink", "babble", "white")
+#: Voices in one babble-noise track (so at least this many training clips are needed).
+BABBLE_TALKERS = 4
 
 
 @dataclass
@@ -162,7 +164,8 @@ def _run_pool(job, n: int, state: dict, workers: int, desc: str) -> list[np.ndar
 
 
 def babble_bank(
-    data_dir, clips: list[Clip], n_tracks: int = 24, talkers: int = 4, seconds: float = 6.0, seed: int = 0
+    data_dir, clips: list[Clip], n_tracks: int = 24, talkers: int = BABBLE_TALKERS, seconds: float = 6.0,
+    seed: int = 0,
 ) -> list[tuple[np.ndarray, frozenset[str]]]:
     """Tracks of several overlapping talkers, each with the speakers it contains."""
     rng = np.random.default_rng(seed)
@@ -231,3 +234,8 @@ def clip_mean(probs: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.nda
     np.add.at(out, clip_index, probs)
     counts = np.bincount(clip_index, minlength=n_clips)[:, None]
     return out / np.maximum(counts, 1)
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/dataset.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

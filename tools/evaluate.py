@@ -7,25 +7,30 @@ per-class precision/recall/F1 and confusion matrices, per corpus and pooled;
 int8 against float32; with noise at 20/10/5 dB SNR; the seed-style baseline
 on the same split; and the six CREMA-D clips as an out-of-corpus check.
 
-``python -m tools.evaluate`` re-evaluates the models in ``models/`` (uses the
-feature cache); ``tools.build_model`` calls :func:`evaluate_all` directly.
+``python -m tools.evaluate [--out models]`` re-writes the model card from that
+folder's ``metrics.json`` (after editing the card's template);
+``tools.build_model`` calls :func:`evaluate_all` directly.
 """
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/evaluate.py` finds `tools`
 
-from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns
-from realtime_ser.model.backend import LiteRTBackend
-from realtime_ser.model.emotion_model import EmotionModel
-from realtime_ser.model.metadata import ModelMetadata
-from tools import dataset, splits
+import numpy as np  # noqa: E402
+
+from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns  # noqa: E402
+from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
+from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
+from realtime_ser.model.metadata import ModelMetadata  # noqa: E402
+from tools import dataset, splits  # noqa: E402
 
 SNRS = (20, 10, 5)
 CORPORA = ("ravdess", "emodb")
+#: What write_model_card reads from metrics.json.
+CARD_KEYS = ("labels", "summary", "run", "test", "val")
 
 
 def predict_clips(model_bytes: bytes, labels: list[str], params: FeatureParams, fs: dataset.FeatureSet,
@@ -690,8 +695,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Re-write the model card from metrics.json.")
     parser.add_argument("--out", default="models")
     args = parser.parse_args(argv)
-    metrics = json.loads((Path(args.out) / "metrics.json").read_text())
-    print(write_model_card(metrics, metrics["labels"], Path(args.out)))
+    from realtime_ser.errors import ConfigError, SerError
+    from realtime_ser.jsonfile import read_json
+
+    source = Path(args.out) / "metrics.json"
+    try:
+        metrics = read_json(source, "metrics file", 1 << 24, ConfigError)
+        # A build run with --no-eval writes only "run"; the card needs the evaluation too.
+        missing = [k for k in CARD_KEYS if not isinstance(metrics, dict) or k not in metrics]
+        if missing:
+            raise ConfigError(f"{source}: not the metrics of an evaluated build (no {', '.join(missing)}); "
+                              "run python -m tools.build_model without --no-eval")
+        try:
+            card = write_model_card(metrics, metrics["labels"], Path(args.out))
+        except OSError as exc:
+            raise ConfigError(f"{Path(args.out) / 'README.md'}: cannot write the model card "
+                              f"({exc.strerror or exc})") from None
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(card)
     return 0
 
 

@@ -24,20 +24,34 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/experiment.py` finds `tools`
 
-from realtime_ser.dsp.features import normalize_window, session_columns
-from realtime_ser.errors import SerError
-from tools import corpora, cross_corpus, dataset, splits
-from tools.build_model import FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, prepare
-from tools.fitting import session_keys, speaker_references, val_sets
-from tools.train import TrainConfig, config_with
+import numpy as np  # noqa: E402
+
+from realtime_ser.console import positive_number  # noqa: E402
+from realtime_ser.dsp.features import normalize_window, session_columns  # noqa: E402
+from realtime_ser.errors import ConfigError, SerError  # noqa: E402
+from tools import corpora, count_arg, cross_corpus, dataset, seed_arg, splits  # noqa: E402
+from tools.build_model import (  # noqa: E402
+    FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, floor_db_arg, n_mfcc_arg, prepare,
+)
+from tools.fitting import session_keys, speaker_references, val_sets  # noqa: E402
+from tools.train import TrainConfig, config_with  # noqa: E402
 
 
 def run(args) -> dict:
     label_config = corpora.load_label_config(args.labels)
     labels = label_config["labels"]
-    cfg = config_with(json.loads(args.config or "{}"), epochs=args.epochs, seed=args.seed)
+    try:
+        overrides = json.loads(args.config or "{}")
+    except ValueError as exc:
+        raise ConfigError(f"--config {args.config!r}: not valid JSON ({exc})") from None
+    cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
+    # The held-out corpus must be one trained on, or the run would train for long and report no cross-corpus figure.
+    trained = {c.corpus for c in splits.make_splits(corpora.require_clips(args.data))[splits.TRAIN]}
+    if args.holdout not in trained:
+        raise ConfigError(f"--holdout {args.holdout}: no training clips of that corpus in {args.data} "
+                          f"(corpora trained on there: {', '.join(sorted(trained)) or 'none'})")
     base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
                    refit=args.refit, cross_fit=args.cross_fit)
@@ -46,7 +60,7 @@ def run(args) -> dict:
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
     result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "session_level": args.session_level,
               "floor_db": args.floor_db,
-              "n_mfcc": args.n_mfcc, "config": json.loads(args.config or "{}"), "refit": args.refit,
+              "n_mfcc": args.n_mfcc, "config": overrides, "refit": args.refit,
               "cross_fit": args.cross_fit, "epochs_run": [len(h) for h in histories]}
     if scores is not None:  # a refit trains on the validation speakers: nothing to score there
         bests = [max(history, key=lambda r: r["val_ua"]) for history in histories]
@@ -137,26 +151,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True, help="a name for the log")
     parser.add_argument("--labels", default=None)
     parser.add_argument("--cache", default=".cache/features")
-    parser.add_argument("--variants", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--seed", type=int, default=1,
+    parser.add_argument("--variants", type=count_arg, default=10)
+    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs)
+    parser.add_argument("--seed", type=seed_arg, default=1,
                         help="augmentation seed (another value recomputes every cached feature); "
                              "for another training seed use --config '{\"seed\": 2}'")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=count_arg, default=2)
     parser.add_argument("--norm", choices=NORMS, default="global")
     parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--session-level", action="store_true",
                         help="loudness relative to the session's (see build_model)")
-    parser.add_argument("--floor-db", type=float, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
-    parser.add_argument("--n-mfcc", type=int, default=N_MFCC, help="MFCCs per frame (see build_model)")
+    parser.add_argument("--floor-db", type=floor_db_arg, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
+    parser.add_argument("--n-mfcc", type=n_mfcc_arg, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--refit", action="store_true",
                         help="train on training + validation speakers for the full schedule, as `build_model --refit` "
                              "(models 1.4.0 and 1.5.0) does; only the held-out corpus is scored")
     parser.add_argument("--cross-fit", action="store_true",
                         help="cross-fitted members, as build_model --cross-fit (val_ua is then out-of-fold)")
-    parser.add_argument("--tta", type=float, nargs="+", default=None, metavar="ALPHA",
+    parser.add_argument("--tta", type=positive_number, nargs="+", default=None, metavar="ALPHA",
                         help="also score with test-time mel-axis warps (e.g. 0.926 1 1.08), probabilities averaged")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl")

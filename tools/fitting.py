@@ -160,3 +160,8 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
                   for name in sorted(set(val_corpora))}
     validation["val_ua"] = float(np.mean(list(validation.values())))
     return train.average_models(members), histories, validation
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/fitting.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

@@ -65,9 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "assets" / "demo" / "demo-session.flac")
     args = parser.parse_args(argv)
     clip_dir = (args.data or default_data_dir()) / "crema-d-samples"
-    audio, spans = build(clip_dir)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(args.out, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+    from realtime_ser.errors import SerError
+
+    try:
+        audio, spans = build(clip_dir)
+    except SerError as exc:  # a sample that is not audio (the missing ones are reported by build)
+        print(f"make_demo_assets: {exc}", file=sys.stderr)
+        return 2
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(args.out, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+    except (OSError, sf.LibsndfileError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        print(f"make_demo_assets: {args.out}: cannot write ({reason})", file=sys.stderr)
+        return 2
     print(f"wrote {args.out} ({audio.size / SAMPLE_RATE:.1f} s)")
     for code, start, end in spans:
         print(f"  {code}  {start:6.2f} - {end:6.2f} s")

@@ -25,31 +25,53 @@ sys.path.insert(0, str(REPO))
 from tools._xvfb import xvfb_display  # noqa: E402
 
 
+def _size(text: str) -> tuple[int, int]:
+    """--size WxH: two whole numbers >= 1 (a usage error otherwise, before Xvfb starts)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size WxH (such as 1366x768): {text!r}") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"width and height must be >= 1, not {text}")
+    return width, height
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
-    parser.add_argument("--size", default="1366x768", help="screen and window size, WxH")
+    parser.add_argument("--size", type=_size, default="1366x768", help="screen and window size, WxH")
     parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
     args = parser.parse_args(argv)
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = args.size
+    from realtime_ser.errors import SerError
+    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
+
+    path = args.model or str(DEFAULT_MODEL_PATH)
+    try:  # before Xvfb starts: a missing or corrupt model, or an --out folder that cannot be made, is one line
+        model = EmotionModel.load(path)
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SerError(f"{args.out}: cannot write the screenshot there ({exc.strerror or exc})") from None
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as tmp, xvfb_display(width, height):
         os.environ["REALTIME_SER_CONFIG_DIR"] = tmp
-        return _shoot(args.out, width, height, args.model, Path(tmp))
+        return _shoot(args.out, width, height, model, path, Path(tmp))
 
 
-def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path) -> int:
+def _shoot(out: Path, width: int, height: int, model, model_path: str, tmp: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from realtime_ser.resources import DEMO_PATH
     from realtime_ser.gui.main_window import MainWindow
     from realtime_ser.gui.settings import GuiSettings
-    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
     from realtime_ser.pipeline.smoothing import percent_shown
 
     app = QApplication([sys.argv[0]])
     app.setApplicationName("realtime-ser")
-    path = model_path or str(DEFAULT_MODEL_PATH)
-    window = MainWindow(EmotionModel.load(path), path, GuiSettings(tmp / "gui.ini"), demo_path=DEMO_PATH,
+    window = MainWindow(model, model_path, GuiSettings(tmp / "gui.ini"), demo_path=DEMO_PATH,
                         sessions_dir=tmp / "sessions", realtime_replay=False)
     window.setGeometry(0, 0, width, height)
     window.show()
@@ -68,7 +90,6 @@ def _shoot(out: Path, width: int, height: int, model_path: str | None, tmp: Path
         app.processEvents()
         time.sleep(0.02)
     image = app.primaryScreen().grabWindow(window.winId())
-    out.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(out), "PNG"):
         print(f"make_screenshot: cannot write {out}", file=sys.stderr)
         return 1

@@ -106,3 +106,8 @@ def learnt_from(table: dict[str, dict[str, dict]], cross_fit: bool) -> dict[str,
             entry["clips"] += v["clips"]
             entry["speakers"] = sorted({*entry["speakers"], *v["speakers"]})
     return merged
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/splits.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

@@ -108,6 +108,9 @@ def config_with(overrides: dict, **base) -> TrainConfig:
     An unknown key is an error rather than an attribute nobody reads, so a misspelt
     setting cannot silently train the default recipe.
     """
+    if not isinstance(overrides, dict):
+        raise ConfigError("training settings must be a JSON object of TrainConfig fields, "
+                          f"not {type(overrides).__name__}")
     unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:
         raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
@@ -551,3 +554,8 @@ def train_members(*args, cfg: TrainConfig, **kwargs):
         models.append(model)
         histories.append(history)
     return average_models(models), histories
+
+
+if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
+    raise SystemExit("error: tools/train.py is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")

@@ -1,0 +1,208 @@
+"""The developer commands under tools/ refuse bad input as the program does: exit non-zero with one
+readable line on stderr that names the bad path or value, never a traceback, and never exit 0 having
+measured or written nothing.
+
+Every case is a real subprocess (``python -m tools.NAME ...`` or ``python tools/NAME.py ...``) on
+small folders made here: no corpus, no training; the bundled model is loaded where a tool needs
+it before it notices the bad input.  The cases run a few at a time, once for the module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import REPO, cli_env
+
+CREMA_CODES = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
+
+
+@dataclass(frozen=True)
+class Case:
+    """``args`` after the interpreter ({tmp} = the folder the fixture fills); the one error line must
+    contain every string of ``says``; ``usage``: an argparse usage error (its usage block is allowed)."""
+
+    name: str
+    args: tuple[str, ...]
+    says: tuple[str, ...]
+    usage: bool = False
+
+
+def case(name: str, args: str, *says: str, usage: bool = False) -> Case:
+    return Case(name, tuple(args.split()), says, usage)
+
+
+def usage(name: str, args: str, option: str, value: str) -> Case:
+    return Case(name, tuple(args.split()), (f"error: argument {option}:", value), usage=True)
+
+
+NOT_A_MODEL = "not a TFLite model file"
+NO_CORPUS = "no clips of a known corpus"
+NO_RAVDESS = "no RAVDESS clips found"
+NOT_AUDIO = "cannot decode audio"
+MISSING_DIR = "{tmp}/missing: data directory not found"
+CLIP = "03-01-01-01-01-01-01.wav: "
+
+CASES = [
+    # a data folder that is missing, empty, or holds no corpus
+    case("corpora-missing", "-m tools.corpora {tmp}/missing --out {tmp}/out/m", MISSING_DIR),
+    case("corpora-empty", "-m tools.corpora {tmp}/empty --out {tmp}/out/m", "{tmp}/empty: " + NO_CORPUS),
+    case("corpora-unrelated", "-m tools.corpora {tmp}/junk --out {tmp}/out/m", "{tmp}/junk: " + NO_CORPUS),
+    case("build_model-empty", "-m tools.build_model --data {tmp}/empty --cache {tmp}/cache/features",
+         "{tmp}/empty: " + NO_CORPUS),
+    case("build_model-script-unrelated", "tools/build_model.py --data {tmp}/junk --cache {tmp}/cache/features",
+         "{tmp}/junk: " + NO_CORPUS),
+    case("build_model-no-training-clips", "-m tools.build_model --data {tmp}/crema --cache {tmp}/cache/features",
+         "{tmp}/crema: too few clips to train on"),
+    case("experiment-unrelated", "-m tools.experiment --name t --data {tmp}/junk --cache {tmp}/cache/features "
+         "--log {tmp}/out/log.jsonl", "{tmp}/junk: " + NO_CORPUS),
+    case("experiment-holdout-not-there", "-m tools.experiment --name t --data {tmp}/corrupt --holdout tes "
+         "--cache {tmp}/cache/features --log {tmp}/out/log.jsonl", "--holdout tes", "{tmp}/corrupt"),
+    case("bench_latency-missing", "-m tools.bench_latency --data {tmp}/missing", MISSING_DIR),
+    case("bench_latency-unrelated", "-m tools.bench_latency --data {tmp}/junk", "{tmp}/junk: " + NO_RAVDESS),
+    case("bench_analyze-script-empty", "tools/bench_analyze.py --data {tmp}/empty", "{tmp}/empty: " + NO_RAVDESS),
+    case("bench_listen-unrelated", "-m tools.bench_listen --data {tmp}/junk", "{tmp}/junk: " + NO_RAVDESS),
+    case("soak-empty", "-m tools.soak --data {tmp}/empty", "{tmp}/empty: no RAVDESS or CREMA-D clips"),
+    case("make_demo_assets-empty", "-m tools.make_demo_assets --data {tmp}/empty --out {tmp}/out/demo.flac",
+         "{tmp}/empty/crema-d-samples: no clip"),
+    # a corpus file that is not audio; clips with no speech (a benchmark that would measure nothing)
+    case("bench_latency-corrupt-clip", "-m tools.bench_latency --data {tmp}/corrupt",
+         "{tmp}/corrupt/ravdess/Actor_01/03-01-01-01-01-01-01.wav: " + NOT_AUDIO),
+    case("bench_analyze-corrupt-clip", "-m tools.bench_analyze --data {tmp}/corrupt", CLIP + NOT_AUDIO),
+    case("bench_listen-corrupt-clip", "-m tools.bench_listen --data {tmp}/corrupt", CLIP + NOT_AUDIO),
+    case("soak-corrupt-clip", "-m tools.soak --short --data {tmp}/corrupt", CLIP + NOT_AUDIO),
+    case("make_demo_assets-corrupt-clip", "-m tools.make_demo_assets --data {tmp}/crema --out {tmp}/out/demo.flac",
+         "{tmp}/crema/crema-d-samples/NEU.wav: " + NOT_AUDIO),
+    case("bench_latency-no-speech", "-m tools.bench_latency --data {tmp}/silent",
+         "{tmp}/silent: none of the 1 RAVDESS clips replayed gave a final result"),
+    case("bench_analyze-no-speech", "-m tools.bench_analyze --data {tmp}/silent",
+         "{tmp}/silent: none of the 1 RAVDESS clips analysed gave a final result"),
+    # a model file that is missing or not a model
+    case("bench_model-missing", "-m tools.bench_model {tmp}/missing.tflite",
+         "{tmp}/missing.tflite: model file not found"),
+    case("bench_model-corrupt", "-m tools.bench_model {tmp}/x.tflite", "{tmp}/x.tflite: " + NOT_A_MODEL),
+    case("bench_latency-corrupt-model", "-m tools.bench_latency --model {tmp}/x.tflite",
+         "{tmp}/x.tflite: " + NOT_A_MODEL),
+    case("bench_analyze-missing-model", "-m tools.bench_analyze --model {tmp}/missing.tflite",
+         "{tmp}/missing.tflite: model file not found"),
+    case("bench_listen-corrupt-model", "tools/bench_listen.py --model {tmp}/x.tflite",
+         "{tmp}/x.tflite: " + NOT_A_MODEL),
+    case("soak-corrupt-model", "-m tools.soak --model {tmp}/x.tflite", "{tmp}/x.tflite: " + NOT_A_MODEL),
+    case("make_screenshot-corrupt-model", "-m tools.make_screenshot --model {tmp}/x.tflite --out {tmp}/out/s.png",
+         "{tmp}/x.tflite: " + NOT_A_MODEL),
+    case("make_screenshot-missing-model", "tools/make_screenshot.py --model {tmp}/missing.tflite --out {tmp}/out/s.png",
+         "{tmp}/missing.tflite: model file not found"),
+    # other files and folders: missing or malformed input, an output that cannot be written
+    case("build_model-config-missing", "-m tools.build_model --config {tmp}/missing.json --data {tmp}/empty",
+         "{tmp}/missing.json: cannot read training config"),
+    case("build_model-config-not-json", "-m tools.build_model --config {tmp}/x.tflite --data {tmp}/empty",
+         "{tmp}/x.tflite: training config is not valid JSON"),
+    case("experiment-config-not-json", "-m tools.experiment --name t --config {bad --data {tmp}/empty",
+         "--config '{bad': not valid JSON"),
+    case("experiment-config-not-object", "-m tools.experiment --name t --config [1] --data {tmp}/empty",
+         "training settings must be a JSON object"),
+    case("evaluate-no-metrics", "-m tools.evaluate --out {tmp}/empty",
+         "{tmp}/empty/metrics.json: cannot read metrics file"),
+    case("evaluate-metrics-of-no-eval-build", "-m tools.evaluate --out {tmp}/noeval",
+         "{tmp}/noeval/metrics.json: not the metrics of an evaluated build"),
+    case("corpora-out-under-a-file", "-m tools.corpora {tmp}/crema --out {tmp}/file/m",
+         "{tmp}/file/m: cannot write the manifests"),
+    case("make_screenshot-out-under-a-file", "-m tools.make_screenshot --out {tmp}/file/s.png",
+         "{tmp}/file/s.png: cannot write the screenshot"),
+    case("make_demo_assets-out-under-a-file",
+         "-m tools.make_demo_assets --data {tmp}/cremagood --out {tmp}/file/d.flac",
+         "{tmp}/file/d.flac: cannot write"),
+    case("soak-json-folder-missing", "-m tools.soak --json {tmp}/missing/soak.json",
+         "{tmp}/missing/soak.json: cannot write the figures"),
+    # library modules run as commands: say so instead of exit 0 having done nothing
+    case("train-is-no-command", "-m tools.train --data {tmp}/empty", "tools/train.py is a library module"),
+    case("export-is-no-command", "-m tools.export", "tools/export.py is a library module"),
+    case("baseline-is-no-command", "-m tools.baseline", "tools/baseline.py is a library module"),
+    case("cross_corpus-is-no-command", "-m tools.cross_corpus", "tools/cross_corpus.py is a library module"),
+    # numbers that make no sense: usage errors, before any work
+    usage("bench_model-repeats-0", "-m tools.bench_model --repeats 0", "--repeats", "not 0"),
+    usage("bench_latency-clips-0", "-m tools.bench_latency --clips 0", "--clips", "not 0"),
+    usage("bench_analyze-clips-negative", "tools/bench_analyze.py --clips -3", "--clips", "not -3"),
+    usage("build_model-variants-0", "-m tools.build_model --variants 0", "--variants", "not 0"),
+    usage("build_model-epochs-negative", "-m tools.build_model --epochs -1", "--epochs", "not -1"),
+    usage("build_model-workers-0", "-m tools.build_model --workers 0", "--workers", "not 0"),
+    usage("build_model-seed-negative", "-m tools.build_model --seed -2", "--seed", "not -2"),
+    usage("build_model-floor-nan", "-m tools.build_model --floor-db nan", "--floor-db", "not nan"),
+    usage("build_model-n-mfcc-too-many", "-m tools.build_model --n-mfcc 41", "--n-mfcc", "not 41"),
+    usage("experiment-n-mfcc-0", "-m tools.experiment --name t --n-mfcc 0", "--n-mfcc", "not 0"),
+    usage("experiment-variants-0", "-m tools.experiment --name t --variants 0", "--variants", "not 0"),
+    usage("experiment-tta-0", "-m tools.experiment --name t --tta 0 1", "--tta", "not 0"),
+    usage("bench_gui-seconds-0", "-m tools.bench_gui --seconds 0", "--seconds", "not 0"),
+    usage("bench_gui-no-mode", "-m tools.bench_gui --modes ,", "--modes", "no mode"),
+    usage("bench_gui-unknown-mode", "-m tools.bench_gui --modes replay,fast", "--modes", "'fast'"),
+    usage("make_screenshot-size-text", "-m tools.make_screenshot --size big", "--size", "'big'"),
+    usage("make_screenshot-size-0", "-m tools.make_screenshot --size 0x768", "--size", "0x768"),
+]
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """The bad inputs: an empty folder, one of unrelated files, a corpus file that is not audio, a
+    RAVDESS clip of silence, CREMA-D samples that are not audio (and good ones), a text 'model'."""
+    tmp = tmp_path_factory.mktemp("tools-errors")
+    (tmp / "empty").mkdir()
+    (tmp / "junk" / "sub").mkdir(parents=True)
+    (tmp / "junk" / "notes.txt").write_text("not a corpus\n")
+    (tmp / "junk" / "sub" / "clip.wav").write_text("not audio either\n")
+    (tmp / "x.tflite").write_text("not a model\n")
+    (tmp / "file").write_text("a file where a folder is expected\n")
+    (tmp / "noeval").mkdir()
+    (tmp / "noeval" / "metrics.json").write_text('{"run": {"seed": 1}}\n')  # what build_model --no-eval writes
+    clip = "ravdess/Actor_01/03-01-01-01-01-01-01.wav"
+    (tmp / "corrupt" / clip).parent.mkdir(parents=True)
+    (tmp / "corrupt" / clip).write_text("not audio\n")
+    (tmp / "silent" / clip).parent.mkdir(parents=True)
+    sf.write(tmp / "silent" / clip, np.zeros(8000, np.float32), 16000)
+    for folder in ("crema", "cremagood"):
+        (tmp / folder / "crema-d-samples").mkdir(parents=True)
+    t = np.arange(16000) / 16000
+    for code in CREMA_CODES:
+        (tmp / "crema" / "crema-d-samples" / f"{code}.wav").write_text("not audio\n")
+        sf.write(tmp / "cremagood" / "crema-d-samples" / f"{code}.wav", 0.1 * np.sin(2 * np.pi * 220 * t), 16000)
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def results(folders) -> dict[str, subprocess.CompletedProcess]:
+    """Every case run once, three at a time."""
+
+    def run(c: Case) -> subprocess.CompletedProcess:
+        args = [a.replace("{tmp}", str(folders)) for a in c.args]
+        return subprocess.run([sys.executable, *args], cwd=REPO, env=cli_env(), capture_output=True, text=True,
+                              timeout=120)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip([c.name for c in CASES], pool.map(run, CASES)))
+
+
+@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+def test_a_tool_refuses_bad_input_with_one_error_line(c: Case, results, folders):
+    proc = results[c.name]
+    said = f"{c.args}: exit {proc.returncode}\nstderr:\n{proc.stderr}\nstdout:\n{proc.stdout}"
+    assert proc.returncode != 0, said
+    assert "Traceback" not in proc.stderr, said
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    if c.usage:  # argparse's usage block (indented continuation lines), then its one error line
+        assert proc.returncode == 2 and proc.stdout == "", said
+        lines = [line for line in lines if not line.startswith((" ", "usage:"))]
+    assert len(lines) == 1, said
+    for text in c.says:
+        assert text.replace("{tmp}", str(folders)) in lines[0], said
+
+
+def test_the_cases_cover_every_command_under_tools():
+    """A new command (a tools module with a main) gets its bad-input cases here too."""
+    commands = {p.stem for p in (REPO / "tools").glob("*.py") if "\ndef main(" in p.read_text(encoding="utf-8")}
+    covered = {c.name.split("-")[0] for c in CASES}
+    assert commands - {"virtual_mic"} <= covered, sorted(commands - covered)
