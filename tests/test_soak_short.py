@@ -14,11 +14,14 @@ from conftest import REPO, cli_env
 def test_short_soak_passes(tmp_path):
     out = tmp_path / "soak.json"
     model = ["--model", os.environ["REALTIME_SER_TEST_MODEL"]] if os.environ.get("REALTIME_SER_TEST_MODEL") else []
+    temp = tmp_path / "t"  # its own temp folder, to see that it leaves nothing behind there
+    temp.mkdir()
     proc = subprocess.run(
         [sys.executable, "-m", "tools.soak", "--short", "--json", str(out), *model],
-        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=240,
+        cwd=REPO, env={**cli_env(), "TMPDIR": str(temp)}, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert list(temp.iterdir()) == []  # the virtual microphone's daemon folder too (each run left one)
     result = json.loads(out.read_text())
     assert result["failures"] == []
     replay, mic = result["replay"], result["virtual_mic"]

@@ -29,6 +29,7 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py does, before numpy loads
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pulse is not None:
             pulse.stop()
+            shutil.rmtree(pulse.root, ignore_errors=True)
 
     print(f"GUI benchmark: Xvfb 1366x768 software rendering, {os.cpu_count()} CPU cores, {args.seconds:.0f} s per mode")
     print(f"{'mode':<8}{'fps':>7}{'refresh/s':>11}{'tick ms (mean/p95)':>21}{'GUI CPU':>10}{'pipeline CPU':>14}"

@@ -35,6 +35,7 @@ import json
 import importlib
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -309,6 +310,7 @@ def run_virtual_mic(model, program: Program, log=print) -> dict:
         stats = pipeline.stats
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)  # the daemon's socket and state: every run left one
         if saved is None:
             os.environ.pop("PULSE_SERVER", None)
         else:
