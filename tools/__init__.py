@@ -7,9 +7,23 @@ exit 2 (a :class:`realtime_ser.errors.SerError` caught in ``main``), and a numbe
 no sense as a usage error (the argparse types below, built like ``realtime_ser.console``'s).
 """
 
+import sys
+from collections.abc import Callable
+
 from realtime_ser.console import number_arg
+from realtime_ser.errors import SerError
 
 #: A count that must be at least one (clips, repeats, epochs, variants, workers).
 count_arg = number_arg(int, "a whole number", lambda v: v >= 1, "a whole number >= 1")
 #: A random seed: numpy refuses a negative one.
 seed_arg = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
+
+
+def exit_code_of(run: Callable[[], int]) -> int:
+    """``run()``'s exit code; a user's mistake it raises (a :class:`SerError`) is one ``error:``
+    line on stderr and exit 2."""
+    try:
+        return run()
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

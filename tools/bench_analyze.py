@@ -18,7 +18,7 @@ from realtime_ser.audio.io import audio_duration  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import analyze_file  # noqa: E402
-from tools import corpora, count_arg  # noqa: E402
+from tools import corpora, count_arg, exit_code_of  # noqa: E402
 
 
 def main() -> int:
@@ -27,18 +27,13 @@ def main() -> int:
     ap.add_argument("--clips", type=count_arg, default=120)
     ap.add_argument("--model")
     args = ap.parse_args()
-    try:
-        return bench(args)
-    except SerError as exc:  # no RAVDESS clips, an undecodable clip, a missing or corrupt model
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return exit_code_of(lambda: bench(args))  # no RAVDESS clips, an undecodable clip, a bad model
 
 
 def bench(args) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")]
-    clips = clips[:: max(1, len(clips) // args.clips)][: args.clips]
+    clips = corpora.evenly_spread(args.data, "ravdess", args.clips)
     model = EmotionModel.load(args.model)
     analyze_file(clips[0], model)  # warm-up
     audio = sum(audio_duration(c) for c in clips)

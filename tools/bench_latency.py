@@ -31,7 +31,7 @@ from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
 from tests.test_vad import reference_span, run  # noqa: E402  (the documented reference)
-from tools import corpora, count_arg  # noqa: E402
+from tools import corpora, count_arg, exit_code_of  # noqa: E402
 
 SR = 16000
 
@@ -47,16 +47,11 @@ def main() -> int:
     ap.add_argument("--model")
     ap.add_argument("--vad-accuracy", action="store_true", help="also score the VAD on every 3rd clip")
     args = ap.parse_args()
-    try:
-        return bench(args)
-    except SerError as exc:  # no RAVDESS clips, an undecodable clip, a missing or corrupt model
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return exit_code_of(lambda: bench(args))  # no RAVDESS clips, an undecodable clip, a bad model
 
 
 def bench(args) -> int:
-    all_clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")]
-    clips = all_clips[:: max(1, len(all_clips) // args.clips)][: args.clips]
+    clips = corpora.evenly_spread(args.data, "ravdess", args.clips)
     model = EmotionModel.load(args.model)
     final_ms, wall_ms, vad_ms, partial_gaps = [], [], [], []
     for clip in clips:
@@ -92,7 +87,7 @@ def bench(args) -> int:
           f"max {max(wall_ms):.0f} ms")
     print(f"  longest interval between partial results while speaking: {max(partial_gaps):.2f} s")
     if args.vad_accuracy:
-        sample = all_clips[::3]
+        sample = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")][::3]
         good = 0
         for clip in sample:
             x = load_audio(clip, SR)

@@ -225,6 +225,13 @@ def require_clips(data_dir: str | os.PathLike, corpus: str | None = None) -> lis
     return clips
 
 
+def evenly_spread(data_dir: str | os.PathLike, corpus: str, count: int) -> list[Path]:
+    """The paths of ``count`` clips of ``corpus`` spread evenly over its sorted index (every actor,
+    every emotion), for a benchmark; a ConfigError as :func:`require_clips` without any."""
+    clips = [Path(data_dir, c.path) for c in require_clips(data_dir, corpus)]
+    return clips[:: max(1, len(clips) // count)][:count]
+
+
 def write_manifest(clips: Iterable[Clip], path: str | os.PathLike) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
