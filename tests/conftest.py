@@ -11,6 +11,7 @@ it behaves like a live microphone.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Tests (and the CLI/GUI subprocesses they start) must never read or write the
 # developer's own settings or session folders.
 os.environ["REALTIME_SER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-config-")
+atexit.register(shutil.rmtree, os.environ["REALTIME_SER_CONFIG_DIR"], True)  # every run left one in /tmp
 
 
 def data_dir() -> Path:
