@@ -41,8 +41,12 @@ def window_action(window: QWidget, text: str, shortcut, slot: Callable, tip: str
 
 
 def set_action_icon(window: QWidget, action: QAction, icon: QStyle.StandardPixmap | str) -> None:
-    """Give ``action`` the icon ``icon`` in ``window``'s current palette, and remember it by name."""
+    """Give ``action`` the icon ``icon`` in ``window``'s current palette, and remember it by name.
+    The same icon again does nothing (Start/Stop's is set on every controls update, twice a second;
+    a theme change redraws through :func:`refresh_action_icons`)."""
     name = icon if isinstance(icon, str) else icon.name
+    if action.property(ICON_PROPERTY) == name:
+        return
     action.setProperty(ICON_PROPERTY, name)
     action.setIcon(named_icon(window, name))
 
