@@ -28,7 +28,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser.atomic_file import check_writable, open_for_writing, write_text_atomic  # noqa: E402
-from realtime_ser.console import StdoutCheckingParser, number_arg, positive_number  # noqa: E402
+from realtime_ser.console import StdoutCheckingParser, non_negative_whole, number_arg, positive_number  # noqa: E402
 from realtime_ser.console import write_stdout as _print  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
@@ -245,7 +245,6 @@ def _setting_value(name: str):
 
 
 #: --jobs: a whole number >= 0 (0 = choose by the batch size)
-_worker_count = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
 channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
 CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
                 "of a call, one speaker's microphone")
@@ -940,7 +939,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "from the --output file's extension .csv, .json or .jsonl, else csv)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the timeline here instead of stdout")
     _add_pipeline_options(p)
-    p.add_argument("--jobs", "-j", type=_worker_count, default=0, metavar="N",
+    p.add_argument("--jobs", "-j", type=non_negative_whole, default=0, metavar="N",
                    help="worker processes (default 0 = all cores for batches of 8 files or more)")
     p.add_argument("--partials", action="store_true", help="include partial results (speech start/end events are always in JSON/JSONL)")
     p.add_argument("--channel", type=channel_number, metavar="N", help="of each input, " + CHANNEL_HELP)

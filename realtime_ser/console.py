@@ -77,3 +77,7 @@ def number_arg(convert: Callable[[str], float], what: str, ok: Callable[[float],
 
 #: A speed, a duration: 0 would divide by zero or end before starting; nan and inf never end.
 positive_number = number_arg(float, "a number", lambda v: v > 0 and math.isfinite(v), "a number > 0")
+#: A duration or level where 0 means "none" (0 s of a stage: skip it; a 0 dB floor: no floor).
+non_negative_number = number_arg(float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+#: A count where 0 means "automatic" or "none" (workers), a random seed (numpy refuses a negative one).
+non_negative_whole = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")

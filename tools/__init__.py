@@ -10,13 +10,19 @@ no sense as a usage error (the argparse types below, built like ``realtime_ser.c
 import sys
 from collections.abc import Callable
 
-from realtime_ser.console import number_arg
+from realtime_ser.console import non_negative_whole, number_arg
 from realtime_ser.errors import SerError
 
 #: A count that must be at least one (clips, repeats, epochs, variants, workers).
 count_arg = number_arg(int, "a whole number", lambda v: v >= 1, "a whole number >= 1")
 #: A random seed: numpy refuses a negative one.
-seed_arg = number_arg(int, "a whole number", lambda v: v >= 0, "a whole number >= 0")
+seed_arg = non_negative_whole
+
+
+def not_a_command(path: str) -> None:
+    """What a library module of the tools does when run by hand (it would exit 0 having done nothing)."""
+    raise SystemExit(f"error: tools/{path.rsplit('/', 1)[-1]} is a library module, not a command; "
+                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
 
 
 def exit_code_of(run: Callable[[], int]) -> int:

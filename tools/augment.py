@@ -154,6 +154,7 @@ def augment(
     return apply_gain(out, rng.uniform(-30, 8))
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/augment.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from dataclasses import asdict
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bu
 
 import numpy as np  # noqa: E402
 
-from realtime_ser.console import number_arg  # noqa: E402
+from realtime_ser.console import non_negative_number, number_arg  # noqa: E402
 from realtime_ser.dsp.features import FeatureParams, normalize_window  # noqa: E402
 from realtime_ser.errors import ConfigError, SerError  # noqa: E402
 from realtime_ser.jsonfile import read_json  # noqa: E402
@@ -47,7 +46,7 @@ FLOOR_DB = 40.0
 #: Cepstra per frame (each with a delta and a delta-delta).
 N_MFCC = 20
 #: --floor-db: 0 = no floor; a negative floor or nan makes no sense.
-floor_db_arg = number_arg(float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+floor_db_arg = non_negative_number
 #: --n-mfcc: cepstra of the mel bands, so from 1 to their number.
 n_mfcc_arg = number_arg(int, "a whole number", lambda v: 1 <= v <= FeatureParams.n_mels,
                         f"a whole number from 1 to {FeatureParams.n_mels}")

@@ -84,6 +84,7 @@ def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarr
     return out
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/cross_corpus.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)

@@ -236,6 +236,7 @@ def clip_mean(probs: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.nda
     return out / np.maximum(counts, 1)
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/dataset.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)

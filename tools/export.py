@@ -67,6 +67,7 @@ def representative_windows(x: np.ndarray, n: int = 400, seed: int = 0) -> np.nda
     return x[pick].astype(np.float32)
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/export.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)

@@ -162,6 +162,7 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     return train.average_models(members), histories, validation
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/fitting.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)

@@ -52,7 +52,7 @@ import soundfile as sf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/soak.py` finds `tools`
 
 from realtime_ser.audio.io import load_audio  # noqa: E402
-from realtime_ser.console import number_arg, positive_number  # noqa: E402
+from realtime_ser.console import non_negative_number, positive_number  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
@@ -368,10 +368,6 @@ def checks(result: dict) -> list[str]:
     return failures
 
 
-#: --mic-seconds: 0 skips the virtual microphone
-_non_negative_seconds = number_arg(float, "a number", lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # Refused with a usage error (exit 2), not a traceback later: 0 speed divides by zero,
@@ -379,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=positive_number, default=2.0, help="hours of speech through the paced replay")
     parser.add_argument("--speed", type=positive_number, default=40.0, help="replay speed (x real time), > 0")
     parser.add_argument("--program-minutes", type=positive_number, default=12.0, help="length of one looped pass")
-    parser.add_argument("--mic-seconds", type=_non_negative_seconds, default=60.0, help="virtual microphone part (0: skip)")
+    parser.add_argument("--mic-seconds", type=non_negative_number, default=60.0,
+                        help="virtual microphone part (0: skip)")
     parser.add_argument("--short", action="store_true", help="CI size: 0.06 h at 100x, 12 s of mic")
     parser.add_argument("--no-record", action="store_true", help="do not record a session during the replay")
     parser.add_argument("--data", type=Path, default=default_data_dir())

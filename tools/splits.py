@@ -108,6 +108,7 @@ def learnt_from(table: dict[str, dict[str, dict]], cross_fit: bool) -> dict[str,
     return merged
 
 
-if __name__ == "__main__":  # run by hand, it would exit 0 having done nothing
-    raise SystemExit("error: tools/splits.py is a library module, not a command; "
-                     "run python -m tools.build_model or python -m tools.experiment (see their --help)")
+if __name__ == "__main__":
+    from tools import not_a_command
+
+    not_a_command(__file__)
