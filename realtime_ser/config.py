@@ -7,8 +7,8 @@ wrong type or out of range is a :class:`~realtime_ser.errors.ConfigError`
 naming the file and the key (or, with ``strict=False``, a warning and that
 setting's default); unknown keys are ignored with a warning.  A bad setting that
 the run does not use (a command-line option replaces it, or the command has no use
-for it) is only a warning too.  Window geometry and other view state are not here: the GUI keeps those in
-its QSettings.
+for it) is only a warning too.  Window geometry and other view state are not here:
+the GUI keeps those in its QSettings.
 
 Example::
 

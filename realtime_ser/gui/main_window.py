@@ -39,7 +39,6 @@ from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
 from realtime_ser.gui.actions import fill_menu_bar, refresh_action_icons, set_action_icon, window_action
-from realtime_ser.gui.icons import MARKER
 from realtime_ser.gui.controls import (
     Banner,
     ChannelPicker,
@@ -51,6 +50,7 @@ from realtime_ser.gui.controls import (
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
 from realtime_ser.gui.file_drop import dropped_recording
+from realtime_ser.gui.icons import MARKER
 from realtime_ser.gui.input_devices import InputChoice, default_list_inputs, rescan_audio_devices
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
