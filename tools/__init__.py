@@ -4,19 +4,50 @@ Only these tools import TensorFlow; the program itself runs on LiteRT alone.
 
 The tools report a user's mistake as the program does: one ``error: ...`` line on stderr and
 exit 2 (a :class:`realtime_ser.errors.SerError` caught in ``main``), and a number that makes
-no sense as a usage error (the argparse types below, built like ``realtime_ser.console``'s).
+no sense, or an unknown option, as a usage error: one ``error:`` line too, saying where the
+options are (:func:`argument_parser`; the argparse types below are built like
+``realtime_ser.console``'s).
 """
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from realtime_ser.console import non_negative_whole, number_arg
+from realtime_ser.console import StdoutCheckingParser, non_negative_whole, number_arg
 from realtime_ser.errors import SerError
 
 #: A count that must be at least one (clips, repeats, epochs, variants, workers).
 count_arg = number_arg(int, "a whole number", lambda v: v >= 1, "a whole number >= 1")
 #: A random seed: numpy refuses a negative one.
 seed_arg = non_negative_whole
+
+
+class ToolParser(StdoutCheckingParser):
+    """The tools' argument parser: a usage error is one ``error: ... (see `python -m tools.NAME --help`)``
+    line and exit 2, like the tools' other errors, not argparse's usage block above the reason."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def argument_parser(module: str, description: str | None = None) -> ToolParser:
+    """The parser of ``tools.<module>``'s command line, named as it is run: ``python -m tools.<module>``."""
+    return ToolParser(prog=f"python -m tools.{module}", description=description)
+
+
+def writable_folder(folder: Path, what: str) -> Path:
+    """``folder``, created if need be, once a file could be made in it; else a :class:`SerError` naming
+    it.  Called before the work, so an output that cannot be written is not found after an hour of
+    training (``what``: what goes there, for the message)."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise SerError(f"{folder}: cannot write the {what} there ({exc.strerror or exc})") from None
+    return folder
 
 
 def not_a_command(path: str) -> None:

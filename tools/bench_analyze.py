@@ -3,7 +3,6 @@
     python tools/bench_analyze.py [--clips 120] [--data ../shared/data]
 """
 
-import argparse
 import os
 import sys
 import time
@@ -18,11 +17,11 @@ from realtime_ser.audio.io import audio_duration  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import analyze_file  # noqa: E402
-from tools import corpora, count_arg, exit_code_of  # noqa: E402
+from tools import argument_parser, corpora, count_arg, exit_code_of  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argument_parser("bench_analyze", __doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--clips", type=count_arg, default=120)
     ap.add_argument("--model")

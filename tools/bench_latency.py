@@ -12,7 +12,6 @@ the pace of a microphone (20 ms blocks).  Printed:
     python tools/bench_latency.py [--clips 12] [--vad-accuracy]
 """
 
-import argparse
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
 from tests.test_vad import reference_span, run  # noqa: E402  (the documented reference)
-from tools import corpora, count_arg, exit_code_of  # noqa: E402
+from tools import argument_parser, corpora, count_arg, exit_code_of  # noqa: E402
 
 SR = 16000
 
@@ -41,7 +40,7 @@ def pct(values, q):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argument_parser("bench_latency", __doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--clips", type=count_arg, default=12)
     ap.add_argument("--model")

@@ -10,7 +10,6 @@ RAVDESS clips back to back (speech about 60% of the time, partials every 0.5 s).
     python tools/bench_listen.py [--minutes 30] [--speed 20]
 """
 
-import argparse
 import gc
 import os
 import sys
@@ -32,7 +31,7 @@ from realtime_ser.console import positive_number  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
-from tools import corpora  # noqa: E402
+from tools import argument_parser, corpora  # noqa: E402
 
 SR = 16000
 
@@ -61,7 +60,7 @@ def measure(path: Path, model, minutes: float, speed: float) -> tuple[float, flo
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argument_parser("bench_listen", __doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--minutes", type=positive_number, default=30.0)  # 0 would divide by zero, inf never end
     ap.add_argument("--speed", type=positive_number, default=20.0)
@@ -85,6 +84,10 @@ def main() -> int:
             cpu, audio, growth, finals = measure(path, model, args.minutes, args.speed)
             print(f"listen {name}: {audio / 60:.1f} min of audio at {args.speed:g}x -> {cpu:.2f}% of one core "
                   f"at real time; RSS growth {growth / 2**20:+.1f} MB; {finals} final events")
+            if name == "speech" and not finals:  # the model never ran: the figure is the idle one again
+                print(f"error: {args.data}: the speech run gave no result (no speech found in {len(clips)} RAVDESS "
+                      f"clip{'s' * (len(clips) != 1)}), so its figures measure no recognition", file=sys.stderr)
+                return 1
     return 0
 
 

@@ -9,7 +9,6 @@ pays.  The figures go into the model card; they are not asserted by tests.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from realtime_ser.dsp.features import FeatureParams, window_features  # noqa: E4
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
 from realtime_ser.model.metadata import read_metadata_bytes  # noqa: E402
-from tools import count_arg  # noqa: E402
+from tools import argument_parser, count_arg  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> np.ndarray:
@@ -61,7 +60,7 @@ def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser("bench_model", __doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"])
     parser.add_argument("--repeats", type=count_arg, default=500, help="timed inferences per model (>= 1)")
     args = parser.parse_args(argv)

@@ -32,7 +32,7 @@ from realtime_ser.console import non_negative_number, number_arg  # noqa: E402
 from realtime_ser.dsp.features import FeatureParams, normalize_window  # noqa: E402
 from realtime_ser.errors import ConfigError, SerError  # noqa: E402
 from realtime_ser.jsonfile import read_json  # noqa: E402
-from tools import corpora, count_arg, dataset, seed_arg, splits  # noqa: E402
+from tools import argument_parser, corpora, count_arg, dataset, seed_arg, splits, writable_folder  # noqa: E402
 from tools.train import TrainConfig, config_with  # noqa: E402
 
 MODEL_VERSION = "1.5.1"
@@ -150,7 +150,7 @@ def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train, export and evaluate the bundled emotion model.")
+    parser = argument_parser("build_model", "Train, export and evaluate the bundled emotion model.")
     parser.add_argument("--data", default="../shared/data", help="data directory with the corpora")
     parser.add_argument("--labels", default=None, help="label-set JSON (default tools/labels/default.json)")
     parser.add_argument("--out", default="models", help="output folder for models and model card")
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("session references (--session-level, --pitch session) need --norm global or channel")
     started = time.time()
     try:
+        writable_folder(Path(args.out), "model and model card")
+        writable_folder(Path(args.cache), "feature cache")
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
         params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)

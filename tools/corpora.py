@@ -13,7 +13,6 @@ per data folder (RAVDESS, TESS, ...) found under ``DATA_DIR``.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from realtime_ser.audio.io import is_audio_file
+from tools import argument_parser
 
 MANIFEST_FIELDS = ("path", "corpus", "speaker", "gender", "language", "emotion", "text")
 
@@ -287,7 +287,7 @@ def label_of(clip: Clip, config: dict) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser("corpora", __doc__.split("\n\n")[0])
     parser.add_argument("data", help="data directory holding corpus folders (e.g. ../shared/data)")
     parser.add_argument("--out", default=".cache/manifests", help="where to write the CSV manifests")
     args = parser.parse_args(argv)

@@ -25,7 +25,7 @@ from realtime_ser.dsp.features import FeatureParams, normalize_window, session_c
 from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import ModelMetadata  # noqa: E402
-from tools import dataset, splits  # noqa: E402
+from tools import argument_parser, dataset, splits  # noqa: E402
 
 SNRS = (20, 10, 5)
 CORPORA = ("ravdess", "emodb")
@@ -690,9 +690,8 @@ def _new_voice_estimate(cc: dict | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Re-write the model card from models/metrics.json (after editing the card template)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Re-write the model card from metrics.json.")
+    
+    parser = argument_parser("evaluate", "Re-write the model card from metrics.json.")
     parser.add_argument("--out", default="models")
     args = parser.parse_args(argv)
     from realtime_ser.errors import ConfigError, SerError

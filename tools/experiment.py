@@ -18,8 +18,8 @@ Test speakers are never touched.  One JSON line per run is appended to
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 from realtime_ser.console import positive_number  # noqa: E402
 from realtime_ser.dsp.features import normalize_window, session_columns  # noqa: E402
 from realtime_ser.errors import ConfigError, SerError  # noqa: E402
-from tools import corpora, count_arg, cross_corpus, dataset, seed_arg, splits  # noqa: E402
+from tools import (  # noqa: E402
+    argument_parser, corpora, count_arg, cross_corpus, dataset, seed_arg, splits, writable_folder)
 from tools.build_model import (  # noqa: E402
     FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, floor_db_arg, n_mfcc_arg, prepare,
 )
@@ -146,7 +147,7 @@ def tta_scores(model, params, data: dict, holdout: str, variants: int, labels: l
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser("experiment", __doc__.split("\n\n")[0])
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--name", required=True, help="a name for the log")
     parser.add_argument("--labels", default=None)
@@ -177,16 +178,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.norm == "window" and (args.session_level or args.pitch == "session"):
         parser.error("session references (--session-level, --pitch session) need --norm global or channel")
+    log = Path(args.log)
     try:
+        writable_folder(Path(args.cache), "feature cache")
+        writable_folder(log.parent, "experiment log")
+        if log.is_dir() or (log.exists() and not os.access(log, os.W_OK)):
+            raise SerError(f"{log}: cannot append the experiment's result to it (a folder, or read-only)")
         result = run(args)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    log = Path(args.log)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as f:
-        f.write(json.dumps(result) + "\n")
-    print(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))  # first: a log that fails now (a full disk) loses no result
+    try:
+        with log.open("a") as f:
+            f.write(json.dumps(result) + "\n")
+    except OSError as exc:
+        print(f"error: {log}: the result above was not appended ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -12,7 +12,6 @@ digital silence, like a real quiet room.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,6 +20,10 @@ import numpy as np
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `python tools/make_demo_assets.py` finds `tools`
+
+from tools import argument_parser  # noqa: E402
+
 SAMPLE_RATE = 16000
 ORDER = ["NEU", "HAP", "ANG", "SAD", "FEA", "DIS"]  # CREMA-D emotion codes = file names
 LEAD_S, GAP_S, TAIL_S = 1.0, 1.6, 1.2
@@ -60,7 +63,7 @@ def build(clip_dir: Path, seed: int = 4) -> tuple[np.ndarray, list[tuple[str, fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser("make_demo_assets", __doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="corpus folder holding crema-d-samples/")
     parser.add_argument("--out", type=Path, default=REPO / "assets" / "demo" / "demo-session.flac")
     args = parser.parse_args(argv)

@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tools import argument_parser  # noqa: E402
 from tools._xvfb import xvfb_display  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser("make_screenshot", __doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
     parser.add_argument("--size", type=_size, default="1366x768", help="screen and window size, WxH")
     parser.add_argument("--model", default=None, help="model file (default: the bundled one)")

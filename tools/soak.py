@@ -29,7 +29,6 @@ Exit status 0 only when every check passes.
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import json
 import importlib
@@ -56,7 +55,7 @@ from realtime_ser.console import non_negative_number, positive_number  # noqa: E
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
-from tools import seed_arg  # noqa: E402
+from tools import argument_parser, seed_arg  # noqa: E402
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -369,7 +368,7 @@ def checks(result: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser("soak", __doc__.split("\n\n")[0])
     # Refused with a usage error (exit 2), not a traceback later: 0 speed divides by zero,
     # nan/inf hours or minutes never end, a negative seed is refused by numpy.
     parser.add_argument("--hours", type=positive_number, default=2.0, help="hours of speech through the paced replay")

@@ -19,12 +19,14 @@ corpus left out of training).
 
 from __future__ import annotations
 
+import json
+import math
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from dataclasses import dataclass, field, fields, replace  # noqa: E402
+from dataclasses import MISSING, dataclass, field, fields, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -114,7 +116,50 @@ def config_with(overrides: dict, **base) -> TrainConfig:
     unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
     if unknown:
         raise ConfigError(f"unknown training settings: {', '.join(sorted(unknown))}")
-    return TrainConfig(**{**base, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    for name, value in values.items():
+        problem = setting_problem(name, value)
+        if problem:  # now, not after the feature cache is built or an hour into training
+            raise ConfigError(f"training setting {name}: {problem}, not {json.dumps(value)}")
+    return TrainConfig(**{**base, **values})
+
+
+#: What an adversarial head can guess (``TrainConfig.adversary``).
+ADVERSARIES = ("corpus", "speaker")
+#: Settings that must be at least 1 (sizes, counts); the other numbers must be at least 0.
+_AT_LEAST_ONE = {"chunks", "lstm_units", "epochs", "patience", "batch_size", "members", "threads",
+                 "tempo_warp", "vtlp"}
+#: Probabilities and shares: at most 1 (dropout and the averaging's decay below 1, or nothing would learn).
+_AT_MOST_ONE = {"dropout", "label_smoothing", "ema_decay", "cepstral_shift_p", "corpus_balance", "tempo_warp_p",
+                "vtlp_p", "short_span_p", "style_mix_p", "reference_dropout"}
+_BELOW_ONE = {"dropout", "label_smoothing", "ema_decay"}
+
+
+def setting_problem(name: str, value) -> str | None:
+    """What is wrong with ``value`` for TrainConfig field ``name`` (judged by its default's type), or None."""
+    default = next(f for f in fields(TrainConfig) if f.name == name)
+    default = default.default_factory() if default.default is MISSING else default.default
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, (int, float)):
+        whole = isinstance(default, int)
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) \
+                or not math.isfinite(value):
+            return "must be a whole number" if whole else "must be a number"
+        low = 1 if name in _AT_LEAST_ONE else 0
+        if value < low:
+            return f"must be >= {low}"
+        if name in _BELOW_ONE and value >= 1:
+            return "must be below 1"
+        return "must be <= 1" if name in _AT_MOST_ONE and value > 1 else None
+    if isinstance(default, tuple):
+        low = 1 if name == "conv_filters" else 0
+        ok = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) and v >= low
+                                              for v in value)
+        return None if ok and (value or name != "conv_filters") else f"must be a list of whole numbers >= {low}"
+    if name == "adversary":
+        return None if value in ADVERSARIES else f"must be one of {', '.join(map(repr, ADVERSARIES))}"
+    return None if isinstance(value, dict) else "must be a JSON object"  # extra
 
 
 def configure_tf(threads: int, seed: int):
@@ -186,7 +231,7 @@ def with_corpus_head(model, n_corpora: int):
 
 def adversary_targets(cfg: TrainConfig, corpora: np.ndarray, speakers: np.ndarray | None) -> tuple[int, np.ndarray]:
     """(number of classes, class of each clip) of the adversarial head: the corpus or the speaker of a clip."""
-    if cfg.adversary not in ("corpus", "speaker"):
+    if cfg.adversary not in ADVERSARIES:
         raise ConfigError(f"adversary must be 'corpus' or 'speaker', not {cfg.adversary!r}")
     if cfg.adversary == "speaker" and speakers is None:
         raise ConfigError("a speaker adversary needs the speaker of every training clip")
