@@ -1,5 +1,7 @@
 """The command line, run as a user would (``python -m realtime_ser``), including bad input."""
 
+import csv
+import io
 import json
 import os
 import signal
@@ -605,6 +607,13 @@ def test_sessions_lists_recorded_sessions_and_reports_a_broken_one(model, model_
     assert (row["utterances"], row["markers"]) == (len(finals), 2) and len(finals) >= 4
     assert row["duration_s"] == pytest.approx(24.8, abs=0.2)
     assert row["emotions"] == describe_shares(finals) and row["emotions"].count("%") == 3
+    # the seconds for programs are those of `analyze --format summary` on the same session
+    summary = next(csv.DictReader(io.StringIO(run_cli("analyze", str(with_results), "-f", "summary").stdout)))
+    assert row["speech_s"] == pytest.approx(float(summary["speech_s"]), abs=0.011) and row["speech_s"] > 5
+    assert row["label_s"] and list(row["label_s"].values()) == sorted(row["label_s"].values(), reverse=True)
+    for label in set(row["label_s"]) | {k[:-2] for k, v in summary.items() if k.endswith("_s") and float(v) > 0}:
+        if label not in ("audio", "speech"):
+            assert row["label_s"].get(label, 0.0) == pytest.approx(float(summary[f"{label}_s"]), abs=0.011), label
 
     shutil.rmtree(broken)
     r = run_cli("sessions", str(parent))

@@ -8,12 +8,12 @@ it is listed as ``interrupted`` at once, not only after the next start repaired 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from realtime_ser.errors import SerError
-from realtime_ser.pipeline.summary import describe_shares
+from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
 from realtime_ser.session.format import LOCK_NAME, MANIFEST_NAME, STATUS_RECORDING
 from realtime_ser.session.reader import Session, find_sessions, named_like_session
 from realtime_ser.session.repair import is_being_recorded
@@ -34,6 +34,10 @@ class SessionSummary:
     markers: int
     emotions: str  # the largest shares of speaking time, e.g. "neutral 45%, sad 30%, angry 10%"
     title: str | None = None  # the name people gave it ("P07 baseline")
+    # For programs, as ``analyze --format summary`` has them: seconds of speech in all, and per
+    # final label that occurred (``uncertain`` included), most first.
+    speech_s: float = 0.0
+    label_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def started_time(self) -> datetime | None:
@@ -60,6 +64,7 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
     """One session's summary (raises SessionError, one line, if it cannot be read)."""
     session = Session.open(folder)
     finals = session.final_emotions
+    by_label = speech_time_by_label(finals)
     device = session.manifest.get("device")
     status = session.status
     if status == STATUS_RECORDING and not is_being_recorded(folder):
@@ -74,6 +79,8 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
         markers=len(session.markers),
         emotions=describe_shares(finals),
         title=session.title,
+        speech_s=round(sum(seconds for _, seconds in by_label), 2),
+        label_s={label: round(seconds, 2) for label, seconds in by_label},
     )
 
 
