@@ -180,6 +180,17 @@ def test_a_file_that_is_no_audio_names_the_formats_that_open(tmp_path):
         assert line.startswith(f"realtime-ser: error: {err.value}")  # then "; nothing written"
 
 
+def test_random_bytes_named_mp3_are_not_called_a_missing_file(tmp_path):
+    """libsndfile's MP3 probe rejects such bytes with "File does not exist or is not a regular file":
+    the file is there, so the user must hear that it is no audio, not that it is missing."""
+    path = tmp_path / "voice-memo.mp3"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 100_000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioFileError) as err:
+        load_audio(path, SR)
+    assert str(err.value).startswith(f"{path}: cannot decode audio: not a supported audio file (")
+    assert "exist" not in str(err.value)
+
+
 def test_a_file_without_an_extension_is_probed(recordings, tmp_path, demo):
     """A memo saved as "recording" (no extension): libsndfile does not know it, FFmpeg does."""
     bare = tmp_path / "recording"

@@ -73,7 +73,10 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
                 f = sf.SoundFile(str(p))
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).split("\n")[0]
-            unknown = "Format not recognised" in detail or "unknown format" in detail.lower()
+            # libsndfile says "File does not exist or is not a regular file" of bytes its MP3 probe
+            # rejects; the file was checked above, so that is an unknown format too, not a missing file.
+            unknown = any(text in detail.lower() for text in ("format not recognised", "unknown format",
+                                                              "not a regular file"))
             if unknown and suffix not in SNDFILE_EXTENSIONS:
                 f = _open_ffmpeg(p, unknown_format=True)
             else:
