@@ -9,6 +9,7 @@ import pytest
 from realtime_ser.audio.io import load_audio
 from realtime_ser.dsp.features import (
     FeatureParams,
+    delta,
     fit_to_window,
     floor_dynamic_range,
     log_mel_spectrogram,
@@ -78,6 +79,27 @@ def test_eval_rows_are_segment_windows_and_cached(clips, tmp_path):
     np.testing.assert_array_equal(again.x, fs.x)
     probs = np.eye(2)[[0, 1, 1]]
     np.testing.assert_allclose(clip_mean(probs, np.array([0, 1, 1]), 2), np.eye(2))
+
+
+def test_delta_is_librosas_delta(clips):
+    """The linearised delta gives librosa.feature.delta's values: on random frames of every length
+    from one window of the filter up (inner frames, both edges, and a window that is all edges), and
+    on the cepstra of real speech, short and long."""
+    import librosa
+
+    rng = np.random.default_rng(0)
+    cases = [rng.standard_normal((20, n)).astype(np.float32) for n in (9, 10, 11, 12, 40, 298, 1001)]
+    for clip in clips:
+        audio = load_audio(DATA / clip.path, P.sample_rate)
+        cases.append(librosa.feature.mfcc(S=log_mel_spectrogram(audio, P).T, n_mfcc=P.n_mfcc))
+    for x in cases:
+        for width in (3, 5, 9):
+            for order in (1, 2):
+                expected = librosa.feature.delta(x, width=width, order=order)
+                got = delta(x, width, order)
+                assert got.shape == x.shape and got.dtype == expected.dtype
+                scale = float(np.abs(expected).max())
+                np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * scale, err_msg=f"{x.shape} {width} {order}")
 
 
 def test_noise_is_mixed_at_the_requested_snr():
