@@ -1,6 +1,8 @@
 """Smoke test of the whole training path on a handful of real clips: train, export int8, load, predict."""
 
 import os
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +216,7 @@ def test_vocal_tract_warp_on_mfccs_matches_warping_the_mel_axis():
     np.testing.assert_allclose(train.mel_warp(x, 1.0), x, atol=1e-5)
 
 
-def test_training_overrides_reject_unknown_settings():
+def test_training_overrides_reject_unknown_settings_and_bad_values():
     from realtime_ser.errors import ConfigError
     from tools import train
 
@@ -223,6 +225,17 @@ def test_training_overrides_reject_unknown_settings():
     assert cfg.vtlp == train.TrainConfig().vtlp  # everything else stays the default
     with pytest.raises(ConfigError, match="tempo_wrap"):
         train.config_with({"tempo_wrap": 1.5})
+    # values of the wrong type or range are refused before any work, each naming its setting
+    for bad, says in [({"dropout": 1.0}, "dropout: must be below 1"), ({"epochs": 2.5}, "epochs: must be a whole"),
+                      ({"members": 0}, "members: must be >= 1"), ({"spec_augment": "yes"}, "spec_augment: must be true"),
+                      ({"conv_filters": [64, 0]}, "conv_filters: must be a list"), ({"vtlp": 0.9}, "vtlp: must be >= 1"),
+                      ({"tempo_warp_p": 1.5}, "tempo_warp_p: must be <= 1"), ({"mixup_alpha": -0.1}, "must be >= 0"),
+                      ({"adversary": "studio"}, "adversary: must be one of 'corpus', 'speaker'"),
+                      ({"extra": [1]}, "extra: must be a JSON object")]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            train.config_with(bad)
+    defaults = train.TrainConfig()
+    assert train.config_with({f.name: getattr(defaults, f.name) for f in fields(defaults)}) == defaults
 
 
 def test_augmentations_with_pitch_columns():
