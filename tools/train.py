@@ -232,7 +232,7 @@ def with_corpus_head(model, n_corpora: int):
 def adversary_targets(cfg: TrainConfig, corpora: np.ndarray, speakers: np.ndarray | None) -> tuple[int, np.ndarray]:
     """(number of classes, class of each clip) of the adversarial head: the corpus or the speaker of a clip."""
     if cfg.adversary not in ADVERSARIES:
-        raise ConfigError(f"adversary must be 'corpus' or 'speaker', not {cfg.adversary!r}")
+        raise ConfigError(f"adversary must be {' or '.join(map(repr, ADVERSARIES))}, not {cfg.adversary!r}")
     if cfg.adversary == "speaker" and speakers is None:
         raise ConfigError("a speaker adversary needs the speaker of every training clip")
     names, ids = np.unique(speakers if cfg.adversary == "speaker" else corpora, return_inverse=True)
