@@ -28,6 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["REALTIME_SER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-config-")
 atexit.register(shutil.rmtree, os.environ["REALTIME_SER_CONFIG_DIR"], True)  # every run left one in /tmp
 
+# A machine without a desktop session (CI: root, no XDG_RUNTIME_DIR) gets a runtime folder of the test
+# run's own, set before anything loads libpulse (PortAudio's ALSA pulse plugin, at import): without
+# one, libpulse makes a /tmp/pulse-* folder and leaves it behind.
+if not os.environ.get("XDG_RUNTIME_DIR"):
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-run-")
+    atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], True)
+
 
 def data_dir() -> Path:
     env = os.environ.get("REALTIME_SER_DATA")
@@ -64,6 +71,17 @@ def cli_env(**extra: str) -> dict:
     """Environment for running the CLI in a subprocess (model override passed through)."""
     env = dict(os.environ)
     env.update(extra)
+    return env
+
+
+def no_audio_server_env(home: Path) -> dict:
+    """Environment of a machine with no audio server: no PULSE_SERVER, and a home and runtime folder of
+    its own under ``home`` with no server socket in them. (A runtime folder, rather than none: without
+    one, libpulse makes a ``/tmp/pulse-*`` folder for each new home and leaves it behind.)"""
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PULSE_SERVER"}
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime))
     return env
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, no_audio_server_env, run_cli
 
 CLIPS = ["Actor_01/03-01-05-02-01-01-01.flac", "Actor_02/03-01-03-01-01-01-02.flac"]
 
@@ -143,8 +143,7 @@ def test_missing_model_is_one_line(clips, tmp_path):
 
 
 def test_listen_without_any_microphone(model_path, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
-    env["HOME"] = str(tmp_path)
+    env = no_audio_server_env(tmp_path)
     sessions = tmp_path / "sessions"
     for args in ([], ["--device", "7"], ["--device", "no-such-mic"], ["--record", str(sessions)]):
         r = run_cli("listen", "--duration", "2", "--model", model_path, *args, env=env)

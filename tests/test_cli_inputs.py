@@ -3,7 +3,6 @@ a missing microphone with --record, and the messages for inputs of the wrong kin
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import run_cli
+from tests.conftest import no_audio_server_env, run_cli
 from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
 
 
@@ -66,8 +65,7 @@ def test_listen_replays_a_session_folder_for_a_duration_of_audio(model_path, tmp
 
 
 def test_record_without_a_microphone_leaves_no_session(clips, model_path, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "XDG_RUNTIME_DIR")}
-    env["HOME"] = str(tmp_path)
+    env = no_audio_server_env(tmp_path)
     sessions = tmp_path / "sessions"
     r = run_cli("listen", "--record", str(sessions), "--duration", "1", "--model", model_path, env=env)
     assert r.returncode == 1 and "recording session" not in r.stderr
