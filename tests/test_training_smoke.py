@@ -162,6 +162,23 @@ def test_tempo_warp_short_spans_and_mixup():
     assert mw.min() >= 1 and mw.max() <= 8
 
 
+def test_chunk_shuffle_reorders_whole_chunks_only():
+    """Each shuffled window is its own 9 chunks of 33 frames, each intact, in another order."""
+    from tools import train
+
+    rng = np.random.default_rng(2)
+    x = np.stack([np.tile(np.arange(297, dtype=np.float32)[:, None] + 1000 * i, (1, 60)) for i in range(40)])
+    shuffled = train.chunk_shuffle(x, rng, 0.5, 9)
+    moved = 0
+    for window, original in zip(shuffled, x):
+        chunks = window[:, 0].reshape(9, 33)
+        assert np.all(np.diff(chunks, axis=1) == 1) and np.all(chunks[:, 0] % 33 == original[0, 0] % 33)
+        np.testing.assert_array_equal(np.sort(window, axis=0), original)  # the same frames, none lost or doubled
+        moved += not np.array_equal(window, original)
+    assert 10 <= moved <= 30  # about half of them
+    np.testing.assert_array_equal(train.chunk_shuffle(x, rng, 0.0, 9), x)
+
+
 def test_style_mix_mixes_statistics_only_within_an_emotion():
     """Each mixed window keeps its frame pattern and takes statistics between its own and a same-label partner's."""
     from tools import train

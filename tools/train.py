@@ -72,6 +72,10 @@ class TrainConfig:
     # With this probability a window becomes a random 0.8-2 s span of itself, repeated to fill the
     # window, as the live path fills the window for a short utterance (most clips here are longer).
     short_span_p: float = 0.0
+    # With this probability a window's chunks reach the LSTM in a random order (each chunk's own frames
+    # unchanged: the CNN reads every chunk alone). RAVDESS actors all say the same two sentences, so the
+    # order of events across a window can identify an emotion there and nowhere else (0 = off).
+    chunk_shuffle_p: float = 0.0
     # Mixup of pairs of training windows (Beta(alpha, alpha) weights; 0 = off).
     mixup_alpha: float = 0.0
     # Style mixing (MixStyle, frequency-wise as for unseen recording devices in acoustic scene
@@ -131,7 +135,7 @@ _AT_LEAST_ONE = {"chunks", "lstm_units", "epochs", "patience", "batch_size", "me
                  "tempo_warp", "vtlp"}
 #: Probabilities and shares: at most 1 (dropout and the averaging's decay below 1, or nothing would learn).
 _AT_MOST_ONE = {"dropout", "label_smoothing", "ema_decay", "cepstral_shift_p", "corpus_balance", "tempo_warp_p",
-                "vtlp_p", "short_span_p", "style_mix_p", "reference_dropout"}
+                "vtlp_p", "short_span_p", "chunk_shuffle_p", "style_mix_p", "reference_dropout"}
 _BELOW_ONE = {"dropout", "label_smoothing", "ema_decay"}
 
 
@@ -398,6 +402,17 @@ def short_spans(x: np.ndarray, rng: np.random.Generator, p: float, frames_range=
     return x[np.arange(n)[:, None], pos]
 
 
+def chunk_shuffle(x: np.ndarray, rng: np.random.Generator, p: float, chunks: int) -> np.ndarray:
+    """Permute the ``chunks`` equal blocks of frames of some windows (probability ``p``) (new array)."""
+    n, frames, _ = x.shape
+    size = frames // chunks
+    order = np.tile(np.arange(chunks), (n, 1))
+    shuffled = np.flatnonzero(rng.random(n) < p)
+    order[shuffled] = rng.permuted(order[shuffled], axis=1)
+    pos = (order[:, :, None] * size + np.arange(size)[None, None, :]).reshape(n, frames)
+    return x[np.arange(n)[:, None], pos]
+
+
 def mixup(x: np.ndarray, y: np.ndarray, w: np.ndarray, rng: np.random.Generator, alpha: float):
     """Convex combinations of random pairs of windows, their targets and their sample weights."""
     n = len(x)
@@ -514,6 +529,8 @@ def train(
             x = short_spans(x, rng, cfg.short_span_p)
         if cfg.tempo_warp > 1.0:
             x = tempo_warp(x, rng, cfg)
+        if cfg.chunk_shuffle_p > 0:
+            x = chunk_shuffle(x, rng, cfg.chunk_shuffle_p, cfg.chunks)
         if cfg.style_mix_p > 0:
             x = style_mix(x, labels, rng, cfg.style_mix_p, cfg.style_mix_alpha)
         if cfg.spec_augment:
