@@ -373,13 +373,13 @@ def test_usage_errors():
 
 def test_listen_lines_round_a_confidence_down_as_the_app_does():
     """0.397 is uncertain at --confidence 0.4: its line must not say 0.40."""
-    from realtime_ser.cli import _format_event
+    from realtime_ser.cli.listen import format_event
     from realtime_ser.pipeline.events import EmotionEvent
 
     probs = {"sad": 0.397, "neutral": 0.303, "happy": 0.3}
-    line = _format_event(EmotionEvent(3, 1.0, 2.5, "uncertain", "sad", 0.397, probs, True))
+    line = format_event(EmotionEvent(3, 1.0, 2.5, "uncertain", "sad", 0.397, probs, True))
     assert line == "[    2.50] FINAL   #3 uncertain   0.39  (1.00-2.50 s)  (top sad)"
-    line = _format_event(EmotionEvent(4, 3.0, 4.0, "sad", "sad", 0.58 - 1e-12, probs, False))  # 0.58, as stored
+    line = format_event(EmotionEvent(4, 3.0, 4.0, "sad", "sad", 0.58 - 1e-12, probs, False))  # 0.58, as stored
     assert line == "[    4.00] partial #4 sad         0.58  (3.00-4.00 s)"
 
 
@@ -642,7 +642,7 @@ def test_every_command_explains_itself_with_examples_that_parse():
     (an option renamed or removed would make the examples lie)."""
     import shlex
 
-    from realtime_ser.cli import EPILOGS, build_parser
+    from realtime_ser.cli.parser import EPILOGS, build_parser
 
     for command in ("devices", "listen", "analyze", "sessions"):
         r = run_cli(command, "--help")

@@ -1,0 +1,148 @@
+"""``realtime-ser analyze``: recordings through the microphone's path, as fast as the CPU allows."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from realtime_ser.cli.common import (
+    EXIT_ERROR, load_model, load_settings, named_format, pipeline_config, print_error, print_warning,
+    with_option_named, write_output,
+)
+from realtime_ser.cli.inputs import collect_inputs, merge_markers
+from realtime_ser.cli.render import render_summary, render_timeline
+from realtime_ser.console import write_stdout as _print
+from realtime_ser.errors import SerError
+
+#: With the default ``--jobs 0``, batches smaller than this run in this process.
+SERIAL_BELOW = 8
+
+
+_WORKER_MODEL = None
+
+
+def _use_model(model) -> None:
+    """The model _analyze_one uses in this process."""
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+
+
+def _init_worker(model_path):
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    _use_model(EmotionModel.load(model_path))
+
+
+def _analyze_one(task):
+    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio)."""
+    index, path, config, include_partials, channel = task
+    from realtime_ser.audio.io import audio_duration
+    from realtime_ser.pipeline.worker import analyze_file
+
+    try:
+        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel)
+        return index, [ev.to_dict() for ev in events], None, audio_duration(path)
+    except SerError as exc:
+        return index, None, str(exc), 0.0
+    except (OSError, MemoryError) as exc:
+        return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
+
+
+def _output_format(args) -> str:
+    """-f if given (with a warning where the --output file's extension names another format, as a
+    reader of ``out.json`` would expect JSON), else what the extension says, else CSV."""
+    named = named_format(args.output)
+    if args.format:
+        written = "csv" if args.format == "summary" else args.format
+        if named is not None and named != written:
+            print_warning(f"{args.output}: writing {args.format.upper()} (--format {args.format}), "
+                  f"not the {named.upper()} its name suggests")
+        return args.format
+    return named or "csv"
+
+
+def cmd_analyze(args) -> int:
+    from tqdm import tqdm
+
+    settings = load_settings(args)
+    fmt = _output_format(args)
+    if args.output:  # before the analysis, which can take long: not to fail only at the end
+        write_output(args.output)
+    model = load_model(args, settings)  # a bad model fails before any input is read
+    config = pipeline_config(settings, args)
+    markers: dict[str, list[dict]] = {}
+    items = collect_inputs(args.inputs, markers)
+    tasks = [(i, str(p), config, args.partials, args.channel) for i, (_, p, err) in enumerate(items) if err is None]
+    results: dict[int, tuple] = {}
+    durations: dict[int, float] = {}  # seconds of audio per input
+    warnings: list[str] = []
+    failed: dict[int, str] = {i: err for i, (_, _, err) in enumerate(items) if err is not None}
+    batch = len(items) > 1  # one input's failure is said once, at the end, as one line
+    for i in sorted(failed):
+        if batch:
+            print_error(failed[i])
+
+    jobs = args.jobs or (os.cpu_count() or 1)
+    if args.jobs == 0 and len(tasks) < SERIAL_BELOW:
+        jobs = 1  # starting worker processes costs more than a few files take
+    jobs = min(jobs, max(1, len(tasks)))
+    if args.progress == "auto":
+        hide = len(tasks) < 2 or not sys.stderr.isatty()
+    else:
+        hide = args.progress == "off"
+    bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        if jobs <= 1:
+            _use_model(model)
+            iterator = map(_analyze_one, tasks)
+            pool = None
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model.source,))
+            iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
+        for index, rows, error, seconds in iterator:
+            if error is not None:
+                failed[index] = error
+                if batch:
+                    bar.clear()
+                    print_error(error)
+            else:
+                results[index] = merge_markers(rows, markers.get(items[index][0], []))
+                durations[index] = seconds
+                for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
+                    if row.get("type") == "status":
+                        warnings.append(f"{items[index][0]}: {with_option_named(row['message'])}")
+                        if len(items) > 1:
+                            bar.clear()
+                            print_warning(warnings[-1])
+            bar.update(1)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        bar.close()
+
+    if not results:  # every input failed: an empty timeline must not replace an earlier --output
+        print_error(f"all {len(items)} inputs failed; nothing written" if batch else f"{failed[0]}; nothing written")
+        return EXIT_ERROR
+    if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
+        # silent, or speech too quiet for the VAD, everywhere (the warnings above say why for each)
+        print_error("no speech found in any input; nothing written" if len(items) > 1
+             else (warnings or ["no speech found"])[0] + "; nothing written")
+        return EXIT_ERROR
+    if len(items) == 1:
+        for warning in warnings:
+            print_warning(warning)
+    if fmt == "summary":
+        text = render_summary(items, results, durations)
+    else:
+        text = render_timeline(items, results, failed, fmt)
+    if args.output:
+        write_output(args.output, text)
+    else:
+        _print(text, end="")
+    if failed:
+        print_error(f"{len(failed)} of {len(items)} inputs failed")
+        return EXIT_ERROR
+    return 0

@@ -1,0 +1,186 @@
+"""What the commands share: their one-line messages and exit codes, the settings file, the model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from realtime_ser.atomic_file import check_writable, write_text_atomic
+from realtime_ser.console import number_arg
+from realtime_ser.errors import SerError
+
+PROG = "realtime-ser"
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def print_error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+def print_warning(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+class UsageError(SerError):
+    """Options that do not fit together or a value argparse cannot check alone: exit 2, like argparse."""
+
+
+def write_output(path: str, text: str | None = None) -> None:
+    """Replace the ``--output`` file with ``text``; with None only check that it could be (before
+    a long analysis). Either way a problem is the same one line."""
+    try:
+        if text is None:
+            check_writable(path)
+        else:
+            write_text_atomic(path, text)
+    except OSError as exc:
+        raise SerError(f"{path}: cannot write output ({exc.strerror or exc})") from None
+
+
+def with_option_named(message: str) -> str:
+    """A no-speech message's advice in this front end's terms: the option that sets the threshold."""
+    from realtime_ser.dsp.vad import LOWER_THRESHOLD
+
+    return message.replace(LOWER_THRESHOLD, "a lower --threshold-db")
+
+
+#: The settings an option replaces for one run, when given: ``(option, setting, given(args))``.
+#: A bad value of such a setting in the config file is then a warning, not an error (it is not
+#: used).  A bare ``--record`` replaces only the switch; ``--record DIR`` the folder too.  An option
+#: a command does not have is never given (analyze has no --device).
+SETTING_OVERRIDES = (
+    ("--model", "model_path", lambda args: bool(getattr(args, "model", None))),
+    ("--threshold-db", "vad_threshold_db", lambda args: getattr(args, "threshold_db", None) is not None),
+    ("--confidence", "confidence_threshold", lambda args: getattr(args, "confidence", None) is not None),
+    ("--device", "device", lambda args: getattr(args, "device", None) is not None),
+    ("--replay", "device", lambda args: bool(getattr(args, "replay", None))),  # no microphone
+    ("--record", "record_sessions", lambda args: getattr(args, "record", None) is not None),
+    ("--record DIR", "session_dir", lambda args: bool(getattr(args, "record", None))),
+)
+
+
+#: The settings each command reads; a bad value of any other is a warning for it, not an error
+#: (`analyze` must not fail on a bad default microphone).  `sessions` reads only the folder.
+SETTINGS_READ = {
+    "listen": None,  # all of them
+    "analyze": ("vad_threshold_db", "confidence_threshold", "smoothing", "partial_interval_s",
+                "max_utterance_s", "model_path"),
+    "sessions": ("session_dir",),
+}
+
+
+def _unused_settings(args) -> dict[str, str]:
+    """``{setting: why this run does not use it}``: an option given in ``args`` replaces it, or the
+    command does not read it."""
+    import dataclasses
+
+    from realtime_ser.config import Settings
+
+    unused: dict[str, str] = {}
+    for option, setting, given in SETTING_OVERRIDES:
+        if given(args):
+            unused.setdefault(setting, f"{option} overrides it")
+    command = getattr(args, "command", None)
+    read = SETTINGS_READ.get(command)
+    if read is not None:
+        for field in dataclasses.fields(Settings):
+            if field.name not in read:
+                unused.setdefault(field.name, f"`{command}` does not use it")
+    return unused
+
+
+def load_settings(args):
+    """User settings from the config file (``--config`` or the platform default); warnings to stderr."""
+    from realtime_ser.config import load_with_warnings
+
+    settings, warnings = load_with_warnings(getattr(args, "config", None), unused=_unused_settings(args))
+    for warning in warnings:
+        print_warning(warning)
+    return settings
+
+
+def pipeline_config(settings, args):
+    """The settings' pipeline configuration with this run's ``--threshold-db`` / ``--confidence``."""
+    config = settings.pipeline_config()
+    if args.threshold_db is not None:
+        config.vad.threshold_db = args.threshold_db
+    if args.confidence is not None:
+        config.confidence_threshold = args.confidence
+    return config
+
+
+def _setting_value(name: str):
+    """An argparse type: a number the setting ``name`` allows (the ranges config.json is held to)."""
+    from realtime_ser.config import check_setting
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        problem = check_setting(name, value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, not {text}")
+        return value
+
+    return parse
+
+
+#: --channel of listen and analyze: a whole number >= 1
+channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
+CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
+                "of a call, one speaker's microphone")
+
+
+def load_model(args, settings):
+    """The model named by --model, else by the settings' model_path, else the bundled one.
+
+    A folder is called a folder, and a bad model_path names the settings file it came from:
+    that file, not the command line, is what the user has to fix.
+    """
+    from realtime_ser.config import default_config_path
+    from realtime_ser.errors import ModelError
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    path = args.model or settings.model_path
+    try:
+        if path and Path(path).is_dir():
+            raise ModelError(f"{path}: is a directory, not a model file")
+        return EmotionModel.load(path)
+    except SerError as exc:
+        if args.model or not settings.model_path:
+            raise
+        raise ModelError(f"{exc} (model_path in {args.config or default_config_path()})") from None
+
+
+def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """Model, VAD threshold, confidence and settings file: the same for listen and analyze."""
+    p.add_argument("--model", metavar="FILE", help="TFLite model (default: model_path of the settings, else "
+                                                   "the bundled models/ser_int8.tflite)")
+    p.add_argument("--threshold-db", type=_setting_value("vad_threshold_db"), metavar="DB",
+                   help="VAD threshold above the noise floor in dB; lower finds quieter speech "
+                        "(default: vad_threshold_db of the settings, 12)")
+    p.add_argument("--confidence", type=_setting_value("confidence_threshold"), metavar="P",
+                   help="below this confidence the label is 'uncertain' (default: confidence_threshold "
+                        "of the settings, 0.4)")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
+
+
+def check_title_length(title: str | None) -> None:
+    """A --title longer than a session stores is refused, not cut: the user would not know what was kept."""
+    from realtime_ser.session.format import MAX_TITLE_CHARS
+
+    length = len(" ".join((title or "").split()))  # as the session stores it: one line, trimmed
+    if length > MAX_TITLE_CHARS:
+        raise UsageError(f"--title is {length} characters long; at most {MAX_TITLE_CHARS} are allowed")
+
+
+#: The formats an --output file's extension names.
+FORMAT_EXTENSIONS = ("csv", "json", "jsonl")
+
+
+def named_format(output: str | None) -> str | None:
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in FORMAT_EXTENSIONS else None

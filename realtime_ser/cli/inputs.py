@@ -1,0 +1,123 @@
+"""What ``analyze`` reads: files, folders searched for audio, and session folders (with their markers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from realtime_ser.cli.common import print_warning
+from realtime_ser.errors import SerError
+
+
+def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> Path | None:
+    """Hook for session folders: the recording inside, or None if ``path`` is not a session.
+
+    Raises SessionError (reported like a bad file) for a session folder that cannot be read.
+    """
+    if not is_session(path):
+        return None
+    from realtime_ser.session import Session
+
+    session = Session.open(path)
+    for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
+        print_warning(warning)
+    if markers is not None:  # kept for the timeline, from this same reading of the event log
+        markers[str(path)] = [m.to_dict() for m in session.markers]
+    return Path(session.audio_path)
+
+
+def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
+    """``events`` (an analysis, in order) with ``markers`` (sorted) put where they happened.
+
+    An event counts at the stream time it was emitted (an emotion result at its
+    utterance's end), as in ``listen --output``; the analysis keeps its own order.
+    """
+    merged: list[dict] = []
+    pending = list(markers)
+    for ev in events:
+        t = ev.get("time", ev.get("end"))
+        while pending and isinstance(t, (int, float)) and pending[0]["time"] < t:
+            merged.append(pending.pop(0))
+        merged.append(ev)
+    return merged + pending
+
+
+def is_session(path: Path) -> bool:
+    """A session folder is analysed as one recording (markers, its name), not as loose audio; so is
+    one named like a session, so that a missing manifest is its error rather than passed over."""
+    try:
+        from realtime_ser.session.reader import is_session_folder, named_like_session
+    except ImportError:  # sessions are optional for analysis
+        return False
+    return is_session_folder(path) or named_like_session(path)
+
+
+def _folder_contents(folder: Path) -> list[tuple[Path, bool]]:
+    """``(path, is a session folder)`` for the audio files and session folders anywhere under
+    ``folder``, in path order; a session folder's own files are not searched (it is one input)."""
+    from realtime_ser.audio.io import is_audio_file
+
+    found: list[tuple[Path, bool]] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        sessions = {d for d in dirs if is_session(here / d)}
+        dirs[:] = [d for d in dirs if d not in sessions]
+        found += [(here / d, True) for d in sessions]
+        found += [(here / f, False) for f in files if is_audio_file(f) and (here / f).is_file()]
+    return sorted(found)
+
+
+def _session_input(folder: Path, markers) -> tuple[str, Path | None, str | None]:
+    """A session folder as one input: its recording, with its markers kept for the timeline."""
+    try:
+        return str(folder), session_audio(folder, markers), None
+    except SerError as exc:
+        return str(folder), None, str(exc)
+
+
+def _file_input(path: Path, markers) -> tuple[str, Path | None, str | None]:
+    """A plain audio file as one input, with the marks the app keeps for it (set while replaying it
+    there; the file itself is never written to) kept for the timeline."""
+    if markers is not None:
+        from realtime_ser.session.file_marks import default_marks_dir, load_marks
+
+        kept = load_marks(default_marks_dir(), path).markers  # none for a file changed since
+        if kept:
+            markers[str(path)] = [m.to_dict() for m in kept]
+    return str(path), path, None
+
+
+def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
+    """One command-line argument as ``(display name, audio path or None, error or None)`` items."""
+    if not p.is_dir():
+        return [_file_input(p, markers) if p.exists() else (str(p), None, f"{p}: no such file")]
+    if is_session(p):
+        return [_session_input(p, markers)]
+    found = _folder_contents(p)
+    if not found:
+        return [(str(p), None, f"{p}: no audio files in this folder")]
+    return [_session_input(f, markers) if session else _file_input(f, markers) for f, session in found]
+
+
+def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None
+                   ) -> list[tuple[str, Path | None, str | None]]:
+    """Expand arguments into ``(display name, audio path or None, error or None)``.
+
+    A session folder, named or found in a folder, is one input: its stored markers go into
+    ``markers`` under its display name, as do the marks the app keeps for a plain file.  An input
+    met twice (the same file twice, a file and a folder holding it) is analysed once, where it
+    first appears.
+    """
+    items: list[tuple[str, Path | None, str | None]] = []
+    given: set[Path] = set()
+    found: set[Path] = set()
+    for arg in paths:
+        if Path(arg).resolve() in given:  # a repeated argument is not even opened again
+            continue
+        given.add(Path(arg).resolve())
+        for name, audio, error in _expand(Path(arg), markers):
+            key = (audio or Path(name)).resolve()
+            if key not in found:
+                found.add(key)
+                items.append((name, audio, error))
+    return items

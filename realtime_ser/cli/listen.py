@@ -1,0 +1,299 @@
+"""``realtime-ser listen``: emotion events live from a microphone (or a replay paced like one),
+optionally recorded as a session, with markers typed on the terminal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from realtime_ser.atomic_file import open_for_writing
+from realtime_ser.cli.common import (
+    EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, pipeline_config,
+    print_error, print_warning, with_option_named,
+)
+from realtime_ser.cli.inputs import session_audio
+from realtime_ser.console import write_stdout as _print
+from realtime_ser.errors import SerError
+
+log = logging.getLogger(__name__)
+
+
+def format_event(ev) -> str | None:
+    """One line of ``listen``'s output. A confidence is rounded down, as the app shows it: 0.397
+    reads 0.39 next to the uncertain it is labelled at ``--confidence 0.4``, not 0.40."""
+    from realtime_ser.pipeline.smoothing import round_down
+
+    if ev.type == "speech":
+        return f"[{ev.time:8.2f}] speech {ev.kind:<5} #{ev.utterance_id}"
+    if ev.type == "emotion":
+        kind = "FINAL  " if ev.final else "partial"
+        extra = f"  (top {ev.top_label})" if ev.uncertain else ""
+        lat = f"  latency {ev.latency_ms:.0f} ms" if ev.final and ev.latency_ms is not None else ""
+        return (
+            f"[{ev.end:8.2f}] {kind} #{ev.utterance_id} {ev.label:<10} {round_down(ev.confidence, 2):5.2f}"
+            f"  ({ev.start:.2f}-{ev.end:.2f} s){extra}{lat}"
+        )
+    if ev.type == "marker":
+        return f"[{ev.time:8.2f}] marker {ev.marker_id}" + (f": {ev.note}" if ev.note else "")
+    return f"[{ev.time:8.2f}] {ev.level}: {with_option_named(ev.message)}"
+
+
+#: A longer "line" on stdin is cut here (``listen < /dev/zero`` must not eat all memory).
+MAX_NOTE_BYTES = 64 * 1024
+
+
+def _in_background(fd: int) -> bool:
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:  # a terminal that is not our controlling one: no job control to respect
+        return False
+
+
+def _read_note_lines(on_line) -> None:
+    """Call ``on_line(text)`` for every line on stdin that ends with Enter, until EOF (thread body).
+
+    Reads the file descriptor, not ``sys.stdin``: a daemon thread blocked in
+    ``sys.stdin.readline()`` holds the buffer's lock, which can abort the interpreter's
+    shutdown.  On a terminal it reads only while in the foreground: a background job
+    (``listen &``) reading its terminal would be stopped by SIGTTIN, or take lines typed
+    for the shell.  Any problem just ends reading; listening goes on.
+    """
+    try:
+        fd = sys.stdin.fileno()
+        job_control = os.isatty(fd) and hasattr(os, "tcgetpgrp")
+        pending = b""
+        while True:
+            if job_control:
+                if _in_background(fd):
+                    time.sleep(0.5)
+                    continue
+                select.select([fd], [], [])
+                if _in_background(fd):  # moved to the background while waiting: not ours
+                    continue
+            data = os.read(fd, 4096)
+            if not data:
+                return  # EOF: stdin closed, /dev/null, Ctrl-D
+            *lines, pending = (pending + data).split(b"\n")
+            pending = pending[:MAX_NOTE_BYTES]
+            for line in lines:
+                on_line(line[:MAX_NOTE_BYTES].decode("utf-8", "replace").strip())
+    except Exception as exc:  # no stdin (pythonw), a closed or odd descriptor: no markers, that's all
+        log.debug("reading notes from stdin stopped: %r", exc)
+
+
+def _repair_sessions(folder: Path) -> None:
+    """Repair sessions a killed earlier run left behind, before recording new ones."""
+    from realtime_ser.session import repair_interrupted
+
+    for report in repair_interrupted(folder):
+        print(f"{PROG}: {report.summary()}", file=sys.stderr, flush=True)
+
+
+def _check_listen_options(args, settings) -> None:
+    """Options that do nothing in this combination are refused before anything starts."""
+    if args.speed is not None and not args.replay:
+        raise UsageError("--speed sets the pace of a replay: use it with --replay")
+    if args.device is not None and args.replay:
+        raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
+    if args.title and args.record is None and not settings.record_sessions:
+        raise UsageError("--title names a recorded session: use it with --record")
+    check_title_length(args.title)
+
+
+def _listen_source(args, settings):
+    """The microphone, or the --replay file paced in real time; a session folder replays its
+    recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
+    from realtime_ser.audio.sources import FileSource, MicrophoneSource
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    if not args.replay:
+        source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
+        return source, []
+    path = Path(args.replay)
+    stored: dict[str, list[dict]] = {}
+    audio = session_audio(path, stored) if path.is_dir() else None
+    source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
+    if audio is not None:
+        source.name = path.resolve().name  # the session, not its "audio.wav"
+    markers = [MarkerEvent(m["marker_id"], m["time"], m.get("note", "")) for m in stored.get(str(path), [])]
+    return source, sorted(markers, key=lambda m: m.time)
+
+
+def _start_listening(pipeline, recorder) -> None:
+    """Start the session recorder, then the input; if the input cannot open, the recorder removes
+    the session folder again (only if nothing reached it): ``sessions`` would list it as empty."""
+    if recorder is None:
+        pipeline.start()
+        return
+    folder = recorder.start()
+    try:
+        pipeline.start()
+    except SerError:
+        recorder.discard()
+        raise
+    print(f"recording session to {folder}", file=sys.stderr, flush=True)
+
+
+def _wait_until_done(pipeline, stop: threading.Event, args, tick) -> None:
+    """Until Ctrl-C, the end of a replay, or --duration: seconds of audio, which for a microphone
+    is seconds of listening (counted on the clock: a lost device delivers no audio) and for a
+    replay is seconds of the file, whatever --speed. ``tick()`` is called on every check."""
+    t0 = time.monotonic()
+    while not stop.is_set() and pipeline.running:
+        tick()
+        if args.duration is not None:
+            done = pipeline.stats.stream_time if args.replay else time.monotonic() - t0
+            if done >= args.duration:
+                break
+        stop.wait(0.01 if args.replay else 0.05)
+
+
+def cmd_listen(args) -> int:
+    from realtime_ser.pipeline.events import MarkerEvent
+    from realtime_ser.pipeline.worker import Pipeline
+
+    settings = load_settings(args)
+    _check_listen_options(args, settings)
+    model = load_model(args, settings)
+    config = pipeline_config(settings, args)
+    source, stored_markers = _listen_source(args, settings)
+    record_dir = None
+    if args.record is not None or settings.record_sessions:
+        record_dir = Path(args.record) if args.record else settings.session_path
+        _repair_sessions(record_dir)
+    if named_format(args.output) in ("csv", "json"):
+        print_warning(f"{args.output}: writing JSONL (one event per line, as listen always does), "
+              f"not the {named_format(args.output).upper()} its name suggests")
+    try:
+        out = open_for_writing(args.output) if args.output else None
+    except OSError as exc:
+        raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
+    pipeline = Pipeline(source, model, config)
+    recorder = None
+    if record_dir is not None:
+        from realtime_ser.session import SessionRecorder
+
+        recorder = SessionRecorder(
+            record_dir, model.params.sample_rate, source.name, model.metadata, settings,
+            on_error=lambda msg: print_error(msg), title=args.title,
+        )
+        pipeline.add_audio_listener(recorder.write_audio)
+        pipeline.add_event_listener(recorder.write_event)
+    finals: list = []
+    markers = 0  # shown in the summary: the replayed session's and the ones typed
+    last_marker_id = max((m.marker_id for m in stored_markers), default=0)  # typed ones are numbered on
+    markers_open = True  # closed before the output file is: a late line must not write into it
+    lock = threading.RLock()  # add_marker holds it around on_event
+    stop = threading.Event()
+    stdout_failed: list[BaseException] = []  # a full disk or closed pipe behind stdout ends listening
+
+    def on_event(ev) -> None:
+        nonlocal out
+        with lock:
+            if ev.type == "emotion" and ev.final:
+                finals.append(ev)
+            # the error that stops the pipeline is reported once, as the last line on stderr
+            fatal = ev.type == "status" and ev.level == "error" and ev.message == pipeline.error
+            if (args.partials or ev.type != "emotion" or ev.final) and not fatal and not stdout_failed:
+                line = format_event(ev)
+                try:
+                    if line:
+                        _print(line)
+                except (SerError, BrokenPipeError) as exc:
+                    stdout_failed.append(exc)
+                    stop.set()
+            if out is not None:
+                try:
+                    out.write(json.dumps(ev.to_dict()) + "\n")
+                    out.flush()
+                except OSError as exc:  # disk full: stop writing, keep listening
+                    print_error(f"{args.output}: writing stopped ({exc.strerror})")
+                    out = None
+
+    def add_marker(note: str) -> None:
+        """A line typed on stdin: a marker at the current stream time, through the events' path."""
+        nonlocal last_marker_id
+        with lock:
+            if markers_open:
+                last_marker_id += 1
+                mark(MarkerEvent(last_marker_id, pipeline.stats.stream_time, note))
+
+    def mark(ev) -> None:
+        nonlocal markers
+        with lock:
+            markers += 1
+            if recorder is not None:
+                recorder.write_event(ev)
+            on_event(ev)
+
+    def replay_markers() -> None:
+        """A replayed session's markers, each once the replay reaches its moment (as the app shows them)."""
+        with lock:
+            while stored_markers and markers_open and stored_markers[0].time <= pipeline.stats.stream_time:
+                mark(stored_markers.pop(0))
+
+    pipeline.add_event_listener(on_event)
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _start_listening(pipeline, recorder)
+        on_terminal = _stdin_is_terminal()
+        # Piped stdin only when asked: in a script (`while read f; do ... listen; done < list`)
+        # it is someone else's input, and reading it would silently eat it.
+        if on_terminal or args.notes_from_stdin:
+            threading.Thread(target=_read_note_lines, args=(add_marker,), name="realtime-ser-notes",
+                             daemon=True).start()
+        hint = "type a note + Enter to mark a moment, " if on_terminal else ""
+        print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
+        _wait_until_done(pipeline, stop, args, replay_markers)
+    finally:
+        replay_markers()  # those the replay reached in its last moments
+        with lock:
+            markers_open = False
+        pipeline.stop()
+        if recorder is not None and recorder.recording:
+            recorder.stop()
+        signal.signal(signal.SIGINT, previous)
+        if out is not None:
+            out.close()
+    _print_summary(pipeline.stats, finals, markers)
+    if recorder is not None and recorder.folder is not None:
+        print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
+    if stdout_failed:
+        raise stdout_failed[0]
+    if pipeline.error:
+        print_error(pipeline.error)
+        return EXIT_ERROR
+    return 0
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _print_summary(stats, finals, markers: int = 0) -> None:
+    counts = Counter(ev.label for ev in finals)
+    lat = [ev.latency_ms for ev in finals if ev.latency_ms is not None]
+    lines = [
+        "--- summary ---",
+        f"audio: {stats.stream_time:.1f} s, utterances: {len(finals)}",
+        "emotions: " + (", ".join(f"{k} {v}" for k, v in counts.most_common()) or "none"),
+        f"dropped samples: {stats.dropped_samples}, overruns: {stats.overruns}",
+    ]
+    if lat:
+        lines.append(f"final-event latency: mean {sum(lat) / len(lat):.0f} ms, max {max(lat):.0f} ms")
+    if markers:
+        lines.append(f"markers: {markers}")
+    print("\n".join(lines), file=sys.stderr, flush=True)

@@ -1,0 +1,85 @@
+"""What ``analyze`` writes: the timeline (CSV, JSON, JSONL) or one summary row per input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+CSV_FIELDS = ["file", "utterance_id", "start", "end", "label", "top_label", "confidence", "final"]
+
+
+def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
+    """The analysis result as CSV (one row per emotion event or marker), JSON or JSONL."""
+    buf = io.StringIO()
+    if fmt == "json":
+        doc = []
+        for i, (name, _, _) in enumerate(items):
+            entry = {"file": name}
+            if i in failed:
+                entry["error"] = failed[i]
+            else:
+                entry["events"] = results.get(i, [])
+            doc.append(entry)
+        json.dump(doc, buf, indent=1)
+        buf.write("\n")
+        return buf.getvalue()
+    if fmt == "jsonl":
+        for i, (name, _, _) in enumerate(items):
+            if i in failed:
+                buf.write(json.dumps({"file": name, "type": "error", "message": failed[i]}) + "\n")
+                continue
+            for ev in results.get(i, []):
+                buf.write(json.dumps({"file": name, **ev}) + "\n")
+        return buf.getvalue()
+    labels = _model_labels(results)
+    writer = csv.writer(buf, lineterminator="\n")
+    # "note" (a marker's) goes last, so that the earlier columns keep their places
+    writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels] + ["note"])
+    for i, (name, _, _) in enumerate(items):
+        for ev in results.get(i, []):
+            if ev.get("type") == "marker":  # a moment, not a result: only its time and note
+                t = f"{ev['time']:.3f}"
+                writer.writerow([name, "", t, t, "marker", "", "", ""] + [""] * len(labels) + [ev["note"]])
+            if ev.get("type") != "emotion":
+                continue
+            writer.writerow(
+                [name, ev["utterance_id"], f"{ev['start']:.3f}", f"{ev['end']:.3f}", ev["label"], ev["top_label"],
+                 f"{ev['confidence']:.4f}", int(ev["final"])]
+                + [f"{ev['probabilities'].get(k, 0.0):.4f}" for k in labels]
+                + [""]
+            )
+    return buf.getvalue()
+
+
+def _model_labels(results: dict) -> list[str]:
+    """The model's classes, in its order (the keys of any result's probabilities)."""
+    for rows in results.values():
+        for ev in rows:
+            if ev.get("type") == "emotion":
+                return list(ev["probabilities"])
+    return []
+
+
+SUMMARY_FIELDS = ["file", "audio_s", "utterances", "speech_s", "markers"]
+
+
+def render_summary(items, results: dict, durations: dict) -> str:
+    """One CSV row per readable input: how long, how much speech, and the seconds of speech per
+    final label (as the app's *This session* and ``sessions`` count them), largest shares last."""
+    from realtime_ser.pipeline.events import UNCERTAIN, event_from_dict
+    from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
+
+    labels = _model_labels(results) + [UNCERTAIN]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SUMMARY_FIELDS + [f"{label}_s" for label in labels] + ["shares"])
+    for i, (name, _, _) in enumerate(items):
+        if i not in results:
+            continue
+        finals = [event_from_dict(ev) for ev in results[i] if ev.get("type") == "emotion" and ev["final"]]
+        seconds = dict(speech_time_by_label(finals))
+        markers = sum(ev.get("type") == "marker" for ev in results[i])
+        writer.writerow([name, f"{durations.get(i, 0.0):.2f}", len(finals), f"{sum(seconds.values()):.2f}", markers]
+                        + [f"{seconds.get(label, 0.0):.2f}" for label in labels] + [describe_shares(finals)])
+    return buf.getvalue()
