@@ -513,6 +513,11 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "(the earlier run, reproduced) and 67.6 / 49.1 (EMO-DB 72.2%, 71.1%). Five-pair means 68.8 / 55.4,",
         "EMO-DB 69.8%, against 67.9 / 49.5, EMO-DB 72.4%: TESS ahead on every pair, but the two EMO-DB",
         "validation speakers 2.6 points down, so it stays rejected and this family is closed.",
+        "Chunk order (`chunk_shuffle_p` 0.5, set before its runs): RAVDESS actors all say the same two",
+        "sentences, so where in a window things happen can name an emotion there and nowhere else; half",
+        "the windows reached the LSTM with their 9 chunks in random order (each chunk intact). Same rule",
+        "as the candidates above: 64.7 / 53.9, 63.5 / 50.5, 65.1 / 57.1 (means 64.4 / 53.8, EMO-DB 67.1%),",
+        "rejected on validation and EMO-DB: TESS +4.0 for 4.0 points of validation UA, the trade once more.",
         *([f"This build: {metrics['cross_corpus']['corpus'].upper()} UA {_pct(metrics['cross_corpus']['ua'])}"
            " (below)."] if metrics.get("cross_corpus") else []),
         *([f"This build's validation UA ({'out-of-fold' if run.get('cross_fit') else 'early-stopping speakers'}):"
