@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from realtime_ser.cli.common import (
     EXIT_ERROR, load_model, load_settings, named_format, pipeline_config, print_error, print_warning,
     with_option_named, write_output,
 )
 from realtime_ser.cli.inputs import collect_inputs, merge_markers
+from realtime_ser.cli.piped import is_piped
 from realtime_ser.cli.render import render_summary, render_timeline
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
@@ -62,16 +65,31 @@ def _output_format(args) -> str:
 
 
 def cmd_analyze(args) -> int:
-    from tqdm import tqdm
-
     settings = load_settings(args)
     fmt = _output_format(args)
     if args.output:  # before the analysis, which can take long: not to fail only at the end
         write_output(args.output)
     model = load_model(args, settings)  # a bad model fails before any input is read
     config = pipeline_config(settings, args)
+    if not any(is_piped(arg) for arg in args.inputs):
+        return _analyze(args, model, config, fmt, None)
+    # Audio from pipes (``-``, ``<(...)``) is copied into a folder of its own for the run.
+    try:
+        spool = tempfile.TemporaryDirectory(prefix="realtime-ser-", ignore_cleanup_errors=True)
+    except OSError as exc:
+        print_error(f"cannot make a temporary folder for the piped audio ({exc.strerror or exc}); nothing written")
+        return EXIT_ERROR
+    with spool as spool_dir:
+        return _analyze(args, model, config, fmt, Path(spool_dir))
+
+
+def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
+    from tqdm import tqdm
+
     markers: dict[str, list[dict]] = {}
-    items = collect_inputs(args.inputs, markers)
+    items = collect_inputs(args.inputs, markers, spool_dir)
+    # An error about a pipe's temporary copy names the pipe, as the user gave it.
+    copies = {str(p): name for name, p, err in items if p is not None and p.parent == spool_dir}
     tasks = [(i, str(p), config, args.partials, args.channel) for i, (_, p, err) in enumerate(items) if err is None]
     results: dict[int, tuple] = {}
     durations: dict[int, float] = {}  # seconds of audio per input
@@ -103,7 +121,9 @@ def cmd_analyze(args) -> int:
             iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
         for index, rows, error, seconds in iterator:
             if error is not None:
-                failed[index] = error
+                path = str(items[index][1])
+                failed[index] = error.replace(path, copies[path]) if path in copies else error
+                error = failed[index]
                 if batch:
                     bar.clear()
                     print_error(error)

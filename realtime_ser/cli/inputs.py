@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from realtime_ser.cli.common import print_warning
+from realtime_ser.cli.piped import is_piped, spool_argument
 from realtime_ser.errors import SerError
 
 
@@ -99,14 +100,15 @@ def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
     return [_session_input(f, markers) if session else _file_input(f, markers) for f, session in found]
 
 
-def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None
-                   ) -> list[tuple[str, Path | None, str | None]]:
+def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None,
+                   spool_dir: Path | None = None) -> list[tuple[str, Path | None, str | None]]:
     """Expand arguments into ``(display name, audio path or None, error or None)``.
 
     A session folder, named or found in a folder, is one input: its stored markers go into
     ``markers`` under its display name, as do the marks the app keeps for a plain file.  An input
     met twice (the same file twice, a file and a folder holding it) is analysed once, where it
-    first appears.
+    first appears.  ``-`` (standard input) and pipes are copied into ``spool_dir`` first
+    (:mod:`realtime_ser.cli.piped`); their audio path is the copy.
     """
     items: list[tuple[str, Path | None, str | None]] = []
     given: set[Path] = set()
@@ -115,6 +117,12 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
         if Path(arg).resolve() in given:  # a repeated argument is not even opened again
             continue
         given.add(Path(arg).resolve())
+        if is_piped(arg):  # read once, now: a pipe cannot be opened again
+            if spool_dir is None:
+                items.append((arg, None, f"{arg}: a pipe cannot be read here"))
+            else:
+                items.append((arg, *spool_argument(arg, spool_dir, len(items))))
+            continue
         for name, audio, error in _expand(Path(arg), markers):
             key = (audio or Path(name)).resolve()
             if key not in found:

@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "model) as fast as the CPU allows, and write their emotion timeline or a summary.")
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR",
                    help="audio files (WAV, FLAC, MP3, M4A, a video's sound...), folders searched for them, "
-                        "or recorded session folders")
+                        "recorded session folders, or - for audio piped to standard input")
     p.add_argument("--format", "-f", choices=["csv", "json", "jsonl", "summary"],
                    help="the timeline (csv: one row per utterance; json; jsonl: one event per line), or "
                         "summary: one CSV row per input with its seconds of speech per emotion (default: "
