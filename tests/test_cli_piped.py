@@ -102,3 +102,10 @@ def test_a_pipe_is_copied_up_to_its_limit(tmp_path):
     path, error = spool(io.BytesIO(b"x" * 101), target, "-", "standard input", limit=100)
     assert path is None and not target.exists()  # no partial copy is left
     assert error == "-: more than 100 bytes arrived through standard input; save it to a file and analyse that"
+
+
+def test_a_replay_of_a_pipe_is_a_usage_error_pointing_to_analyze(model_path):
+    r = run_cli("listen", "--replay", "-", "--model", model_path, input="")
+    assert r.returncode == 2
+    error = assert_one_line_errors(r.stderr, 1)[0]
+    assert "a replay reads a file, not a pipe" in error and "realtime-ser analyze -" in error

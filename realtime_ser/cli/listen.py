@@ -20,6 +20,7 @@ from realtime_ser.cli.common import (
     print_error, print_warning, with_option_named,
 )
 from realtime_ser.cli.inputs import session_audio
+from realtime_ser.cli.piped import is_piped
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
 
@@ -103,6 +104,9 @@ def _check_listen_options(args, settings) -> None:
         raise UsageError("--speed sets the pace of a replay: use it with --replay")
     if args.device is not None and args.replay:
         raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
+    if args.replay and is_piped(args.replay):  # decoders seek: a pipe must be copied whole first, so not live
+        raise UsageError(f"--replay {args.replay}: a replay reads a file, not a pipe; "
+                         "analyse piped audio with `realtime-ser analyze -`")
     if args.title and args.record is None and not settings.record_sessions:
         raise UsageError("--title names a recorded session: use it with --record")
     check_title_length(args.title)
