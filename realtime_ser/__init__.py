@@ -9,7 +9,7 @@ Layers, from the bottom up:
 * ``realtime_ser.session``  -- recorded sessions: writing, reading, repairing them.
 * ``realtime_ser.cli`` / ``realtime_ser.gui`` -- the two front ends.
 
-For scripts: ``realtime_ser.predict_clip(path)`` (see ``realtime_ser.api``),
+For scripts: ``realtime_ser.predict_clip(path or samples)`` (see ``realtime_ser.api``),
 ``realtime_ser.EmotionModel`` and ``realtime_ser.Session``.
 """
 

@@ -1,7 +1,7 @@
 """The Python entry point for scripts: one recording in, its emotions out.
 
-``predict_clip`` runs a file through exactly the path the microphone takes (VAD, then the
-model on each utterance; :func:`realtime_ser.pipeline.worker.analyze_file`), so a script,
+``predict_clip`` runs a file (or an array of samples) through exactly the path the microphone
+takes (VAD, then the model on each utterance; :func:`realtime_ser.pipeline.worker.analyze_source`), so a script,
 ``realtime-ser analyze`` and the app agree.  It adds what a script usually wants on top of the
 per-utterance results: one probability per emotion for the whole recording, weighted by how
 long each utterance lasted (a long calm answer outweighs a short exclamation, as in the
@@ -27,6 +27,7 @@ __all__ = ["ClipPrediction", "predict_clip"]
 class ClipPrediction:
     """The emotions of one recording.
 
+    ``path``: the recording's file ("" for an array of samples).
     ``utterances``: the final result of each utterance the VAD found, in order.
     ``probabilities``: per emotion, the mean of the utterances' probabilities weighted by their
     length; empty when no speech was found (``message`` then says why).
@@ -62,28 +63,40 @@ def clip_probabilities(utterances: list[EmotionEvent], labels: list[str]) -> dic
 
 
 def predict_clip(
-    path: str | os.PathLike,
+    audio,
     model=None,
     config: PipelineConfig | None = None,
     channel: int | None = None,
+    sample_rate: int | None = None,
 ) -> ClipPrediction:
-    """The emotions of the recording at ``path`` (any format the app opens).
+    """The emotions of a recording: a file's path (any format the app opens) or an array of samples.
 
+    An array is ``(frames,)`` or ``(frames, channels)``, float in [-1, 1] or integer PCM, and needs
+    its ``sample_rate`` (no default: librosa loads at 22,050 Hz, soundfile at the file's rate, and
+    a wrong guess would go unnoticed); it takes the same path as the file it came from.
     ``channel`` (1-based) takes one channel of a multi-channel recording (one side of a call,
     one speaker's microphone) instead of the mix of all.
 
     ``model``: an :class:`~realtime_ser.model.emotion_model.EmotionModel`, a model file's path,
     or None for the bundled model; pass a loaded model when scoring many files.
-    Bad input (a missing, damaged or empty file, a bad model) raises
+    Bad input (a missing, damaged or empty file, an array that is not audio, a bad model) raises
     :class:`realtime_ser.errors.SerError` with a one-line message.
     """
+    from realtime_ser.audio.sources import ArraySource
+    from realtime_ser.errors import AudioFileError
     from realtime_ser.model.emotion_model import EmotionModel
-    from realtime_ser.pipeline.worker import analyze_file
+    from realtime_ser.pipeline.worker import analyze_file, analyze_source
 
+    is_path = isinstance(audio, (str, os.PathLike))
+    if is_path and sample_rate is not None:
+        raise AudioFileError(f"{audio}: sample_rate is for an array of samples; a file's header gives its own")
+    if not is_path and sample_rate is None:
+        raise AudioFileError("audio: an array of samples needs its sample_rate (e.g. sample_rate=16000)")
+    source = None if is_path else ArraySource(audio, sample_rate, channel)  # checked before a model loads
     if model is None or isinstance(model, (str, os.PathLike)):
         model = EmotionModel.load(model)
     config = config or PipelineConfig()
-    events = analyze_file(path, model, config, channel=channel)
+    events = analyze_file(audio, model, config, channel=channel) if is_path else analyze_source(source, model, config)
     finals = [ev for ev in events if isinstance(ev, EmotionEvent) and ev.final]
     messages = [ev.message for ev in events if isinstance(ev, StatusEvent)]
     labels = list(model.labels)
@@ -94,7 +107,7 @@ def predict_clip(
         confidence = probabilities[top_label]
         label = label_for(top_label, confidence, config.confidence_threshold)
     return ClipPrediction(
-        path=str(path),
+        path=str(audio) if is_path else "",
         utterances=finals,
         probabilities=probabilities,
         label=label,

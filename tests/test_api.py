@@ -74,3 +74,56 @@ def test_importing_the_package_stays_cheap():
     code = "import sys, realtime_ser; print('numpy' in sys.modules, realtime_ser.Session.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["False", "Session"]
+
+
+def timing_free(result) -> list:
+    return [dataclasses.replace(ev, latency_ms=None) for ev in result.utterances]
+
+
+def test_an_array_takes_the_path_of_the_file_it_came_from(model):
+    clip = ravdess_clips(step=97)[0]
+    from_file = realtime_ser.predict_clip(clip, model)
+    samples, rate = sf.read(clip)  # float64, (frames,)
+    from_array = realtime_ser.predict_clip(samples, model, sample_rate=rate)
+    assert from_file.has_speech and timing_free(from_array) == timing_free(from_file)
+    assert from_array.probabilities == from_file.probabilities and from_array.path == ""
+    pcm, _ = sf.read(clip, dtype="int16")  # integer PCM is scaled, not read as huge floats
+    assert realtime_ser.predict_clip(pcm, model, sample_rate=rate).probabilities == pytest.approx(
+        from_file.probabilities, abs=1e-3)
+    # One side of a two-channel array (the other silent), at another rate: the same speech is found.
+    stereo = np.stack([np.zeros(len(samples)), samples], axis=1)
+    right = realtime_ser.predict_clip(stereo, model, sample_rate=float(rate), channel=2)
+    assert [round(u.start, 1) for u in right.utterances] == [round(u.start, 1) for u in from_file.utterances]
+    assert right.top_label == from_file.top_label
+    assert not realtime_ser.predict_clip(stereo, model, sample_rate=rate, channel=1).has_speech
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"audio": np.zeros((2, 48000)), "sample_rate": 16000},
+     "audio: an array of shape (2, 48000) would have 48000 channels; audio is (frames, channels)"),
+    ({"audio": np.zeros(16000)}, "audio: an array of samples needs its sample_rate"),
+    ({"audio": "talk.wav", "sample_rate": 16000}, "talk.wav: sample_rate is for an array of samples"),
+    ({"audio": np.array(["a", "b"]), "sample_rate": 16000}, "audio: not audio samples"),
+    ({"audio": np.zeros(0), "sample_rate": 16000}, "audio: contains no audio samples"),
+    ({"audio": np.zeros((4, 2, 2)), "sample_rate": 16000}, "audio: an array of shape (4, 2, 2)"),
+    ({"audio": np.zeros((16000, 2)), "sample_rate": 16000, "channel": 3}, "audio: has 2 channels, so there is no channel 3"),
+    ({"audio": np.zeros(16000), "sample_rate": 22050.5}, "audio: sample rate must be a whole number of Hz"),
+    ({"audio": np.zeros(16000), "sample_rate": True}, "audio: sample rate must be a whole number of Hz"),
+])
+def test_an_array_that_is_not_audio_is_a_one_line_error(model, kwargs, message):
+    with pytest.raises(SerError) as info:
+        realtime_ser.predict_clip(model=model, **kwargs)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)
+
+
+def test_mono_from_array_scales_mixes_and_resamples():
+    from realtime_ser.audio.io import mono_from_array
+
+    assert mono_from_array(np.array([0, 16384, -32768], np.int16), 16000, 16000).tolist() == [0.0, 0.5, -1.0]
+    assert mono_from_array(np.array([128, 255, 0], np.uint8), 16000, 16000).tolist() == pytest.approx(
+        [0.0, 127 / 128, -1.0])
+    mixed = mono_from_array(np.array([[1.0, 0.0], [np.nan, 0.5]]), 16000, 16000)
+    assert mixed.dtype == np.float32 and mixed.tolist() == [0.5, 0.0]  # a frame with NaN is silence, as in a file
+    tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
+    out = mono_from_array(tone, 44100, 16000)
+    assert len(out) == 16000 and np.argmax(np.abs(np.fft.rfft(out))) == 440  # one second, still 440 Hz

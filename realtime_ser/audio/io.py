@@ -1,4 +1,4 @@
-"""Decoding audio files into mono float32 at the model's sample rate.
+"""Decoding audio files (and in-memory recordings) into mono float32 at the model's sample rate.
 
 soundfile (libsndfile) reads WAV, FLAC, OGG/Vorbis/Opus, MP3 and AIFF; FFmpeg (PyAV) reads the
 containers it cannot (M4A/AAC, MP4/MOV/MKV, WebM, WMA, 3GP/AMR:
@@ -210,6 +210,42 @@ def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: floa
         if have >= want:
             break
     return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None = None,
+                    name: str = "audio") -> np.ndarray:
+    """An in-memory recording as one mono float32 array at ``to_rate`` (pure function).
+
+    ``audio``: ``(frames,)`` or ``(frames, channels)``, as soundfile reads; float in [-1, 1] or
+    integer PCM (scaled by its type's range).  ``channel`` (1-based) takes that channel alone instead
+    of the mean of all.  Anything else is an AudioFileError naming ``name``: an array the other way
+    round (``(channels, frames)``, as librosa returns) says so, rather than being read as
+    thousands of channels.
+    """
+    a = np.asarray(audio)
+    if a.dtype.kind not in "fiu":
+        raise AudioFileError(f"{name}: not audio samples (an array of {a.dtype} values)")
+    if a.ndim not in (1, 2):
+        raise AudioFileError(f"{name}: an array of shape {a.shape}; audio is (frames,) or (frames, channels)")
+    if a.ndim == 2 and a.shape[1] > MAX_CHANNELS:
+        raise AudioFileError(f"{name}: an array of shape {a.shape} would have {a.shape[1]} channels; audio is "
+                             "(frames, channels), as soundfile reads (librosa's (channels, frames) is its .T)")
+    whole = isinstance(sample_rate, (int, np.integer, float, np.floating)) and not isinstance(sample_rate, bool) \
+        and float(sample_rate).is_integer()
+    if not (whole and MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
+        raise AudioFileError(f"{name}: sample rate must be a whole number of Hz from {MIN_SAMPLE_RATE} "
+                             f"to {MAX_SAMPLE_RATE}, not {sample_rate!r}")
+    check_channel(name, a.shape[1] if a.ndim == 2 else 1, channel)
+    if a.size == 0:
+        raise AudioFileError(f"{name}: contains no audio samples")
+    if a.dtype.kind == "u":  # unsigned PCM (8-bit WAV) is centred on half its range
+        half = float(np.iinfo(a.dtype).max) / 2 + 0.5
+        a = (a.astype(np.float64) - half) / half
+    elif a.dtype.kind == "i":
+        a = a.astype(np.float64) / -float(np.iinfo(a.dtype).min)
+    mono = _to_mono(a, channel)
+    mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    return resample(mono, int(sample_rate), to_rate)
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:

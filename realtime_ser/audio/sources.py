@@ -1,4 +1,4 @@
-"""Audio sources: a microphone and a file, behind one pull interface.
+"""Audio sources: a microphone, a file and an in-memory array, behind one pull interface.
 
 Every source delivers mono float32 blocks at the model rate (16 kHz) from
 :meth:`AudioSource.read`, so the pipeline cannot tell a paced file replay from
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks
+from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks, mono_from_array
 from realtime_ser.audio.pulse_sources import default_output, list_pulse_inputs
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import (
@@ -105,6 +105,36 @@ def load_sounddevice():
             f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
         ) from None
     return sd
+
+
+class ArraySource(AudioSource):
+    """A recording already in memory (a script's array), delivered as fast as it is read.
+
+    The array is checked and brought to 16 kHz mono up front (:func:`mono_from_array`); reads then
+    come in the half-second blocks an unpaced :class:`FileSource` gives, so an array and the file it
+    came from take the same path through the pipeline.
+    """
+
+    BLOCK = MODEL_RATE // 2
+
+    def __init__(self, audio, sample_rate: int, channel: int | None = None, name: str = "audio"):
+        self.name = name
+        self._audio = mono_from_array(audio, sample_rate, MODEL_RATE, channel, name)
+        self._pos = 0
+        self._started = False
+
+    def start(self) -> None:
+        self._started = True
+
+    def stop(self) -> None:
+        self._started = False
+
+    def read(self, timeout: float = 0.1) -> np.ndarray | None:
+        if not self._started or self._pos >= self._audio.size:
+            return None
+        out = self._audio[self._pos:self._pos + self.BLOCK]
+        self._pos += out.size
+        return out
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,18 @@ def analyze_file(
     ``on_progress(seconds)`` is called with the seconds of audio processed per block.
     ``channel`` (1-based) analyses that channel alone instead of the mix of all.
     """
-    source = FileSource(path, realtime=False, channel=channel)
+    return analyze_source(FileSource(path, realtime=False, channel=channel), model, config, include_partials,
+                          on_progress)
+
+
+def analyze_source(
+    source: AudioSource,
+    model,
+    config: PipelineConfig | None = None,
+    include_partials: bool = False,
+    on_progress: Callable[[float], None] | None = None,
+) -> list[PipelineEvent]:
+    """Run an unpaced source (a file, an array) through the live path; return its events in order."""
     config = config or PipelineConfig()
     if not include_partials and config.emit_partials:  # partials never change a final result
         config = dataclasses.replace(config, emit_partials=False)
