@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from tests.conftest import REPO, run_cli
 from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
@@ -153,3 +154,19 @@ def test_the_output_format_follows_the_file_name_unless_given(clips, model_path,
     r = run_cli("listen", "--replay", clips[0], "--speed", "20", "-o", str(tmp_path / "l.csv"), "--model", model_path)
     assert r.returncode == 0 and f"warning: {tmp_path / 'l.csv'}: writing JSONL" in r.stderr
     assert json.loads((tmp_path / "l.csv").read_text().splitlines()[0])["type"]
+
+
+def test_progress_counts_seconds_of_audio_for_one_recording_and_files_for_a_batch(data, model_path):
+    demo = str(REPO / "assets" / "demo" / "demo-session.flac")
+    one = run_cli("analyze", demo, "--progress", "on", "-f", "summary", "--model", model_path)
+    assert one.returncode == 0, one.stderr
+    states = one.stderr.replace("\r", "\n").splitlines()
+    seconds = sf.info(demo).duration
+    assert any(f"/{seconds:.0f} s of audio" in s for s in states), one.stderr  # the recording's length
+    assert "Traceback" not in one.stderr and "file" not in one.stderr
+    batch = run_cli("analyze", demo, str(data / "crema-d-samples"), "--progress", "on", "-f", "summary",
+                    "--model", model_path)
+    assert batch.returncode == 0, batch.stderr
+    assert any("/7 [" in s for s in batch.stderr.replace("\r", "\n").splitlines()), batch.stderr  # 7 files
+    quiet = run_cli("analyze", demo, "-f", "summary", "--model", model_path)  # stderr is not a terminal
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -36,19 +36,32 @@ def _init_worker(model_path):
     _use_model(EmotionModel.load(model_path))
 
 
-def _analyze_one(task):
-    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio)."""
+def _analyze_one(task, on_progress=None):
+    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio).
+
+    ``on_progress(seconds)``: called as the audio is analysed (one input, in this process)."""
     index, path, config, include_partials, channel = task
     from realtime_ser.audio.io import audio_duration
     from realtime_ser.pipeline.worker import analyze_file
 
     try:
-        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel)
+        events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel,
+                              on_progress=on_progress)
         return index, [ev.to_dict() for ev in events], None, audio_duration(path)
     except SerError as exc:
         return index, None, str(exc), 0.0
     except (OSError, MemoryError) as exc:
         return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
+
+
+def _seconds_or_none(path: str) -> float | None:
+    """The recording's length for a progress bar; None (a bar without a total) if the header cannot say."""
+    from realtime_ser.audio.io import audio_duration
+
+    try:
+        return audio_duration(path) or None
+    except SerError:  # the analysis itself reports it
+        return None
 
 
 def _output_format(args) -> str:
@@ -104,15 +117,21 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     if args.jobs == 0 and len(tasks) < SERIAL_BELOW:
         jobs = 1  # starting worker processes costs more than a few files take
     jobs = min(jobs, max(1, len(tasks)))
-    if args.progress == "auto":
-        hide = len(tasks) < 2 or not sys.stderr.isatty()
+    hide = args.progress == "off" or (args.progress == "auto" and not sys.stderr.isatty())
+    one_input = len(tasks) == 1 and jobs <= 1
+    # One recording (an hour-long interview) counts its seconds of audio; a batch counts its files.
+    # ``delay``: nothing flashes up for what takes under half a second.
+    delay = 0 if args.progress == "on" else 0.5
+    if one_input:
+        bar = tqdm(total=_seconds_or_none(tasks[0][1]), unit="s", disable=hide, file=sys.stderr, dynamic_ncols=True,
+                   leave=False, delay=delay, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]")
     else:
-        hide = args.progress == "off"
-    bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False)
+        bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False,
+                   delay=delay)
     try:
         if jobs <= 1:
             _use_model(model)
-            iterator = map(_analyze_one, tasks)
+            iterator = (_analyze_one(task, bar.update if one_input else None) for task in tasks)
             pool = None
         else:
             import multiprocessing as mp
@@ -136,7 +155,8 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
                         if len(items) > 1:
                             bar.clear()
                             print_warning(warnings[-1])
-            bar.update(1)
+            if not one_input:
+                bar.update(1)
         if pool is not None:
             pool.close()
             pool.join()
