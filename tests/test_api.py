@@ -106,7 +106,8 @@ def test_an_array_takes_the_path_of_the_file_it_came_from(model):
     ({"audio": np.array(["a", "b"]), "sample_rate": 16000}, "audio: not audio samples"),
     ({"audio": np.zeros(0), "sample_rate": 16000}, "audio: contains no audio samples"),
     ({"audio": np.zeros((4, 2, 2)), "sample_rate": 16000}, "audio: an array of shape (4, 2, 2)"),
-    ({"audio": np.zeros((16000, 2)), "sample_rate": 16000, "channel": 3}, "audio: has 2 channels, so there is no channel 3"),
+    ({"audio": np.zeros((16000, 2)), "sample_rate": 16000, "channel": 3},
+     "audio: has 2 channels, so there is no channel 3"),
     ({"audio": np.zeros(16000), "sample_rate": 22050.5}, "audio: sample rate must be a whole number of Hz"),
     ({"audio": np.zeros(16000), "sample_rate": True}, "audio: sample rate must be a whole number of Hz"),
 ])

@@ -1,4 +1,5 @@
-"""``analyze -`` and pipes: audio that arrives through standard input, ``<(...)`` or a named pipe."""
+"""Audio through pipes: ``analyze -`` (standard input, ``<(...)``, a named pipe) and ``listen --device -``
+(a live WAV stream)."""
 
 import io
 import os
@@ -109,3 +110,102 @@ def test_a_replay_of_a_pipe_is_a_usage_error_pointing_to_analyze(model_path):
     assert r.returncode == 2
     error = assert_one_line_errors(r.stderr, 1)[0]
     assert "a replay reads a file, not a pipe" in error and "realtime-ser analyze -" in error
+
+
+# -- listen --device -: a live WAV stream on standard input ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stereo_wav(tmp_path_factory):
+    """The demo session at 44.1 kHz, 24-bit, on the right channel of two (the left silent)."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    audio, rate = sf.read(REPO / "assets" / "demo" / "demo-session.flac")
+    right = soxr.resample(audio, rate, 44100)
+    path = tmp_path_factory.mktemp("stream") / "demo-44k-stereo.wav"
+    sf.write(path, np.stack([np.zeros_like(right), right], axis=1), 44100, subtype="PCM_24")
+    return path
+
+
+def listen_to_stream(data: bytes, *args: str, model_path: str, timeout: float = 120):
+    """``listen --device -`` fed ``data`` through a pipe in 8 KiB writes (the writer waits when it is full)."""
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--device", "-", *args,
+                             "--model", model_path], stdin=read_end, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO, env=cli_env())
+    os.close(read_end)
+
+    def write():
+        with open(write_end, "wb", buffering=0) as pipe:
+            try:
+                for i in range(0, len(data), 8192):
+                    pipe.write(data[i:i + 8192])
+            except BrokenPipeError:  # a refused stream: the reader has gone
+                pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    out, err = proc.communicate(timeout=timeout)
+    writer.join(5)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def finals_of(jsonl: str) -> list[tuple]:
+    import json
+
+    events = [json.loads(line) for line in jsonl.splitlines()]
+    return [(e["start"], e["end"], e["label"]) for e in events if e["type"] == "emotion" and e["final"]]
+
+
+def test_a_piped_wav_stream_is_heard_whole_like_the_file(stereo_wav, model_path, tmp_path):
+    rc, out, err = listen_to_stream(stereo_wav.read_bytes(), "--channel", "2", "-o", str(tmp_path / "live.jsonl"),
+                                    "--record", str(tmp_path / "sessions"), model_path=model_path)
+    assert rc == 0, err
+    assert "listening on standard input" in err and "dropped samples: 0, overruns: 0" in err
+    assert "Traceback" not in err
+    offline = run_cli("analyze", str(stereo_wav), "--channel", "2", "-f", "jsonl", "--model", model_path)
+    assert offline.returncode == 0, offline.stderr
+    heard = finals_of((tmp_path / "live.jsonl").read_text())
+    assert len(heard) >= 3 and heard == finals_of(offline.stdout)  # nothing dropped, the same path
+    import soundfile as sf
+
+    session = next((tmp_path / "sessions").iterdir())
+    recorded = sf.info(session / "audio.wav")
+    assert recorded.samplerate == 16000 and abs(recorded.duration - sf.info(stereo_wav).duration) < 0.05
+
+
+def test_a_stream_cut_short_ends_with_its_summary(stereo_wav, model_path):
+    data = stereo_wav.read_bytes()
+    rc, out, err = listen_to_stream(data[: len(data) // 3], "--channel", "2", model_path=model_path)
+    assert rc == 0, err
+    assert "--- summary ---" in err and "Traceback" not in err
+    assert "FINAL" in out  # the utterances in the first third were heard
+
+
+def test_what_is_not_a_wav_stream_is_one_line(stereo_wav, model_path):
+    rc, out, err = listen_to_stream(b"this is not audio\n" * 1000, model_path=model_path)
+    assert rc == 1
+    assert assert_one_line_errors(err, 1)[0].startswith("realtime-ser: error: standard input: not a WAV stream")
+    flac = (REPO / "assets" / "demo" / "demo-session.flac").read_bytes()
+    rc, out, err = listen_to_stream(flac, model_path=model_path)
+    assert rc == 1 and "standard input: not a WAV stream" in err and "ffmpeg" in err and "Traceback" not in err
+    rc, out, err = listen_to_stream(stereo_wav.read_bytes(), "--channel", "3", model_path=model_path)
+    assert rc == 1 and assert_one_line_errors(err, 1) == [
+        "realtime-ser: error: standard input: has 2 channels, so there is no channel 3"]
+    rc, out, err = listen_to_stream(b"", "--notes-from-stdin", model_path=model_path)
+    assert rc == 2 and "notes cannot come from it" in err
+
+
+def test_a_terminal_is_not_a_stream(model_path):
+    controller, terminal = pty.openpty()
+    try:
+        r = subprocess.run([sys.executable, "-m", "realtime_ser", "listen", "--device", "-", "--model", model_path],
+                           stdin=terminal, capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert r.returncode == 1
+    assert assert_one_line_errors(r.stderr, 1)[0].startswith(
+        "realtime-ser: error: standard input: a terminal, not audio; pipe a WAV stream in")

@@ -127,7 +127,7 @@ def check_channel(path, channels: int, channel: int | None) -> None:
         raise AudioFileError(f"{path}: has {held}, so there is no channel {channel}")
 
 
-def _to_mono(block: np.ndarray, channel: int | None = None) -> np.ndarray:
+def to_mono(block: np.ndarray, channel: int | None = None) -> np.ndarray:
     """One channel (1-based), or the mean of all of them."""
     if block.ndim == 2:
         block = block[:, channel - 1] if channel is not None else block.mean(axis=1)
@@ -168,7 +168,7 @@ def iter_audio_blocks(
             except (sf.LibsndfileError, RuntimeError) as exc:
                 raise AudioFileError(f"{path}: corrupt or truncated audio ({str(exc).splitlines()[0]})") from None
             last = len(block) < frames_per_block
-            mono = _to_mono(block, channel)
+            mono = to_mono(block, channel)
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
             if not np.all(np.isfinite(mono)):
@@ -243,7 +243,7 @@ def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None
         a = (a.astype(np.float64) - half) / half
     elif a.dtype.kind == "i":
         a = a.astype(np.float64) / -float(np.iinfo(a.dtype).min)
-    mono = _to_mono(a, channel)
+    mono = to_mono(a, channel)
     mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     return resample(mono, int(sample_rate), to_rate)
 

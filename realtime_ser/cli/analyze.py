@@ -124,7 +124,8 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     delay = 0 if args.progress == "on" else 0.5
     if one_input:
         bar = tqdm(total=_seconds_or_none(tasks[0][1]), unit="s", disable=hide, file=sys.stderr, dynamic_ncols=True,
-                   leave=False, delay=delay, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]")
+                   leave=False, delay=delay,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]")
     else:
         bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False,
                    delay=delay)

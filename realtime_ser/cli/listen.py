@@ -20,7 +20,7 @@ from realtime_ser.cli.common import (
     print_error, print_warning, with_option_named,
 )
 from realtime_ser.cli.inputs import session_audio
-from realtime_ser.cli.piped import is_piped
+from realtime_ser.cli.piped import STDIN, is_piped
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
 
@@ -104,6 +104,8 @@ def _check_listen_options(args, settings) -> None:
         raise UsageError("--speed sets the pace of a replay: use it with --replay")
     if args.device is not None and args.replay:
         raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
+    if args.device == STDIN and args.notes_from_stdin:
+        raise UsageError("--device - reads audio from stdin, so notes cannot come from it (--notes-from-stdin)")
     if args.replay and is_piped(args.replay):  # decoders seek: a pipe must be copied whole first, so not live
         raise UsageError(f"--replay {args.replay}: a replay reads a file, not a pipe; "
                          "analyse piped audio with `realtime-ser analyze -`")
@@ -115,9 +117,14 @@ def _check_listen_options(args, settings) -> None:
 def _listen_source(args, settings):
     """The microphone, or the --replay file paced in real time; a session folder replays its
     recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
+    from realtime_ser.audio.pipe_source import PipeSource
     from realtime_ser.audio.sources import FileSource, MicrophoneSource
     from realtime_ser.pipeline.events import MarkerEvent
 
+    if args.device == STDIN:  # a WAV stream from another program: live, like a microphone
+        if sys.stdin is None:
+            raise SerError("--device -: there is no standard input to read")
+        return PipeSource(sys.stdin.fileno(), channel=args.channel), []
     if not args.replay:
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
         return source, []
@@ -147,14 +154,15 @@ def _start_listening(pipeline, recorder) -> None:
 
 
 def _wait_until_done(pipeline, stop: threading.Event, args, tick) -> None:
-    """Until Ctrl-C, the end of a replay, or --duration: seconds of audio, which for a microphone
-    is seconds of listening (counted on the clock: a lost device delivers no audio) and for a
-    replay is seconds of the file, whatever --speed. ``tick()`` is called on every check."""
+    """Until Ctrl-C, the end of a replay or a stream, or --duration: seconds of audio, which for a
+    microphone is seconds of listening (counted on the clock: a lost device delivers no audio) and for a
+    replay or a piped stream is seconds of its audio, whatever --speed. ``tick()`` is called on every check."""
     t0 = time.monotonic()
+    by_audio = args.replay or args.device == STDIN
     while not stop.is_set() and pipeline.running:
         tick()
         if args.duration is not None:
-            done = pipeline.stats.stream_time if args.replay else time.monotonic() - t0
+            done = pipeline.stats.stream_time if by_audio else time.monotonic() - t0
             if done >= args.duration:
                 break
         stop.wait(0.01 if args.replay else 0.05)

@@ -35,6 +35,7 @@ EPILOGS = {
   realtime-ser listen --device "USB" --record --title "P07 baseline"
   realtime-ser listen --device system          the other side of a call (what this computer plays)
   realtime-ser listen --device 3 --channel 2   input 2 of an audio interface
+  ssh pi arecord -t wav -f S16_LE -r 16000 | realtime-ser listen --device -   a microphone elsewhere
   realtime-ser listen --replay session-folder/ --speed 4 --duration 60""",
     "analyze": """examples:
   realtime-ser analyze interview.m4a                      CSV timeline on stdout
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", "-d", help="input device number, name or a unique part of it (default: the system "
                                            "default; see `realtime-ser devices`); 'system' records what this "
                                            "computer plays (a call's other side), 'pulse:SOURCE' one "
-                                           "PulseAudio/PipeWire source")
+                                           "PulseAudio/PipeWire source, '-' a WAV stream piped to stdin "
+                                           "(arecord -t wav ... | realtime-ser listen --device -)")
     p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
                         "for a replay (--replay --speed 4 --duration 60 takes 15 s)")

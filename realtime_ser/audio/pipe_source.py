@@ -1,0 +1,117 @@
+"""Live audio from a WAV stream on a pipe: ``arecord -t wav ... | realtime-ser listen --device -``.
+
+Any program that records can feed the pipeline this way: ``arecord``, ``parec``/``pw-record``,
+``sox -d``, ``ffmpeg``, or a microphone on another machine (``ssh host arecord ... | ...``), where
+PortAudio sees no device.  libsndfile reads a WAV stream from a pipe (it does not seek there, and
+takes a streamed header's unknown length as "until the end").
+
+A reader thread decodes the pipe and hands blocks to :meth:`PipeSource.read` through a small
+bounded queue.  Unlike the PortAudio callback, it may block: when the pipeline falls behind, the
+pipe fills and the writer waits (or, live, reports its own overrun), so no audio is dropped here.
+A piped file is then analysed at the pipeline's pace, and a live stream in real time.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from realtime_ser.audio.io import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_channel, to_mono
+from realtime_ser.audio.sources import MODEL_RATE, AudioSource
+from realtime_ser.errors import AudioFileError
+
+#: How standard input is named (the status line, a recorded session, messages).
+STDIN_NAME = "standard input"
+#: Blocks the reader thread may be ahead of the pipeline (at 20 ms each, 2 s).
+_QUEUE_BLOCKS = 100
+_END = None
+
+
+class PipeSource(AudioSource):
+    """WAV audio arriving on file descriptor ``fd`` (a pipe), delivered as it comes.
+
+    ``start`` reads the header (waiting for the writer's first bytes) and raises AudioFileError for
+    anything that is not a WAV stream; a stream cut or damaged later is raised from ``read``.
+    """
+
+    def __init__(self, fd: int, name: str = STDIN_NAME, channel: int | None = None, block_ms: float = 20.0):
+        self.fd = fd
+        self.name = name
+        self.channel = channel
+        self.block_ms = block_ms
+        self.capture_rate = 0
+        self._file: sf.SoundFile | None = None
+        self._queue: queue.Queue = queue.Queue(_QUEUE_BLOCKS)
+        self._error: str | None = None
+        self._ended = False
+        self._running = False
+        self._resampler = None
+
+    def start(self) -> None:
+        if os.isatty(self.fd):
+            raise AudioFileError(f"{self.name}: a terminal, not audio; pipe a WAV stream in "
+                                 "(`arecord -t wav -f S16_LE -r 16000 | realtime-ser listen --device -`)")
+        try:
+            f = sf.SoundFile(self.fd, closefd=False)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+            detail = str(exc).split("\n")[0].split(": ", 1)[-1]
+            raise AudioFileError(f"{self.name}: not a WAV stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`"
+                                 ) from None
+        if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
+            f.close()
+            raise AudioFileError(f"{self.name}: invalid header (sample rate {f.samplerate} Hz, {f.channels} channels)")
+        try:
+            check_channel(self.name, f.channels, self.channel)
+        except AudioFileError:
+            f.close()
+            raise
+        self._file = f
+        self.capture_rate = f.samplerate
+        self._resampler = (None if f.samplerate == MODEL_RATE
+                           else soxr.ResampleStream(f.samplerate, MODEL_RATE, 1, dtype="float32", quality="HQ"))
+        self._running = True
+        threading.Thread(target=self._reader, args=(f,), name="realtime-ser-pipe", daemon=True).start()
+
+    def _reader(self, f: sf.SoundFile) -> None:
+        """Decode the pipe into the queue until it ends (or the source stops)."""
+        frames = max(1, int(f.samplerate * self.block_ms / 1000))
+        try:
+            while self._running:
+                block = f.read(frames, dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                self._queue.put(to_mono(block, self.channel))
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            self._error = f"{self.name}: the stream broke off ({str(exc).splitlines()[0]})"
+        finally:
+            self._queue.put(_END)
+
+    def read(self, timeout: float = 0.1) -> np.ndarray | None:
+        if not self._running or self._ended:
+            return None
+        try:
+            native = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return np.zeros(0, dtype=np.float32)
+        last = native is _END
+        if last:
+            self._ended = True
+            if self._error:
+                raise AudioFileError(self._error)
+            native = np.zeros(0, dtype=np.float32)
+        block = native if self._resampler is None else self._resampler.resample_chunk(native, last=last)
+        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+        return block if block.size or not last else None
+
+    def stop(self) -> None:
+        self._running = False
+        try:  # let a reader waiting on a full queue see the stop
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
