@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "(arecord -t wav ... | realtime-ser listen --device -)")
     p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
-                        "for a replay (--replay --speed 4 --duration 60 takes 15 s)")
+                        "for a replay (--replay --speed 4 --duration 60 takes 15 s) or of the stream for --device -")
     p.add_argument("--output", "-o", metavar="FILE", help="also write every event to this JSONL file")
     add_pipeline_options(p)
     p.add_argument("--partials", action="store_true", help="also print partial results")
