@@ -209,3 +209,11 @@ def test_a_terminal_is_not_a_stream(model_path):
     assert r.returncode == 1
     assert assert_one_line_errors(r.stderr, 1)[0].startswith(
         "realtime-ser: error: standard input: a terminal, not audio; pipe a WAV stream in")
+
+
+def test_duration_counts_the_streams_audio(stereo_wav, model_path):
+    rc, out, err = listen_to_stream(stereo_wav.read_bytes(), "--channel", "2", "--duration", "8",
+                                    model_path=model_path)
+    assert rc == 0, err
+    seconds = float(err.split("audio: ")[1].split(" s")[0])
+    assert seconds == 8.0, err  # to the sample, not the whole 25 s however fast it arrived

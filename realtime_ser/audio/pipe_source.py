@@ -37,10 +37,14 @@ class PipeSource(AudioSource):
 
     ``start`` reads the header (waiting for the writer's first bytes) and raises AudioFileError for
     anything that is not a WAV stream; a stream cut or damaged later is raised from ``read``.
+    ``max_seconds``: the stream ends after this much audio (``listen --duration``), to the sample,
+    however fast it arrives.
     """
 
-    def __init__(self, fd: int, name: str = STDIN_NAME, channel: int | None = None, block_ms: float = 20.0):
+    def __init__(self, fd: int, name: str = STDIN_NAME, channel: int | None = None, block_ms: float = 20.0,
+                 max_seconds: float | None = None):
         self.fd = fd
+        self.remaining = None if max_seconds is None else int(round(max_seconds * MODEL_RATE))
         self.name = name
         self.channel = channel
         self.block_ms = block_ms
@@ -106,6 +110,11 @@ class PipeSource(AudioSource):
             native = np.zeros(0, dtype=np.float32)
         block = native if self._resampler is None else self._resampler.resample_chunk(native, last=last)
         block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+        if self.remaining is not None:
+            block = block[: self.remaining]
+            self.remaining -= block.size
+            if self.remaining == 0:
+                self._ended = True
         return block if block.size or not last else None
 
     def stop(self) -> None:

@@ -124,7 +124,7 @@ def _listen_source(args, settings):
     if args.device == STDIN:  # a WAV stream from another program: live, like a microphone
         if sys.stdin is None:
             raise SerError("--device -: there is no standard input to read")
-        return PipeSource(sys.stdin.fileno(), channel=args.channel), []
+        return PipeSource(sys.stdin.fileno(), channel=args.channel, max_seconds=args.duration), []
     if not args.replay:
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
         return source, []
