@@ -83,14 +83,19 @@ def test_bad_piped_input_is_one_line(clip, model_path):
     assert assert_one_line_errors(r.stderr.decode(), 2)[0].endswith("-: nothing arrived through standard input")
 
 
-def test_a_terminal_on_standard_input_is_refused_not_waited_on(model_path):
+def with_a_terminal_on_stdin(*args: str) -> subprocess.CompletedProcess:
+    """``realtime-ser ARGS`` run with a real terminal (a pseudo-terminal) as its standard input."""
     controller, terminal = pty.openpty()
     try:
-        r = subprocess.run([sys.executable, "-m", "realtime_ser", "analyze", "-", "--model", model_path],
-                           stdin=terminal, capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=60)
+        return subprocess.run([sys.executable, "-m", "realtime_ser", *args], stdin=terminal, capture_output=True,
+                              text=True, cwd=REPO, env=cli_env(), timeout=60)
     finally:
         os.close(terminal)
         os.close(controller)
+
+
+def test_a_terminal_on_standard_input_is_refused_not_waited_on(model_path):
+    r = with_a_terminal_on_stdin("analyze", "-", "--model", model_path)
     assert r.returncode == 1
     error = assert_one_line_errors(r.stderr, 1)[0]
     assert error.startswith("realtime-ser: error: -: standard input is a terminal, not audio")
@@ -199,13 +204,7 @@ def test_what_is_not_a_wav_stream_is_one_line(stereo_wav, model_path):
 
 
 def test_a_terminal_is_not_a_stream(model_path):
-    controller, terminal = pty.openpty()
-    try:
-        r = subprocess.run([sys.executable, "-m", "realtime_ser", "listen", "--device", "-", "--model", model_path],
-                           stdin=terminal, capture_output=True, text=True, cwd=REPO, env=cli_env(), timeout=60)
-    finally:
-        os.close(terminal)
-        os.close(controller)
+    r = with_a_terminal_on_stdin("listen", "--device", "-", "--model", model_path)
     assert r.returncode == 1
     assert assert_one_line_errors(r.stderr, 1)[0].startswith(
         "realtime-ser: error: standard input: a terminal, not audio; pipe a WAV stream in")
