@@ -192,10 +192,10 @@ def test_a_stream_cut_short_ends_with_its_summary(stereo_wav, model_path):
 def test_what_is_not_a_wav_stream_is_one_line(stereo_wav, model_path):
     rc, out, err = listen_to_stream(b"this is not audio\n" * 1000, model_path=model_path)
     assert rc == 1
-    assert assert_one_line_errors(err, 1)[0].startswith("realtime-ser: error: standard input: not a WAV stream")
+    assert assert_one_line_errors(err, 1)[0].startswith("realtime-ser: error: standard input: not a WAV or AU stream")
     flac = (REPO / "assets" / "demo" / "demo-session.flac").read_bytes()
     rc, out, err = listen_to_stream(flac, model_path=model_path)
-    assert rc == 1 and "standard input: not a WAV stream" in err and "ffmpeg" in err and "Traceback" not in err
+    assert rc == 1 and "standard input: not a WAV or AU stream" in err and "ffmpeg" in err and "Traceback" not in err
     rc, out, err = listen_to_stream(stereo_wav.read_bytes(), "--channel", "3", model_path=model_path)
     assert rc == 1 and assert_one_line_errors(err, 1) == [
         "realtime-ser: error: standard input: has 2 channels, so there is no channel 3"]
@@ -216,3 +216,16 @@ def test_duration_counts_the_streams_audio(stereo_wav, model_path):
     assert rc == 0, err
     seconds = float(err.split("audio: ")[1].split(" s")[0])
     assert seconds == 8.0, err  # to the sample, not the whole 25 s however fast it arrived
+
+
+def test_an_au_stream_of_unknown_length_is_heard_too(stereo_wav, model_path):
+    import soundfile as sf
+
+    audio, rate = sf.read(stereo_wav)
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, rate, format="AU", subtype="PCM_16")
+    au = bytearray(buffer.getvalue())
+    au[8:12] = b"\xff\xff\xff\xff"  # data size unknown, as a recorder writing to a pipe leaves it
+    rc, out, err = listen_to_stream(bytes(au), "--channel", "2", model_path=model_path)
+    assert rc == 0, err
+    assert out.count("FINAL") >= 3 and f"audio: {len(audio) / rate:.1f} s" in err

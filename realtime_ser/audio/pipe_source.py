@@ -3,7 +3,8 @@
 Any program that records can feed the pipeline this way: ``arecord``, ``parec``/``pw-record``,
 ``sox -d``, ``ffmpeg``, or a microphone on another machine (``ssh host arecord ... | ...``), where
 PortAudio sees no device.  libsndfile reads a WAV stream from a pipe (it does not seek there, and
-takes a streamed header's unknown length as "until the end").
+takes a streamed header's unknown length as "until the end"), and an AU stream (what ``pw-record -``
+writes).
 
 A reader thread decodes the pipe and hands blocks to :meth:`PipeSource.read` through a small
 bounded queue.  Unlike the PortAudio callback, it may block: when the pipeline falls behind, the
@@ -36,7 +37,7 @@ class PipeSource(AudioSource):
     """WAV audio arriving on file descriptor ``fd`` (a pipe), delivered as it comes.
 
     ``start`` reads the header (waiting for the writer's first bytes) and raises AudioFileError for
-    anything that is not a WAV stream; a stream cut or damaged later is raised from ``read``.
+    anything that is not a WAV (or AU) stream; a stream cut or damaged later is raised from ``read``.
     ``max_seconds``: the stream ends after this much audio (``listen --duration``), to the sample,
     however fast it arrives.
     """
@@ -64,7 +65,7 @@ class PipeSource(AudioSource):
             f = sf.SoundFile(self.fd, closefd=False)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).split("\n")[0].split(": ", 1)[-1]
-            raise AudioFileError(f"{self.name}: not a WAV stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`"
+            raise AudioFileError(f"{self.name}: not a WAV or AU stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`"
                                  ) from None
         if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
             f.close()
