@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 # developer's own settings or session folders.
 os.environ["REALTIME_SER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-config-")
 atexit.register(shutil.rmtree, os.environ["REALTIME_SER_CONFIG_DIR"], True)  # every run left one in /tmp
+# ... nor write into their log folder (the app's log file, realtime_ser/log_file.py).
+os.environ["REALTIME_SER_LOG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-log-")
+atexit.register(shutil.rmtree, os.environ["REALTIME_SER_LOG_DIR"], True)
 
 # A machine without a desktop session (CI: root, no XDG_RUNTIME_DIR) gets a runtime folder of the test
 # run's own, set before anything loads libpulse (PortAudio's ALSA pulse plugin, at import): without

@@ -37,10 +37,11 @@ def metric_name(key: str) -> str:
 SHORTCUTS_HTML = "<p><b>Keyboard</b><br>" + " · ".join(f"<b>{k}</b> {v}" for k, v in SHORTCUTS) + "</p>"
 
 
-def model_card_html(md: ModelMetadata, model_path: str) -> str:
-    """The model card summary as HTML: labels, version, data, metrics, licence."""
+def model_card_html(md: ModelMetadata, model_path: str, log_path=None) -> str:
+    """The model card summary as HTML: labels, version, data, metrics, licence (and the app's log file)."""
     esc = html.escape
     rows = [
+        *([("Log file", esc(str(log_path)))] if log_path is not None else []),
         ("Model file", esc(model_path)),
         ("Version", esc(md.model_version)),
         ("Created", esc(md.created or "unknown")),
@@ -87,12 +88,12 @@ class AboutDialog(QDialog):
 
     WIDTH = 600
 
-    def __init__(self, parent: QWidget, md: ModelMetadata, model_path: str):
+    def __init__(self, parent: QWidget, md: ModelMetadata, model_path: str, log_path=None):
         super().__init__(parent)
         self.setWindowTitle("About realtime-ser")
         self.browser = QTextBrowser()
         self.browser.setObjectName("about_text")
-        self.browser.setHtml(model_card_html(md, model_path))
+        self.browser.setHtml(model_card_html(md, model_path, log_path))
         self.browser.setFrameShape(QFrame.Shape.NoFrame)
         self.browser.viewport().setAutoFillBackground(False)  # the dialog's own background, as a label
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
@@ -118,7 +119,7 @@ class AboutDialog(QDialog):
         return self.browser.toPlainText()
 
 
-def show_about(parent: QWidget, md: ModelMetadata, model_path: str) -> AboutDialog:
-    box = AboutDialog(parent, md, model_path)
+def show_about(parent: QWidget, md: ModelMetadata, model_path: str, log_path=None) -> AboutDialog:
+    box = AboutDialog(parent, md, model_path, log_path)
     box.show()
     return box

@@ -160,9 +160,12 @@ def _run(args) -> int:
     from PySide6.QtWidgets import QApplication
 
     from realtime_ser.gui.desktop_entry import APP_ID, ICON_PATH
+    from realtime_ser.gui.error_reporting import ErrorReporter
     from realtime_ser.gui.main_window import MainWindow
+    from realtime_ser.log_file import start_log_file
     from realtime_ser.gui.settings import APP_NAME, GuiSettings
 
+    log_path = start_log_file("realtime-ser-gui")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("realtime-ser")
@@ -177,7 +180,11 @@ def _run(args) -> int:
         sessions_dir=Path(args.sessions_dir) if args.sessions_dir else None,
         config=config,
         config_path=Path(args.config) if args.config else None,
+        log_path=log_path,
     )
+    reporter = ErrorReporter(window)  # a bug from here on: logged, and said in the window
+    reporter.reported.connect(window.show_internal_error)
+    reporter.install()
     window.show()
     if args.replay:
         window.open_recording(args.replay)

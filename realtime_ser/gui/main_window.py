@@ -14,8 +14,8 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -38,6 +38,7 @@ from realtime_ser.dsp.vad import NO_SPEECH
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
+from realtime_ser.gui.error_reporting import internal_error_html
 from realtime_ser.gui.actions import fill_menu_bar, refresh_action_icons, set_action_icon, window_action
 from realtime_ser.gui.controls import (
     Banner,
@@ -108,9 +109,12 @@ class MainWindow(QMainWindow):
         config: Settings | None = None,
         config_path: Path | None = None,
         file_marks_dir: Path | None = None,
+        log_path: Path | None = None,
     ):
         super().__init__()
         self.model = model
+        #: The app's log file (realtime_ser/log_file.py), named where an internal error is shown; None: stderr only.
+        self.log_path = log_path
         self.model_path = model_path
         self.settings = settings
         #: The user settings the command line reads too (config.json): confidence threshold,
@@ -948,7 +952,7 @@ class MainWindow(QMainWindow):
             self.open_recording(folder)
 
     def show_about(self) -> None:
-        self._about = show_about(self, self.model.metadata, self.model_path)
+        self._about = show_about(self, self.model.metadata, self.model_path, self.log_path)
 
     def show_preferences(self) -> None:
         """The settings dialog, window-modal but not blocking (saved when the user presses Save)."""
@@ -1006,6 +1010,14 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
         self.banner.show_message(f"<b>Error:</b> {message}")
+
+    def show_internal_error(self, summary: str, count: int = 1) -> None:
+        """An unexpected error (a bug; gui/error_reporting.py): in the banner, with the log file to report."""
+        actions = [("Open log folder", self._open_log_folder)] if self.log_path is not None else []
+        self.banner.show_message(internal_error_html(summary, count, self.log_path), actions)
+
+    def _open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_path.parent)))
 
     def _update_controls(self) -> None:
         running = self.engine.running

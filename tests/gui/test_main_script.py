@@ -8,7 +8,8 @@ from .conftest import CLIPS, REPO
 
 
 def run_main(*args, tmp_path, timeout=120):
-    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen",
+               REALTIME_SER_LOG_DIR=str(tmp_path / "log"))
     return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -68,6 +69,8 @@ def test_replay_option_runs_a_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"last_dir={CLIPS}" in (tmp_path / "config" / "gui.ini").read_text()  # remembered folder
+    started = (tmp_path / "log" / "realtime-ser.log").read_text()  # the app's log file, for bug reports
+    assert "realtime-ser-gui " in started and " started (Python " in started and "Traceback" not in started
 
 
 def test_no_display_is_a_one_line_error_not_a_core_dump(tmp_path):
