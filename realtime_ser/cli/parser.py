@@ -35,7 +35,7 @@ EPILOGS = {
   realtime-ser listen --device "USB" --record --title "P07 baseline"
   realtime-ser listen --device system          the other side of a call (what this computer plays)
   realtime-ser listen --device 3 --channel 2   input 2 of an audio interface
-  ssh pi arecord -t wav -f S16_LE -r 16000 | realtime-ser listen --device -   a microphone elsewhere
+  realtime-ser listen --device -               a WAV stream piped in (ssh pi arecord -t wav ... | ...)
   realtime-ser listen --replay session-folder/ --speed 4 --duration 60""",
     "analyze": """examples:
   realtime-ser analyze interview.m4a                      CSV timeline on stdout
