@@ -83,11 +83,19 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
                 if unknown:
                     raise _unsupported(p) from None
                 raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
-    # A corrupt header claiming e.g. 1 Hz would make a 40 kB file decode to 700 MB at 16 kHz.
-    if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
+    try:
+        check_header(p, f.samplerate, f.channels)
+    except AudioFileError:
         f.close()
-        raise AudioFileError(f"{p}: invalid header (sample rate {f.samplerate} Hz, {f.channels} channels)")
+        raise
     return f
+
+
+def check_header(name, sample_rate: int, channels: int) -> None:
+    """AudioFileError for a header no real recording has: a corrupt one claiming e.g. 1 Hz would
+    make a 40 kB file decode to 700 MB at 16 kHz."""
+    if not (MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE) or not 1 <= channels <= MAX_CHANNELS:
+        raise AudioFileError(f"{name}: invalid header (sample rate {sample_rate} Hz, {channels} channels)")
 
 
 def _open_ffmpeg(p: Path, unknown_format: bool = False) -> FFmpegReader:

@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from realtime_ser.audio.io import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_channel, to_mono
+from realtime_ser.audio.io import check_channel, check_header, to_mono
 from realtime_ser.audio.sources import MODEL_RATE, AudioSource
 from realtime_ser.errors import AudioFileError
 
@@ -50,7 +50,6 @@ class PipeSource(AudioSource):
         self.channel = channel
         self.block_ms = block_ms
         self.capture_rate = 0
-        self._file: sf.SoundFile | None = None
         self._queue: queue.Queue = queue.Queue(_QUEUE_BLOCKS)
         self._error: str | None = None
         self._ended = False
@@ -67,15 +66,12 @@ class PipeSource(AudioSource):
             detail = str(exc).split("\n")[0].split(": ", 1)[-1]
             raise AudioFileError(f"{self.name}: not a WAV or AU stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`"
                                  ) from None
-        if not (MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE) or not 1 <= f.channels <= MAX_CHANNELS:
-            f.close()
-            raise AudioFileError(f"{self.name}: invalid header (sample rate {f.samplerate} Hz, {f.channels} channels)")
         try:
+            check_header(self.name, f.samplerate, f.channels)
             check_channel(self.name, f.channels, self.channel)
         except AudioFileError:
             f.close()
             raise
-        self._file = f
         self.capture_rate = f.samplerate
         self._resampler = (None if f.samplerate == MODEL_RATE
                            else soxr.ResampleStream(f.samplerate, MODEL_RATE, 1, dtype="float32", quality="HQ"))
