@@ -65,7 +65,7 @@ from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
-from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.events import INTERNAL_ERROR, EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import relabel
 from realtime_ser.session.file_marks import default_marks_dir, load_marks, save_marks
 
@@ -1011,9 +1011,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
         self.banner.show_message(f"<b>Error:</b> {message}")
 
-    def show_internal_error(self, summary: str, count: int = 1) -> None:
+    def show_internal_error(self, summary: str, count: int = 1, actions=()) -> None:
         """An unexpected error (a bug; gui/error_reporting.py): in the banner, with the log file to report."""
-        actions = [("Open log folder", self._open_log_folder)] if self.log_path is not None else []
+        actions = list(actions) + ([("Open log folder", self._open_log_folder)] if self.log_path is not None else [])
         self.banner.show_message(internal_error_html(summary, count, self.log_path), actions)
 
     def _open_log_folder(self) -> None:
@@ -1166,7 +1166,10 @@ class MainWindow(QMainWindow):
             if event.level == "error":
                 # a fault of the microphone can be retried; one of a file (say, cut short) cannot
                 retry = [("Retry microphone", lambda: self.start_microphone())] if self.mode == "microphone" else []
-                self.banner.show_message(f"<b>Error:</b> {html.escape(event.message)}", retry)
+                if event.message.startswith(INTERNAL_ERROR):  # a bug stopped the pipeline: its traceback is logged
+                    self.show_internal_error(event.message[len(INTERNAL_ERROR):], actions=retry)
+                else:
+                    self.banner.show_message(f"<b>Error:</b> {html.escape(event.message)}", retry)
             elif (event.message.startswith(NO_SPEECH) and self.engine.info is not None
                   and not self.timeline_model.utterances):  # (a replay played again from late on: not news)
                 self._explain_no_speech(event.message, self.engine.info)

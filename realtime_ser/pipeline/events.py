@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Union
 
 UNCERTAIN = "uncertain"
+#: How an error StatusEvent's message begins when a bug (not bad input) stopped the pipeline;
+#: the worker logs its traceback.
+INTERNAL_ERROR = "internal error: "
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from realtime_ser.audio.sources import AudioSource, FileSource
 from realtime_ser.dsp.input_health import InputHealth, InputHealthConfig
 from realtime_ser.errors import SerError
-from realtime_ser.pipeline.events import PipelineEvent, StatusEvent
+from realtime_ser.pipeline.events import INTERNAL_ERROR, PipelineEvent, StatusEvent
 from realtime_ser.pipeline.processor import PipelineConfig, StreamProcessor
 
 __all__ = ["Pipeline", "PipelineConfig", "PipelineStats", "analyze_file", "run_source"]
@@ -207,7 +207,7 @@ class Pipeline:
             self._emit(StatusEvent("error", str(exc), self.processor.stream_time))
         except Exception as exc:  # a bug: keep the traceback in the log, tell the user briefly
             log.exception("pipeline worker failed")
-            self.error = f"internal error: {type(exc).__name__}: {exc}"
+            self.error = f"{INTERNAL_ERROR}{type(exc).__name__}: {exc}"
             self._emit(StatusEvent("error", self.error, self.processor.stream_time))
 
     def _on_audio(self, block: np.ndarray, stream_time: float) -> None:

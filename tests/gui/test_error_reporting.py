@@ -71,3 +71,18 @@ def test_the_about_box_names_the_log_file(qtbot, make_window, logged):
     window = make_window(log_path=logged)
     window.show_about()
     assert f"Log file {logged}" in window._about.text().replace("\t", " ").replace("\n", " ")
+
+
+def test_a_pipeline_stopped_by_a_bug_points_to_the_log_and_can_be_retried(qtbot, make_window, logged):
+    from realtime_ser.pipeline.events import INTERNAL_ERROR, StatusEvent
+
+    window = make_window(log_path=logged)
+    window.mode = "microphone"  # as while a microphone was listening
+    window._handle_event(StatusEvent("error", f"{INTERNAL_ERROR}IndexError: index 3 is out of bounds", 1.0))
+    text = window.banner.text.text()
+    assert "Internal error" in text and "IndexError: index 3 is out of bounds" in text and str(logged) in text
+    buttons = [b.text() for b in window.banner.buttons if b.isVisibleTo(window.banner)]
+    assert buttons == ["Retry microphone", "Open log folder"]
+    window._handle_event(StatusEvent("error", "audio device 'USB' stopped delivering audio", 2.0))
+    text = window.banner.text.text()
+    assert "stopped delivering audio" in text and "Internal error" not in text  # a lost device is not a bug
