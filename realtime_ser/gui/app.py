@@ -162,8 +162,9 @@ def _run(args) -> int:
     from realtime_ser.gui.desktop_entry import APP_ID, ICON_PATH
     from realtime_ser.gui.error_reporting import ErrorReporter
     from realtime_ser.gui.main_window import MainWindow
+    from realtime_ser.config import APP_NAME
+    from realtime_ser.gui.settings import GuiSettings
     from realtime_ser.log_file import start_log_file
-    from realtime_ser.gui.settings import APP_NAME, GuiSettings
 
     log_path = start_log_file("realtime-ser-gui")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -198,7 +199,10 @@ def _run(args) -> int:
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:  # the window (and the reporter, its child) is going: Python's own hooks report from here on
+        reporter.uninstall()
 
 
 if __name__ == "__main__":

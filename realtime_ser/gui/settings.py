@@ -11,16 +11,15 @@ import json
 import os
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 
-APP_NAME = "realtime-ser"
+from realtime_ser.config import config_dir
+
 MAX_RECENT = 8
 
 
 def default_settings_path() -> Path:
-    folder = os.environ.get("REALTIME_SER_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME, appauthor=False)
-    return Path(folder) / "gui.ini"
+    return config_dir() / "gui.ini"  # beside config.json
 
 
 class GuiSettings:
