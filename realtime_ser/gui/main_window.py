@@ -7,21 +7,18 @@ buffers, and redraws.  When nothing is running, nothing is redrawn.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
-    QMenu,
     QScrollArea,
     QSplitter,
     QStyle,
@@ -29,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from realtime_ser.audio.io import AUDIO_EXTENSIONS, load_span
 from realtime_ser.config import Settings, default_config_path
 from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
@@ -38,7 +34,6 @@ from realtime_ser.dsp.vad import NO_SPEECH
 from realtime_ser.errors import SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
-from realtime_ser.gui.error_reporting import internal_error_html
 from realtime_ser.gui.actions import fill_menu_bar, refresh_action_icons, set_action_icon, window_action
 from realtime_ser.gui.controls import (
     Banner,
@@ -50,34 +45,34 @@ from realtime_ser.gui.controls import (
 )
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
 from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
+from realtime_ser.gui.error_reporting import internal_error_html
 from realtime_ser.gui.file_drop import dropped_recording
 from realtime_ser.gui.icons import MARKER
 from realtime_ser.gui.input_devices import InputChoice, default_list_inputs, rescan_audio_devices
 from realtime_ser.gui.now_panel import NowPanel
-from realtime_ser.gui.playback import clip_playing, play_clip, stop_clip
+from realtime_ser.gui.playback import clip_playing, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog, applied_when
-from realtime_ser.gui.questions import ask_marker_note, ask_recording_title, ask_to_quit_recording
+from realtime_ser.gui.questions import ask_to_quit_recording
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.status_indicators import StatusIndicators
-from realtime_ser.gui.timeline_image import save_timeline_image
-from realtime_ser.gui.timeline_model import TimelineModel, export_timeline, format_time
+from realtime_ser.gui.timeline_model import TimelineModel
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
+from realtime_ser.gui.window_markers import MarkerActions
+from realtime_ser.gui.window_replay import ReplayActions
+from realtime_ser.gui.window_sessions import SessionActions
 from realtime_ser.pipeline.events import INTERNAL_ERROR, EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import relabel
-from realtime_ser.session.file_marks import default_marks_dir, load_marks, save_marks
+from realtime_ser.session.file_marks import default_marks_dir, load_marks
 
 FPS = 30
 APP_TITLE = "realtime-ser — live speech emotion"
 WAVEFORM_SECONDS = 10.0
 TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
-UTTERANCE_MARGIN_S = 0.15  # played before and after an utterance, so its edges are not clipped
-MARKER_LEAD_S = 2.0  # a double-clicked marker replays from this long before it
 MARKER_EDIT_HINT = "Right-click to edit its note or delete it"
-MAX_PLAY_S = 30.0  # the most of one (very long) utterance a double-click plays
 DEMO_PLAYING = "Playing the bundled demo session instead."  # the no-microphone banner, while it plays
 DEMO_PLAYED = "The bundled demo session was played instead."  # and once it has stopped
 
@@ -95,7 +90,14 @@ class _PaintCounter(QObject):
         return False
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
+    """The window: builds the views and actions, starts sources and drains the engine on a timer.
+
+    What the replay transport, the markers and the session files do lives in the mixins
+    (gui/window_replay.py, window_markers.py, window_sessions.py); the state they share is
+    made here.
+    """
+
     def __init__(
         self,
         model,
@@ -528,14 +530,6 @@ class MainWindow(QMainWindow):
         if marks.stale:
             self.statusBar().showMessage("The marks set on this file earlier are not shown: it has changed since", 10000)
 
-    def replay_channel(self, channel: int | None) -> None:
-        """Replay the open recording again from its start, with ``channel`` alone (None: mixed);
-        its marks come back with it (same clock)."""
-        info = self.engine.info
-        if self.mode != "replay" or info is None or info.path is None or channel == info.channel:
-            return
-        self.open_recording(info.path, keep_banner=self.banner.isVisible(), remember=False, channel=channel)
-
     def play_demo(self) -> None:
         if self.demo_path is None or not self.demo_path.exists():
             self.show_error("the bundled demo session is missing (assets/demo)")
@@ -599,357 +593,7 @@ class MainWindow(QMainWindow):
         self.engine.calibrate_noise(1.0)
         self.statusBar().showMessage("Calibrating: measuring 1 s of background noise…", 3000)
 
-    def set_paused(self, paused: bool) -> None:
-        if self.mode != "replay":
-            return
-        if not paused and self.replay_finished:  # the play button of a finished replay: again
-            at = self.replay_bar.position.value() / 10.0
-            self.replay_again(0.0 if at >= self.replay_bar.duration - 0.1 else at)
-            return
-        self._paused = paused
-        if not paused:
-            stop_clip()  # the replay's sound replaces an utterance still playing
-            if self.replay_bar.audible.isChecked() and self.engine.player is None:
-                self.set_audible(True)  # its output was closed for an utterance's playback
-        (self.engine.pause if paused else self.engine.resume)()
-        if paused:
-            self.now_panel.set_level(0.0)  # nothing is heard while paused
-
-    def replay_position(self) -> float:
-        """Seconds into the replayed file: a FileSource's stream time is its file position."""
-        return self.envelope.end_time
-
-    def seek(self, seconds: float) -> None:
-        if not self.replay_seekable:
-            return
-        duration = self.replay_bar.duration
-        seconds = max(0.0, min(seconds, max(0.0, duration - 0.05)))
-        if self.engine.running:
-            self.engine.seek(seconds)
-        else:
-            self.replay_again(seconds)
-
-    @property
-    def replay_finished(self) -> bool:
-        """A replay that reached its end (or stopped on a fault) and can be played again from any point."""
-        info = self.engine.info
-        return (self.mode == "replay" and not self.engine.running and info is not None
-                and info.audio_path is not None)
-
-    @property
-    def replay_seekable(self) -> bool:
-        """A replay playing, or finished and able to play again: seeking, back/forward and going to a
-        marker work."""
-        return self.mode == "replay" and (self.engine.running or self.replay_finished)
-
-    def replay_again(self, seconds: float) -> bool:
-        """Play a finished replay again from ``seconds``, as a seek back would: the results before it
-        stay, later ones are computed again (numbered on from the last), markers stay."""
-        from realtime_ser.audio.sources import FileSource
-
-        info = self.engine.info
-        try:
-            source = FileSource(info.audio_path, realtime=self.realtime_replay, channel=info.channel)
-            if seconds > 0:
-                source.seek(seconds)
-            last_id = max((u.utterance_id for u in self.timeline_model.utterances), default=0)
-            self.engine.start(source, info, first_utterance_id=last_id)
-        except SerError as exc:
-            self.show_error(str(exc))
-            return False
-        self._finished_reported = False
-        self._paused = False
-        self.replay_bar.set_playing(True)
-        if self.replay_bar.audible.isChecked():
-            self.set_audible(True)
-        self._update_controls()
-        return True
-
-    def seek_relative(self, delta: float) -> None:
-        self.seek(self.replay_position() + delta)
-
-    def play_utterance(self, utterance_id: int) -> None:
-        """Play one utterance of the replayed recording (double-click on its band); pauses a running replay."""
-        utt = self.timeline_model.get(utterance_id)
-        info = self.engine.info
-        if utt is None or self.mode != "replay" or info is None or info.audio_path is None:
-            self.statusBar().showMessage("Utterances can be played back in replayed recordings "
-                                         "(record a session to replay it later)", 6000)
-            return
-        if self.engine.running and not self._paused:
-            self.replay_bar.pause_button.setChecked(True)  # pauses (two sounds at once would be no use)
-        # The clip gets the output to itself: a raw ALSA device may refuse a second stream.
-        # Resuming the replay reopens its output (set_paused).
-        self.engine.stop_player()
-        end = utt.end_or(self.replay_position())
-        try:
-            audio = load_span(info.audio_path, self.params.sample_rate, utt.start - UTTERANCE_MARGIN_S,
-                              min(end + UTTERANCE_MARGIN_S, utt.start + MAX_PLAY_S), channel=info.channel)
-            play_clip(audio, self.params.sample_rate)
-        except SerError as exc:
-            self.show_error(str(exc))
-            return
-        self.statusBar().showMessage(
-            f"Playing utterance {utterance_id} ({format_time(utt.start)} – {format_time(end)})", 6000)
-
-    def add_marker(self, note: str = "", at: float | None = None) -> MarkerEvent | None:
-        """Mark the moment now (or stream time ``at``): a line on the timeline, kept in a recording.
-
-        Returns the marker, or None when nothing is running to mark.
-        """
-        if at is None:
-            if not self.engine.running:
-                self.statusBar().showMessage("Start listening or a replay to mark a moment", 6000)
-                return None
-            at = self.envelope.end_time  # the newest audio on screen: what the user just heard or saw
-        marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
-        saved = self._keep_marker(marker)
-        self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
-        return marker
-
-    def _keep_marker(self, marker: MarkerEvent) -> str:
-        """Show a new or changed marker and store it where the audio is stored; returns where, for
-        the status bar (" (saved in the recording)", " (saved in the session)" or "")."""
-        self.timeline_model.add_marker(marker)
-        self.engine.add_marker(marker)
-        saved = " (saved in the recording)" if self.engine.recorder is not None else ""
-        info = self.engine.info
-        if not saved and self.mode == "replay" and info is not None and info.session_folder is not None:
-            # Replaying a recorded session: the mark is an annotation of it, kept with it.
-            from realtime_ser.session.annotate import add_marker as add_marker_to_session
-
-            folder = info.session_folder
-            try:
-                add_marker_to_session(folder, marker)
-                saved = " (saved in the session)"
-            except SerError as exc:
-                self.show_error(f"marker {marker.marker_id} is shown but not saved: {exc}")
-        elif not saved and self.mode == "replay" and info is not None and info.audio_path is not None:
-            # A plain recording: never written to; its marks are kept for it in the app's data folder.
-            try:
-                save_marks(self.file_marks_dir, info.audio_path, self.timeline_model.markers,
-                           self.timeline_model.next_marker_id() - 1)
-                saved = " (kept for this file)"
-            except SerError as exc:
-                self.show_error(f"marker {marker.marker_id} is shown but not kept: {exc}")
-        now = self.envelope.end_time
-        self.timeline.refresh(now)
-        self._refresh_waveform(now)
-        self._sync_marker_list()
-        return saved
-
-    def edit_marker_note(self, marker_id: int, note: str) -> None:
-        """Give a marker a new note (in a recording: a later line replaces the earlier one)."""
-        marker = self.timeline_model.marker(marker_id)
-        if marker is not None:
-            saved = self._keep_marker(dataclasses.replace(marker, note=note.strip()))
-            self.statusBar().showMessage(f"Marker {marker_id}: note changed{saved}", 6000)
-
-    def delete_marker(self, marker_id: int) -> None:
-        """Take a marker set by mistake away (in a recording: a line saying it is removed)."""
-        marker = self.timeline_model.marker(marker_id)
-        if marker is not None:
-            saved = self._keep_marker(dataclasses.replace(marker, removed=True))
-            self.statusBar().showMessage(f"Marker {marker_id} deleted{saved}", 6000)
-
-    def _marker_menu(self, marker_id: int, where: QPoint) -> None:
-        """Right-click on a marker: edit its note or delete it."""
-        marker = self.timeline_model.marker(marker_id)
-        if marker is None:
-            return
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per right-click: not kept
-        menu.addAction("Edit note…", lambda: self.ask_to_edit_marker(marker_id))
-        menu.addAction("Delete marker", lambda: self.delete_marker(marker_id))
-        self.marker_menu = menu  # tests reach it here
-        menu.popup(where)
-
-    def ask_to_edit_marker(self, marker_id: int) -> None:
-        """The note dialog, filled with the marker's note (non-blocking)."""
-        marker = self.timeline_model.marker(marker_id)
-        if marker is None:
-            return
-        run = self._runs
-
-        def note_given(text: str) -> None:
-            if run == self._runs:  # still the same session
-                self.edit_marker_note(marker_id, text)
-
-        self._note_dialog = ask_marker_note(self, marker.time, note_given, marker.note, f"Marker {marker_id}")
-
-    def show_marker_list(self) -> None:
-        """Audio -> Markers: all of the session's markers, beside the window."""
-        if self.marker_list is None:
-            from realtime_ser.gui.marker_list import MarkerList
-
-            self.marker_list = MarkerList(self)
-            self.marker_list.go_to_requested.connect(self.replay_from_marker)
-            self.marker_list.edit_requested.connect(self.ask_to_edit_marker)
-            self.marker_list.delete_requested.connect(self.delete_marker)
-            self._marker_list_shows = None
-        self._sync_marker_list()
-        self.marker_list.show()
-        self.marker_list.raise_()
-
-    def _sync_marker_list(self, can_go_to: bool | None = None) -> None:
-        """Bring an open marker list up to date (cheap when nothing changed); ``can_go_to``: the
-        caller's :attr:`replay_seekable`, if it has it."""
-        if self.marker_list is None:
-            return
-        if can_go_to is None:
-            can_go_to = self.replay_seekable
-        state = (self.timeline_model.markers_version, can_go_to)
-        if state != self._marker_list_shows:
-            self._marker_list_shows = state
-            self.marker_list.set_markers(self.timeline_model.markers, can_go_to)
-
-    def replay_from_marker(self, marker_id: int) -> None:
-        """Double-click on a marker in a replay: go back to just before it, to hear what led to it."""
-        marker = next((m for m in self.timeline_model.markers if m.marker_id == marker_id), None)
-        if marker is None or not self.replay_seekable:
-            self.statusBar().showMessage("Markers can be replayed from in a replayed recording", 6000)
-            return
-        self.seek(max(0.0, marker.time - MARKER_LEAD_S))
-        self.statusBar().showMessage(f"Replaying from just before marker {marker.marker_id}", 6000)
-
-    def mark_with_note(self) -> None:
-        """Mark the moment of the key press, then ask for a note (without stopping the audio)."""
-        if not self.engine.running:
-            self.add_marker()  # says why nothing is marked
-            return
-        at, run = self.envelope.end_time, self._runs
-
-        def accepted(text: str) -> None:
-            if run == self._runs:  # still the same session
-                self.add_marker(text, at)
-
-        self._note_dialog = ask_marker_note(self, at, accepted)
-
-    def ask_recording_title(self) -> None:
-        """Name the session being recorded; the recording goes on while the question is open."""
-        recorder = self.engine.recorder
-        if recorder is None:
-            return
-        self._title_dialog = ask_recording_title(self, recorder.title, lambda text: self.name_recording(text, recorder))
-
-    def _rename_if_recording(self, folder: Path, title: str) -> bool:
-        """The session browser's Rename of the session being recorded goes through its recorder."""
-        recorder = self.engine.recorder
-        if recorder is None or recorder.folder is None or Path(recorder.folder).resolve() != folder.resolve():
-            return False
-        self.name_recording(title, recorder)
-        return True
-
-    def name_recording(self, title: str, recorder=None) -> None:
-        """Give the session being recorded (or ``recorder``'s, if it has stopped since) a title."""
-        recorder = recorder or self.engine.recorder
-        if recorder is None:
-            return
-        try:
-            stored = recorder.set_title(title)
-        except SerError as exc:
-            self.show_error(str(exc))
-            return
-        self.statusBar().showMessage(f"Session named “{stored}”" if stored else "Session name removed", 5000)
-        self._update_title()
-
-    def set_audible(self, on: bool) -> None:
-        self.settings.audible_replay = on
-        if not on:
-            self.engine.stop_player()
-            return
-        if self.mode == "replay" and self.engine.running:
-            try:
-                self.engine.start_player()
-            except SerError as exc:
-                self.show_error(str(exc))
-                self.replay_bar.audible.setChecked(False)
-
-    def _show_not_recording(self) -> None:
-        """Record shown off without set_recording running (nothing is recording, or it was stopped)."""
-        self.record_action.blockSignals(True)
-        self.record_action.setChecked(False)
-        self.record_action.blockSignals(False)
-
-    def set_recording(self, on: bool) -> None:
-        if not on:
-            folder = self.engine.stop_recording()
-            if folder is not None:
-                self.statusBar().showMessage(f"Session saved in {folder}", 8000)
-            return
-        if not self.engine.running and not self.start_microphone(demo_instead=False):
-            self._show_not_recording()
-            self.statusBar().showMessage("Not recording: no microphone could be opened (see the notice above)", 10000)
-            return
-        try:
-            settings = dict(self.config.to_dict(), vad_threshold_db=self.engine.threshold_db,
-                            sensitivity=self.settings.sensitivity)
-            folder = self.engine.start_recording(self.sessions_dir, settings)
-        except (SerError, OSError) as exc:
-            self.show_error(f"cannot record: {exc}")
-            self._show_not_recording()
-            return
-        self.statusBar().showMessage(f"Recording into {folder}", 5000)
-        self._update_controls()
-
-    def export_to(self, path: str | Path) -> Path:
-        """The timeline as CSV or JSON (the results), or PNG (a picture of the whole session)."""
-        if Path(path).suffix.lower() == ".png":
-            info = self.engine.info
-            title = f"{info.shown_name} — {format_time(self.timeline.now)}" if info is not None else ""
-            return save_timeline_image(self.timeline, path, title)
-        return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
-
-    def export_dialog(self) -> None:
-        start = str(Path(self.settings.last_dir or Path.home()) / f"{self._export_stem()}.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start,
-                                              "CSV (*.csv);;JSON (*.json);;PNG image (*.png)")
-        if not path:
-            return
-        try:
-            out = self.export_to(path)
-        except SerError as exc:
-            self.show_error(str(exc))
-            return
-        if out.suffix.lower() == ".png":
-            self.statusBar().showMessage(f"Saved a picture of the whole timeline in {out}", 6000)
-            return
-        markers = len(self.timeline_model.markers)
-        also = f" and {markers} marker{'s' if markers != 1 else ''}" if markers else ""
-        self.statusBar().showMessage(f"Exported {len(self.timeline_model.final_events())} utterances{also} to {out}",
-                                     6000)
-
-    def _export_stem(self) -> str:
-        """A file name that says what was exported: 'interview-emotions' for interview.mp3 or a session
-        folder, 'microphone-emotions-20261124-1530' for a live session."""
-        info = self.engine.info
-        if info is None or info.path is None:
-            return time.strftime("microphone-emotions-%Y%m%d-%H%M")
-        name = info.session_folder.name if info.session_folder is not None else info.path.stem
-        return f"{name}-channel{info.channel}-emotions" if info.channel else f"{name}-emotions"
-
-    def open_dialog(self) -> None:
-        patterns = " ".join(f"*{ext}" for ext in AUDIO_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open recording", self.settings.last_dir or str(Path.home()),
-            f"Recordings ({patterns} manifest.json);;All files (*)")
-        if path:
-            self.open_recording(path)
-
-    def show_sessions(self) -> None:
-        """The session browser over the session folder (non-blocking); picking one replays it."""
-        from realtime_ser.gui.session_browser import SessionBrowser
-
-        browser = SessionBrowser(self.sessions_dir, self.open_session_dialog, self, self._rename_if_recording)
-        browser.replay_requested.connect(self.open_recording)
-        self._session_browser = browser
-        browser.open()
-
-    def open_session_dialog(self) -> None:
-        start = str(self.sessions_dir if self.sessions_dir.is_dir() else Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open session folder", start)
-        if folder:
-            self.open_recording(folder)
+    # ------------------------------------------------------------------ dialogs and messages
 
     def show_about(self) -> None:
         self._about = show_about(self, self.model.metadata, self.model_path, self.log_path)
@@ -1018,6 +662,8 @@ class MainWindow(QMainWindow):
 
     def _open_log_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_path.parent)))
+
+    # ------------------------------------------------------------------ what the window shows
 
     def _update_controls(self) -> None:
         running = self.engine.running

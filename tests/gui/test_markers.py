@@ -89,7 +89,7 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
 
 
 def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot):
-    from realtime_ser.gui.main_window import MARKER_LEAD_S
+    from realtime_ser.gui.window_markers import MARKER_LEAD_S
 
     w = make_window(realtime_replay=True)
     w.open_recording(DEMO)
