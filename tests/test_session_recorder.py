@@ -208,7 +208,7 @@ def test_lost_audio_becomes_silence_so_event_times_stay_aligned(tmp_path):
 def test_replay_timeline_now_and_reanalysis_with_the_current_model(tmp_path):
     """A session recorded from the live path replays its stored timeline, and re-analysis of
     its audio through the same path with the bundled model gives the same final results."""
-    from realtime_ser.audio.sources import FileSource
+    from realtime_ser.audio.file_source import FileSource
     from realtime_ser.model.emotion_model import EmotionModel
     from realtime_ser.pipeline.worker import Pipeline
     from session_support import crema_clips

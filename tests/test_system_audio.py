@@ -12,7 +12,8 @@ import time
 import pytest
 
 from conftest import cli_env, listen_during, run_cli
-from realtime_ser.audio.sources import MicrophoneSource, list_devices, resolve_device
+from realtime_ser.audio.devices import list_devices, resolve_device
+from realtime_ser.audio.sources import MicrophoneSource
 from realtime_ser.audio.system_audio import SYSTEM_AUDIO_NAME
 from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent

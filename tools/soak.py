@@ -188,7 +188,7 @@ def _drain(pipeline: Pipeline) -> None:
 def run_replay(model, program: Program, hours: float, speed: float, record_dir: Path | None,
                log=print) -> dict:
     """Loop ``program`` through the live path for ``hours`` of stream time."""
-    from realtime_ser.audio.sources import FileSource
+    from realtime_ser.audio.file_source import FileSource
 
     loops = max(1, math.ceil(hours * 3600 / program.duration))
     total = loops * program.duration

@@ -1,4 +1,5 @@
-"""Audio sources: a microphone, a file and an in-memory array, behind one pull interface.
+"""Audio sources: a microphone and an in-memory array, behind one pull interface (a file:
+audio.file_source; a WAV stream on stdin: audio.pipe_source).
 
 Every source delivers mono float32 blocks at the model rate (16 kHz) from
 :meth:`AudioSource.read`, so the pipeline cannot tell a paced file replay from
@@ -16,31 +17,17 @@ files, and ``listen`` says clearly that PortAudio is missing.
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import soxr
 
-from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks, mono_from_array
-from realtime_ser.audio.pulse_sources import default_output, list_pulse_inputs
+from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, resolve_device
+from realtime_ser.audio.io import mono_from_array
+from realtime_ser.audio.pulse_sources import default_output
 from realtime_ser.audio.ringbuffer import RingBuffer
-from realtime_ser.audio.system_audio import (
-    DEFAULT_MONITOR,
-    PULSE_DEVICE,
-    PULSE_PREFIX,
-    SOURCE_UNAVAILABLE,
-    SYSTEM_AUDIO_NAME,
-    UNAVAILABLE,
-    is_playback_capture,
-    pulse_source,
-    pulse_source_named,
-    wants_system_audio,
-)
+from realtime_ser.audio.system_audio import DEFAULT_MONITOR, is_playback_capture, pulse_source
 from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import StatusEvent
 
@@ -93,19 +80,6 @@ class AudioSource:
         self.stop()
 
 
-# -- devices --------------------------------------------------------------------------------
-
-
-def load_sounddevice():
-    """Import sounddevice, turning a missing PortAudio into a DeviceError."""
-    try:
-        import sounddevice as sd
-    except OSError as exc:
-        raise DeviceError(
-            f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
-        ) from None
-    return sd
-
 
 class ArraySource(AudioSource):
     """A recording already in memory (a script's array), delivered as fast as it is read.
@@ -135,144 +109,6 @@ class ArraySource(AudioSource):
         out = self._audio[self._pos:self._pos + self.BLOCK]
         self._pos += out.size
         return out
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    index: int
-    name: str
-    hostapi: str
-    max_input_channels: int
-    max_output_channels: int
-    default_samplerate: float
-    is_default_input: bool
-    #: Record this PulseAudio/PipeWire source through the ALSA ``pulse`` device (see audio.system_audio).
-    pulse_source: str | None = None
-    #: The source's own channel count, where the server told it (``max_input_channels`` is then that
-    #: count, not the 32 the ``pulse`` device claims); a stream of exactly this many keeps its layout.
-    source_channels: int | None = None
-
-    @property
-    def is_input(self) -> bool:
-        return self.max_input_channels > 0
-
-    @property
-    def spec(self) -> str:
-        """What ``--device`` and the app's settings call it: the name, or ``pulse:SOURCE`` for a
-        PulseAudio/PipeWire input (its description can change; the source's name does not)."""
-        if self.pulse_source is None or self.pulse_source == DEFAULT_MONITOR:
-            return self.name
-        return PULSE_PREFIX + self.pulse_source
-
-    @property
-    def offers_channel_choice(self) -> bool:
-        """Whether choosing one input channel means something: an interface's inputs or a stereo
-        source, not ALSA's virtual devices (``pulse``, ``default``), which claim 32 or more."""
-        n = self.source_channels if self.pulse_source is not None else self.max_input_channels
-        return n is not None and 2 <= n <= MAX_CHOSEN_CHANNELS and self.name not in VIRTUAL_ALSA_DEVICES
-
-
-#: Interfaces have up to a few dozen inputs; ALSA's virtual devices claim 32 to 128 channels.
-MAX_CHOSEN_CHANNELS = 24
-VIRTUAL_ALSA_DEVICES = ("default", "sysdefault", "pulse", "pipewire", "jack", "dsnoop")
-
-
-def _through_pulse(pulse: DeviceInfo, source: str, name: str, channels: int | None = None) -> DeviceInfo:
-    return DeviceInfo(pulse.index, name, pulse.hostapi, channels or pulse.max_input_channels, 0,
-                      pulse.default_samplerate, False, source, channels)
-
-
-def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
-    """All PortAudio devices (or only those that can capture), then *System audio* and the audio
-    server's inputs under their own names (where ALSA's ``pulse`` device can record them)."""
-    sd = load_sounddevice()
-    try:
-        devices = sd.query_devices()
-        hostapis = sd.query_hostapis()
-        default_in = sd.default.device[0]
-    except sd.PortAudioError as exc:
-        raise DeviceError(f"cannot list audio devices ({exc})") from None
-    out = []
-    for i, d in enumerate(devices):
-        info = DeviceInfo(
-            index=i,
-            name=d["name"],
-            hostapi=hostapis[d["hostapi"]]["name"],
-            max_input_channels=int(d["max_input_channels"]),
-            max_output_channels=int(d["max_output_channels"]),
-            default_samplerate=float(d["default_samplerate"]),
-            is_default_input=(i == default_in),
-        )
-        if info.is_input or not inputs_only:
-            out.append(info)
-    pulse = [d for d in out if d.name == PULSE_DEVICE and d.is_input]
-    if pulse:
-        out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME))
-        # Monitors stay out of the list: System audio is the one people want (--device pulse:NAME.monitor
-        # still records any other).
-        for src in list_pulse_inputs() or []:
-            if not src.is_monitor:
-                out.append(_through_pulse(pulse[0], src.name, src.description, src.channels))
-    return out
-
-
-def resolve_device(device: int | str | None) -> DeviceInfo:
-    """Find an input device by index, exact name or unique name fragment (None: the default).
-
-    ``system`` (or *System audio*'s listed name) records what the computer plays, ``pulse:SOURCE``
-    one PulseAudio/PipeWire source; both go through ALSA's ``pulse`` device.
-    """
-    devices = list_devices()
-    if wants_system_audio(device) or pulse_source_named(device):
-        pulse = [d for d in devices if d.name == PULSE_DEVICE and d.is_input and d.pulse_source is None]
-        if not pulse:
-            raise DeviceError(UNAVAILABLE if wants_system_audio(device) else SOURCE_UNAVAILABLE)
-        if wants_system_audio(device):
-            return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
-        return _pulse_input(pulse[0], pulse_source_named(device))
-    devices = [d for d in devices if d.pulse_source is None]
-    inputs = [d for d in devices if d.is_input]
-    if isinstance(device, str) and device.strip().lstrip("-").isdigit():
-        device = int(device)
-    if device is None:
-        default = [d for d in inputs if d.is_default_input]
-        if default:
-            return default[0]
-        if inputs:
-            return inputs[0]
-        raise DeviceError("no audio input device found (is a microphone connected and allowed?)")
-    if isinstance(device, int):
-        match = [d for d in devices if d.index == device]
-        if not match:
-            raise DeviceError(f"audio device {device} does not exist (see `realtime-ser devices`)")
-        if not match[0].is_input:
-            raise DeviceError(f"audio device {device} ({match[0].name}) has no input channels")
-        return match[0]
-    exact = [d for d in devices if d.name == device]
-    fragment = [d for d in devices if str(device).lower() in d.name.lower()]
-    for candidates in (exact, fragment):
-        usable = [d for d in candidates if d.is_input]
-        if len(usable) == 1 or (usable and candidates is exact):
-            return usable[0]
-        if len(usable) > 1:
-            names = ", ".join(f"{d.index}: {d.name}" for d in usable)
-            raise DeviceError(f"audio device name {device!r} is ambiguous ({names}); use its index")
-        if candidates:
-            raise DeviceError(f"audio device {candidates[0].name!r} has no input channels")
-    raise DeviceError(f"no audio device named {device!r} (see `realtime-ser devices`)")
-
-
-def _pulse_input(pulse: DeviceInfo, name: str) -> DeviceInfo:
-    """``pulse:NAME`` under the source's description and with its real channel count; where the
-    server cannot be asked (no libpulse), as named, for the stream's opening to judge."""
-    sources = list_pulse_inputs()
-    if sources is None:
-        return _through_pulse(pulse, name, PULSE_PREFIX + name)
-    match = [s for s in sources if s.name == name]
-    if not match:
-        raise DeviceError(f"the audio server has no input named {name!r} (see `realtime-ser devices`, "
-                          "or `pactl list short sources` for monitors)")
-    return _through_pulse(pulse, name, match[0].description, match[0].channels)
 
 
 # -- microphone -----------------------------------------------------------------------------
@@ -529,161 +365,3 @@ class MicrophoneSource(AudioSource):
     def overruns(self) -> int:
         ring_overruns = self._ring.overruns if self._ring is not None else 0
         return self._callback_overflows + ring_overruns
-
-
-# -- file -----------------------------------------------------------------------------------
-
-
-class FileSource(AudioSource):
-    """Decodes any supported file (format, rate, channels) to 16 kHz mono.
-
-    ``realtime=False`` delivers as fast as the consumer reads (analysis);
-    ``realtime=True`` releases ``block_ms`` blocks at the pace of a microphone
-    (replay, latency benchmarks).  ``speed`` > 1 replays faster than real time; it must be
-    finite and > 0 (a ValueError: front ends check what users type themselves).
-    ``pause``/``resume``/``seek`` are safe to call from another thread (a GUI).
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        realtime: bool = False,
-        loop: bool = False,
-        block_ms: float = 20.0,
-        speed: float = 1.0,
-        decode_seconds: float = 1.0,
-        channel: int | None = None,
-    ):
-        self.path = Path(path)
-        self.channel = channel  # 1-based; None mixes all channels
-        self.realtime = realtime
-        self.loop = loop
-        self.block = max(1, int(MODEL_RATE * block_ms / 1000))
-        self.speed = float(speed)
-        if not (self.speed > 0 and math.isfinite(self.speed)):  # the pacing divides by it
-            raise ValueError(f"FileSource speed must be a finite number > 0, not {speed!r}")
-        self.decode_seconds = decode_seconds if realtime else max(decode_seconds, 2.0)
-        self.name = self.path.name if channel is None else f"{self.path.name} (channel {channel})"
-        self._info = None  # duration and channels, read once, when first needed
-        self._lock = threading.Lock()
-        self._blocks = None
-        self._buf = np.zeros(0, dtype=np.float32)
-        self._pos = 0  # samples delivered since the current origin
-        self._origin = 0  # sample position of the last seek/start
-        self._t0 = 0.0
-        self._paused_at: float | None = None
-        self._reset: int | None = None
-        self._ended = False
-        self._started = False
-
-    @property
-    def duration(self) -> float:
-        if self._info is None:
-            self._info = audio_info(self.path)
-        return self._info.duration
-
-    @property
-    def position(self) -> float:
-        """Seconds of the file delivered so far."""
-        return (self._origin + self._pos) / MODEL_RATE
-
-    def start(self) -> None:
-        _ = self.duration  # raises AudioFileError early for a missing or undecodable file
-        check_channel(self.path, self._info.channels, self.channel)  # and for a channel it lacks
-        with self._lock:
-            self._open_at(self._reset or 0)  # a seek before the start: start there (the reset stays for the pipeline)
-            self._started = True
-
-    def stop(self) -> None:
-        with self._lock:
-            self._blocks = None
-            self._ended = True
-
-    def _open_at(self, sample: int) -> None:
-        self._blocks = iter_audio_blocks(
-            self.path, MODEL_RATE, self.decode_seconds, start_seconds=sample / MODEL_RATE, channel=self.channel
-        )
-        self._buf = np.zeros(0, dtype=np.float32)
-        self._origin = sample
-        self._pos = 0
-        self._t0 = time.monotonic()
-        if self._paused_at is not None:
-            self._paused_at = self._t0
-        self._ended = False
-
-    def pause(self) -> None:
-        with self._lock:
-            if self._paused_at is None:
-                self._paused_at = time.monotonic()
-
-    def resume(self) -> None:
-        with self._lock:
-            if self._paused_at is not None:
-                self._t0 += time.monotonic() - self._paused_at
-                self._paused_at = None
-
-    @property
-    def paused(self) -> bool:
-        return self._paused_at is not None
-
-    def seek(self, seconds: float) -> None:
-        """Jump to ``seconds`` (clamped to the file); the pipeline sees a reset to that time.
-        Before :meth:`start` it only records where to start, and start opens the file there, once."""
-        sample = int(max(0.0, min(float(seconds), self.duration)) * MODEL_RATE)
-        with self._lock:
-            if self._started:
-                self._open_at(sample)
-            else:
-                self._origin, self._pos = sample, 0  # the position reads as the sought one already
-            self._reset = sample
-
-    def take_reset(self) -> int | None:
-        with self._lock:
-            r, self._reset = self._reset, None
-        return r
-
-    def _fill(self, n: int) -> bool:
-        """Decode until ``n`` samples are buffered; False when the file is exhausted."""
-        while self._buf.size < n:
-            try:
-                nxt = next(self._blocks) if self._blocks is not None else None
-            except StopIteration:
-                nxt = None
-            if nxt is None:
-                if self.loop and self._origin + self._pos + self._buf.size > 0:
-                    self._blocks = iter_audio_blocks(self.path, MODEL_RATE, self.decode_seconds, channel=self.channel)
-                    continue
-                return False
-            self._buf = np.concatenate([self._buf, nxt]) if self._buf.size else nxt
-        return True
-
-    def read(self, timeout: float = 0.1) -> np.ndarray | None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if self._ended or not self._started:
-                    return None
-                if self._paused_at is not None:
-                    wait = 0.02
-                else:
-                    if self.realtime:
-                        due = (time.monotonic() - self._t0) * self.speed * MODEL_RATE
-                        if due < self._pos + self.block:
-                            wait = (self._pos + self.block - due) / (MODEL_RATE * self.speed)
-                        else:
-                            wait = 0.0
-                        n = self.block
-                    else:
-                        wait, n = 0.0, self.block * 25  # 0.5 s blocks when not paced
-                    if wait <= 0:
-                        more = self._fill(n)
-                        if not more and self._buf.size == 0:
-                            self._ended = True
-                            return None
-                        out, self._buf = self._buf[:n], self._buf[n:]
-                        self._pos += out.size
-                        return out
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return np.zeros(0, dtype=np.float32)
-            time.sleep(min(wait, remaining))

@@ -7,7 +7,7 @@ from realtime_ser.console import write_stdout as _print
 
 
 def cmd_devices(args) -> int:
-    from realtime_ser.audio.sources import list_devices
+    from realtime_ser.audio.devices import list_devices
 
     devices = list_devices()
     if not devices:

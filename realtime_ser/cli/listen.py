@@ -118,7 +118,8 @@ def _listen_source(args, settings):
     """The microphone, or the --replay file paced in real time; a session folder replays its
     recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
     from realtime_ser.audio.pipe_source import PipeSource
-    from realtime_ser.audio.sources import FileSource, MicrophoneSource
+    from realtime_ser.audio.file_source import FileSource
+    from realtime_ser.audio.sources import MicrophoneSource
     from realtime_ser.pipeline.events import MarkerEvent
 
     if args.device == STDIN:  # a WAV stream from another program: live, like a microphone

@@ -21,7 +21,7 @@ class InputChoice:
 
 def default_list_inputs() -> list[InputChoice]:
     """Input devices from the audio layer (re-queried on every call)."""
-    from realtime_ser.audio.sources import list_devices
+    from realtime_ser.audio.devices import list_devices
 
     return [
         InputChoice(d.spec, d.name, d.is_default_input,

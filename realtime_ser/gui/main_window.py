@@ -478,7 +478,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         """Replay an audio file or a session folder through the pipeline, paced in real time
         (``channel``: that channel alone, 1-based; None: all channels mixed)."""
         from realtime_ser.audio.io import audio_info
-        from realtime_ser.audio.sources import FileSource
+        from realtime_ser.audio.file_source import FileSource
 
         path = Path(path)
         kind, name = "file", path.name

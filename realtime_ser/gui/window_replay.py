@@ -73,7 +73,7 @@ class ReplayActions:
     def replay_again(self, seconds: float) -> bool:
         """Play a finished replay again from ``seconds``, as a seek back would: the results before it
         stay, later ones are computed again (numbered on from the last), markers stay."""
-        from realtime_ser.audio.sources import FileSource
+        from realtime_ser.audio.file_source import FileSource
 
         info = self.engine.info
         try:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realtime_ser.audio.sources import AudioSource, FileSource
+from realtime_ser.audio.file_source import FileSource
+from realtime_ser.audio.sources import AudioSource
 from realtime_ser.dsp.input_health import InputHealth, InputHealthConfig
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import INTERNAL_ERROR, PipelineEvent, StatusEvent

@@ -1,0 +1,174 @@
+"""Audio input devices: listing them and finding the one a user named.
+
+PortAudio's devices come first, then *System audio* and the audio server's
+(PulseAudio/PipeWire) inputs under their own names, recorded through ALSA's
+``pulse`` device (see audio.system_audio).  sounddevice is imported lazily: a
+machine without PortAudio can still analyse files, and ``listen`` says clearly
+that PortAudio is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from realtime_ser.audio.pulse_sources import list_pulse_inputs
+from realtime_ser.audio.system_audio import (
+    DEFAULT_MONITOR,
+    PULSE_DEVICE,
+    PULSE_PREFIX,
+    SOURCE_UNAVAILABLE,
+    SYSTEM_AUDIO_NAME,
+    UNAVAILABLE,
+    pulse_source_named,
+    wants_system_audio,
+)
+from realtime_ser.errors import DeviceError
+
+
+def load_sounddevice():
+    """Import sounddevice, turning a missing PortAudio into a DeviceError."""
+    try:
+        import sounddevice as sd
+    except OSError as exc:
+        raise DeviceError(
+            f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
+        ) from None
+    return sd
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+    is_default_input: bool
+    #: Record this PulseAudio/PipeWire source through the ALSA ``pulse`` device (see audio.system_audio).
+    pulse_source: str | None = None
+    #: The source's own channel count, where the server told it (``max_input_channels`` is then that
+    #: count, not the 32 the ``pulse`` device claims); a stream of exactly this many keeps its layout.
+    source_channels: int | None = None
+
+    @property
+    def is_input(self) -> bool:
+        return self.max_input_channels > 0
+
+    @property
+    def spec(self) -> str:
+        """What ``--device`` and the app's settings call it: the name, or ``pulse:SOURCE`` for a
+        PulseAudio/PipeWire input (its description can change; the source's name does not)."""
+        if self.pulse_source is None or self.pulse_source == DEFAULT_MONITOR:
+            return self.name
+        return PULSE_PREFIX + self.pulse_source
+
+    @property
+    def offers_channel_choice(self) -> bool:
+        """Whether choosing one input channel means something: an interface's inputs or a stereo
+        source, not ALSA's virtual devices (``pulse``, ``default``), which claim 32 or more."""
+        n = self.source_channels if self.pulse_source is not None else self.max_input_channels
+        return n is not None and 2 <= n <= MAX_CHOSEN_CHANNELS and self.name not in VIRTUAL_ALSA_DEVICES
+
+
+#: Interfaces have up to a few dozen inputs; ALSA's virtual devices claim 32 to 128 channels.
+MAX_CHOSEN_CHANNELS = 24
+VIRTUAL_ALSA_DEVICES = ("default", "sysdefault", "pulse", "pipewire", "jack", "dsnoop")
+
+
+def _through_pulse(pulse: DeviceInfo, source: str, name: str, channels: int | None = None) -> DeviceInfo:
+    return DeviceInfo(pulse.index, name, pulse.hostapi, channels or pulse.max_input_channels, 0,
+                      pulse.default_samplerate, False, source, channels)
+
+
+def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
+    """All PortAudio devices (or only those that can capture), then *System audio* and the audio
+    server's inputs under their own names (where ALSA's ``pulse`` device can record them)."""
+    sd = load_sounddevice()
+    try:
+        devices = sd.query_devices()
+        hostapis = sd.query_hostapis()
+        default_in = sd.default.device[0]
+    except sd.PortAudioError as exc:
+        raise DeviceError(f"cannot list audio devices ({exc})") from None
+    out = []
+    for i, d in enumerate(devices):
+        info = DeviceInfo(
+            index=i,
+            name=d["name"],
+            hostapi=hostapis[d["hostapi"]]["name"],
+            max_input_channels=int(d["max_input_channels"]),
+            max_output_channels=int(d["max_output_channels"]),
+            default_samplerate=float(d["default_samplerate"]),
+            is_default_input=(i == default_in),
+        )
+        if info.is_input or not inputs_only:
+            out.append(info)
+    pulse = [d for d in out if d.name == PULSE_DEVICE and d.is_input]
+    if pulse:
+        out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME))
+        # Monitors stay out of the list: System audio is the one people want (--device pulse:NAME.monitor
+        # still records any other).
+        for src in list_pulse_inputs() or []:
+            if not src.is_monitor:
+                out.append(_through_pulse(pulse[0], src.name, src.description, src.channels))
+    return out
+
+
+def resolve_device(device: int | str | None) -> DeviceInfo:
+    """Find an input device by index, exact name or unique name fragment (None: the default).
+
+    ``system`` (or *System audio*'s listed name) records what the computer plays, ``pulse:SOURCE``
+    one PulseAudio/PipeWire source; both go through ALSA's ``pulse`` device.
+    """
+    devices = list_devices()
+    if wants_system_audio(device) or pulse_source_named(device):
+        pulse = [d for d in devices if d.name == PULSE_DEVICE and d.is_input and d.pulse_source is None]
+        if not pulse:
+            raise DeviceError(UNAVAILABLE if wants_system_audio(device) else SOURCE_UNAVAILABLE)
+        if wants_system_audio(device):
+            return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
+        return _pulse_input(pulse[0], pulse_source_named(device))
+    devices = [d for d in devices if d.pulse_source is None]
+    inputs = [d for d in devices if d.is_input]
+    if isinstance(device, str) and device.strip().lstrip("-").isdigit():
+        device = int(device)
+    if device is None:
+        default = [d for d in inputs if d.is_default_input]
+        if default:
+            return default[0]
+        if inputs:
+            return inputs[0]
+        raise DeviceError("no audio input device found (is a microphone connected and allowed?)")
+    if isinstance(device, int):
+        match = [d for d in devices if d.index == device]
+        if not match:
+            raise DeviceError(f"audio device {device} does not exist (see `realtime-ser devices`)")
+        if not match[0].is_input:
+            raise DeviceError(f"audio device {device} ({match[0].name}) has no input channels")
+        return match[0]
+    exact = [d for d in devices if d.name == device]
+    fragment = [d for d in devices if str(device).lower() in d.name.lower()]
+    for candidates in (exact, fragment):
+        usable = [d for d in candidates if d.is_input]
+        if len(usable) == 1 or (usable and candidates is exact):
+            return usable[0]
+        if len(usable) > 1:
+            names = ", ".join(f"{d.index}: {d.name}" for d in usable)
+            raise DeviceError(f"audio device name {device!r} is ambiguous ({names}); use its index")
+        if candidates:
+            raise DeviceError(f"audio device {candidates[0].name!r} has no input channels")
+    raise DeviceError(f"no audio device named {device!r} (see `realtime-ser devices`)")
+
+
+def _pulse_input(pulse: DeviceInfo, name: str) -> DeviceInfo:
+    """``pulse:NAME`` under the source's description and with its real channel count; where the
+    server cannot be asked (no libpulse), as named, for the stream's opening to judge."""
+    sources = list_pulse_inputs()
+    if sources is None:
+        return _through_pulse(pulse, name, PULSE_PREFIX + name)
+    match = [s for s in sources if s.name == name]
+    if not match:
+        raise DeviceError(f"the audio server has no input named {name!r} (see `realtime-ser devices`, "
+                          "or `pactl list short sources` for monitors)")
+    return _through_pulse(pulse, name, match[0].description, match[0].channels)
