@@ -14,8 +14,8 @@ import soundfile as sf
 
 from conftest import listen_during, run_cli
 from realtime_ser.api import predict_clip
-from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.file_source import FileSource
+from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import MicrophoneSource
 from realtime_ser.errors import AudioFileError, DeviceError
 from realtime_ser.pipeline.events import EmotionEvent

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.file_source import FileSource
+from realtime_ser.audio.io import load_audio
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.processor import StreamProcessor
 from realtime_ser.pipeline.smoothing import (

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import cli_env, listen_during, run_cli
-from realtime_ser.audio.pulse_sources import list_pulse_inputs
 from realtime_ser.audio.devices import list_devices, resolve_device
+from realtime_ser.audio.pulse_sources import list_pulse_inputs
 from realtime_ser.audio.sources import MicrophoneSource
 from realtime_ser.errors import DeviceError
 from realtime_ser.gui.input_devices import InputChoice, channel_choices, default_list_inputs

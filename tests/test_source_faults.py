@@ -5,8 +5,8 @@ import time
 import numpy as np
 import soundfile as sf
 
-from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.file_source import FileSource
+from realtime_ser.audio.io import load_audio
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.worker import Pipeline
 

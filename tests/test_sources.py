@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from realtime_ser.audio.io import load_audio, load_span
 from realtime_ser.audio.devices import resolve_device
 from realtime_ser.audio.file_source import FileSource
+from realtime_ser.audio.io import load_audio, load_span
 from realtime_ser.audio.sources import MicrophoneSource
 from realtime_ser.errors import AudioFileError, DeviceError
 

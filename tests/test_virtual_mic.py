@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.devices import list_devices
+from realtime_ser.audio.io import load_audio
 from realtime_ser.audio.sources import MicrophoneSource
 from realtime_ser.dsp.vad import VADConfig, frame_energies_db
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent, StatusEvent

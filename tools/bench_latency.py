@@ -23,8 +23,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from realtime_ser.audio.io import load_audio  # noqa: E402
 from realtime_ser.audio.file_source import FileSource  # noqa: E402
+from realtime_ser.audio.io import load_audio  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent  # noqa: E402

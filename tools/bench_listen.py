@@ -25,8 +25,8 @@ import soundfile as sf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bench_listen.py` finds `tools`
 
-from realtime_ser.audio.io import load_audio  # noqa: E402
 from realtime_ser.audio.file_source import FileSource  # noqa: E402
+from realtime_ser.audio.io import load_audio  # noqa: E402
 from realtime_ser.console import positive_number  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402

@@ -12,8 +12,8 @@ import sys
 
 import numpy as np
 
-from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.devices import load_sounddevice  # sounddevice, or a DeviceError when PortAudio is missing
+from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.errors import DeviceError
 
 
