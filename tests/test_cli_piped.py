@@ -4,6 +4,7 @@
 import io
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -229,3 +230,45 @@ def test_an_au_stream_of_unknown_length_is_heard_too(stereo_wav, model_path):
     rc, out, err = listen_to_stream(bytes(au), "--channel", "2", model_path=model_path)
     assert rc == 0, err
     assert out.count("FINAL") >= 3 and f"audio: {len(audio) / rate:.1f} s" in err
+
+
+def test_headerless_pcm_is_heard_like_the_file_given_its_layout(stereo_wav, model_path, tmp_path):
+    """parec's default output: no header, so --raw says what the bytes are."""
+    import soundfile as sf
+
+    audio, rate = sf.read(stereo_wav)
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, rate, format="RAW", subtype="PCM_24", endian="LITTLE")  # the file's own samples
+    rc, out, err = listen_to_stream(buffer.getvalue(), "--raw", "s24le:44100:2", "--channel", "2",
+                                    "-o", str(tmp_path / "raw.jsonl"), model_path=model_path)
+    assert rc == 0, err
+    assert "dropped samples: 0, overruns: 0" in err and "Traceback" not in err
+    offline = run_cli("analyze", str(stereo_wav), "--channel", "2", "-f", "jsonl", "--model", model_path)
+    heard = finals_of((tmp_path / "raw.jsonl").read_text())
+    assert len(heard) >= 3 and heard == finals_of(offline.stdout)
+    # The same bytes read with the wrong layout are heard as something else, not refused: nothing in
+    # headerless PCM tells a layout from another, which is why --raw has no default.
+    rc, out, err = listen_to_stream(buffer.getvalue(), "--raw", "s16le:44100:2", "--channel", "2",
+                                    model_path=model_path)
+    assert rc == 0 and f"audio: {len(audio) * 3 / 2 / rate:.1f} s" in err, err
+
+
+def test_raw_layouts_are_parsed_and_bad_ones_named():
+    from realtime_ser.audio.pipe_source import RawFormat
+
+    assert RawFormat.parse("s16le:44100:2") == RawFormat("s16le", 44100, 2)
+    assert RawFormat.parse("F32LE:48000") == RawFormat("f32le", 48000, 1)
+    for text, says in (("s16le", "is not FORMAT:RATE[:CHANNELS]"), ("s12le:16000", "unknown sample format 's12le'"),
+                       ("s16le:16k", "whole numbers"), ("s16le:16000:-1", "whole numbers"),
+                       ("s16le:10:1", "a rate of 10 Hz is outside"), ("s16le:16000:0", "0 channels is outside"),
+                       ("s16le:16000:1:1", "is not FORMAT")):
+        with pytest.raises(ValueError, match=re.escape(says)):
+            RawFormat.parse(text)
+
+
+def test_raw_options_that_do_not_fit_are_usage_errors(model_path):
+    r = run_cli("listen", "--raw", "s16le:44100:2", "--model", model_path)
+    assert r.returncode == 2 and "--raw gives the layout of a stream on stdin: use it with --device -" in r.stderr
+    r = run_cli("listen", "--device", "-", "--raw", "s12:44100", "--model", model_path)
+    assert r.returncode == 2 and "argument --raw: unknown sample format 's12'" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -181,6 +181,37 @@ def test_cli_listen_through_virtual_mic(pulse, data, tmp_path, model_path):
     assert "FINAL" in stdout and "--- summary ---" in stderr and "Traceback" not in stderr
 
 
+
+def test_parec_piped_in_as_headerless_pcm(pulse, data, tmp_path, model_path):
+    """``parec | realtime-ser listen --device - --raw s16le:44100:2``: the audio server's own recorder,
+    in its default layout (no header), where PortAudio would see no device."""
+    import subprocess
+    import sys
+
+    parec = subprocess.Popen(["parec", "--device=vmic"], env=pulse.env, stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "realtime_ser", "listen", "--device", "-", "--raw", "s16le:44100:2",
+             "--duration", "6", "--output", str(tmp_path / "events.jsonl"), "--model", model_path],
+            cwd=REPO, env=pulse.env, stdin=parec.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        parec.stdout.close()  # the listener's now: parec sees the pipe close when it ends
+        head = ""
+        while not head.endswith("Ctrl-C to stop)\n"):
+            line = proc.stderr.readline()
+            assert line, head
+            head += line
+        assert "listening on standard input" in head
+        player = pulse.play(data / CLIP)
+        assert player.wait(timeout=20) == 0
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        parec.kill()
+        parec.wait()
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [e["kind"] for e in events if e["type"] == "speech"] == ["start", "end"]
+    assert "FINAL" in stdout and "audio: 6.0 s" in stderr and "Traceback" not in stderr
+
 def test_a_silent_input_is_reported_and_its_return(pulse, model, data):
     """Nothing playing into the virtual microphone is digital silence, as a muted microphone sends."""
     pipe = Pipeline(MicrophoneSource("pulse"), model)

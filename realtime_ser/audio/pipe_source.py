@@ -4,7 +4,8 @@ Any program that records can feed the pipeline this way: ``arecord``, ``parec``/
 ``sox -d``, ``ffmpeg``, or a microphone on another machine (``ssh host arecord ... | ...``), where
 PortAudio sees no device.  libsndfile reads a WAV stream from a pipe (it does not seek there, and
 takes a streamed header's unknown length as "until the end"), and an AU stream (what ``pw-record -``
-writes).
+writes).  Headerless PCM (``parec``'s default, older ``pw-record``) is read when its layout is
+given (:class:`RawFormat`, ``--raw s16le:44100:2``): nothing in the bytes says what they are.
 
 A reader thread decodes the pipe and hands blocks to :meth:`PipeSource.read` through a small
 bounded queue.  Unlike the PortAudio callback, it may block: when the pipeline falls behind, the
@@ -17,12 +18,13 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from realtime_ser.audio.io import check_channel, check_header, to_mono
+from realtime_ser.audio.io import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_channel, check_header, to_mono
 from realtime_ser.audio.sources import MODEL_RATE, AudioSource
 from realtime_ser.errors import AudioFileError
 
@@ -32,6 +34,52 @@ STDIN_NAME = "standard input"
 _QUEUE_BLOCKS = 100
 _END = None
 
+#: Sample formats of headerless PCM, in ffmpeg's names (``-f s16le``; parec takes the same), as
+#: libsndfile's (subtype, endianness); a name without an endianness is little-endian, as PCs are.
+RAW_SAMPLE_FORMATS = {
+    "u8": ("PCM_U8", "FILE"), "s8": ("PCM_S8", "FILE"),
+    "s16le": ("PCM_16", "LITTLE"), "s16be": ("PCM_16", "BIG"),
+    "s24le": ("PCM_24", "LITTLE"), "s24be": ("PCM_24", "BIG"),
+    "s32le": ("PCM_32", "LITTLE"), "s32be": ("PCM_32", "BIG"),
+    "f32le": ("FLOAT", "LITTLE"), "f32be": ("FLOAT", "BIG"),
+    "f64le": ("DOUBLE", "LITTLE"), "f64be": ("DOUBLE", "BIG"),
+}
+for _name in ("s16", "s24", "s32", "f32", "f64"):
+    RAW_SAMPLE_FORMATS[_name] = RAW_SAMPLE_FORMATS[_name + "le"]
+RAW_SPEC = "FORMAT:RATE[:CHANNELS]"
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """The layout of headerless PCM: ``sample_format`` (a key of RAW_SAMPLE_FORMATS), rate in Hz, channels."""
+
+    sample_format: str
+    rate: int
+    channels: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> RawFormat:
+        """``s16le:44100:2`` (channels default to 1); ValueError saying what is wrong."""
+        parts = text.strip().lower().split(":")
+        if not 2 <= len(parts) <= 3:
+            raise ValueError(f"{text!r} is not {RAW_SPEC} (such as s16le:44100:2)")
+        name, rate, channels = parts[0], parts[1], parts[2] if len(parts) == 3 else "1"
+        if name not in RAW_SAMPLE_FORMATS:
+            raise ValueError(f"unknown sample format {parts[0]!r} (one of {', '.join(RAW_SAMPLE_FORMATS)})")
+        if not (rate.isdigit() and channels.isdigit()):
+            raise ValueError(f"{text!r}: the rate and the channel count are whole numbers (such as s16le:44100:2)")
+        raw = cls(name, int(rate), int(channels))
+        if not MIN_SAMPLE_RATE <= raw.rate <= MAX_SAMPLE_RATE:  # the bounds a file's header is held to
+            raise ValueError(f"a rate of {raw.rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}")
+        if not 1 <= raw.channels <= MAX_CHANNELS:
+            raise ValueError(f"{raw.channels} channels is outside 1..{MAX_CHANNELS}")
+        return raw
+
+    def open(self, fd: int) -> sf.SoundFile:
+        subtype, endian = RAW_SAMPLE_FORMATS[self.sample_format]
+        return sf.SoundFile(fd, closefd=False, format="RAW", samplerate=self.rate, channels=self.channels,
+                            subtype=subtype, endian=endian)
+
 
 class PipeSource(AudioSource):
     """WAV audio arriving on file descriptor ``fd`` (a pipe), delivered as it comes.
@@ -39,12 +87,13 @@ class PipeSource(AudioSource):
     ``start`` reads the header (waiting for the writer's first bytes) and raises AudioFileError for
     anything that is not a WAV (or AU) stream; a stream cut or damaged later is raised from ``read``.
     ``max_seconds``: the stream ends after this much audio (``listen --duration``), to the sample,
-    however fast it arrives.
+    however fast it arrives.  ``raw``: the stream is headerless PCM of that layout.
     """
 
     def __init__(self, fd: int, name: str = STDIN_NAME, channel: int | None = None, block_ms: float = 20.0,
-                 max_seconds: float | None = None):
+                 max_seconds: float | None = None, raw: RawFormat | None = None):
         self.fd = fd
+        self.raw = raw
         self.remaining = None if max_seconds is None else int(round(max_seconds * MODEL_RATE))
         self.name = name
         self.channel = channel
@@ -61,11 +110,13 @@ class PipeSource(AudioSource):
             raise AudioFileError(f"{self.name}: a terminal, not audio; pipe a WAV stream in "
                                  "(`arecord -t wav -f S16_LE -r 16000 | realtime-ser listen --device -`)")
         try:
-            f = sf.SoundFile(self.fd, closefd=False)
+            f = sf.SoundFile(self.fd, closefd=False) if self.raw is None else self.raw.open(self.fd)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).split("\n")[0].split(": ", 1)[-1]
-            raise AudioFileError(f"{self.name}: not a WAV or AU stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`"
-                                 ) from None
+            if self.raw is not None:
+                raise AudioFileError(f"{self.name}: cannot be read as {self.raw.sample_format} PCM ({detail})") from None
+            raise AudioFileError(f"{self.name}: not a WAV or AU stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`, "
+                                 "or give the layout of headerless PCM with --raw (such as s16le:44100:2)") from None
         try:
             check_header(self.name, f.samplerate, f.channels)
             check_channel(self.name, f.channels, self.channel)

@@ -130,8 +130,21 @@ def _setting_value(name: str):
 
 #: --channel of listen and analyze: a whole number >= 1
 channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
+
+
 CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
                 "of a call, one speaker's microphone")
+
+
+def raw_format(text: str):
+    """--raw FORMAT:RATE[:CHANNELS] of ``listen --device -``: the layout of headerless PCM (a usage error otherwise)."""
+    from realtime_ser.audio.pipe_source import RawFormat
+
+    try:
+        return RawFormat.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 
 
 def load_model(args, settings):

@@ -104,6 +104,8 @@ def _check_listen_options(args, settings) -> None:
         raise UsageError("--speed sets the pace of a replay: use it with --replay")
     if args.device is not None and args.replay:
         raise UsageError("--device picks a microphone: a replay (--replay) does not use one")
+    if args.raw is not None and args.device != STDIN:
+        raise UsageError("--raw gives the layout of a stream on stdin: use it with --device -")
     if args.device == STDIN and args.notes_from_stdin:
         raise UsageError("--device - reads audio from stdin, so notes cannot come from it (--notes-from-stdin)")
     if args.replay and is_piped(args.replay):  # decoders seek: a pipe must be copied whole first, so not live
@@ -117,15 +119,16 @@ def _check_listen_options(args, settings) -> None:
 def _listen_source(args, settings):
     """The microphone, or the --replay file paced in real time; a session folder replays its
     recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
-    from realtime_ser.audio.pipe_source import PipeSource
     from realtime_ser.audio.file_source import FileSource
+    from realtime_ser.audio.pipe_source import PipeSource
     from realtime_ser.audio.sources import MicrophoneSource
     from realtime_ser.pipeline.events import MarkerEvent
 
     if args.device == STDIN:  # a WAV stream from another program: live, like a microphone
         if sys.stdin is None:
             raise SerError("--device -: there is no standard input to read")
-        return PipeSource(sys.stdin.fileno(), channel=args.channel, max_seconds=args.duration), []
+        return PipeSource(sys.stdin.fileno(), channel=args.channel, max_seconds=args.duration,
+                          raw=args.raw), []
     if not args.replay:
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
         return source, []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from realtime_ser.cli.analyze import cmd_analyze
-from realtime_ser.cli.common import CHANNEL_HELP, PROG, add_pipeline_options, channel_number
+from realtime_ser.cli.common import CHANNEL_HELP, PROG, add_pipeline_options, channel_number, raw_format
 from realtime_ser.cli.devices import cmd_devices
 from realtime_ser.cli.listen import cmd_listen
 from realtime_ser.cli.sessions import cmd_sessions
@@ -36,6 +36,7 @@ EPILOGS = {
   realtime-ser listen --device system          the other side of a call (what this computer plays)
   realtime-ser listen --device 3 --channel 2   input 2 of an audio interface
   realtime-ser listen --device -               a WAV stream piped in (ssh pi arecord -t wav ... | ...)
+  realtime-ser listen --device - --raw s16le:44100:2   headerless PCM piped in (parec | ...)
   realtime-ser listen --replay session-folder/ --speed 4 --duration 60""",
     "analyze": """examples:
   realtime-ser analyze interview.m4a                      CSV timeline on stdout
@@ -76,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                                            "computer plays (a call's other side), 'pulse:SOURCE' one "
                                            "PulseAudio/PipeWire source, '-' a WAV stream piped to stdin "
                                            "(arecord -t wav ... | realtime-ser listen --device -)")
+    p.add_argument("--raw", type=raw_format, metavar="FORMAT:RATE[:CHANNELS]",
+                   help="with --device -: the stream is headerless PCM of this layout, in ffmpeg's names "
+                        "(parec's default is s16le:44100:2; also u8, s24le, s32le, f32le, ...; channels "
+                        "default to 1)")
     p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
                         "for a replay (--replay --speed 4 --duration 60 takes 15 s) or of the stream for --device -")
