@@ -130,8 +130,6 @@ def _setting_value(name: str):
 
 #: --channel of listen and analyze: a whole number >= 1
 channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
-
-
 CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
                 "of a call, one speaker's microphone")
 
@@ -144,7 +142,6 @@ def raw_format(text: str):
         return RawFormat.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
 
 
 def load_model(args, settings):
