@@ -63,7 +63,7 @@ from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.gui.window_markers import MarkerActions
 from realtime_ser.gui.window_replay import ReplayActions
 from realtime_ser.gui.window_sessions import SessionActions
-from realtime_ser.pipeline.events import INTERNAL_ERROR, EmotionEvent, MarkerEvent, SpeechEvent, StatusEvent
+from realtime_ser.pipeline.events import INTERNAL_ERROR, EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import relabel
 from realtime_ser.session.file_marks import default_marks_dir, load_marks
 
@@ -501,6 +501,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         if kind == "session":  # the moments marked while it was recorded, on its own clock
             for marker in session.markers:
                 self.timeline_model.add_marker(marker)
+            self.timeline_model.reserve_marker_ids(session.last_marker_id)
             self.timeline.refresh(0.0)
         else:  # marks set on this file in an earlier replay
             self._show_file_marks(audio_path)
@@ -524,8 +525,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         marks = load_marks(self.file_marks_dir, audio_path)
         for marker in marks.markers:
             self.timeline_model.add_marker(marker)
-        if marks.last_marker_id:  # numbering goes on after a deleted mark too
-            self.timeline_model.add_marker(MarkerEvent(marks.last_marker_id, 0.0, removed=True))
+        self.timeline_model.reserve_marker_ids(marks.last_marker_id)  # numbering goes on after a deleted mark too
         self.timeline.refresh(0.0)
         if marks.stale:
             self.statusBar().showMessage("The marks set on this file earlier are not shown: it has changed since", 10000)

@@ -90,6 +90,11 @@ class TimelineModel:
         self._last_marker_id = max(self._last_marker_id, marker.marker_id)
         self.markers_version += 1
 
+    def reserve_marker_ids(self, last_marker_id: int) -> None:
+        """Number new markers after ``last_marker_id``: the highest given to the recording before,
+        deleted ones included (only the markers still shown are added)."""
+        self._last_marker_id = max(self._last_marker_id, int(last_marker_id))
+
     def marker(self, marker_id: int) -> MarkerEvent | None:
         return next((m for m in self._markers if m.marker_id == marker_id), None)
 

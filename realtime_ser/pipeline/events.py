@@ -113,6 +113,12 @@ def current_markers(events) -> list[MarkerEvent]:
     return sorted((m for m in latest.values() if not m.removed), key=lambda m: (m.time, m.marker_id))
 
 
+def highest_marker_id(events) -> int:
+    """The highest marker number in a stream of events, deleted markers included (0 if none):
+    a new marker is numbered after it, so a number never names two moments."""
+    return max((event.marker_id for event in events if getattr(event, "type", None) == "marker"), default=0)
+
+
 PipelineEvent = Union[SpeechEvent, EmotionEvent, StatusEvent, MarkerEvent]
 
 

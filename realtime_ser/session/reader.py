@@ -16,7 +16,7 @@ from pathlib import Path
 import soundfile as sf
 
 from realtime_ser.errors import SessionError
-from realtime_ser.pipeline.events import PipelineEvent, current_markers, event_from_dict
+from realtime_ser.pipeline.events import PipelineEvent, current_markers, event_from_dict, highest_marker_id
 from realtime_ser.session.format import (
     MANIFEST_NAME,
     SESSION_FOLDER_NAME,
@@ -178,6 +178,11 @@ class Session:
     def markers(self) -> list:
         """The moments the user marked (while recording or replaying it), as edited, in time order."""
         return current_markers(self.events)
+
+    @property
+    def last_marker_id(self) -> int:
+        """The highest marker number given in this session, deleted markers included."""
+        return highest_marker_id(self.events)
 
     def reanalyze(self, model, config=None, on_progress=None) -> list[PipelineEvent]:
         """Run the recorded audio through the current model (the live path, unpaced).

@@ -88,6 +88,31 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
     assert "saved" not in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 1
 
 
+def test_a_deleted_number_is_not_given_again_when_a_session_is_replayed_later(make_window, qtbot, tmp_path):
+    """A session's log keeps a deleted marker as a line saying so; a later replay must number new
+    marks after it, or the new mark would share its number (and a reader could take it as deleted)."""
+    w = make_window()
+    w.open_recording(CLIPS / "FEA.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+
+    assert w.open_recording(folder)
+    wait_replay_done(qtbot, w)
+    w.add_marker("first", at=0.4)
+    w.add_marker("second", at=0.8)
+    w.delete_marker(2)
+
+    later = make_window()
+    assert later.open_recording(folder)
+    wait_replay_done(qtbot, later)
+    assert [m.marker_id for m in later.timeline_model.markers] == [1]
+    assert later.add_marker("after", at=1.0).marker_id == 3
+    session = Session.open(folder)
+    assert [(m.marker_id, m.note) for m in session.markers] == [(1, "first"), (3, "after")]
+    assert session.last_marker_id == 3
+
+
 def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot):
     from realtime_ser.gui.window_markers import MARKER_LEAD_S
 

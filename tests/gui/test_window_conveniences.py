@@ -272,6 +272,28 @@ def test_marks_on_a_plain_recording_come_back_when_it_is_replayed(make_window, q
     wait_replay_done(qtbot, third)
 
 
+def test_every_mark_on_a_plain_recording_comes_back_the_newest_too(make_window, qtbot, tmp_path):
+    """The numbering carried over from the store must not take its newest mark away (it did: the
+    highest number was re-added as deleted, to keep the count, which deleted that very mark)."""
+    import shutil
+
+    recording = tmp_path / "talk.wav"
+    shutil.copy(CLIPS / "NEU.wav", recording)
+    w = make_window()
+    w.open_recording(recording)
+    wait_replay_done(qtbot, w)
+    for at, note in ((0.3, "a"), (0.9, "b"), (1.6, "c")):
+        w.add_marker(note, at=at)
+
+    for _ in range(2):  # reopened twice: the second time reads what the first one left
+        later = make_window()
+        later.open_recording(recording)
+        wait_replay_done(qtbot, later)
+        assert [(m.marker_id, m.note) for m in later.timeline_model.markers] == [(1, "a"), (2, "b"), (3, "c")]
+        assert later.timeline_model.next_marker_id() == 4
+        later.edit_marker_note(1, "a")  # any change rewrites the store from what is shown
+
+
 def test_stop_during_a_replay_keeps_it_ready_to_go_on(make_window, qtbot, tmp_path):
     """Space (Stop) during a replay stops it where it is, as its end would: the bar stays usable and
     play goes on from there; a session recorded meanwhile is saved and the status bar says where."""
