@@ -796,11 +796,12 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
 
     def _handle_event(self, event) -> None:
         if isinstance(event, SpeechEvent):
-            self.timeline_model.add_speech(event)
-            self.now_panel.set_speaking(event.kind == "start")
+            if self.timeline_model.add_speech(event):
+                self.now_panel.set_speaking(event.kind == "start")
         elif isinstance(event, EmotionEvent):
             event = self._labelled_now(event)
-            self.timeline_model.add_emotion(event)
+            if not self.timeline_model.add_emotion(event):
+                return  # a stale result (an utterance a seek back dropped) or a late partial
             self.now_panel.set_emotion(event)
             if event.final:
                 self.now_panel.set_summary(self.timeline_model.final_events())

@@ -51,6 +51,8 @@ class TimelineModel:
         self._markers: list[MarkerEvent] = []  # sorted by time
         self._marker_times: list[float] = []
         self._last_marker_id = 0  # deleted ones included
+        self._dropped: set[int] = set()  # utterances a seek back took away: their late events are stale
+        self._last_utterance_id = 0  # dropped ones included
         #: Bumped whenever the markers change, so views redraw them only then.
         self.markers_version = 0
 
@@ -69,6 +71,8 @@ class TimelineModel:
         self._markers.clear()
         self._marker_times.clear()
         self._last_marker_id = 0
+        self._dropped.clear()
+        self._last_utterance_id = 0
         self.markers_version += 1
 
     # --- markers -----------------------------------------------------------------
@@ -120,20 +124,38 @@ class TimelineModel:
             self._order.insert(i, utt)
         return utt
 
-    def add_speech(self, event: SpeechEvent) -> None:
+    def add_speech(self, event: SpeechEvent) -> bool:
+        """Show an utterance's start or end; False if it was dropped by a seek back (stale)."""
+        if event.utterance_id in self._dropped:
+            return False
         utt = self._get(event.utterance_id, event.time)
         if event.kind == "end":
             utt.end = event.time
         self._dirty.add(utt.utterance_id)
+        self._last_utterance_id = max(self._last_utterance_id, event.utterance_id)
+        return True
 
-    def add_emotion(self, event: EmotionEvent) -> None:
+    def add_emotion(self, event: EmotionEvent) -> bool:
+        """Show a result; False if it is not shown: its utterance was dropped by a seek back (the
+        pipeline closes the utterance it cuts, and that result may arrive after the drop), or it is
+        a partial arriving after the final result."""
+        if event.utterance_id in self._dropped:
+            return False
         utt = self._get(event.utterance_id, event.start)
+        self._last_utterance_id = max(self._last_utterance_id, event.utterance_id)
         if utt.final and not event.final:
-            return  # a late partial never replaces the final result
+            return False  # a late partial never replaces the final result
         utt.emotion = event
         if event.final:
             utt.end = event.end
         self._dirty.add(utt.utterance_id)
+        return True
+
+    @property
+    def last_utterance_id(self) -> int:
+        """The highest utterance number shown so far, dropped ones included: a replay played again
+        numbers its utterances after it, so no new one is taken for a dropped one."""
+        return self._last_utterance_id
 
     def relabel(self, confidence_threshold: float) -> int:
         """Label every result as ``confidence_threshold`` would (its top label, or uncertain below it);
@@ -154,6 +176,7 @@ class TimelineModel:
         for utt in self._order[i:]:
             del self._by_id[utt.utterance_id]
             self._dirty.add(utt.utterance_id)
+            self._dropped.add(utt.utterance_id)
         del self._order[i:]
         del self._starts[i:]
 

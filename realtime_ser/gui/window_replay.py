@@ -80,8 +80,7 @@ class ReplayActions:
             source = FileSource(info.audio_path, realtime=self.realtime_replay, channel=info.channel)
             if seconds > 0:
                 source.seek(seconds)
-            last_id = max((u.utterance_id for u in self.timeline_model.utterances), default=0)
-            self.engine.start(source, info, first_utterance_id=last_id)
+            self.engine.start(source, info, first_utterance_id=self.timeline_model.last_utterance_id)
         except SerError as exc:
             self.show_error(str(exc))
             return False

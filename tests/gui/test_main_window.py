@@ -179,6 +179,27 @@ def test_pause_and_seek_replay(make_window, qtbot):
     assert all(u.start < 2.0 or u.start > w.replay_position() - 3 for u in w.timeline_model.utterances)
 
 
+def test_seeking_back_while_someone_speaks_leaves_one_band_per_utterance(make_window, qtbot):
+    """The demo's first utterance (about 1.0-3.4 s) is cut by a seek back to 0.5 s: the result the
+    pipeline gives the cut utterance arrives after the window dropped it, and must not come back
+    as a second band over the recomputed one."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 2.0 and w.engine.pipeline.stats.in_speech, timeout=8000)
+    w.timer.stop()  # the window sees the cut utterance's result and the audio after the seek in one tick
+    w.seek(0.5)
+    qtbot.wait(500)  # the worker cuts the utterance, sends its result, then audio from 0.5 s on
+    w.timer.start()
+    qtbot.waitUntil(lambda: w.replay_position() > 4.5, timeout=8000)
+    w.stop()
+    qtbot.waitUntil(lambda: w._finished_reported, timeout=5000)
+    first = [u for u in w.timeline_model.utterances if u.start < 4.0]
+    assert len(first) == 1 and first[0].final and first[0].end > 3.0  # the whole utterance, heard again
+    ends = [u.end for u in w.timeline_model.utterances]
+    starts = [u.start for u in w.timeline_model.utterances]
+    assert all(e <= s for e, s in zip(ends, starts[1:]))  # no two bands overlap
+
+
 def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
     w = make_window()
     w.open_recording(DEMO)

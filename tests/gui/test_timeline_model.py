@@ -76,6 +76,23 @@ def test_tooltip_text_names_state_and_every_probability():
     assert format_time(125.25) == "2:05.2"
 
 
+def test_the_result_of_an_utterance_a_seek_back_dropped_is_stale_when_it_arrives():
+    """Seeking back while someone speaks: the pipeline closes the utterance it cut and sends its
+    final result, which the window may see after it dropped that utterance; it must stay dropped."""
+    m = TimelineModel()
+    m.add_speech(SpeechEvent("start", 0.5, 1))
+    m.add_emotion(emotion(1, 0.5, 1.5, "happy", 0.7, True))
+    assert m.add_speech(SpeechEvent("start", 2.0, 2)) and m.add_emotion(emotion(2, 2.0, 2.5, "sad", 0.6, False))
+    m.drop_from(1.0)  # back to 1.0 s while utterance 2 is still open
+    assert not m.add_emotion(emotion(2, 2.0, 3.0, "sad", 0.6, True))  # its final result, cut at 3.0 s
+    assert not m.add_speech(SpeechEvent("end", 3.0, 2))
+    assert [u.utterance_id for u in m.utterances] == [1] and m.last_utterance_id == 2
+    assert m.add_speech(SpeechEvent("start", 2.1, 3)) and m.add_emotion(emotion(3, 2.1, 3.2, "sad", 0.8, True))
+    assert [(u.utterance_id, u.start) for u in m.utterances] == [(1, 0.5), (3, 2.1)]
+    m.clear()
+    assert m.last_utterance_id == 0 and m.add_speech(SpeechEvent("start", 0.2, 2))  # a new source numbers afresh
+
+
 def test_markers_stay_in_time_order_survive_a_seek_back_and_go_with_a_new_source():
     from realtime_ser.pipeline.events import MarkerEvent
 
