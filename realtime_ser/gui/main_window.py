@@ -421,13 +421,22 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.now_panel.set_level(0.0)
         self.status_indicators.show_latency(None)
 
-    def _run(self, source, info: SourceInfo) -> None:
+    def _run(self, source, info: SourceInfo) -> Path | None:
+        """Run a new source; a session being recorded ends with the source it records (its manifest
+        names one input) and is saved: returns its folder, if there was one."""
         stop_clip()  # an utterance of the previous recording
+        saved = None
+        if self.engine.recorder is not None:
+            saved = self.engine.stop_recording()
+            self._show_not_recording()
+            if saved is not None:
+                self.statusBar().showMessage(f"Session saved in {saved}", 8000)
         self._reset_views()
         self.engine.start(source, info)
         self._runs += 1
         self._finished_reported = False
         self.status_indicators.show_source(info)
+        return saved
 
     def start_microphone(self, device: str | None = None, demo_instead: bool = True) -> bool:
         """Listen to ``device`` (its spec; None = the picker's choice), on the channel chosen for it.
@@ -440,9 +449,11 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         elif device != self.device_picker.currentData() and self.device_picker.select(device):
             self._offer_channels()
         channel = self.channel_picker.channel if device == self.device_picker.currentData() else None
+        # another input (or channel) while the microphone is recorded: the recording goes on, in a new session
+        recording_on = self.mode == "microphone" and self.engine.recorder is not None
         try:
             source = MicrophoneSource(device=device, channel=channel)
-            self._run(source, SourceInfo("microphone", self.device_picker.label(device), channel=channel))
+            saved = self._run(source, SourceInfo("microphone", self.device_picker.label(device), channel=channel))
         except SerError as exc:  # missing device, no permission, no input channels...
             self.device_picker.refresh()
             self.no_microphone(str(exc), demo_instead)
@@ -455,8 +466,11 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         if device:
             self.settings.device = device
             self.device_picker.select(device)
-        if self.config.record_sessions and not self.record_action.isChecked():
+        if (self.config.record_sessions or recording_on) and not self.record_action.isChecked():
             self.record_action.setChecked(True)  # "Record every listening session": every start, not only the first
+            if saved is not None and self.engine.recorder is not None:
+                self.statusBar().showMessage(f"Session saved in {saved}; this input is recorded into "
+                                             f"{self.engine.recorder.folder}", 10000)
         self._update_controls()
         return True
 

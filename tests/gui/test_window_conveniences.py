@@ -164,6 +164,40 @@ def test_record_every_session_records_each_start_of_the_microphone(make_window, 
     assert len(list(sessions.iterdir())) == 2
 
 
+def test_a_recording_ends_with_its_source_and_a_new_input_is_recorded_on_its_own(make_window, qtbot, pulse,
+                                                                                 tmp_path):
+    """A session holds one source (its manifest names it): opening another recording saves the one
+    being made; choosing another input while the microphone is recorded goes on in a new session."""
+    sessions = tmp_path / "sessions"
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
+    w.record_action.setChecked(True)
+    first = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.replay_position() > 2.0, timeout=5000)
+    w.open_recording(CLIPS / "ANG.wav")  # another recording: the demo's session is saved, not continued
+    assert not w.record_action.isChecked() and w.engine.recorder is None
+    assert w.statusBar().currentMessage() == f"Session saved in {first}"
+    session = Session.open(first)
+    assert session.status == "complete" and session.manifest["device"] == "demo-session.flac"
+    assert 0.5 < session.duration < 4.0  # the demo's first seconds only, none of ANG.wav
+    w.stop()
+
+    assert w.start_microphone("pulse")
+    w.record_action.setChecked(True)
+    second = w.engine.recorder.folder
+    qtbot.wait(300)
+    assert w.start_microphone("pulse")  # another input chosen while recording (here: the same again)
+    third = w.engine.recorder.folder
+    assert w.record_action.isChecked() and third != second
+    assert w.statusBar().currentMessage().startswith(f"Session saved in {second}; this input is recorded into ")
+    qtbot.wait(300)
+    w.stop()
+    qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    assert [Session.open(f).status for f in (second, third)] == ["complete", "complete"]
+    assert sorted(sessions.iterdir()) == sorted([first, second, third])
+
+
 def test_a_recording_can_be_named_while_it_runs(make_window, qtbot, pulse, tmp_path):
     w = make_window()
     assert not w.name_recording_action.isEnabled()  # nothing recorded: nothing to name
