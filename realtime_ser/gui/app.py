@@ -147,10 +147,15 @@ def _run(args) -> int:
     model = EmotionModel.load(model_path)
     if args.replay:
         from realtime_ser.audio.io import audio_duration
+        from realtime_ser.session.format import named_session_folder
+        from realtime_ser.session.reader import Session
 
         replay = Path(args.replay)
-        if not replay.is_dir():
-            audio_duration(replay)  # a bad file is a one-line error before any window opens
+        folder = named_session_folder(replay)
+        if folder is not None:  # a bad session or file is a one-line error before any window opens
+            Session.open(folder)
+        else:
+            audio_duration(replay)
     elif args.demo and not DEMO_PATH.is_file():
         raise SerError(f"the bundled demo session is missing ({DEMO_PATH}); reinstall realtime-ser")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QDropEvent
 
 from realtime_ser.audio.io import AUDIO_EXTENSIONS
+from realtime_ser.session.format import named_session_folder
 
 
 def dropped_recording(event: QDropEvent) -> Path | None:
@@ -19,6 +20,6 @@ def dropped_recording(event: QDropEvent) -> Path | None:
     if len(urls) != 1 or not urls[0].isLocalFile():
         return None
     path = Path(urls[0].toLocalFile())
-    if path.is_dir() or path.name == "manifest.json" or path.suffix.lower() in AUDIO_EXTENSIONS:
+    if named_session_folder(path) is not None or path.suffix.lower() in AUDIO_EXTENSIONS:
         return path
     return None

@@ -8,6 +8,7 @@ buffers, and redraws.  When nothing is running, nothing is redrawn.
 from __future__ import annotations
 
 import html
+import logging
 import time
 from functools import partial
 from pathlib import Path
@@ -66,6 +67,9 @@ from realtime_ser.gui.window_sessions import SessionActions
 from realtime_ser.pipeline.events import INTERNAL_ERROR, EmotionEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import relabel
 from realtime_ser.session.file_marks import default_marks_dir, load_marks
+from realtime_ser.session.format import named_session_folder
+
+log = logging.getLogger(__name__)
 
 FPS = 30
 APP_TITLE = "realtime-ser — live speech emotion"
@@ -498,10 +502,11 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         kind, name = "file", path.name
         try:
             audio_path = path
-            if path.is_dir() or path.name in ("manifest.json", "events.jsonl"):
+            folder = named_session_folder(path)
+            if folder is not None:
                 from realtime_ser.session.reader import Session
 
-                session = Session.open(path if path.is_dir() else path.parent)
+                session = Session.open(folder)
                 audio_path = Path(session.audio_path)
                 kind = "session"
                 if session.title:
@@ -517,6 +522,10 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
                 self.timeline_model.add_marker(marker)
             self.timeline_model.reserve_marker_ids(session.last_marker_id)
             self.timeline.refresh(0.0)
+            if session.warnings:  # damaged event lines (skipped), an interrupted last line: worth knowing
+                for warning in session.warnings:
+                    log.warning("%s", warning)
+                self.statusBar().showMessage(f"warning: {'; '.join(session.warnings)}", 15000)
         else:  # marks set on this file in an earlier replay
             self._show_file_marks(audio_path)
         self.mode = "replay"

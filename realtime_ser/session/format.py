@@ -38,6 +38,18 @@ AUDIO_NAME = "audio.wav"
 EVENTS_NAME = "events.jsonl"
 LOCK_NAME = ".recording.lock"
 
+
+def named_session_folder(path: Path) -> Path | None:
+    """The session folder ``path`` names, for a replay: a folder itself, or its manifest or event
+    log (what a file dialog lets a user pick); None for anything else (an audio file)."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.name in (MANIFEST_NAME, EVENTS_NAME):
+        return path.parent
+    return None
+
+
 #: A session folder's name as the recorder makes it: the time it started (``2026-11-22T10-15-03_session``;
 #: ``..._session-2`` for a second one that second).  A folder so named without a readable manifest
 #: is reported, not passed over: it may hold a recording.  Exact, so that a user's own folder of

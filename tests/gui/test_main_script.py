@@ -73,6 +73,23 @@ def test_replay_option_runs_a_file(tmp_path):
     assert "realtime-ser-gui " in started and " started (Python " in started and "Traceback" not in started
 
 
+def test_replay_option_takes_a_session_by_its_folder_or_manifest_and_refuses_other_folders(tmp_path):
+    """What the Open dialog lets a user pick, the command line takes too; a folder that is not a
+    session is a one-line error before any window opens, as a bad file is."""
+    from realtime_ser.audio.io import load_audio
+    from realtime_ser.session.recorder import SessionRecorder
+
+    recorder = SessionRecorder(tmp_path / "sessions", 16000, "test")
+    folder = recorder.start()
+    recorder.write_audio(load_audio(CLIPS / "SAD.wav", 16000), 0.0)
+    recorder.stop()
+    proc = run_main("--replay", str(folder / "manifest.json"), "--quit-after", "2", tmp_path=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    proc = run_main("--replay", str(CLIPS), tmp_path=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"realtime-ser: error: {CLIPS}: not a session folder")
+
+
 def test_no_display_is_a_one_line_error_not_a_core_dump(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["REALTIME_SER_CONFIG_DIR"] = str(tmp_path / "config")

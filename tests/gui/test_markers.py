@@ -113,6 +113,27 @@ def test_a_deleted_number_is_not_given_again_when_a_session_is_replayed_later(ma
     assert session.last_marker_id == 3
 
 
+def test_a_session_with_damaged_event_lines_replays_and_says_what_was_skipped(make_window, qtbot, tmp_path):
+    """As ``analyze`` warns: the lines are skipped, the markers on the others shown, and the user told."""
+    w = make_window()
+    w.open_recording(CLIPS / "FEA.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    assert w.open_recording(folder)
+    w.add_marker("kept", at=0.5)
+    wait_replay_done(qtbot, w)
+    with (folder / "events.jsonl").open("a") as log:
+        log.write("garbage{\n")
+
+    later = make_window()
+    assert later.open_recording(folder / "manifest.json")
+    assert [m.note for m in later.timeline_model.markers] == ["kept"]
+    message = later.statusBar().currentMessage()
+    assert message.startswith("warning: ") and "skipped 1 malformed event line(s)" in message
+    wait_replay_done(qtbot, later)
+
+
 def test_double_clicking_a_marker_replays_from_just_before_it(make_window, qtbot):
     from realtime_ser.gui.window_markers import MARKER_LEAD_S
 
