@@ -174,7 +174,7 @@ def _run(args) -> int:
     log_path = start_log_file("realtime-ser-gui")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName("realtime-ser")
+    app.setApplicationDisplayName(APP_NAME)  # Qt ends every window title with it
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)  # Wayland shells match the window to the desktop entry (and its icon)
     app.setWindowIcon(QIcon(str(ICON_PATH)))

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from realtime_ser.config import Settings, default_config_path
+from realtime_ser.config import APP_NAME, Settings, default_config_path
 from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.dsp.input_health import describe as describe_input_problem
@@ -72,7 +72,7 @@ from realtime_ser.session.format import named_session_folder
 log = logging.getLogger(__name__)
 
 FPS = 30
-APP_TITLE = "realtime-ser — live speech emotion"
+IDLE_TITLE = "Live speech emotion"  # the window title while nothing runs (before " — realtime-ser")
 WAVEFORM_SECONDS = 10.0
 TIMELINE_SECONDS = 60.0
 SEEK_STEP_S = 5.0
@@ -148,12 +148,13 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.marker_menu = None  # the last right-click menu of a marker
         self._marker_list_shows = None  # (markers version, can go to) it shows
         self._quit_confirmed = False  # closing while recording asks first (once)
+        self._quit_box = None  # that question, while it is asked
 
         dark = palette.is_dark_theme()
         plot_colors = palette.plot_colors(dark)
         self.emotion_colors = palette.emotion_colors(self.labels)
 
-        self.setWindowTitle(APP_TITLE)
+        self.setWindowTitle(f"{IDLE_TITLE} — {APP_NAME}")
         self.setMinimumSize(1000, 540)  # 1366x768 at 125 % leaves about 1093x550
         self.setAcceptDrops(True)  # drop a recording or a session folder to replay it
 
@@ -716,12 +717,17 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.banner.replace_text(*((DEMO_PLAYED, DEMO_PLAYING) if playing else (DEMO_PLAYING, DEMO_PLAYED)))
 
     def _update_title(self) -> None:
-        """"<source> — realtime-ser", with "recording" while a session is being recorded."""
+        """"<source> — realtime-ser", with "recording" while a session is being recorded.
+
+        Every title ends with the application's display name: Qt adds it to any title that does
+        not (on Linux and Windows), which would name the program twice.
+        """
         info = self.engine.info
-        title = APP_TITLE if info is None else f"{info.name} — realtime-ser"
+        shown = IDLE_TITLE if info is None else info.name
         recorder = self.engine.recorder
         if recorder is not None:
-            title = f"● {recorder.title} — {title} (recording)" if recorder.title else f"● {title} (recording)"
+            shown = f"● {recorder.title} — {shown} (recording)" if recorder.title else f"● {shown} (recording)"
+        title = f"{shown} — {APP_NAME}"
         if self.windowTitle() != title:
             self.setWindowTitle(title)
 

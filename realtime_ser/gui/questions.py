@@ -21,8 +21,16 @@ def ask_to_quit_recording(parent: QWidget, quit_now: Callable[[], None]) -> QMes
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(quit_button)
     box.buttonClicked.connect(lambda button: quit_now() if button is quit_button else None)
+    box.quit_button = quit_button
     box.open()
     return box
+
+
+def recording_ended_while_asking(box: QMessageBox) -> None:
+    """The recording the quit question is about ended meanwhile (its replay did) and was saved: ask
+    what is still to be asked."""
+    box.setText("The recording has ended and was saved.\nQuit realtime-ser?")
+    box.quit_button.setText("Quit")
 
 
 def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None], note: str = "",

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from realtime_ser.audio.io import AUDIO_EXTENSIONS
 from realtime_ser.errors import SerError
-from realtime_ser.gui.questions import ask_recording_title
+from realtime_ser.gui.questions import ask_recording_title, recording_ended_while_asking
 from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.timeline_model import export_timeline, format_time
 
@@ -55,6 +55,8 @@ class SessionActions:
         self.record_action.blockSignals(True)
         self.record_action.setChecked(False)
         self.record_action.blockSignals(False)
+        if self._quit_box is not None and self._quit_box.isVisible():
+            recording_ended_while_asking(self._quit_box)
 
     def set_recording(self, on: bool) -> None:
         if not on:

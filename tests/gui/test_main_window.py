@@ -28,7 +28,7 @@ def demo_finals(model):
 
 def test_window_builds_with_every_part(make_window, model):
     w = make_window()
-    assert w.windowTitle().startswith("realtime-ser")
+    assert w.windowTitle().endswith(" — realtime-ser")
     for lab in list(model.labels) + [UNCERTAIN, "partial"]:
         assert w.timeline.legend.findChild(type(w.timeline.legend), f"legend_{lab}") is not None
     assert set(w.now_panel.bars) == set(model.labels)

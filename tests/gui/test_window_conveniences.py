@@ -74,11 +74,11 @@ def test_dropping_a_recording_replays_it_and_other_files_are_refused(make_window
 
 def test_title_and_status_bar_say_what_is_shown_and_that_it_is_recorded(make_window, qtbot):
     w = make_window(realtime_replay=True)
-    assert w.windowTitle() == "realtime-ser — live speech emotion" and not w.status_recording.isVisible()
+    assert w.windowTitle() == "Live speech emotion — realtime-ser" and not w.status_recording.isVisible()
     w.open_recording(CLIPS / "NEU.wav")
     w.record_action.trigger()
     qtbot.waitUntil(lambda: w.status_recording.isVisible(), timeout=3000)
-    assert w.windowTitle() == "● NEU.wav — realtime-ser (recording)"
+    assert w.windowTitle() == "● NEU.wav (recording) — realtime-ser"  # Qt adds no second name
     qtbot.waitUntil(lambda: w.status_recording.text() == "● REC 0:01", timeout=5000)  # the time recorded
     wait_replay_done(qtbot, w)
     qtbot.waitUntil(lambda: not w.status_recording.isVisible(), timeout=3000)
@@ -102,6 +102,24 @@ def test_closing_while_recording_asks_first_and_keeps_the_session(make_window, q
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     assert not w.engine.running and w.engine.recorder is None
     assert Session.open(folder).status == "complete"
+
+
+def test_the_quit_question_follows_a_recording_that_ends_while_it_is_asked(make_window, qtbot):
+    """The replay ends (and its recording is saved) while the question is open: it no longer asks
+    about stopping a recording."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(CLIPS / "NEU.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    w.close()
+    box = w._quit_box
+    qtbot.waitUntil(box.isVisible, timeout=3000)
+    assert box.text().startswith("A session is being recorded.")
+    wait_replay_done(qtbot, w)
+    assert Session.open(folder).status == "complete" and w.isVisible() and box.isVisible()
+    assert box.text() == "The recording has ended and was saved.\nQuit realtime-ser?"
+    next(b for b in box.buttons() if b.text() == "Quit").click()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
 
 
 def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse):
@@ -210,7 +228,7 @@ def test_a_recording_can_be_named_while_it_runs(make_window, qtbot, pulse, tmp_p
     w._title_dialog.setTextValue("P07 baseline")
     w._title_dialog.accept()
     assert Session.open(folder).title == "P07 baseline" and Session.open(folder).status == "recording"
-    assert w.windowTitle().startswith("● P07 baseline — ") and w.windowTitle().endswith("(recording)")
+    assert w.windowTitle().startswith("● P07 baseline — ") and w.windowTitle().endswith("(recording) — realtime-ser")
     w.name_recording_action.trigger()
     assert w._title_dialog.textValue() == "P07 baseline"  # the name it has, to correct
     w._title_dialog.setTextValue("P07 baseline, take 2")
