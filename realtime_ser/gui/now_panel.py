@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -161,8 +161,22 @@ class NowPanel(QFrame):
         """The result shown (None: none yet)."""
         return self._last_event
 
-    def set_emotion(self, event: EmotionEvent | None) -> None:
-        if event is self._last_event and not self._no_speech:
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """The system palette changed (light/dark): a style sheet resolves ``palette(...)`` when it is
+        set, so the bars' are set again, and the emotion's colour is chosen again against the new
+        window colour."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "level_meter"):
+            for bar in [*self.bars.values(), self.level_meter]:
+                style = bar.styleSheet()
+                bar.setStyleSheet("")
+                bar.setStyleSheet(style)
+            if not self._no_speech:
+                self.set_emotion(self._last_event, again=True)
+
+    def set_emotion(self, event: EmotionEvent | None, again: bool = False) -> None:
+        """Show ``event`` (None: nothing yet); ``again``: draw it anew even if it is the one shown."""
+        if event is self._last_event and not self._no_speech and not again:
             return
         self._last_event = event
         self._no_speech = False

@@ -95,3 +95,22 @@ def test_media_icons_follow_a_switch_to_a_dark_theme_and_back(make_window, qtbot
     qtbot.waitUntil(lambda: mean_lightness(w.start_action.icon()) < 0.35)
     assert mean_lightness(w.replay_bar.pause_button.icon()) < 0.35
     assert mean_lightness(w.open_action.icon()) == pytest.approx(folder)
+
+
+def test_the_probability_bars_follow_a_switch_to_a_dark_theme(make_window, qtbot, dark_palette):
+    """Their troughs are the palette's base colour, which a style sheet takes when it is set."""
+    w = make_window()
+    w.play_demo()
+    wait_replay_done(qtbot, w)
+
+    def trough(bar) -> float:  # the bar's far end: past the value, the trough shows
+        image = bar.grab().toImage()
+        return image.pixelColor(image.width() - 6, image.height() // 2).lightnessF()
+
+    bars = [*w.now_panel.bars.values(), w.now_panel.level_meter]
+    assert min(trough(bar) for bar in bars) > 0.9  # white in the light palette
+    to_dark, to_light = dark_palette
+    to_dark()
+    qtbot.waitUntil(lambda: max(trough(bar) for bar in bars) < 0.2)
+    to_light()
+    qtbot.waitUntil(lambda: min(trough(bar) for bar in bars) > 0.9)
