@@ -210,7 +210,9 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         now_scroll.setWidgetResizable(True)
         now_scroll.setFrameShape(QFrame.Shape.NoFrame)
         now_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        now_scroll.setMinimumWidth(self.now_panel.minimumSizeHint().width())
+        # room for the scroll bar a short window shows, beside the panel rather than over its right edge
+        scroll_bar = now_scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, now_scroll)
+        now_scroll.setMinimumWidth(self.now_panel.minimumSizeHint().width() + scroll_bar)
         body.addWidget(now_scroll)
         body.setStretchFactor(0, 1)
         body.setStretchFactor(1, 0)
@@ -223,6 +225,8 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         layout.addWidget(self.replay_bar)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
+        # An explicit minimum overrides what the layout needs: never below that (the timeline's legend).
+        self.setMinimumWidth(max(self.minimumWidth(), central.minimumSizeHint().width()))
 
         self._build_actions()
         self._list_inputs = list_inputs or default_list_inputs

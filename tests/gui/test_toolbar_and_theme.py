@@ -114,3 +114,19 @@ def test_the_probability_bars_follow_a_switch_to_a_dark_theme(make_window, qtbot
     qtbot.waitUntil(lambda: max(trough(bar) for bar in bars) < 0.2)
     to_light()
     qtbot.waitUntil(lambda: min(trough(bar) for bar in bars) > 0.9)
+
+
+def test_in_the_smallest_window_the_now_panel_scrolls_without_losing_its_right_edge(make_window, qtbot):
+    """At the window's minimum size the panel is taller than its room: its scroll bar goes beside
+    it, not over the percentages and the dBFS reading; the plots' side keeps its legend whole."""
+    from PySide6.QtWidgets import QScrollArea
+
+    w = make_window(resize=False)
+    w.resize(w.minimumSize())
+    w.play_demo()
+    wait_replay_done(qtbot, w)
+    scroll = next(a for a in w.findChildren(QScrollArea) if a.widget() is w.now_panel)
+    qtbot.waitUntil(lambda: w.size() == w.minimumSize() and scroll.verticalScrollBar().isVisible())
+    assert scroll.viewport().width() >= w.now_panel.minimumSizeHint().width()  # nothing cut off at the right
+    legend = w.timeline.legend
+    assert legend.width() >= legend.minimumSizeHint().width()  # nor of the timeline's legend
