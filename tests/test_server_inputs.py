@@ -42,6 +42,27 @@ def test_inputs_are_listed_by_the_names_the_desktop_shows(pulse):
     assert "pulse:interview" not in {d.spec for d in list_devices(inputs_only=True)}  # unplugged: gone
 
 
+def test_an_input_is_named_by_what_devices_lists_for_it(pulse):
+    """`devices` shows "VirtualMic  [pulse:vmic]": that name, or a unique part of it in any case,
+    is what `--device` takes, as for PortAudio's names."""
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        assert resolve_device("VirtualMic").spec == resolve_device("virtualm").spec == "pulse:vmic"
+        assert resolve_device("INTERVIEW") == resolve_device("pulse:interview")
+        assert resolve_device("pulse").spec == "pulse"  # an exact name still wins over parts of others
+        with pytest.raises(DeviceError) as err:
+            resolve_device("mic")
+        assert "ambiguous" in str(err.value) and "VirtualMic [pulse:vmic]" in str(err.value)
+        assert "Interview-Mics [pulse:interview]" in str(err.value)
+        with pytest.raises(DeviceError, match="see `realtime-ser devices`"):
+            resolve_device("no such input")
+        source = MicrophoneSource("Interview")
+        source.start()
+        try:
+            assert (source.name, source.info.spec) == ("Interview-Mics", "pulse:interview")
+        finally:
+            source.stop()
+
+
 def test_channel_choices_name_what_each_kind_of_device_gives():
     server_stereo = InputChoice("pulse:x", "X", channels=2, mixes=True)
     assert channel_choices(server_stereo) == [("All channels (mixed)", None), ("Channel 1 (left)", 1),

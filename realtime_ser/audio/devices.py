@@ -17,6 +17,7 @@ from realtime_ser.audio.system_audio import (
     PULSE_DEVICE,
     PULSE_PREFIX,
     SOURCE_UNAVAILABLE,
+    SYSTEM_AUDIO_ALIASES,
     SYSTEM_AUDIO_NAME,
     UNAVAILABLE,
     pulse_source_named,
@@ -116,7 +117,8 @@ def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
 
 
 def resolve_device(device: int | str | None) -> DeviceInfo:
-    """Find an input device by index, exact name or unique name fragment (None: the default).
+    """Find an input device by index, exact name or unique name fragment (None: the default);
+    names include the audio server's inputs as listed (their descriptions).
 
     ``system`` (or *System audio*'s listed name) records what the computer plays, ``pulse:SOURCE``
     one PulseAudio/PipeWire source; both go through ALSA's ``pulse`` device.
@@ -129,6 +131,8 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
         if wants_system_audio(device):
             return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
         return _pulse_input(pulse[0], pulse_source_named(device))
+    # Numbers name PortAudio's devices only; names also the server's inputs, as `devices` lists them.
+    named = devices
     devices = [d for d in devices if d.pulse_source is None]
     inputs = [d for d in devices if d.is_input]
     if isinstance(device, str) and device.strip().lstrip("-").isdigit():
@@ -147,18 +151,26 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
         if not match[0].is_input:
             raise DeviceError(f"audio device {device} ({match[0].name}) has no input channels")
         return match[0]
-    exact = [d for d in devices if d.name == device]
-    fragment = [d for d in devices if str(device).lower() in d.name.lower()]
+    exact = [d for d in named if d.name == device]
+    fragment = [d for d in named if str(device).lower() in d.name.lower()]
     for candidates in (exact, fragment):
         usable = [d for d in candidates if d.is_input]
         if len(usable) == 1 or (usable and candidates is exact):
             return usable[0]
         if len(usable) > 1:
-            names = ", ".join(f"{d.index}: {d.name}" for d in usable)
-            raise DeviceError(f"audio device name {device!r} is ambiguous ({names}); use its index")
+            names = ", ".join(_candidate(d) for d in usable)
+            hint = "its index" if all(d.pulse_source is None for d in usable) else "its index or the name in brackets"
+            raise DeviceError(f"audio device name {device!r} is ambiguous ({names}); use {hint}")
         if candidates:
             raise DeviceError(f"audio device {candidates[0].name!r} has no input channels")
     raise DeviceError(f"no audio device named {device!r} (see `realtime-ser devices`)")
+
+
+def _candidate(d: DeviceInfo) -> str:
+    """A device as an ambiguity error lists it, with what names it for sure."""
+    if d.pulse_source is None:
+        return f"{d.index}: {d.name}"
+    return f"{d.name} [{SYSTEM_AUDIO_ALIASES[0] if d.spec == d.name else d.spec}]"
 
 
 def _pulse_input(pulse: DeviceInfo, name: str) -> DeviceInfo:
