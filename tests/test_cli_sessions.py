@@ -4,7 +4,7 @@ run as a user would (``python -m realtime_ser``), on real recordings."""
 import json
 
 from realtime_ser.session import Session, SessionRecorder
-from tests.conftest import run_cli
+from tests.conftest import cli_env, run_cli
 from tests.test_cli import _record_session, assert_one_line_errors
 
 
@@ -109,3 +109,23 @@ def test_folders_named_like_sessions_without_a_manifest_are_reported_not_passed_
         assert (r.returncode, r.stdout) == (1, ""), args
         (error,) = assert_one_line_errors(r.stderr, 1)
         assert error.startswith(f"realtime-ser: error: {lost}: not a session folder (no manifest.json)"), args
+
+
+def test_a_session_folder_that_is_a_file_is_an_error(tmp_path):
+    """The configured session folder being a file is a mistake to say, as ``listen --record`` does,
+    not "no sessions recorded yet"."""
+    afile = tmp_path / "sessions"
+    afile.write_text("not a folder")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"session_dir": str(afile)}))
+    r = run_cli("sessions", "--config", str(config))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {afile}: is a file, not a folder for sessions"]
+
+    default = tmp_path / "data" / "realtime-ser" / "sessions"  # no setting: the platform's data folder
+    default.parent.mkdir(parents=True)
+    default.write_text("")
+    r = run_cli("sessions", env=cli_env(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "cfg")))
+    assert (r.returncode, r.stdout) == (1, "")
+    assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {default}: is a file, not a folder for sessions"]
+

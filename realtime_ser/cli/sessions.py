@@ -28,6 +28,8 @@ def cmd_sessions(args) -> int:
     if not folder.is_dir():
         if args.folder:
             raise SerError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+        if folder.exists():  # as `listen --record` says it: nothing can be recorded there either
+            raise SerError(f"{folder}: is a file, not a folder for sessions")
         print(f"no sessions recorded yet ({folder} does not exist)", file=sys.stderr)
         return 0
     if args.title is not None:
