@@ -129,3 +129,23 @@ def test_a_session_folder_that_is_a_file_is_an_error(tmp_path):
     assert (r.returncode, r.stdout) == (1, "")
     assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {default}: is a file, not a folder for sessions"]
 
+
+def test_what_reading_a_session_skipped_is_a_warning(tmp_path):
+    """Malformed event lines, or no event log at all, are said as ``analyze`` says them; the sessions
+    are still listed and it is no error."""
+    parent = tmp_path / "sessions"
+    bad_lines = _record_session(parent, [])
+    with open(bad_lines / "events.jsonl", "a") as f:
+        f.write("{not json\n\n[1, 2]\n")
+    no_log = _record_session(parent, [])
+    (no_log / "events.jsonl").unlink()
+    expected = [f"realtime-ser: warning: {w}" for folder in (bad_lines, no_log) for w in Session.open(folder).warnings]
+    assert len(expected) == 2
+    for args in (["sessions", str(parent)], ["sessions", str(parent), "-f", "json"], ["sessions", str(no_log)]):
+        r = run_cli(*args)
+        assert r.returncode == 0, args
+        warned = expected if args[1] == str(parent) else expected[1:]
+        assert_one_line_errors(r.stderr, 0, len(warned))
+        assert r.stderr.splitlines() == warned, args
+    rows = json.loads(run_cli("sessions", str(parent), "-f", "json").stdout)
+    assert len(rows) == 2 and all("warnings" not in row for row in rows)  # JSON keeps its documented keys

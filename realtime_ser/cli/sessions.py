@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from realtime_ser.cli.common import EXIT_ERROR, UsageError, check_title_length, load_settings, print_error
+from realtime_ser.cli.common import (EXIT_ERROR, UsageError, check_title_length, load_settings, print_error,
+                                    print_warning)
 from realtime_ser.cli.inputs import is_session
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
@@ -37,6 +38,8 @@ def cmd_sessions(args) -> int:
 
         set_title(folder, args.title)  # not a session, or one being recorded: its one-line SessionError
     rows, errors = _one_session(folder) if is_session(folder) else catalog(folder)
+    for warning in (w for r in rows for w in r.warnings):  # skipped event lines: as `analyze` says them
+        print_warning(warning)
     for error in errors:
         print_error(error)
     if args.format == "json":

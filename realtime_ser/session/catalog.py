@@ -38,6 +38,9 @@ class SessionSummary:
     # final label that occurred (``uncertain`` included), most first.
     speech_s: float = 0.0
     label_s: dict[str, float] = field(default_factory=dict)
+    #: What reading it passed over (malformed event lines, no event log), one line each; for
+    #: people, so not in to_dict().
+    warnings: tuple[str, ...] = ()
 
     @property
     def started_time(self) -> datetime | None:
@@ -57,7 +60,9 @@ class SessionSummary:
         return started.strftime("%Y-%m-%d %H:%M:%S") if started is not None else "?"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        del data["warnings"]
+        return data
 
 
 def summarize(folder: str | os.PathLike) -> SessionSummary:
@@ -81,6 +86,7 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
         title=session.title,
         speech_s=round(sum(seconds for _, seconds in by_label), 2),
         label_s={label: round(seconds, 2) for label, seconds in by_label},
+        warnings=tuple(session.warnings),
     )
 
 
