@@ -69,7 +69,8 @@ def predict_clip(
     channel: int | None = None,
     sample_rate: int | None = None,
 ) -> ClipPrediction:
-    """The emotions of a recording: a file's path (any format the app opens) or an array of samples.
+    """The emotions of a recording: a file's path (str, bytes or PathLike; any format the app opens)
+    or an array of samples.
 
     An array is ``(frames,)`` or ``(frames, channels)``, float in [-1, 1] or integer PCM, and needs
     its ``sample_rate`` (no default: librosa loads at 22,050 Hz, soundfile at the file's rate, and
@@ -77,8 +78,8 @@ def predict_clip(
     ``channel`` (1-based) takes one channel of a multi-channel recording (one side of a call,
     one speaker's microphone) instead of the mix of all.
 
-    ``model``: an :class:`~realtime_ser.model.emotion_model.EmotionModel`, a model file's path,
-    or None for the bundled model; pass a loaded model when scoring many files.
+    ``model``: an :class:`~realtime_ser.model.emotion_model.EmotionModel`, a model file's path
+    (as for the recording), or None for the bundled model; pass a loaded model when scoring many files.
     Bad input (a missing, damaged or empty file, an array that is not audio, a bad model) raises
     :class:`realtime_ser.errors.SerError` with a one-line message.
     """
@@ -87,13 +88,15 @@ def predict_clip(
     from realtime_ser.model.emotion_model import EmotionModel
     from realtime_ser.pipeline.worker import analyze_file, analyze_source
 
+    if isinstance(audio, bytes):  # a path as os.fsencode gives it, not samples
+        audio = os.fsdecode(audio)
     is_path = isinstance(audio, (str, os.PathLike))
     if is_path and sample_rate is not None:
         raise AudioFileError(f"{audio}: sample_rate is for an array of samples; a file's header gives its own")
     if not is_path and sample_rate is None:
         raise AudioFileError("audio: an array of samples needs its sample_rate (e.g. sample_rate=16000)")
     source = None if is_path else ArraySource(audio, sample_rate, channel)  # checked before a model loads
-    if model is None or isinstance(model, (str, os.PathLike)):
+    if model is None or isinstance(model, (str, bytes, os.PathLike)):
         model = EmotionModel.load(model)
     config = config or PipelineConfig()
     events = analyze_file(audio, model, config, channel=channel) if is_path else analyze_source(source, model, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -128,3 +129,13 @@ def test_mono_from_array_scales_mixes_and_resamples():
     tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
     out = mono_from_array(tone, 44100, 16000)
     assert len(out) == 16000 and np.argmax(np.abs(np.fft.rfft(out))) == 440  # one second, still 440 Hz
+
+
+def test_a_path_given_as_bytes_is_a_path(model, model_path, tmp_path):
+    """``os.fsencode(path)`` names a file as a str or a PathLike does (bytes are no array of samples),
+    the model's as the recording's."""
+    clip = ravdess_clips(step=97)[0]
+    by_bytes = realtime_ser.predict_clip(bytes(clip), os.fsencode(model_path))
+    assert by_bytes.path == str(clip) and by_bytes.probabilities == realtime_ser.predict_clip(clip, model).probabilities
+    with pytest.raises(SerError, match="no-such.wav"):
+        realtime_ser.predict_clip(bytes(tmp_path / "no-such.wav"), model)

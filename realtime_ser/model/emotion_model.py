@@ -47,8 +47,8 @@ class EmotionModel:
         self.session_reference = SessionReference(len(columns)) if columns else None
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
-        p = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    def load(cls, path: str | bytes | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
+        p = Path(os.fsdecode(path)) if path is not None else DEFAULT_MODEL_PATH
         if not p.is_file():
             raise ModelError(f"{p}: model file not found")
         try:
