@@ -17,7 +17,7 @@ from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent
 from realtime_ser.pipeline.processor import PipelineConfig
 from realtime_ser.pipeline.worker import analyze_file
 
-from conftest import REPO, ravdess_clips
+from conftest import REPO, ravdess_clips, run_cli
 
 DEMO = REPO / "assets" / "demo" / "demo-session.flac"
 
@@ -139,3 +139,17 @@ def test_a_path_given_as_bytes_is_a_path(model, model_path, tmp_path):
     assert by_bytes.path == str(clip) and by_bytes.probabilities == realtime_ser.predict_clip(clip, model).probabilities
     with pytest.raises(SerError, match="no-such.wav"):
         realtime_ser.predict_clip(bytes(tmp_path / "no-such.wav"), model)
+
+
+def test_a_folder_for_a_model_is_called_a_folder_as_on_the_command_line(model, tmp_path):
+    from realtime_ser.model.emotion_model import EmotionModel
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    message = f"{folder}: is a directory, not a model file"
+    for load in (lambda: EmotionModel.load(folder), lambda: realtime_ser.predict_clip(DEMO, str(folder))):
+        with pytest.raises(SerError) as info:
+            load()
+        assert str(info.value) == message
+    r = run_cli("analyze", str(DEMO), "--model", str(folder))
+    assert (r.returncode, r.stderr) == (1, f"realtime-ser: error: {message}\n")

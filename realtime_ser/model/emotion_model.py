@@ -49,6 +49,8 @@ class EmotionModel:
     @classmethod
     def load(cls, path: str | bytes | os.PathLike | None = None, num_threads: int = 1) -> "EmotionModel":
         p = Path(os.fsdecode(path)) if path is not None else DEFAULT_MODEL_PATH
+        if p.is_dir():  # the CLI's --model and model_path get this same line from here
+            raise ModelError(f"{p}: is a directory, not a model file")
         if not p.is_file():
             raise ModelError(f"{p}: model file not found")
         try:
