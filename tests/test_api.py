@@ -153,3 +153,15 @@ def test_a_folder_for_a_model_is_called_a_folder_as_on_the_command_line(model, t
         assert str(info.value) == message
     r = run_cli("analyze", str(DEMO), "--model", str(folder))
     assert (r.returncode, r.stderr) == (1, f"realtime-ser: error: {message}\n")
+
+
+@pytest.mark.parametrize("channel", [True, False, 1.0, "1"])
+def test_a_channel_is_a_whole_number_not_a_bool(model, channel):
+    """True would otherwise pass for channel 1 (and 1.0 fail deep inside numpy): what is no channel
+    number is said in one line, for a file as for an array, as channel=0 is."""
+    message = f": channel {channel!r} is not a channel number (channels are numbered from 1; None mixes them all)"
+    for kwargs in ({"audio": DEMO}, {"audio": np.zeros((16000, 2)), "sample_rate": 16000}):
+        with pytest.raises(SerError) as info:
+            realtime_ser.predict_clip(model=model, channel=channel, **kwargs)
+        assert str(info.value).endswith(message) and "\n" not in str(info.value)
+    assert realtime_ser.predict_clip(DEMO, model, channel=np.int64(1)).has_speech  # numpy's integers are numbers

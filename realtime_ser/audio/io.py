@@ -10,6 +10,7 @@ one-line message naming the file, so batch tools can report it and go on.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,10 @@ def audio_duration(path: str | os.PathLike) -> float:
 
 def check_channel(path, channels: int, channel: int | None) -> None:
     """AudioFileError unless ``channel`` (1-based; None = all mixed) is one of the file's ``channels``."""
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, numbers.Integral)):
+        # True == 1 in Python: a script's flag must not pass for channel 1.
+        raise AudioFileError(f"{path}: channel {channel!r} is not a channel number (channels are numbered "
+                             "from 1; None mixes them all)")
     if channel is not None and not 1 <= channel <= channels:
         held = "one channel" if channels == 1 else f"{channels} channels"
         raise AudioFileError(f"{path}: has {held}, so there is no channel {channel}")
