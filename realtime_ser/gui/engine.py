@@ -181,10 +181,12 @@ class Engine:
         return folder
 
     def stop_recording(self) -> Path | None:
+        """End the recording (``stopped``, with the fault, if the input ended on one); its folder."""
         recorder, self.recorder = self.recorder, None
         if recorder is None:
             return None
-        recorder.stop()
+        pipeline = self.pipeline
+        recorder.stop(input_error=pipeline.error if pipeline is not None and not pipeline.running else None)
         return recorder.folder
 
     # --- audible replay ----------------------------------------------------------------

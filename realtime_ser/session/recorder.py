@@ -258,12 +258,18 @@ class SessionRecorder:
         if self._accepting:
             self._queue.put(("e", event, None))
 
-    def stop(self, timeout: float = 30.0) -> Path | None:
-        """Flush everything, close the files and mark the manifest complete; return the folder."""
+    def stop(self, timeout: float = 30.0, input_error: str | None = None) -> Path | None:
+        """Flush everything, close the files and mark the manifest complete; return the folder.
+
+        ``input_error``: the input ended on that fault (a file cut short, a device gone), so the
+        session is marked ``stopped`` with it, not ``complete`` (the caller has already said it).
+        """
         if self._thread is None or self._stop_requested:
             if self._thread is not None:
                 self._thread.join(timeout)
             return self.folder
+        if input_error and self.error is None:
+            self.error = input_error
         self._stop_requested = True
         self._accepting = False
         self._queue.put(_STOP)
@@ -375,7 +381,7 @@ class SessionRecorder:
             self._write_pending_audio(pending)
             self._sync_files()
             self._check_folder()
-            self._finish(STATUS_COMPLETE)
+            self._finish(STATUS_STOPPED if self.error else STATUS_COMPLETE)
         except OSError as exc:
             self._fail(exc)
         except Exception as exc:  # a bug: still stop cleanly, keep what was written, say so

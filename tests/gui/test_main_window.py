@@ -179,6 +179,27 @@ def test_pause_and_seek_replay(make_window, qtbot):
     assert all(u.start < 2.0 or u.start > w.replay_position() - 3 for u in w.timeline_model.utterances)
 
 
+def test_a_recorded_replay_cut_short_by_a_corrupt_file_is_saved_as_stopped(make_window, qtbot, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from realtime_ser.session.reader import Session
+
+    audio, rate = sf.read(CLIPS / "ANG.wav")
+    cut = tmp_path / "cut.flac"
+    sf.write(cut, np.tile(audio, 3), rate)
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    w = make_window(realtime_replay=True)
+    w.open_recording(cut)
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    session = Session.open(folder)
+    assert session.status == "stopped" and "corrupt or truncated audio" in session.manifest["error"]
+    assert "corrupt or truncated audio" in w.banner.text.text()
+
+
 def test_seeking_back_while_someone_speaks_leaves_one_band_per_utterance(make_window, qtbot):
     """The demo's first utterance (about 1.0-3.4 s) is cut by a seek back to 0.5 s: the result the
     pipeline gives the cut utterance arrives after the window dropped it, and must not come back
