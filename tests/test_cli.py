@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO, no_audio_server_env, run_cli
+from tests.conftest import REPO, cli_env, no_audio_server_env, run_cli
 
 CLIPS = ["Actor_01/03-01-05-02-01-01-01.flac", "Actor_02/03-01-03-01-01-01-02.flac"]
 
@@ -659,3 +659,116 @@ def test_every_command_explains_itself_with_examples_that_parse():
         if "--help" in words or "COMMAND" in words:
             continue
         build_parser().parse_args(words[1:])  # a usage error would exit 2 here
+
+
+def test_an_output_that_names_an_input_is_refused_and_the_recording_kept(clips, model_path, tmp_path):
+    """The timeline was written over the recording it came from (``analyze talk.flac -o talk.flac``),
+    or over a session's own event log; ``listen --replay X -o X`` emptied X first."""
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    talk = tmp_path / "talk.flac"
+    shutil.copy(clips[0], talk)
+    before = talk.read_bytes()
+    folder = _record_session(tmp_path / "sessions", [MarkerEvent(1, 2.0, "kept")])
+    log = folder / "events.jsonl"
+    logged = log.read_bytes()
+    for args in (["analyze", str(talk), "-o", str(talk)],
+                 ["analyze", str(tmp_path), "-o", str(talk)],  # found in a folder
+                 ["analyze", str(folder), "-o", str(log)],
+                 ["listen", "--replay", str(talk), "-o", str(talk)],
+                 ["listen", "--replay", str(folder), "-o", str(folder / "manifest.json")]):
+        r = run_cli(*args, "--model", model_path)
+        (line,) = assert_one_line_errors(r.stderr, 1, warnings=int(args[-1].endswith(".json")))
+        assert r.returncode == 2 and "would replace" in line and "name another file" in line, line
+    assert talk.read_bytes() == before and log.read_bytes() == logged
+    r = run_cli("analyze", str(folder), "-o", str(folder / "timeline.csv"), "--model", model_path)
+    assert r.returncode == 0, r.stderr  # a new file beside them replaces nothing
+
+
+def test_listen_keeps_an_earlier_output_until_it_has_something_to_write(clips, model_path, tmp_path):
+    """A run that fails to start (a missing file, no microphone) left the earlier --output emptied."""
+    out = tmp_path / "events.jsonl"
+    out.write_text('{"earlier": 1}\n')
+    env = no_audio_server_env(tmp_path)
+    for args in (["--replay", str(tmp_path / "missing.flac")], ["--device", "7"], []):
+        r = run_cli("listen", *args, "--duration", "1", "-o", str(out), "--model", model_path, env=env)
+        assert r.returncode == 1 and len(assert_one_line_errors(r.stderr, 1)) == 1
+        assert out.read_text() == '{"earlier": 1}\n'
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "-o", str(out), "--model", model_path)
+    assert r.returncode == 0 and '"earlier"' not in out.read_text() and '"final": true' in out.read_text()
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(16000, np.float32), 16000)
+    r = run_cli("listen", "--replay", str(silence), "--speed", "8", "-o", str(out), "--model", model_path)
+    assert r.returncode == 0 and [json.loads(l)["type"] for l in out.read_text().splitlines()] == ["status"]
+
+
+def test_listen_exits_1_when_its_output_or_recording_stopped_on_an_error(clips, model_path, tmp_path):
+    """Listening goes on past a full disk, but a script must be able to tell the file is incomplete."""
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "-o", "/dev/full", "--model", model_path)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("realtime-ser: error:")]
+    assert errors == ["realtime-ser: error: /dev/full: writing stopped (No space left on device)"], r.stderr
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "FINAL" in r.stdout  # the results were still printed
+
+
+def test_a_recording_whose_input_failed_is_stopped_not_complete(clips, model_path, tmp_path):
+    """A replay cut short by a corrupt file: the session keeps what came before it, marked stopped."""
+    from realtime_ser.session import Session
+
+    audio, rate = sf.read(clips[0])
+    cut = tmp_path / "cut.flac"
+    sf.write(cut, np.tile(audio, 3), rate)
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    r = run_cli("listen", "--replay", str(cut), "--speed", "8", "--record", str(tmp_path / "s"), "--model", model_path)
+    assert r.returncode == 1 and "corrupt or truncated audio" in r.stderr.splitlines()[-1]
+    (folder,) = (tmp_path / "s").iterdir()
+    session = Session.open(folder)
+    assert session.status == "stopped" and "corrupt or truncated audio" in session.manifest["error"]
+    assert session.duration > 1.0
+
+
+def test_listen_does_not_record_into_a_session_or_print_its_markers_before_an_error(model_path, tmp_path):
+    from realtime_ser.pipeline.events import MarkerEvent
+
+    folder = _record_session(tmp_path / "sessions", [MarkerEvent(1, 0.0, "at the start")])
+    r = run_cli("listen", "--replay", str(folder), "--record", str(folder), "--model", model_path)
+    (line,) = assert_one_line_errors(r.stderr, 1)
+    assert r.returncode == 1 and "is a recorded session; record into the folder that holds it" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["audio.wav", "events.jsonl", "manifest.json"]
+    r = run_cli("listen", "--replay", str(folder), "--channel", "2", "--model", model_path)
+    (line,) = assert_one_line_errors(r.stderr, 1)
+    assert r.returncode == 1 and "there is no channel 2" in line and r.stdout == ""
+
+
+def test_listen_closes_its_session_when_the_terminal_hangs_up(clips, model_path, tmp_path):
+    """SIGHUP (the terminal or ssh connection closed) ends listen as Ctrl-C does: the session complete."""
+    from realtime_ser.session import Session
+
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--replay", str(DEMO), "--record",
+                             str(tmp_path / "s"), "--model", model_path], cwd=REPO, env=cli_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list((tmp_path / "s").glob("*/audio.wav")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGHUP)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "session saved" in stderr, stderr
+    (folder,) = (tmp_path / "s").iterdir()
+    assert Session.open(folder).status == "complete" and not (folder / ".recording.lock").exists()
+
+
+def test_a_bad_session_folder_setting_stops_only_a_run_that_records(clips, model_path, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"session_dir": 3}')
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--config", str(config), "--model", model_path)
+    (warning,) = [line for line in r.stderr.splitlines() if line.startswith("realtime-ser: ")]
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "--- summary ---" in r.stderr
+    assert warning.startswith("realtime-ser: warning: ")
+    assert warning.endswith("setting 'session_dir' must be a folder path or null, not 3; nothing is recorded "
+                            "(no --record, and record_sessions is off)")
+    config.write_text('{"session_dir": 3, "record_sessions": true}')
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--config", str(config), "--model", model_path)
+    (line,) = assert_one_line_errors(r.stderr, 1)
+    assert r.returncode == 1 and "setting 'session_dir' must be a folder path" in line

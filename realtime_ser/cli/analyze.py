@@ -11,7 +11,7 @@ from realtime_ser.cli.common import (
     EXIT_ERROR, load_model, load_settings, named_format, pipeline_config, print_error, print_warning,
     with_option_named, write_output,
 )
-from realtime_ser.cli.inputs import collect_inputs, merge_markers
+from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs, merge_markers
 from realtime_ser.cli.piped import is_piped
 from realtime_ser.cli.render import render_summary, render_timeline
 from realtime_ser.console import write_stdout as _print
@@ -101,6 +101,9 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
 
     markers: dict[str, list[dict]] = {}
     items = collect_inputs(args.inputs, markers, spool_dir)
+    if args.output:
+        named = [Path(name) for name, _, _ in items if not is_piped(name)]
+        check_output_replaces_no_input(args.output, named + [p for _, p, _ in items if p is not None])
     # An error about a pipe's temporary copy names the pipe, as the user gave it.
     copies = {str(p): name for name, p, err in items if p is not None and p.parent == spool_dir}
     tasks = [(i, str(p), config, args.partials, args.channel) for i, (_, p, err) in enumerate(items) if err is None]

@@ -95,7 +95,15 @@ def load_settings(args):
     """User settings from the config file (``--config`` or the platform default); warnings to stderr."""
     from realtime_ser.config import load_with_warnings
 
-    settings, warnings = load_with_warnings(getattr(args, "config", None), unused=_unused_settings(args))
+    path, unused = getattr(args, "config", None), _unused_settings(args)
+    if getattr(args, "command", None) == "listen" and getattr(args, "record", None) is None:
+        # The session folder is read only if the same file's record_sessions is on: known once loaded.
+        quiet = dict(unused, session_dir="nothing is recorded (no --record, and record_sessions is off)")
+        settings, warnings = load_with_warnings(path, unused=quiet)
+        if settings.record_sessions:  # it is used after all: a bad one stops the run
+            settings, warnings = load_with_warnings(path, unused=unused)
+    else:
+        settings, warnings = load_with_warnings(path, unused=unused)
     for warning in warnings:
         print_warning(warning)
     return settings

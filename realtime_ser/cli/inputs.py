@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from realtime_ser.cli.common import print_warning
+from realtime_ser.cli.common import UsageError, print_warning
 from realtime_ser.cli.piped import is_piped, spool_argument
 from realtime_ser.errors import SerError
 
@@ -129,3 +129,29 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
                 found.add(key)
                 items.append((name, audio, error))
     return items
+
+
+def check_output_replaces_no_input(output: str, inputs: list[Path]) -> None:
+    """UsageError if writing ``output`` would replace an input of this run: a recording (named, or
+    found in a folder) or a file of a session folder (its audio, event log or manifest).
+
+    The output is only written once the run ends, so nothing would warn before the recording was
+    gone: ``analyze talk.flac -o talk.flac`` replaced the audio with its own timeline.
+    """
+    from realtime_ser.atomic_file import standard_stream
+
+    try:
+        if standard_stream(output) is not None or not os.path.isfile(output):
+            return  # a new file, a pipe, the terminal: nothing of the user's is replaced
+        written = Path(os.path.realpath(output))
+    except (OSError, ValueError):
+        return
+    for path in map(Path, inputs):
+        try:
+            session = path.is_dir()
+            clash = os.path.samefile(written.parent if session else written, path)
+        except OSError:
+            continue
+        if clash:
+            what = f"a file of the session {path}" if session else f"{path}, an input of this run"
+            raise UsageError(f"--output {output} would replace {what}; name another file")

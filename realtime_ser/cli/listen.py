@@ -17,9 +17,9 @@ from pathlib import Path
 from realtime_ser.atomic_file import open_for_writing
 from realtime_ser.cli.common import (
     EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, pipeline_config,
-    print_error, print_warning, with_option_named,
+    print_error, print_warning, with_option_named, write_output,
 )
-from realtime_ser.cli.inputs import session_audio
+from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, session_audio
 from realtime_ser.cli.piped import STDIN, is_piped
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
@@ -184,22 +184,31 @@ def cmd_listen(args) -> int:
     record_dir = None
     if args.record is not None or settings.record_sessions:
         record_dir = Path(args.record) if args.record else settings.session_path
+        if is_session(record_dir):  # a session inside a session would be found by nothing
+            raise SerError(f"{record_dir}: is a recorded session; record into the folder that holds it "
+                           f"({record_dir.resolve().parent})")
         _repair_sessions(record_dir)
     if named_format(args.output) in ("csv", "json"):
         print_warning(f"{args.output}: writing JSONL (one event per line, as listen always does), "
               f"not the {named_format(args.output).upper()} its name suggests")
-    try:
-        out = open_for_writing(args.output) if args.output else None
-    except OSError as exc:
-        raise SerError(f"{args.output}: cannot write output ({exc.strerror})") from None
+    if args.output:
+        check_output_replaces_no_input(args.output, [Path(args.replay)] if args.replay else [])
+        write_output(args.output)  # checked now; opened (emptied) only once there is something to write
+    out = None
+    output_open = False  # a run that fails before its first event leaves an earlier file as it was
+    failed: list[str] = []  # output or recording that stopped on an error: the run's exit code says so
     pipeline = Pipeline(source, model, config)
     recorder = None
     if record_dir is not None:
         from realtime_ser.session import SessionRecorder
 
+        def recording_failed(message: str) -> None:
+            failed.append(message)
+            print_error(message)
+
         recorder = SessionRecorder(
             record_dir, model.params.sample_rate, source.name, model.metadata, settings,
-            on_error=lambda msg: print_error(msg), title=args.title,
+            on_error=recording_failed, title=args.title,
         )
         pipeline.add_audio_listener(recorder.write_audio)
         pipeline.add_event_listener(recorder.write_event)
@@ -212,7 +221,7 @@ def cmd_listen(args) -> int:
     stdout_failed: list[BaseException] = []  # a full disk or closed pipe behind stdout ends listening
 
     def on_event(ev) -> None:
-        nonlocal out
+        nonlocal out, output_open
         with lock:
             if ev.type == "emotion" and ev.final:
                 finals.append(ev)
@@ -226,12 +235,17 @@ def cmd_listen(args) -> int:
                 except (SerError, BrokenPipeError) as exc:
                     stdout_failed.append(exc)
                     stop.set()
+            if args.output and not output_open:
+                output_open = True
+                out = _open_output(args.output, failed)
             if out is not None:
                 try:
                     out.write(json.dumps(ev.to_dict()) + "\n")
                     out.flush()
                 except OSError as exc:  # disk full: stop writing, keep listening
-                    print_error(f"{args.output}: writing stopped ({exc.strerror})")
+                    message = f"{args.output}: writing stopped ({exc.strerror})"
+                    failed.append(message)
+                    print_error(message)
                     out = None
 
     def add_marker(note: str) -> None:
@@ -260,8 +274,12 @@ def cmd_listen(args) -> int:
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if hasattr(signal, "SIGHUP"):  # the terminal or the ssh connection closed: end as cleanly as Ctrl-C
+        signal.signal(signal.SIGHUP, lambda *_: stop.set())
+    started = False
     try:
         _start_listening(pipeline, recorder)
+        started = True
         on_terminal = _stdin_is_terminal()
         # Piped stdin only when asked: in a script (`while read f; do ... listen; done < list`)
         # it is someone else's input, and reading it would silently eat it.
@@ -272,15 +290,20 @@ def cmd_listen(args) -> int:
         print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
         _wait_until_done(pipeline, stop, args, replay_markers)
     finally:
-        replay_markers()  # those the replay reached in its last moments
+        if started:
+            replay_markers()  # those the replay reached in its last moments
         with lock:
             markers_open = False
         pipeline.stop()
         if recorder is not None and recorder.recording:
-            recorder.stop()
+            recorder.stop(input_error=pipeline.error)
         signal.signal(signal.SIGINT, previous)
-        if out is not None:
-            out.close()
+        with lock:
+            if started and args.output and not output_open and not pipeline.error:
+                output_open = True
+                out = _open_output(args.output, failed)  # a run without events: an empty file says so
+            if out is not None:
+                out.close()
     _print_summary(pipeline.stats, finals, markers)
     if recorder is not None and recorder.folder is not None:
         print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
@@ -289,7 +312,18 @@ def cmd_listen(args) -> int:
     if pipeline.error:
         print_error(pipeline.error)
         return EXIT_ERROR
-    return 0
+    return EXIT_ERROR if failed else 0
+
+
+def _open_output(path: str, failed: list[str]):
+    """``--output`` opened for writing (emptied), or None after saying why (the run goes on)."""
+    try:
+        return open_for_writing(path)
+    except OSError as exc:
+        message = f"{path}: cannot write output ({exc.strerror or exc})"
+        failed.append(message)
+        print_error(message)
+        return None
 
 
 def _stdin_is_terminal() -> bool:
