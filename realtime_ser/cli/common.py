@@ -155,8 +155,8 @@ def raw_format(text: str):
 def load_model(args, settings):
     """The model named by --model, else by the settings' model_path, else the bundled one.
 
-    A folder is called a folder, and a bad model_path names the settings file it came from:
-    that file, not the command line, is what the user has to fix.
+    A bad model_path names the settings file it came from: that file, not the command line, is
+    what the user has to fix.
     """
     from realtime_ser.config import default_config_path
     from realtime_ser.errors import ModelError
@@ -164,8 +164,6 @@ def load_model(args, settings):
 
     path = args.model or settings.model_path
     try:
-        if path and Path(path).is_dir():
-            raise ModelError(f"{path}: is a directory, not a model file")
         return EmotionModel.load(path)
     except SerError as exc:
         if args.model or not settings.model_path:
