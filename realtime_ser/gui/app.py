@@ -120,7 +120,8 @@ def load_user_settings(path: str | None):
 
 
 def _close_on_signals(window) -> None:
-    """Ctrl-C in the terminal (SIGINT) and SIGTERM close the window as Quit does, without asking.
+    """Ctrl-C in the terminal (SIGINT), SIGTERM and a closed terminal (SIGHUP) close the window as
+    Quit does, without asking.
 
     Python runs signal handlers between bytecodes on the main thread, which the
     window's 30 fps timer keeps visiting; Qt's own loop would otherwise sit on them.
@@ -133,8 +134,9 @@ def _close_on_signals(window) -> None:
     def handler(_signum, _frame) -> None:
         QTimer.singleShot(0, window.quit_now)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # no SIGHUP on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
 
 
 def _run(args) -> int:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -122,8 +123,10 @@ def test_the_quit_question_follows_a_recording_that_ends_while_it_is_asked(make_
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
 
 
-def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse):
-    """main.py listening on the virtual microphone and recording, then SIGINT as Ctrl-C sends it."""
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse, sent):
+    """main.py listening on the virtual microphone and recording, then SIGINT as Ctrl-C sends it, or
+    SIGHUP as a closed terminal does."""
     config = tmp_path / "config.json"
     config.write_text('{"record_sessions": true, "device": "pulse"}')
     sessions = tmp_path / "sessions"
@@ -136,7 +139,7 @@ def test_ctrl_c_in_the_terminal_quits_and_keeps_the_recording(tmp_path, pulse):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.2)
         time.sleep(2.0)  # a little audio, and the window's signal handling is in place
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sent)
         _, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
