@@ -88,15 +88,20 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
     assert "saved" not in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 1
 
 
-def test_a_deleted_number_is_not_given_again_when_a_session_is_replayed_later(make_window, qtbot, tmp_path):
-    """A session's log keeps a deleted marker as a line saying so; a later replay must number new
-    marks after it, or the new mark would share its number (and a reader could take it as deleted)."""
+def _record_a_replay(make_window, qtbot):
+    """A window that recorded its replay of a clip as a session: ``(window, session folder)``."""
     w = make_window()
     w.open_recording(CLIPS / "FEA.wav")
     w.record_action.trigger()
     folder = w.engine.recorder.folder
     wait_replay_done(qtbot, w)
+    return w, folder
 
+
+def test_a_deleted_number_is_not_given_again_when_a_session_is_replayed_later(make_window, qtbot, tmp_path):
+    """A session's log keeps a deleted marker as a line saying so; a later replay must number new
+    marks after it, or the new mark would share its number (and a reader could take it as deleted)."""
+    w, folder = _record_a_replay(make_window, qtbot)
     assert w.open_recording(folder)
     wait_replay_done(qtbot, w)
     w.add_marker("first", at=0.4)
@@ -115,11 +120,7 @@ def test_a_deleted_number_is_not_given_again_when_a_session_is_replayed_later(ma
 
 def test_a_session_with_damaged_event_lines_replays_and_says_what_was_skipped(make_window, qtbot, tmp_path):
     """As ``analyze`` warns: the lines are skipped, the markers on the others shown, and the user told."""
-    w = make_window()
-    w.open_recording(CLIPS / "FEA.wav")
-    w.record_action.trigger()
-    folder = w.engine.recorder.folder
-    wait_replay_done(qtbot, w)
+    w, folder = _record_a_replay(make_window, qtbot)
     assert w.open_recording(folder)
     w.add_marker("kept", at=0.5)
     wait_replay_done(qtbot, w)
