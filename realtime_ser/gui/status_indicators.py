@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from realtime_ser.gui.engine import SourceInfo
 from realtime_ser.gui.timeline_model import format_time
 from realtime_ser.model.metadata import ModelMetadata
+
+
+def shown_path(path) -> str:
+    """``path`` for a status message: under the home folder as ``~/...``, so that the part that
+    tells sessions apart (the folder's name, at the end) is not cut off by the indicators."""
+    text = str(path)
+    try:
+        home = str(Path.home())
+    except (RuntimeError, KeyError):  # no home folder known
+        return text
+    if home not in ("", os.sep) and text.startswith(home + os.sep):
+        return "~" + text[len(home):]
+    return text
 
 
 def _stat(stats, name: str, default=None):

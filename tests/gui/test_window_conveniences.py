@@ -219,6 +219,20 @@ def test_a_recording_ends_with_its_source_and_a_new_input_is_recorded_on_its_own
     assert sorted(sessions.iterdir()) == sorted([first, second, third])
 
 
+def test_where_a_session_was_saved_is_said_from_the_home_folder(make_window, qtbot, tmp_path, monkeypatch):
+    """The default session folder lies deep in the home folder; written out whole, the part that
+    tells sessions apart was cut off by the status bar's indicators."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    w = make_window(sessions_dir=tmp_path / ".local" / "share" / "realtime-ser" / "sessions")
+    w.open_recording(CLIPS / "NEU.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    assert w.statusBar().currentMessage() == f"Recording into ~/.local/share/realtime-ser/sessions/{folder.name}"
+    wait_replay_done(qtbot, w)
+    assert w.statusBar().currentMessage().endswith(
+        f". Session saved in ~/.local/share/realtime-ser/sessions/{folder.name}")
+
+
 def test_a_recording_can_be_named_while_it_runs(make_window, qtbot, pulse, tmp_path):
     w = make_window()
     assert not w.name_recording_action.isEnabled()  # nothing recorded: nothing to name
