@@ -233,3 +233,17 @@ def test_the_cases_cover_every_command_under_tools():
     commands = {p.stem for p in (REPO / "tools").glob("*.py") if "\ndef main(" in p.read_text(encoding="utf-8")}
     covered = {c.name.split("-")[0] for c in CASES}
     assert commands - {"virtual_mic"} <= covered, sorted(commands - covered)
+
+
+def test_make_screenshot_writes_nothing_into_the_users_folders(tmp_path):
+    """The marker it sets on the demo file is saved in its temporary folder: under the user's data
+    folder one more piled up on every run (and showed in their own `analyze` of the demo)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in cli_env(HOME=str(home)).items() if not k.startswith("XDG_") or k == "XDG_RUNTIME_DIR"}
+    proc = subprocess.run([sys.executable, "tools/make_screenshot.py", "--out", str(tmp_path / "s.png")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "s.png").stat().st_size > 0
+    # nothing in its data or config folders (a font cache under ~/.cache is the system's business)
+    assert [p for p in home.rglob("*") if p.is_file() and ".cache" not in p.parts] == []

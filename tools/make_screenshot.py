@@ -4,7 +4,8 @@
     python tools/make_screenshot.py [--out docs/screenshot.png] [--size 1366x768]
 
 The window runs on a private Xvfb display (xcb platform, software rendering),
-with settings in a temporary folder so a user's own settings are not touched.
+with settings and data (sessions, the demo file's markers) in a temporary folder, so a user's
+own folders are neither read nor written and every run draws the same picture (one marker).
 The demo session (assets/demo) is replayed through the real pipeline and model
 (unpaced, so it takes seconds), one marker is set at 12 s, then the window is grabbed from the
 X server.
@@ -58,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp, xvfb_display(width, height):
+        # Config and data both: the marker set below is saved for the demo file, and under the user's
+        # data folder it piled up (run N showed markers 1..N) and showed in their `analyze` of the demo.
         os.environ["REALTIME_SER_CONFIG_DIR"] = tmp
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
         return _shoot(args.out, width, height, model, path, Path(tmp))
 
 
@@ -73,7 +77,7 @@ def _shoot(out: Path, width: int, height: int, model, model_path: str, tmp: Path
     app = QApplication([sys.argv[0]])
     app.setApplicationName("realtime-ser")
     window = MainWindow(model, model_path, GuiSettings(tmp / "gui.ini"), demo_path=DEMO_PATH,
-                        sessions_dir=tmp / "sessions", realtime_replay=False)
+                        sessions_dir=tmp / "sessions", file_marks_dir=tmp / "file-marks", realtime_replay=False)
     window.setGeometry(0, 0, width, height)
     window.show()
     window.play_demo()
