@@ -71,3 +71,20 @@ def test_card_of_a_session_referenced_build_gives_its_cold_start_figures(tmp_pat
     assert "the level (c0) taken relative to the session speaker's mean instead of the window's" in card
     assert "This model reads the level (c0) relative to the session's speaker" in card
     assert "RAVDESS (6 actors, 7 classes) 58.0%, EMO-DB (4 speakers, its 6 classes) 61.0%" in card
+
+
+def test_a_model_carries_the_licences_of_the_corpora_it_learnt_from(tmp_path):
+    """A model retrained on other data said it was trained on RAVDESS, TESS and EMO-DB (the text was fixed)."""
+    from tools.build_model import model_licence
+    from tools.evaluate import BUNDLED_LICENCE
+
+    assert model_licence({"ravdess": {}, "tess": {}, "emodb": {}}) == BUNDLED_LICENCE
+    assert read_metadata(MODELS / "ser_int8.tflite").licence == BUNDLED_LICENCE
+    savee = model_licence({"savee": {}})
+    assert savee == "non-commercial (research use): trained on SAVEE (free for research)"
+    assert model_licence(["crema-d", "mine"]) == ("as the corpora's licences allow: trained on CREMA-D "
+                                                   "(ODbL 1.0, contents DbCL 1.0) and mine (see its licence)")
+    metrics = _metrics()
+    metrics["run"]["licence"] = savee
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert f"**Licence: {savee}.**" in card and "Trained on RAVDESS (CC BY-NC-SA 4.0)" not in card

@@ -60,6 +60,18 @@ CASES = [
          "{tmp}/junk: " + NO_CORPUS),
     case("build_model-no-training-clips", "-m tools.build_model --data {tmp}/crema --cache {tmp}/cache/features",
          "{tmp}/crema: too few clips to train on"),
+    # splits without the speakers a run needs, and a corpus to leave out that cannot be: before any work
+    case("build_model-no-validation-speakers", "-m tools.build_model --data {tmp}/savee2 --out {tmp}/out/b "
+         "--cache {tmp}/cache/features", "{tmp}/savee2: no val speakers to early-stop on", "--refit"),
+    case("build_model-no-test-speakers", "-m tools.build_model --data {tmp}/savee2 --out {tmp}/out/b --refit "
+         "--cache {tmp}/cache/features", "{tmp}/savee2: no test speakers to evaluate on", "--no-eval"),
+    case("build_model-cross-corpus-typo", "-m tools.build_model --data {tmp}/savee4 --out {tmp}/out/b "
+         "--cache {tmp}/cache/features --cross-corpus tesss", "--cross-corpus tesss: no training clips",
+         "(corpora trained on there: savee)"),
+    case("build_model-cross-corpus-only-one", "-m tools.build_model --data {tmp}/savee4 --out {tmp}/out/b "
+         "--cache {tmp}/cache/features --cross-corpus savee", "--cross-corpus savee: the only corpus trained on"),
+    case("experiment-holdout-only-one", "-m tools.experiment --name t --data {tmp}/savee4 --holdout savee "
+         "--cache {tmp}/cache/features --log {tmp}/out/x.jsonl", "--holdout savee: the only corpus trained on"),
     case("experiment-unrelated", "-m tools.experiment --name t --data {tmp}/junk --cache {tmp}/cache/features "
          "--log {tmp}/out/log.jsonl", "{tmp}/junk: " + NO_CORPUS),
     case("experiment-holdout-not-there", "-m tools.experiment --name t --data {tmp}/corrupt --holdout tes "
@@ -191,6 +203,12 @@ def folders(tmp_path_factory):
     (tmp / "corrupt" / clip).write_text("not audio\n")
     (tmp / "silent" / clip).parent.mkdir(parents=True)
     sf.write(tmp / "silent" / clip, np.zeros(8000, np.float32), 16000)
+    # SAVEE as distributed (AudioData/<speaker>/a01.wav): two speakers (both trained on), and all four
+    for folder, speakers in (("savee2", ("DC", "JE")), ("savee4", ("DC", "JE", "JK", "KL"))):
+        for speaker in speakers:
+            (tmp / folder / "AudioData" / speaker).mkdir(parents=True)
+            for code in ("a01", "d01", "f01", "h01", "n01", "sa01", "su01"):
+                sf.write(tmp / folder / "AudioData" / speaker / f"{code}.wav", np.zeros(1600, np.float32), 16000)
     for folder in ("crema", "cremagood"):
         (tmp / folder / "crema-d-samples").mkdir(parents=True)
     t = np.arange(16000) / 16000

@@ -50,6 +50,18 @@ def writable_folder(folder: Path, what: str) -> Path:
     return folder
 
 
+def require_training_extra() -> None:
+    """A :class:`SerError` unless the ``train`` extra is installed: said before minutes of feature
+    extraction, not as a traceback after them (``make run`` installs the program alone)."""
+    import importlib.util
+
+    missing = [name for name in ("tensorflow", "tf_keras", "sklearn", "matplotlib")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SerError(f"training needs {', '.join(missing)}: pip install -e '.[train]' "
+                       "(`make test` installs it)")
+
+
 def not_a_command(path: str) -> None:
     """What a library module of the tools does when run by hand (it would exit 0 having done nothing)."""
     raise SystemExit(f"error: tools/{path.rsplit('/', 1)[-1]} is a library module, not a command; "

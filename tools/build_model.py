@@ -32,7 +32,9 @@ from realtime_ser.console import non_negative_number, number_arg  # noqa: E402
 from realtime_ser.dsp.features import FeatureParams, normalize_window  # noqa: E402
 from realtime_ser.errors import ConfigError, SerError  # noqa: E402
 from realtime_ser.jsonfile import read_json  # noqa: E402
-from tools import argument_parser, corpora, count_arg, dataset, seed_arg, splits, writable_folder  # noqa: E402
+from tools import (  # noqa: E402
+    argument_parser, corpora, count_arg, dataset, require_training_extra, seed_arg, splits, writable_folder,
+)
 from tools.train import TrainConfig, config_with  # noqa: E402
 
 MODEL_VERSION = "1.5.1"
@@ -50,10 +52,42 @@ floor_db_arg = non_negative_number
 #: --n-mfcc: cepstra of the mel bands, so from 1 to their number.
 n_mfcc_arg = number_arg(int, "a whole number", lambda v: 1 <= v <= FeatureParams.n_mels,
                         f"a whole number from 1 to {FeatureParams.n_mels}")
-LICENCE = (
-    "CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
-    "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)"
-)
+#: Each corpus's name and licence (../shared/data/README.md), and whether its terms forbid
+#: commercial use: a model trained on it inherits that. In the order a licence names them.
+CORPUS_LICENCES = {
+    "ravdess": ("RAVDESS", "CC BY-NC-SA 4.0", True),
+    "tess": ("TESS", "CC BY-NC-ND 4.0", True),
+    "emodb": ("EMO-DB", "free for research", True),
+    "savee": ("SAVEE", "free for research", True),
+    "crema-d": ("CREMA-D", "ODbL 1.0, contents DbCL 1.0", False),
+}
+
+
+def model_licence(corpora_used) -> str:
+    """The licence a model trained on ``corpora_used`` carries (its metadata, its card)."""
+    known = [c for c in CORPUS_LICENCES if c in corpora_used]
+    parts = [f"{CORPUS_LICENCES[c][0]} ({CORPUS_LICENCES[c][1]})" for c in known]
+    parts += [f"{c} (see its licence)" for c in sorted(set(corpora_used) - set(known))]
+    trained = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if "ravdess" in known:  # its ShareAlike terms carry over to what is made from it
+        head = "CC BY-NC-SA 4.0 (non-commercial)"
+    elif any(CORPUS_LICENCES[c][2] for c in known):
+        head = "non-commercial (research use)"
+    else:
+        head = "as the corpora's licences allow"
+    return f"{head}: trained on {trained}"
+
+
+def check_holdout(clips_trained: list[corpora.Clip], corpus: str, option: str, data_dir: Path) -> None:
+    """A corpus left out of training (``option`` names it) must be one trained on, and not the only
+    one: the check comes before the work, not as a traceback after it."""
+    trained = {c.corpus for c in clips_trained}
+    if corpus not in trained:
+        raise ConfigError(f"{option} {corpus}: no training clips of that corpus in {data_dir} "
+                          f"(corpora trained on there: {', '.join(sorted(trained)) or 'none'})")
+    if trained == {corpus}:
+        raise ConfigError(f"{option} {corpus}: the only corpus trained on in {data_dir}; without it nothing "
+                          "is left to train on (add another corpus, or leave none out)")
 
 
 def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip], np.ndarray]:
@@ -67,13 +101,17 @@ def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip
 
 
 def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants: int, seed: int,
-            cache_dir: Path, workers: int, refit: bool = False, cross_fit: bool = False) -> dict:
+            cache_dir: Path, workers: int, refit: bool = False, cross_fit: bool = False,
+            evaluate: bool = True, holdout: tuple[str, str, bool] | None = None) -> dict:
     """Everything the training and the evaluation need, from the cache when possible.
 
     ``refit``: the validation speakers join the training split (augmented variants like it), for the
     final fit of a recipe already chosen on them; nothing is left to early-stop on, so training runs its
     fixed schedule.  ``cross_fit``: augmented variants of the validation clips too, kept apart
     (``val_variants``) for :func:`tools.fitting.cross_fitted`.  Test speakers stay out either way.
+    ``evaluate``: test speakers are needed; ``holdout``: ``(option, corpus, asked for)``, a corpus left
+    out of a second training, checked with the splits before any feature is computed (the default
+    one is skipped where the data lacks it); ``data["holdout"]`` is the corpus, or None.
     """
     if refit and cross_fit:
         raise ConfigError("--refit and --cross-fit are two ways of using the validation speakers: pick one")
@@ -89,6 +127,13 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
         raise ConfigError(f"{data_dir}: too few clips to train on ({len(train_clips)} of training speakers with a "
                           f"label in the label set, at least {dataset.BABBLE_TALKERS} needed: RAVDESS, TESS, EMO-DB, "
                           "SAVEE or a full CREMA-D download)")
+    _check_speakers(data, data_dir, need_val=not refit, need_test=evaluate)
+    data["holdout"] = None
+    if holdout is not None:
+        option, corpus, asked = holdout
+        if asked or corpus in {c.corpus for c in train_clips}:
+            check_holdout(train_clips, corpus, option, data_dir)
+            data["holdout"] = corpus
     data["babble_train"] = dataset.babble_bank(data_dir, train_clips, seed=seed)
     # Noise for evaluation: babble of TRAINING speakers (never the test speaker), other seed.
     data["babble_eval"] = dataset.babble_bank(data_dir, train_clips, seed=seed + 100)
@@ -106,6 +151,16 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
         else:
             data["val_variants"] = more
     return data
+
+
+def _check_speakers(data: dict, data_dir: Path, need_val: bool, need_test: bool) -> None:
+    """Validation speakers to early-stop on and test speakers to score, or a one-line error now (the
+    split rule, tools/splits.py, holds speakers of each corpus out; a corpus of two speakers has none)."""
+    for name, needed, why, way_out in ((splits.VAL, need_val, "to early-stop on", "--refit trains without them"),
+                                       (splits.TEST, need_test, "to evaluate on", "--no-eval skips evaluation")):
+        if needed and not len(data[name]["clips"]):
+            raise ConfigError(f"{data_dir}: no {name} speakers {why} (tools/splits.py holds speakers of each "
+                              f"corpus out; these corpora have too few, or none labelled); {way_out}")
 
 
 def join_validation(data: dict, groups: dict, val_variants: dataset.FeatureSet) -> None:
@@ -183,14 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="cross-fitted members: the validation speakers are dealt into one fold per member; "
                              "each member trains on the training speakers plus the other folds and early-stops "
                              "on its own fold")
-    parser.add_argument("--cross-corpus", default="tess", metavar="CORPUS",
+    parser.add_argument("--cross-corpus", default=None, metavar="CORPUS",
                         help="also train the recipe without this corpus and score all of it, for the model card "
-                             "('none' to skip)")
+                             "(default: tess, where the data has it; 'none' to skip)")
     args = parser.parse_args(argv)
     if args.norm == "window" and (args.session_level or args.pitch == "session"):
         parser.error("session references (--session-level, --pitch session) need --norm global or channel")
     started = time.time()
     try:
+        require_training_extra()
         writable_folder(Path(args.out), "model and model card")
         writable_folder(Path(args.cache), "feature cache")
         label_config = corpora.load_label_config(args.labels)
@@ -198,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
         overrides = read_json(Path(args.config), "training config", 1 << 20, ConfigError) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
+        cross = args.cross_corpus or "tess"  # asked for, it must be possible; the default, where there is TESS
+        holdout = None if args.no_eval or cross == "none" else ("--cross-corpus", cross, bool(args.cross_corpus))
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
-                       refit=args.refit, cross_fit=args.cross_fit)
+                       refit=args.refit, cross_fit=args.cross_fit, evaluate=not args.no_eval, holdout=holdout)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -225,20 +283,19 @@ def main(argv: list[str] | None = None) -> int:
 
         metrics = evaluate.evaluate_all(data, labels, float_bytes, int8_bytes, data_dir, params, out,
                                         cache_dir=Path(args.cache), workers=args.workers, seed=args.seed)
-        if any(c.corpus == args.cross_corpus for c in tr["clips"]):  # never for 'none' or a corpus not here
+        if data["holdout"] is not None:  # checked in prepare: a corpus trained on, not the only one
             from tools import cross_corpus
 
-            report = cross_corpus.train_without(data, args.cross_corpus, labels, cfg, args.norm, args.variants,
-                                                args.seed)[3]
+            report = cross_corpus.train_without(data, cross, labels, cfg, args.norm, args.variants, args.seed)[3]
             if report is not None:
                 metrics["cross_corpus"] = report
-                metrics["summary"][f"cross_corpus_{args.cross_corpus}_ua"] = report["ua"]
+                metrics["summary"][f"cross_corpus_{cross}_ua"] = report["ua"]
     summary = evaluate_summary(metrics)
     base = dict(
         labels=labels, features=params, model_version=MODEL_VERSION,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         training_data=training_data(data),
-        metrics=summary, licence=LICENCE,
+        metrics=summary, licence=model_licence(splits.learnt_from(data["splits"], bool(data.get("cross_fit")))),
         description="CNN+LSTM over 3 s MFCC windows; see models/README.md",
     )
     from realtime_ser.model.metadata import ModelMetadata
@@ -250,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc,
-        "refit": args.refit, "cross_fit": args.cross_fit,
+        "refit": args.refit, "cross_fit": args.cross_fit, "licence": base["licence"],
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),

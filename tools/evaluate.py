@@ -205,6 +205,25 @@ def _session_words(run: dict) -> str:
                                         ("log-F0", run.get("pitch") == "session")) if on)
 
 
+#: The licence of a model trained on the bundled model's corpora (tools.build_model.model_licence).
+BUNDLED_LICENCE = ("CC BY-NC-SA 4.0 (non-commercial): trained on RAVDESS (CC BY-NC-SA 4.0), "
+                   "TESS (CC BY-NC-ND 4.0) and EMO-DB (free for research)")
+
+
+def _licence_lines(run: dict) -> list[str]:
+    """The card's licence paragraph: the bundled model's, or what a model trained on other data carries
+    (whose card still describes the bundled model's recipe and its history)."""
+    licence = run.get("licence", BUNDLED_LICENCE)
+    if licence == BUNDLED_LICENCE:
+        return [
+            "**Licence: non-commercial.** Trained on RAVDESS (CC BY-NC-SA 4.0) and TESS (CC BY-NC-ND 4.0), whose",
+            "non-commercial terms carry over to the model, and on EMO-DB (free for research). Use `ser_int8.tflite`",
+            "for research and personal use only; retrain with `tools/` on data you may use commercially otherwise.",
+        ]
+    return [f"**Licence: {licence}.** The recipe's description and design log below are the bundled model's;",
+            "the figures are this run's."]
+
+
 def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
     s, run = metrics["summary"], metrics["run"]
     groups = [g for g in ("ravdess", "emodb", "pooled") if f"{g}_test_ua" in s]
@@ -215,9 +234,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "",
         "Written by `python -m tools.build_model` (figures below are from that run; regenerate, do not edit).",
         "",
-        "**Licence: non-commercial.** Trained on RAVDESS (CC BY-NC-SA 4.0) and TESS (CC BY-NC-ND 4.0), whose",
-        "non-commercial terms carry over to the model, and on EMO-DB (free for research). Use `ser_int8.tflite`",
-        "for research and personal use only; retrain with `tools/` on data you may use commercially otherwise.",
+        *_licence_lines(run),
         "",
         "## What it is",
         f"- Labels: {', '.join(labels)} (RAVDESS calm -> neutral, TESS pleasant surprise -> surprised,",

@@ -32,9 +32,10 @@ from realtime_ser.console import positive_number  # noqa: E402
 from realtime_ser.dsp.features import normalize_window, session_columns  # noqa: E402
 from realtime_ser.errors import ConfigError, SerError  # noqa: E402
 from tools import (  # noqa: E402
-    argument_parser, corpora, count_arg, cross_corpus, dataset, seed_arg, splits, writable_folder)
+    argument_parser, corpora, count_arg, cross_corpus, dataset, require_training_extra, seed_arg, splits,
+    writable_folder)
 from tools.build_model import (  # noqa: E402
-    FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, floor_db_arg, n_mfcc_arg, prepare,
+    FLOOR_DB, N_MFCC, NORMS, PITCH, PITCH_DEFAULT, base_params, check_holdout, floor_db_arg, n_mfcc_arg, prepare,
 )
 from tools.fitting import session_keys, speaker_references, val_sets  # noqa: E402
 from tools.train import TrainConfig, config_with  # noqa: E402
@@ -48,14 +49,14 @@ def run(args) -> dict:
     except ValueError as exc:
         raise ConfigError(f"--config {args.config!r}: not valid JSON ({exc})") from None
     cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
-    # The held-out corpus must be one trained on, or the run would train for long and report no cross-corpus figure.
-    trained = {c.corpus for c in splits.make_splits(corpora.require_clips(args.data))[splits.TRAIN]}
-    if args.holdout not in trained:
-        raise ConfigError(f"--holdout {args.holdout}: no training clips of that corpus in {args.data} "
-                          f"(corpora trained on there: {', '.join(sorted(trained)) or 'none'})")
+    require_training_extra()
+    # The held-out corpus must be one trained on, and not the only one, or the run would train for
+    # long and report no cross-corpus figure (or fail with nothing to train on).
+    check_holdout(splits.make_splits(corpora.require_clips(args.data))[splits.TRAIN], args.holdout, "--holdout",
+                  Path(args.data))
     base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
-                   refit=args.refit, cross_fit=args.cross_fit)
+                   refit=args.refit, cross_fit=args.cross_fit, evaluate=False)  # scored on the held-out corpus
     started = time.time()
     model, params, histories, report, scores = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
