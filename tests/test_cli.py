@@ -772,3 +772,18 @@ def test_a_bad_session_folder_setting_stops_only_a_run_that_records(clips, model
     r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--config", str(config), "--model", model_path)
     (line,) = assert_one_line_errors(r.stderr, 1)
     assert r.returncode == 1 and "setting 'session_dir' must be a folder path" in line
+
+
+def test_listen_does_not_call_a_session_saved_whose_folder_was_removed(model_path, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--replay", str(DEMO), "--speed", "2",
+                             "--duration", "12", "--record", str(tmp_path / "s"), "--model", model_path],
+                            cwd=REPO, env=cli_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list((tmp_path / "s").glob("*/audio.wav")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    shutil.rmtree(next((tmp_path / "s").iterdir()))
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "recording stopped: session folder was removed" in stderr, stderr
+    assert "session saved" not in stderr and "Traceback" not in stderr

@@ -182,6 +182,30 @@ def test_cli_listen_through_virtual_mic(pulse, data, tmp_path, model_path):
 
 
 
+def test_cli_listen_names_the_microphone_it_recorded_and_ends_cleanly_on_a_terminal(pulse, tmp_path, model_path):
+    """The session's manifest named every input "microphone" (the recorder starts before the input
+    opens); and on a terminal, where a thread waits for typed notes, the end printed ~20 lines of
+    'nanobind: leaked ...' (that thread kept the pipeline's extension objects alive at exit)."""
+    import shlex
+    import subprocess
+    import sys
+
+    from realtime_ser.session import Session
+
+    command = shlex.join([sys.executable, "-m", "realtime_ser", "listen", "--device", "pulse:vmic", "--duration",
+                          "2", "--record", str(tmp_path / "s"), "--model", model_path])
+    # `script` gives listen a terminal; its stdin stays open (as a user's would) until after the end
+    proc = subprocess.run(f"(sleep 8) | script -qec {shlex.quote(command)} /dev/null", shell=True, cwd=REPO,
+                          env=pulse.env, capture_output=True, text=True, timeout=60)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "--- summary ---" in said, said
+    assert "nanobind" not in said and "leaked" not in said and "Traceback" not in said, said
+    shown = next(line for line in said.splitlines() if line.startswith("listening on ")).split(" (type")[0]
+    (folder,) = (tmp_path / "s").iterdir()
+    device = Session.open(folder).manifest["device"]
+    assert device != "microphone" and shown == f"listening on {device}", (device, shown)
+
+
 def test_parec_piped_in_as_headerless_pcm(pulse, data, tmp_path, model_path):
     """``parec | realtime-ser listen --device - --raw s16le:44100:2``: the audio server's own recorder,
     in its default layout (no header), where PortAudio would see no device."""

@@ -154,6 +154,11 @@ def _start_listening(pipeline, recorder) -> None:
     except SerError:
         recorder.discard()
         raise
+    if pipeline.source.name != recorder.device_name:  # a microphone is named once it is open
+        try:
+            recorder.set_device(pipeline.source.name)
+        except SerError as exc:  # the recording goes on; the manifest keeps the name it had
+            print_warning(str(exc))
     print(f"recording session to {folder}", file=sys.stderr, flush=True)
 
 
@@ -264,6 +269,8 @@ def cmd_listen(args) -> int:
                 recorder.write_event(ev)
             on_event(ev)
 
+    note_taker = [add_marker]  # emptied when listening ends (see the notes thread)
+
     def replay_markers() -> None:
         """A replayed session's markers, each once the replay reaches its moment (as the app shows them)."""
         with lock:
@@ -284,8 +291,10 @@ def cmd_listen(args) -> int:
         # Piped stdin only when asked: in a script (`while read f; do ... listen; done < list`)
         # it is someone else's input, and reading it would silently eat it.
         if on_terminal or args.notes_from_stdin:
-            threading.Thread(target=_read_note_lines, args=(add_marker,), name="realtime-ser-notes",
-                             daemon=True).start()
+            # The thread outlives the run (it waits on stdin): it must not keep the pipeline alive at
+            # exit through add_marker, or the extension objects it holds are reported as leaked.
+            threading.Thread(target=_read_note_lines, args=(lambda text: note_taker and note_taker[0](text),),
+                             name="realtime-ser-notes", daemon=True).start()
         hint = "type a note + Enter to mark a moment, " if on_terminal else ""
         print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
         _wait_until_done(pipeline, stop, args, replay_markers)
@@ -294,6 +303,7 @@ def cmd_listen(args) -> int:
             replay_markers()  # those the replay reached in its last moments
         with lock:
             markers_open = False
+            note_taker.clear()
         pipeline.stop()
         if recorder is not None and recorder.recording:
             recorder.stop(input_error=pipeline.error)
@@ -304,8 +314,9 @@ def cmd_listen(args) -> int:
                 out = _open_output(args.output, failed)  # a run without events: an empty file says so
             if out is not None:
                 out.close()
+                out = None  # an event of a worker that outlived its stop is not written to a closed file
     _print_summary(pipeline.stats, finals, markers)
-    if recorder is not None and recorder.folder is not None:
+    if recorder is not None and recorder.folder is not None and recorder.folder.is_dir():
         print(f"session saved: {recorder.folder}", file=sys.stderr, flush=True)
     if stdout_failed:
         raise stdout_failed[0]

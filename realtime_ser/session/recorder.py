@@ -286,17 +286,26 @@ class SessionRecorder:
         the recording itself goes on.  A finished session is renamed with
         :func:`realtime_ser.session.annotate.set_title`.
         """
+        self.title = self._update_manifest("rename the session", title=clean_title(title))["title"]
+        return self.title
+
+    def set_device(self, name: str) -> None:
+        """The input's name once it is open (a microphone's real name, not "microphone"): the session
+        is started before the input, so that one that cannot open leaves no folder. Raises SessionError."""
+        self.device_name = self._update_manifest("name the session's input", device=name)["device"]
+
+    def _update_manifest(self, doing: str, **fields) -> dict:
+        """Rewrite the manifest (atomically) with ``fields`` while recording; SessionError saying what failed."""
         with self._manifest_lock:
             if self.folder is None or not self._manifest:
                 raise SessionError("no session is being recorded")
-            updated = dict(self._manifest, title=clean_title(title))
+            updated = dict(self._manifest, **fields)
             try:
                 write_json_atomic(self.folder / MANIFEST_NAME, updated)
             except OSError as exc:
-                raise SessionError(f"{self.folder}: cannot rename the session ({exc.strerror or exc})") from None
+                raise SessionError(f"{self.folder}: cannot {doing} ({exc.strerror or exc})") from None
             self._manifest = updated
-            self.title = updated["title"]
-            return self.title
+            return updated
 
     def discard(self) -> bool:
         """Stop, and remove the session folder if nothing reached it (no audio, no events, no
