@@ -148,6 +148,8 @@ class MicrophoneSource(AudioSource):
         self._status: list[StatusEvent] = []
         self._status_lock = threading.Lock()
         self._gap_native = 0
+        self._gap_seconds = 0.0  # a lost device's silence, counted on the clock (its rate may change)
+        self._lost_since = 0.0  # when the lost device last delivered audio
         self._dropped_before = 0  # dropped samples of rings from earlier connections
         self._seen_dropped = 0
         self._callback_overflows = 0
@@ -303,6 +305,7 @@ class MicrophoneSource(AudioSource):
 
     def _mark_lost(self) -> None:
         name = self.name
+        self._lost_since = self._last_callback or time.monotonic()
         self._close()
         self._lost = True
         self._next_retry = time.monotonic() + self.reconnect_interval
@@ -330,6 +333,9 @@ class MicrophoneSource(AudioSource):
                 continue
             self._lost = False
             self.reconnects += 1
+            # The time without audio is a gap: the stream's clock (results, markers, a recording's
+            # silence) stays with the wall clock, as for audio dropped while connected.
+            self._gap_seconds += max(0.0, time.monotonic() - self._lost_since)
             self._post("info", f"audio device reconnected: {info.name}")
             return
 
@@ -345,8 +351,9 @@ class MicrophoneSource(AudioSource):
     def take_gap(self) -> int:
         gap, self._gap_native = self._gap_native, 0
         if gap and self.capture_rate:
-            return int(round(gap * MODEL_RATE / self.capture_rate))
-        return gap
+            gap = int(round(gap * MODEL_RATE / self.capture_rate))
+        seconds, self._gap_seconds = self._gap_seconds, 0.0
+        return gap + int(round(seconds * MODEL_RATE))
 
     @property
     def lost(self) -> bool:
