@@ -10,6 +10,7 @@ import signal
 import time
 
 import numpy as np
+import pytest
 
 from realtime_ser.audio.devices import list_devices
 from realtime_ser.audio.io import load_audio
@@ -256,3 +257,43 @@ def test_a_silent_input_is_reported_and_its_return(pulse, model, data):
     finally:
         pipe.stop()
     assert len(finals(seen)) == 1
+
+
+def test_virtual_mic_help_starts_no_daemon():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "tools.virtual_mic", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=10)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m tools.virtual_mic"), proc
+    assert "PULSE_SERVER" not in proc.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_virtual_mic_stopped_by_a_signal_leaves_nothing_behind(sig):
+    """kill, `timeout` or a closed terminal stop it as Ctrl-C does: the daemon and its temp dir go too
+    (they were left behind: only SIGINT was handled)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tools.virtual_mic import _pid_alive
+
+    proc = subprocess.Popen([sys.executable, "-m", "tools.virtual_mic"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # printed once the daemon answers
+        m = re.search(r"PULSE_SERVER=unix:(\S+)/native", line)
+        assert m, (line, proc.stderr.read() if proc.poll() is not None else "")
+        root = Path(m.group(1))
+        daemon = int((root / "run" / "pulse" / "pid").read_text().split()[0])
+        assert _pid_alive(daemon)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not _pid_alive(daemon)
+    assert not root.exists()

@@ -9,7 +9,7 @@ reaches through ALSA's ``pulse`` device when ``PULSE_SERVER`` is set before
 sounddevice initialises.
 
 Run ``python -m tools.virtual_mic`` to start one by hand; it prints the
-``PULSE_SERVER`` to export and stops on Ctrl-C.
+``PULSE_SERVER`` to export and stops, the daemon and its temp dir gone, on Ctrl-C, SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/virtual_mic.py` finds `tools`
+
+from tools import argument_parser  # noqa: E402
 
 PA_CONFIG = """\
 load-module module-native-protocol-unix socket={socket} auth-anonymous=1
@@ -148,21 +152,42 @@ def reinit_portaudio() -> None:
         sd._initialize()
 
 
-def main() -> int:
+def _stop_on_signal(signum, frame):
+    """SIGTERM (kill, ``timeout``) and SIGHUP (a closed terminal) stop the daemon as Ctrl-C does;
+    left at their default, they ended Python at once and left the daemon and its folder behind."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argument_parser("virtual_mic", __doc__.split("\n\n")[0])
+    parser.parse_args(argv)  # --help, or a mistyped option, before any daemon starts
+    if not shutil.which("pulseaudio"):
+        print("error: pulseaudio is not installed (run tools/install_system_deps.sh)", file=sys.stderr)
+        return 2
+    # Handlers, not a blocked signal mask: a mask would be inherited by the daemon started below.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop_on_signal)
     root = Path(tempfile.mkdtemp(prefix="rtser-vmic-"))
     server = PulseServer(root)
-    server.start()
-    print(f"export PULSE_SERVER={server.server}   # then: realtime-ser listen --device pulse")
-    print(f"play into it: PULSE_SERVER={server.server} paplay FILE   (Ctrl-C stops the daemon)")
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        server.start()
+        print(f"export PULSE_SERVER={server.server}   # then: realtime-ser listen --device pulse")
+        print(f"play into it: PULSE_SERVER={server.server} paplay FILE   (Ctrl-C stops the daemon)", flush=True)
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one does not cut the cleanup short
+            signal.signal(sig, signal.SIG_IGN)
+        if server.pid is None:  # stopped while it started: the daemon may be up already
+            try:
+                server.pid = int((server.runtime / "pulse" / "pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
