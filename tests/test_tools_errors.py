@@ -265,3 +265,23 @@ def test_make_screenshot_writes_nothing_into_the_users_folders(tmp_path):
     assert (tmp_path / "s.png").stat().st_size > 0
     # nothing in its data or config folders (a font cache under ~/.cache is the system's business)
     assert [p for p in home.rglob("*") if p.is_file() and ".cache" not in p.parts] == []
+
+
+def test_bench_model_refuses_a_damaged_model(tmp_path):
+    """One flipped byte still runs (and was benchmarked, exit 0); its SHA-256 sidecar refuses it, as for
+    every other tool and `realtime-ser analyze --model`."""
+    import shutil
+
+    from realtime_ser.model.checksum import sidecar_path
+    from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH
+
+    damaged = tmp_path / DEFAULT_MODEL_PATH.name
+    data = bytearray(DEFAULT_MODEL_PATH.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    shutil.copyfile(sidecar_path(DEFAULT_MODEL_PATH), sidecar_path(damaged))
+    proc = subprocess.run([sys.executable, "-m", "tools.bench_model", str(damaged), "--repeats", "1"], cwd=REPO,
+                          env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", proc
+    assert proc.stderr == f"error: {damaged}: model file is damaged (SHA-256 does not match {damaged}.sha256); " \
+                          "reinstall, or rebuild it with python -m tools.build_model\n"

@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/be
 import numpy as np  # noqa: E402
 
 from realtime_ser.dsp.features import FeatureParams, window_features  # noqa: E402
-from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
+from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import read_metadata_bytes  # noqa: E402
-from tools import argument_parser, count_arg  # noqa: E402
+from tools import argument_parser, count_arg, exit_code_of  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> np.ndarray:
@@ -64,15 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"])
     parser.add_argument("--repeats", type=count_arg, default=500, help="timed inferences per model (>= 1)")
     args = parser.parse_args(argv)
-    for name in args.models:
+    return exit_code_of(lambda: _bench_all(args.models, args.repeats))
+
+
+def _bench_all(models: list[str], repeats: int) -> int:
+    for name in models:
         path = Path(name)
-        try:
-            if not path.is_file():
-                raise SerError(f"{path}: model file not found")
-            r = bench(path.read_bytes(), args.repeats, source=str(path))
-        except SerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        # Loaded as every tool and `realtime-ser analyze --model` load it: a missing file, a folder, and a
+        # model whose SHA-256 sidecar does not match (damaged weights, which still run) are refused.
+        model = EmotionModel.load(path)
+        r = bench(path.read_bytes(), repeats, params=model.params, source=str(path))
         print(f"{path}: {r['bytes'] / 1024:.0f} KB, inference {r['ms_median']:.2f} ms/window "
               f"(p95 {r['ms_p95']:.2f}, 1 thread), features {r['feature_ms_median']:.1f} ms/window")
     return 0
