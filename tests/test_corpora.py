@@ -107,3 +107,17 @@ def test_manifest_round_trip(clips, tmp_path):
     back = read_manifest(written["emodb"])
     assert back == [c for c in clips if c.corpus == "emodb"]
     assert isinstance(back[0], Clip)
+
+
+def test_a_folder_holding_the_clips_gets_a_manifest_named_after_it(clips, tmp_path, capsys):
+    """Clips right in the data folder were grouped as '.': a hidden '..csv' and '.: 0 clips'."""
+    from tools.corpora import main, manifest_groups
+
+    folder = (DATA / next(c.path for c in clips if c.corpus == "emodb")).parent  # .../emodb/wav
+    assert main([str(folder), "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"{folder.name}: 535 clips -> {tmp_path / folder.name}.csv\n"
+    assert [p.name for p in tmp_path.iterdir()] == [f"{folder.name}.csv"]
+    assert len(read_manifest(tmp_path / f"{folder.name}.csv")) == 535
+    # beside a subfolder of the same name, the loose clips keep a manifest of their own
+    loose, sub = (Clip(path, "tess", "tess:OAF", "f", "en", "sad") for path in ("a.wav", "wav/b.wav"))
+    assert manifest_groups([loose, sub], "wav") == {"wav": [sub], "wav-top-level": [loose]}

@@ -8,7 +8,8 @@ own emotion word.  Mapping emotion words to model labels is configuration
 (``tools/labels/*.json``), not code.
 
 Run ``python -m tools.corpora DATA_DIR [--out DIR]`` to write one CSV manifest
-per data folder (RAVDESS, TESS, ...) found under ``DATA_DIR``.
+per data folder (RAVDESS, TESS, ...) found under ``DATA_DIR``; clips right in ``DATA_DIR``
+go to one named after it.
 """
 
 from __future__ import annotations
@@ -247,13 +248,27 @@ def read_manifest(path: str | os.PathLike) -> list[Clip]:
         return [Clip.from_row(row) for row in csv.DictReader(f)]
 
 
-def write_manifests(clips: list[Clip], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """One manifest per top-level data folder (``ravdess.csv``, ``tess.csv``, ...)."""
+def manifest_groups(clips: Iterable[Clip], top_level: str = "top-level") -> dict[str, list[Clip]]:
+    """The clips by top-level data folder; clips directly in the data folder under ``top_level`` (the
+    data folder's own name, in ``main``), or ``<top_level>-top-level`` where a subfolder has that name.
+    Such clips were grouped as ``.``: a hidden manifest ``..csv``, and counted as 0."""
     groups: dict[str, list[Clip]] = {}
+    loose: list[Clip] = []
     for clip in clips:
-        groups.setdefault(clip.path.split("/", 1)[0] if "/" in clip.path else ".", []).append(clip)
+        if "/" in clip.path:
+            groups.setdefault(clip.path.split("/", 1)[0], []).append(clip)
+        else:
+            loose.append(clip)
+    if loose:
+        name = top_level if top_level and not top_level.startswith(".") else "top-level"
+        groups[f"{name}-top-level" if name in groups else name] = loose
+    return dict(sorted(groups.items()))
+
+
+def write_manifests(clips: list[Clip], out_dir: str | os.PathLike, top_level: str = "top-level") -> dict[str, Path]:
+    """One manifest per top-level data folder (``ravdess.csv``, ``tess.csv``, ...); see :func:`manifest_groups`."""
     written = {}
-    for folder, group in sorted(groups.items()):
+    for folder, group in manifest_groups(clips, top_level).items():
         target = Path(out_dir) / f"{folder}.csv"
         write_manifest(group, target)
         written[folder] = target
@@ -293,20 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from realtime_ser.errors import SerError
 
+    top_level = Path(args.data).resolve().name  # names the manifest of clips right in the data folder
     try:
         clips = require_clips(args.data)
         try:
-            written = write_manifests(clips, args.out)
+            written = write_manifests(clips, args.out, top_level)
         except OSError as exc:
             raise SerError(f"{args.out}: cannot write the manifests ({exc.strerror or exc})") from None
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    groups = manifest_groups(clips, top_level)
     for folder, target in written.items():
-        n = sum(1 for c in clips if c.path.startswith(folder + "/"))
-        print(f"{folder}: {n} clips -> {target}")
+        print(f"{folder}: {len(groups[folder])} clips -> {target}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
