@@ -1,6 +1,7 @@
 """Corpus indexers: real files in ../shared/data and synthetic SAVEE / CREMA-D layouts."""
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -99,6 +100,26 @@ def test_bad_label_config_is_one_line_error(tmp_path):
         load_label_config(bad)
     with pytest.raises(ConfigError, match="data directory not found"):
         index_data_dir(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("text, says", [
+    # two outputs of one name: the program showed one label with the other's probability
+    ('{"labels": ["neutral", "neutral", "angry"], "map": {"savee": {"neutral": "neutral", "anger": "angry"}}}',
+     "label 'neutral' is listed twice"),
+    # a typo in a corpus or emotion word left those clips out, said only as "too few clips"
+    ('{"labels": ["angry"], "map": {"SAVEE": {"anger": "angry"}}}', "'map' names corpus 'SAVEE'"),
+    ('{"labels": ["angry"], "map": {"savee": {"angry": "angry"}}}', "map/savee names emotion 'angry'; savee's are"),
+    # an output no clip teaches was trained on nothing
+    ('{"labels": ["angry", "bored"], "map": {"savee": {"anger": "angry"}}}',
+     "no emotion word is mapped to label 'bored'"),
+    ('{"labels": [""], "map": {}}', "every label must be a non-empty string"),
+    ('["angry"]', "needs a 'labels' list and a 'map' object"),
+])
+def test_a_label_set_that_would_train_a_wrong_model_is_refused(tmp_path, text, says):
+    bad = tmp_path / "labels.json"
+    bad.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_label_config(bad)
 
 
 def test_manifest_round_trip(clips, tmp_path):

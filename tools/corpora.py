@@ -207,6 +207,14 @@ def index_data_dir(data_dir: str | os.PathLike) -> list[Clip]:
 
 #: How each corpus is named in messages.
 CORPUS_NAMES = {"ravdess": "RAVDESS", "tess": "TESS", "emodb": "EMO-DB", "savee": "SAVEE", "crema-d": "CREMA-D"}
+#: The emotion words each indexer gives (a label set's map is written in them).
+EMOTION_WORDS = {
+    "ravdess": set(_RAVDESS_EMOTIONS.values()),
+    "tess": {"angry", "disgust", "fear", "happy", "neutral", "ps", "sad"},
+    "emodb": set(_EMODB_EMOTIONS.values()),
+    "savee": set(_SAVEE_EMOTIONS.values()),
+    "crema-d": set(_CREMA_EMOTIONS.values()),
+}
 
 
 def require_clips(data_dir: str | os.PathLike, corpus: str | None = None) -> list[Clip]:
@@ -286,13 +294,30 @@ def load_label_config(path: str | os.PathLike | None = None) -> dict:
         config = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{p}: cannot read label set ({exc})") from None
-    labels, mapping = config.get("labels"), config.get("map")
+    labels, mapping = (config.get("labels"), config.get("map")) if isinstance(config, dict) else (None, None)
     if not isinstance(labels, list) or not labels or not isinstance(mapping, dict):
         raise ConfigError(f"{p}: label set needs a 'labels' list and a 'map' object")
+    if not all(isinstance(label, str) and label for label in labels):
+        raise ConfigError(f"{p}: every label must be a non-empty string")
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # two outputs with one name: the program would show one and lose the other's probability
+        raise ConfigError(f"{p}: label {twice[0]!r} is listed twice in 'labels'")
+    mapped = set()
     for corpus, table in mapping.items():
+        if corpus not in EMOTION_WORDS:  # a typo ("SAVEE") would leave that corpus out without a word
+            raise ConfigError(f"{p}: 'map' names corpus {corpus!r}; the corpora are {', '.join(EMOTION_WORDS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{p}: map/{corpus} must be an object of emotion word -> label")
         for word, label in table.items():
+            if word not in EMOTION_WORDS[corpus]:
+                raise ConfigError(f"{p}: map/{corpus} names emotion {word!r}; {corpus}'s are "
+                                  f"{', '.join(sorted(EMOTION_WORDS[corpus]))}")
             if label is not None and label not in labels:
                 raise ConfigError(f"{p}: {corpus}/{word} maps to {label!r}, which is not in 'labels'")
+            mapped.add(label)
+    unmapped = [label for label in labels if label not in mapped]
+    if unmapped:  # an output no clip can teach: it would be trained on nothing
+        raise ConfigError(f"{p}: no emotion word is mapped to label {unmapped[0]!r}")
     return config
 
 
