@@ -152,6 +152,7 @@ CASES = [
     case("export-is-no-command", "-m tools.export", "tools/export.py is a library module"),
     case("baseline-is-no-command", "-m tools.baseline", "tools/baseline.py is a library module"),
     case("cross_corpus-is-no-command", "-m tools.cross_corpus", "tools/cross_corpus.py is a library module"),
+    case("vad_reference-is-no-command", "-m tools.vad_reference", "tools/vad_reference.py is a library module"),
     # numbers that make no sense: usage errors, before any work
     usage("bench_model-repeats-0", "-m tools.bench_model --repeats 0", "--repeats", "not 0"),
     usage("bench_latency-clips-0", "-m tools.bench_latency --clips 0", "--clips", "not 0"),
@@ -285,3 +286,31 @@ def test_bench_model_refuses_a_damaged_model(tmp_path):
     assert proc.returncode == 2 and proc.stdout == "", proc
     assert proc.stderr == f"error: {damaged}: model file is damaged (SHA-256 does not match {damaged}.sha256); " \
                           "reinstall, or rebuild it with python -m tools.build_model\n"
+
+
+#: Run a tool as ``python -m`` does, with the ``test`` extra (and the test suite) not importable, as in an
+#: install made by ``make run``.
+WITHOUT_TEST_EXTRA = ("import runpy, sys\n"
+                      "for name in ('tests', 'pytest', 'pytestqt', 'hypothesis', 'psutil'):\n"
+                      "    sys.modules[name] = None  # import fails\n"
+                      "sys.argv = sys.argv[1:]\n"
+                      "runpy.run_module('tools.' + sys.argv[0], run_name='__main__', alter_sys=True)\n")
+
+
+@pytest.mark.parametrize("tool", ["bench_analyze", "bench_gui", "bench_latency", "bench_listen", "bench_model",
+                                  "soak"])
+def test_a_benchmark_runs_without_the_test_extra_or_the_test_suite(tool):
+    """The README's benchmarks load in a runtime-only install: bench_latency imported tests.test_vad (and
+    so pytest), the others psutil, at the top; a traceback was all it said."""
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_TEST_EXTRA, tool, "--help"], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: python -m tools.{tool}"), proc
+
+
+@pytest.mark.parametrize("tool", ["bench_gui", "bench_listen", "soak"])
+def test_a_benchmark_that_needs_psutil_says_what_to_install(tool):
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_TEST_EXTRA, tool], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == "", proc
+    assert proc.stderr == ("error: this benchmark needs psutil: pip install -e '.[test]' "
+                           "(make test installs it)\n")

@@ -1,17 +1,17 @@
 """EnergyVAD on synthetic signals and on the RAVDESS clips.
 
-Reference for real speech (documented in README): on the studio clip, frame
-energies (10 ms) smoothed over 50 ms; speech = runs of at least 50 ms within
-40 dB of the clip's peak (and above -60 dBFS); the reference utterance spans the
-first such run's start to the last one's end.
+Reference for real speech: tools/vad_reference.py (frame energies smoothed over 50 ms, runs
+within 40 dB of the clip's peak), shared with tools/bench_latency.py.
 """
 
 import numpy as np
 import pytest
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.vad import EnergyVAD, VADConfig, describe_no_speech, frame_energies_db
+from realtime_ser.dsp.vad import EnergyVAD, VADConfig, describe_no_speech
 from tests.conftest import ravdess_clips
+from tools.vad_reference import reference_span
+from tools.vad_reference import vad_events as run
 
 SR = 16000
 
@@ -27,14 +27,6 @@ def tone(seconds, db=-20.0, f=220.0):
     x = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 6))
     x *= 0.05 + 0.95 * np.cos(2 * np.pi * 2 * t) ** 2
     return (x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)).astype(np.float32)
-
-
-def run(signal, block=320, config=None):
-    vad = EnergyVAD(SR, config)
-    events = []
-    for i in range(0, signal.size, block):
-        events += vad.process(signal[i : i + block])
-    return events + vad.flush()
 
 
 def assert_alternate(events):
@@ -117,26 +109,6 @@ def test_digital_silence_is_never_speech():
     sig = np.zeros(3 * SR, dtype=np.float32)
     sig[SR:] = np.random.default_rng(0).standard_normal(2 * SR).astype(np.float32) * 1e-5  # dither
     assert vad.process(sig) + vad.flush() == []
-
-
-def reference_span(x: np.ndarray) -> tuple[float, float]:
-    """See the module docstring."""
-    e = frame_energies_db(x[: x.size // 160 * 160].reshape(-1, 160))
-    p = np.convolve(10 ** (e / 10), np.ones(5) / 5, "same")
-    e = 10 * np.log10(p + 1e-12)
-    loud = e > max(e.max() - 40.0, -60.0)
-    runs, i = [], 0
-    while i < loud.size:
-        if loud[i]:
-            j = i
-            while j < loud.size and loud[j]:
-                j += 1
-            if j - i >= 5:
-                runs.append((i, j))
-            i = j
-        else:
-            i += 1
-    return runs[0][0] * 0.01, runs[-1][1] * 0.01
 
 
 def test_ravdess_one_utterance_per_clip_within_150ms(data):

@@ -36,13 +36,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from realtime_ser.console import positive_number  # noqa: E402
 from tools import argument_parser  # noqa: E402
+from tools._extras import need_module  # noqa: E402
 from tools._xvfb import xvfb_display  # noqa: E402
 
 WARMUP_S = 2.0
@@ -75,6 +75,8 @@ def _measure(app, window, seconds: float) -> dict:
     state: dict = {}
 
     def pipeline_cpu() -> float:
+        import psutil  # the test extra's (checked in main)
+
         thread = getattr(window.engine.pipeline, "_thread", None)
         tid = getattr(thread, "native_id", None)
         for t in psutil.Process().threads():
@@ -193,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     from realtime_ser.errors import SerError
     from realtime_ser.model.emotion_model import EmotionModel
 
-    try:  # before Xvfb and PulseAudio start: a missing or damaged bundled model is one line
+    try:  # before Xvfb and PulseAudio start: psutil missing, a missing or damaged bundled model is one line
+        need_module("psutil")
         model = EmotionModel.load()
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,7 +5,7 @@ the pace of a microphone (20 ms blocks).  Printed:
 
 * final-event latency after the VAD's end decision (model + features, in the worker);
 * the wall-clock delay from the moment the speech really stopped (the end of the
-  reference span of the studio clip, see tests/test_vad.py) to the final event;
+  reference span of the studio clip, see tools/vad_reference.py) to the final event;
 * VAD end-of-speech decision delay (stream time of the decision - reference end);
 * the longest interval between partial results (and from the start) while speaking.
 
@@ -29,8 +29,8 @@ from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
-from tests.test_vad import reference_span, run  # noqa: E402  (the documented reference)
 from tools import argument_parser, corpora, count_arg, exit_code_of  # noqa: E402
+from tools.vad_reference import reference_span, vad_events  # noqa: E402  (not the tests': no pytest needed)
 
 SR = 16000
 
@@ -91,7 +91,7 @@ def bench(args) -> int:
         for clip in sample:
             x = load_audio(clip, SR)
             rs, re_ = reference_span(x)
-            ev = run(x)
+            ev = vad_events(x)
             good += len(ev) == 2 and abs(ev[0].sample / SR - rs) <= 0.15 and abs(ev[1].sample / SR - re_) <= 0.15
         print(f"VAD accuracy: {good}/{len(sample)} clips ({100 * good / len(sample):.1f}%) give one utterance "
               f"with start and end within 150 ms of the reference")

@@ -20,7 +20,6 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/bench_listen.py` finds `tools`
@@ -32,11 +31,14 @@ from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
 from tools import argument_parser, corpora  # noqa: E402
+from tools._extras import need_module  # noqa: E402
 
 SR = 16000
 
 
 def measure(path: Path, model, minutes: float, speed: float) -> tuple[float, float, int, int]:
+    import psutil  # the test extra's (checked in main)
+
     src = FileSource(path, realtime=True, loop=True, speed=speed)
     pipe = Pipeline(src, model)
     n_final = [0]
@@ -67,6 +69,7 @@ def main() -> int:
     ap.add_argument("--model")
     args = ap.parse_args()
     try:
+        need_module("psutil")
         model = EmotionModel.load(args.model)
         clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")][::24][:40]
         speech_audio = np.concatenate([load_audio(c, SR) for c in clips])

@@ -45,7 +45,6 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the realtime-ser command does, before numpy loads
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/soak.py` finds `tools`
@@ -56,6 +55,7 @@ from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
 from tools import argument_parser, seed_arg  # noqa: E402
+from tools._extras import need_module  # noqa: E402
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -188,6 +188,8 @@ def _drain(pipeline: Pipeline) -> None:
 def run_replay(model, program: Program, hours: float, speed: float, record_dir: Path | None,
                log=print) -> dict:
     """Loop ``program`` through the live path for ``hours`` of stream time."""
+    import psutil  # the test extra's (checked in main)
+
     from realtime_ser.audio.file_source import FileSource
 
     loops = max(1, math.ceil(hours * 3600 / program.duration))
@@ -276,6 +278,8 @@ def run_replay(model, program: Program, hours: float, speed: float, record_dir: 
 
 def run_virtual_mic(model, program: Program, log=print) -> dict:
     """Play ``program`` into a private PulseAudio virtual microphone and capture it live."""
+    import psutil  # the test extra's (checked in main)
+
     from tools.virtual_mic import PulseServer, reinit_portaudio  # the CI virtual mic, reused as is
 
     from realtime_ser.audio.sources import MicrophoneSource
@@ -389,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     from realtime_ser.model.emotion_model import EmotionModel
 
     try:
+        need_module("psutil")
         if args.json and not args.json.parent.is_dir():  # found now, not after hours of soak
             raise SerError(f"{args.json}: cannot write the figures there ({args.json.parent} is not a folder)")
         model = EmotionModel.load(args.model)
