@@ -314,3 +314,19 @@ def test_a_benchmark_that_needs_psutil_says_what_to_install(tool):
     assert proc.returncode == 2 and proc.stdout == "", proc
     assert proc.stderr == ("error: this benchmark needs psutil: pip install -e '.[test]' "
                            "(make test installs it)\n")
+
+
+@pytest.mark.parametrize("args, says", [
+    ("soak --short", "error: a private PulseAudio daemon needs pulseaudio, pactl, paplay, not found: "
+                     "run tools/install_system_deps.sh"),
+    ("bench_gui", "error: a private PulseAudio daemon needs pulseaudio"),
+    ("virtual_mic", "error: a private PulseAudio daemon needs pulseaudio"),
+    ("bench_gui --modes replay", "error: Xvfb is not installed: run tools/install_system_deps.sh"),
+], ids=["soak", "bench_gui-listen", "virtual_mic", "bench_gui-replay"])
+def test_a_tool_without_the_system_programs_it_needs_says_so_first(args, says, tmp_path):
+    """No PulseAudio (a PipeWire desktop) was an AssertionError traceback, in soak after its hours of replay."""
+    env = cli_env(PATH=str(tmp_path))  # an empty folder: no pulseaudio, pactl, paplay, Xvfb
+    proc = subprocess.run([sys.executable, "-m", *f"tools.{args}".split()], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and proc.stdout == "", proc
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith(says), proc.stderr

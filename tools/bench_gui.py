@@ -197,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:  # before Xvfb and PulseAudio start: psutil missing, a missing or damaged bundled model is one line
         need_module("psutil")
+        if "listen" in modes:
+            from tools.virtual_mic import require_programs
+
+            require_programs()
         model = EmotionModel.load()
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -207,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools.virtual_mic import PulseServer  # the private PulseAudio daemon the tests use too
 
         pulse = PulseServer(Path(tempfile.mkdtemp(prefix="rtser-bench-pulse-")))
-        pulse.start()
-        os.environ["PULSE_SERVER"] = pulse.server  # before PortAudio is initialised
     try:
+        if pulse is not None:  # in the try: a daemon that fails to start leaves no folder behind either
+            pulse.start()
+            os.environ["PULSE_SERVER"] = pulse.server  # before PortAudio is initialised
         with tempfile.TemporaryDirectory() as tmp, xvfb_display(1366, 768):
             os.environ["REALTIME_SER_CONFIG_DIR"] = tmp
             from PySide6.QtWidgets import QApplication

@@ -288,12 +288,12 @@ def run_virtual_mic(model, program: Program, log=print) -> dict:
     root = Path(tempfile.mkdtemp(prefix="rtser-soak-pulse-"))
     server = PulseServer(root)
     saved = os.environ.get("PULSE_SERVER")
-    server.start()
-    os.environ["PULSE_SERVER"] = server.server
-    reinit_portaudio()
     tally = Tally()
     proc = psutil.Process()
-    try:
+    try:  # a daemon that fails to start leaves no folder behind either
+        server.start()
+        os.environ["PULSE_SERVER"] = server.server
+        reinit_portaudio()
         importlib.import_module("sounddevice")  # initialise PortAudio with PULSE_SERVER set
 
         reinit_portaudio()
@@ -394,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         need_module("psutil")
+        if args.mic_seconds > 0:  # now, not after the hours of replay
+            from tools.virtual_mic import require_programs
+
+            require_programs()
         if args.json and not args.json.parent.is_dir():  # found now, not after hours of soak
             raise SerError(f"{args.json}: cannot write the figures there ({args.json.parent} is not a folder)")
         model = EmotionModel.load(args.model)

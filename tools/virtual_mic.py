@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/virtual_mic.py` finds `tools`
 
+from realtime_ser.errors import SerError  # noqa: E402
 from tools import argument_parser  # noqa: E402
 
 PA_CONFIG = """\
@@ -38,6 +39,20 @@ load-module module-loopback source=silence sink=vsink latency_msec=20 source_don
 set-default-sink vsink
 set-default-source vmic
 """
+
+
+#: The daemon and the clients used here (Debian packages pulseaudio and pulseaudio-utils).
+PROGRAMS = ("pulseaudio", "pactl", "paplay")
+
+
+def require_programs() -> None:
+    """A SerError naming what is missing of :data:`PROGRAMS` and how to install it: a desktop running
+    PipeWire has no ``pulseaudio``, and the assert this replaces was a traceback, in ``soak`` only
+    after its hours of replay; the tools that need a daemon call this before their work."""
+    missing = [name for name in PROGRAMS if not shutil.which(name)]
+    if missing:
+        raise SerError(f"a private PulseAudio daemon needs {', '.join(missing)}, not found: "
+                       "run tools/install_system_deps.sh (as root; make test does)")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -78,7 +93,7 @@ class PulseServer:
         ).stdout
 
     def start(self) -> None:
-        assert shutil.which("pulseaudio"), "pulseaudio is not installed (run tools/install_system_deps.sh)"
+        require_programs()
         if self.socket.exists():
             self.socket.unlink()
         pid_file = self.runtime / "pulse" / "pid"
@@ -161,8 +176,10 @@ def _stop_on_signal(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("virtual_mic", __doc__.split("\n\n")[0])
     parser.parse_args(argv)  # --help, or a mistyped option, before any daemon starts
-    if not shutil.which("pulseaudio"):
-        print("error: pulseaudio is not installed (run tools/install_system_deps.sh)", file=sys.stderr)
+    try:
+        require_programs()
+    except SerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     # Handlers, not a blocked signal mask: a mask would be inherited by the daemon started below.
     for sig in (signal.SIGTERM, signal.SIGHUP):
