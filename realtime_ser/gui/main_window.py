@@ -57,7 +57,7 @@ from realtime_ser.gui.questions import ask_to_quit_recording
 from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
-from realtime_ser.gui.status_indicators import StatusIndicators, shown_path
+from realtime_ser.gui.status_indicators import StatusIndicators, saved_in, shown_path
 from realtime_ser.gui.timeline_model import TimelineModel
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
@@ -439,7 +439,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             saved = self.engine.stop_recording()
             self._show_not_recording()
             if saved is not None:
-                self.statusBar().showMessage(f"Session saved in {shown_path(saved)}", 8000)
+                self.statusBar().showMessage(saved_in(saved), 8000)
         self._reset_views()
         self.engine.start(source, info)
         self._runs += 1
@@ -478,7 +478,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         if (self.config.record_sessions or recording_on) and not self.record_action.isChecked():
             self.record_action.setChecked(True)  # "Record every listening session": every start, not only the first
             if saved is not None and self.engine.recorder is not None:
-                self.statusBar().showMessage(f"Session saved in {shown_path(saved)}; this input is recorded "
+                self.statusBar().showMessage(f"{saved_in(saved)}; this input is recorded "
                                              f"into {shown_path(self.engine.recorder.folder)}", 10000)
         self._update_controls()
         return True
@@ -818,12 +818,12 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             message = ("Replay stopped: play or seek to go on" if stopped
                        else "Replay finished: play or seek to hear it again")
             if saved:
-                message = f"{message}. Session saved in {shown_path(saved)}"
+                message = f"{message}. {saved_in(saved)}"
             self.statusBar().showMessage(message, 12000 if saved else 6000)
             self.replay_bar.set_playing(False)
             self.replay_bar.set_position(min(self.replay_position(), self.replay_bar.duration))
         elif saved is not None:
-            self.statusBar().showMessage(f"Session saved in {shown_path(saved)}", 8000)
+            self.statusBar().showMessage(saved_in(saved), 8000)
         self.mode = "idle" if self.mode != "replay" else "replay"
         self.engine.stop_player()
         self._update_controls()

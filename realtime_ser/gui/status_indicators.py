@@ -26,6 +26,11 @@ def shown_path(path) -> str:
     return text
 
 
+def saved_in(folder) -> str:
+    """What the status bar says of a session just saved (one wording wherever a recording ends)."""
+    return f"Session saved in {shown_path(folder)}"
+
+
 def _stat(stats, name: str, default=None):
     """One figure of the pipeline's stats: a PipelineStats, a dict, or None when nothing runs."""
     if stats is None:

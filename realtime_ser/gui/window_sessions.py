@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from realtime_ser.audio.io import AUDIO_EXTENSIONS
 from realtime_ser.errors import SerError
 from realtime_ser.gui.questions import ask_recording_title, recording_ended_while_asking
-from realtime_ser.gui.status_indicators import shown_path
+from realtime_ser.gui.status_indicators import saved_in, shown_path
 from realtime_ser.gui.timeline_image import save_timeline_image
 from realtime_ser.gui.timeline_model import export_timeline, format_time
 
@@ -63,7 +63,7 @@ class SessionActions:
         if not on:
             folder = self.engine.stop_recording()
             if folder is not None:
-                self.statusBar().showMessage(f"Session saved in {shown_path(folder)}", 8000)
+                self.statusBar().showMessage(saved_in(folder), 8000)
             return
         if not self.engine.running and not self.start_microphone(demo_instead=False):
             self._show_not_recording()
