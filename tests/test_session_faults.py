@@ -67,6 +67,9 @@ def _check_valid_prefix(folder: Path, audio: np.ndarray, status: str) -> Session
     assert stored.size >= SR, "less than a second was kept"
     np.testing.assert_array_equal(stored, pcm16(audio[: stored.size]))
     assert all(e.type == "speech" for e in session.events) and session.events
+    # The manifest describes what was kept, not what was handed over before the failure.
+    assert session.manifest["duration"] == pytest.approx(stored.size / SR, abs=1e-6)
+    assert session.manifest["events_count"] == len(session.events)
     return session
 
 

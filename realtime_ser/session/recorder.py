@@ -550,13 +550,19 @@ class SessionRecorder:
             reason = exc.strerror or type(exc).__name__
         self._set_error(f"{self.folder}: recording stopped: {reason}")
         self._close_files()
-        # Leave what is on disk readable: header sizes matching the data, whole lines only.
-        for fix in (lambda: fix_wav_header(self.folder / AUDIO_NAME),
-                    lambda: truncate_to_last_line(self.folder / EVENTS_NAME)):
-            try:
-                fix()
-            except (OSError, ValueError):
-                pass
+        # Leave what is on disk readable: header sizes matching the data, whole lines only;
+        # then let the manifest describe those files. A failed write may have left part of a
+        # block (more audio than counted) or lost buffered data (less), so count what is there.
+        try:
+            self._frames_written = fix_wav_header(self.folder / AUDIO_NAME)[0]
+        except (OSError, ValueError):
+            pass
+        try:
+            truncate_to_last_line(self.folder / EVENTS_NAME)
+            with open(self.folder / EVENTS_NAME, "rb") as f:
+                self.events_written = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 16), b""))
+        except OSError:
+            pass
         try:
             self._finalise_manifest(STATUS_STOPPED)
         except OSError:
