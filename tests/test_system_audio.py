@@ -8,6 +8,7 @@ nothing; a clip played to the default *output* must then reach the pipeline only
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -85,20 +86,43 @@ def test_the_command_line_offers_system_audio(pulse):
 
 def test_without_an_audio_server_system_audio_says_what_is_needed(tmp_path):
     """No server at the address libpulse is given: no ``pulse`` device, so no System audio, and no
-    named source either (asked for one source, the line says so rather than "system audio")."""
+    named source either (asked for one source, the line says so rather than "system audio"). The
+    ALSA plugin is installed here, so the line names the server, not a package (it used to send
+    people to install libasound2-plugins, which they had)."""
     env = cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}")
     lines = {}
     for device in ("system", "pulse:foo"):
         proc = run_cli("listen", "--device", device, "--duration", "1", env=env)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         (lines[device],) = proc.stderr.strip().splitlines()
-        # Each distribution's real package name (Fedora's is one word: "alsa-plugins pulseaudio" is not a package).
+        assert lines[device].endswith("a running PulseAudio or PipeWire server, and none answers (start one: "
+                                      "`systemctl --user start pipewire-pulse` or `pulseaudio --start`)")
+        assert "libasound2-plugins" not in lines[device]
+    assert lines["system"].startswith("realtime-ser: error: system audio needs a running PulseAudio")
+    assert lines["pulse:foo"].startswith(
+        "realtime-ser: error: recording a PulseAudio/PipeWire source needs a running PulseAudio")
+
+
+def test_a_missing_alsa_plugin_is_named_by_its_package(pulse, tmp_path):
+    """The server answers but ALSA has no ``pulse`` device (here: ALSA's own configuration without
+    the folder where the plugin's package puts its part, as on a system without that package): the
+    package is what is missing, under each distribution's real name (Fedora's is one word), with
+    what macOS and Windows do instead."""
+    system_conf = Path("/usr/share/alsa/alsa.conf").read_text()
+    assert '"/etc/alsa/conf.d"' in system_conf
+    bare = tmp_path / "alsa.conf"
+    bare.write_text(system_conf.replace('"/etc/alsa/conf.d"', ""))
+    env = {**pulse.env, "ALSA_CONFIG_PATH": str(bare)}
+    lines = {}
+    for device in ("system", "pulse:vsink.monitor"):
+        proc = run_cli("listen", "--device", device, "--duration", "1", env=env)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        lines[device] = proc.stderr.strip().splitlines()[-1]
         assert "libasound2-plugins on Debian/Ubuntu, alsa-plugins-pulseaudio on Fedora" in lines[device]
     assert lines["system"].startswith("realtime-ser: error: system audio needs PulseAudio or PipeWire")
-    assert "loopback device" in lines["system"]  # what macOS and Windows users do instead
-    assert lines["pulse:foo"].startswith(
+    assert "loopback device" in lines["system"]
+    assert lines["pulse:vsink.monitor"].startswith(
         "realtime-ser: error: recording a PulseAudio/PipeWire source needs PulseAudio or PipeWire")
-    assert "system audio" not in lines["pulse:foo"]
 
 
 def test_system_audio_follows_a_switch_of_output(pulse, model, data):

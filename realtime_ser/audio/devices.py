@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from realtime_ser.audio.pulse_sources import list_pulse_inputs
+from realtime_ser.audio.pulse_sources import list_pulse_inputs, server_answers
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
+    NO_SERVER,
+    SOURCE_NO_SERVER,
     PULSE_DEVICE,
     PULSE_PREFIX,
     SOURCE_UNAVAILABLE,
@@ -127,6 +129,8 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
     if wants_system_audio(device) or pulse_source_named(device):
         pulse = [d for d in devices if d.name == PULSE_DEVICE and d.is_input and d.pulse_source is None]
         if not pulse:
+            if server_answers() is False:  # the plugin cannot connect either: the server is what is missing
+                raise DeviceError(NO_SERVER if wants_system_audio(device) else SOURCE_NO_SERVER)
             raise DeviceError(UNAVAILABLE if wants_system_audio(device) else SOURCE_UNAVAILABLE)
         if wants_system_audio(device):
             return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)

@@ -38,6 +38,16 @@ def _ask(query):
         return None
 
 
+def server_answers() -> bool | None:
+    """Whether a PulseAudio/PipeWire server answers; None where that cannot be known (no libpulse)."""
+    try:
+        import pulsectl
+    except (ImportError, OSError):
+        return None
+    del pulsectl  # imported only to tell "no server" from "no libpulse"
+    return _ask(lambda pulse: True) is True
+
+
 def list_pulse_inputs() -> list[PulseInput] | None:
     """Every source of the running server, monitors included; None where no server answers."""
     sources = _ask(lambda pulse: pulse.source_list())

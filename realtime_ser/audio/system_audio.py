@@ -37,6 +37,13 @@ UNAVAILABLE = (
 )
 #: For ``pulse:SOURCE``: the user named one server source, so "system audio" would be the wrong thing.
 SOURCE_UNAVAILABLE = f"recording a PulseAudio/PipeWire source needs {_NEEDS}"
+#: Where libpulse is there but no server answers, the package is not what is missing.
+_NO_SERVER = (
+    "a running PulseAudio or PipeWire server, and none answers (start one: `systemctl --user start "
+    "pipewire-pulse` or `pulseaudio --start`)"
+)
+NO_SERVER = f"system audio needs {_NO_SERVER}"
+SOURCE_NO_SERVER = f"recording a PulseAudio/PipeWire source needs {_NO_SERVER}"
 
 _env_lock = threading.Lock()
 
