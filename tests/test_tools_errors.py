@@ -315,7 +315,7 @@ def test_a_benchmark_that_needs_psutil_says_what_to_install(tool):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == "", proc
     assert proc.stderr == ("error: this benchmark needs psutil: pip install -e '.[test]' "
-                           "(make test installs it)\n")
+                           "(`make test` installs it)\n")
 
 
 @pytest.mark.parametrize("args, says", [

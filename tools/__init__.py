@@ -50,16 +50,26 @@ def writable_folder(folder: Path, what: str) -> Path:
     return folder
 
 
-def require_training_extra() -> None:
-    """A :class:`SerError` unless the ``train`` extra is installed: said before minutes of feature
-    extraction, not as a traceback after them (``make run`` installs the program alone)."""
+def require_extra(extra: str, needs: str, modules: tuple[str, ...]) -> None:
+    """A :class:`SerError` naming what to install unless each of ``modules`` (of pyproject's ``extra``)
+    imports: said before the work, not as a traceback in the middle of it (``make run`` installs the
+    program alone). ``needs``: who needs them, for the message."""
     import importlib.util
 
-    missing = [name for name in ("tensorflow", "tf_keras", "sklearn", "matplotlib")
-               if importlib.util.find_spec(name) is None]
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
     if missing:
-        raise SerError(f"training needs {', '.join(missing)}: pip install -e '.[train]' "
+        raise SerError(f"{needs} needs {', '.join(missing)}: pip install -e '.[{extra}]' "
                        "(`make test` installs it)")
+
+
+def require_training_extra() -> None:
+    """Before minutes of feature extraction: what training imports later."""
+    require_extra("train", "training", ("tensorflow", "tf_keras", "sklearn", "matplotlib"))
+
+
+def require_benchmark_extra() -> None:
+    """Before a benchmark's work: psutil (its memory and CPU figures) comes with the ``test`` extra."""
+    require_extra("test", "this benchmark", ("psutil",))
 
 
 def not_a_command(path: str) -> None:

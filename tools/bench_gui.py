@@ -41,8 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from realtime_ser.console import positive_number  # noqa: E402
-from tools import argument_parser  # noqa: E402
-from tools._extras import need_module  # noqa: E402
+from tools import argument_parser, require_benchmark_extra  # noqa: E402
 from tools._xvfb import xvfb_display  # noqa: E402
 
 WARMUP_S = 2.0
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     from realtime_ser.model.emotion_model import EmotionModel
 
     try:  # before Xvfb and PulseAudio start: psutil missing, a missing or damaged bundled model is one line
-        need_module("psutil")
+        require_benchmark_extra()
         if "listen" in modes:
             from tools.virtual_mic import require_programs
 

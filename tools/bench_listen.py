@@ -30,8 +30,7 @@ from realtime_ser.console import positive_number  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline  # noqa: E402
-from tools import argument_parser, corpora  # noqa: E402
-from tools._extras import need_module  # noqa: E402
+from tools import argument_parser, corpora, require_benchmark_extra  # noqa: E402
 
 SR = 16000
 
@@ -69,7 +68,7 @@ def main() -> int:
     ap.add_argument("--model")
     args = ap.parse_args()
     try:
-        need_module("psutil")
+        require_benchmark_extra()
         model = EmotionModel.load(args.model)
         clips = [Path(args.data, c.path) for c in corpora.require_clips(args.data, "ravdess")][::24][:40]
         speech_audio = np.concatenate([load_audio(c, SR) for c in clips])

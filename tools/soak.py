@@ -54,8 +54,7 @@ from realtime_ser.console import non_negative_number, positive_number  # noqa: E
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.pipeline.events import EmotionEvent, StatusEvent  # noqa: E402
 from realtime_ser.pipeline.worker import Pipeline, PipelineConfig, analyze_file  # noqa: E402
-from tools import argument_parser, seed_arg  # noqa: E402
-from tools._extras import need_module  # noqa: E402
+from tools import argument_parser, require_benchmark_extra, seed_arg  # noqa: E402
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
@@ -393,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     from realtime_ser.model.emotion_model import EmotionModel
 
     try:
-        need_module("psutil")
+        require_benchmark_extra()
         if args.mic_seconds > 0:  # now, not after the hours of replay
             from tools.virtual_mic import require_programs
 
