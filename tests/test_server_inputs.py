@@ -7,6 +7,8 @@ system's sound settings name them and recorded through ALSA's ``pulse`` device. 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from conftest import cli_env, listen_during, run_cli
@@ -94,3 +96,34 @@ def test_without_a_server_nothing_is_listed_and_nothing_breaks(tmp_path, monkeyp
     assert list_pulse_inputs() is None  # "cannot know", not "none"
     proc = run_cli("devices", env=cli_env(PULSE_SERVER=f"unix:{tmp_path / 'no-server'}"))
     assert "Traceback" not in proc.stderr and "[pulse:" not in proc.stdout
+
+
+def test_an_unplugged_server_input_is_reported_not_silently_replaced(pulse):
+    """A USB microphone pulled out mid-session: the server moves its stream to the default input
+    (module-rescue-streams), so audio never stops. It used to go on recording the other
+    microphone without a word; now the input is reported lost, as a sound card's is, and the
+    fallback to the default input is said."""
+    src = MicrophoneSource("pulse:interview", reconnect_interval=0.3)
+    statuses = []
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        src.start()
+        try:
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                src.read(0.1)
+            statuses += src.pop_status()
+        except BaseException:
+            src.stop()
+            raise
+    try:  # unplugged
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not any("reconnected" in s.message for s in statuses):
+            src.read(0.1)
+            statuses += src.pop_status()
+    finally:
+        src.stop()
+    messages = [s.message for s in statuses]
+    assert messages[:1] == ["audio device 'Interview-Mics' stopped delivering audio (unplugged?); "
+                            "trying to reconnect"], messages
+    assert len(messages) == 2 and messages[1].startswith("audio device reconnected: "), messages
+    assert "Interview-Mics" not in messages[1] and src.info.spec != "pulse:interview"

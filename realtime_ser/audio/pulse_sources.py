@@ -59,6 +59,12 @@ def list_pulse_inputs() -> list[PulseInput] | None:
     ]
 
 
+def has_source(name: str) -> bool | None:
+    """Whether the server still has the source ``name`` (a USB microphone pulled out: gone);
+    None where no server answers."""
+    return _ask(lambda pulse: any(s.name == name for s in pulse.source_list()))
+
+
 def default_output() -> tuple[str, str] | None:
     """``(name, description)`` of the server's default output (sink), whose monitor System audio
     records; None where no server answers or it has none."""

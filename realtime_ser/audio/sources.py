@@ -25,15 +25,16 @@ import soxr
 
 from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, resolve_device
 from realtime_ser.audio.io import mono_from_array
-from realtime_ser.audio.pulse_sources import default_output
+from realtime_ser.audio.pulse_sources import default_output, has_source
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.audio.system_audio import DEFAULT_MONITOR, is_playback_capture, pulse_source
 from realtime_ser.errors import DeviceError
 from realtime_ser.pipeline.events import StatusEvent
 
 MODEL_RATE = 16000
-#: How often System audio asks the server which output is the default (headphones plugged in mid-call).
-FOLLOW_OUTPUT_INTERVAL_S = 1.0
+#: How often the audio server is asked which output is the default (System audio follows headphones
+#: plugged in mid-call) and whether a source recorded by name is still there (a USB microphone pulled out).
+SERVER_CHECK_INTERVAL_S = 1.0
 
 
 class AudioSource:
@@ -161,6 +162,8 @@ class MicrophoneSource(AudioSource):
         self.reconnects = 0
         self._followed_output: str | None = None  # System audio: the output whose monitor is recorded
         self._next_follow = 0.0
+        self._watched_source: str | None = None  # a server source recorded by name, while it is there
+        self._next_source_check = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -222,7 +225,11 @@ class MicrophoneSource(AudioSource):
         if info.pulse_source == DEFAULT_MONITOR:
             output = default_output()
             self._followed_output = output[0] if output else None
-            self._next_follow = time.monotonic() + FOLLOW_OUTPUT_INTERVAL_S
+            self._next_follow = time.monotonic() + SERVER_CHECK_INTERVAL_S
+        # The server moves the stream of a source that goes away to the default input and says
+        # nothing (module-rescue-streams): audio goes on, from another microphone. So ask.
+        self._watched_source = info.pulse_source if info.pulse_source != DEFAULT_MONITOR else None
+        self._next_source_check = time.monotonic() + SERVER_CHECK_INTERVAL_S
 
     def stop(self) -> None:
         self._running = False
@@ -250,6 +257,11 @@ class MicrophoneSource(AudioSource):
                 time.sleep(min(timeout, 0.05))
                 return np.zeros(0, dtype=np.float32)
         ring = self._ring
+        if self._source_unplugged():
+            # Unread audio is the rescuing input's, or this one's last: a gap on the clock either way.
+            self._gap_seconds += ring.read_available() / self.capture_rate
+            self._mark_lost()
+            return np.zeros(0, dtype=np.float32)
         deadline = time.monotonic() + timeout
         while ring.read_available() == 0:
             if self._stalled():
@@ -277,9 +289,19 @@ class MicrophoneSource(AudioSource):
         now = time.monotonic()
         if now < self._next_follow:
             return None
-        self._next_follow = now + FOLLOW_OUTPUT_INTERVAL_S
+        self._next_follow = now + SERVER_CHECK_INTERVAL_S
         output = default_output()
         return output[1] if output is not None and output[0] != self._followed_output else None
+
+    def _source_unplugged(self) -> bool:
+        """A server source recorded by name has gone from the server (asked once a second)."""
+        if self._watched_source is None:
+            return False
+        now = time.monotonic()
+        if now < self._next_source_check:
+            return False
+        self._next_source_check = now + SERVER_CHECK_INTERVAL_S
+        return has_source(self._watched_source) is False
 
     def _open_new_output(self, description: str) -> None:
         """Record the new default output's monitor. A block arriving between the old ring's last
