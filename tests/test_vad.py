@@ -80,6 +80,32 @@ def test_long_speech_is_cut_at_max_utterance_length():
     assert lengths[0] == pytest.approx(4.0, abs=0.02) and lengths[1] == pytest.approx(4.0, abs=0.02)
 
 
+def test_speech_ending_just_before_the_length_limit_is_one_utterance():
+    """Speech that stops within the hangover (300 ms) before ``max_utterance_s``: the limit used to
+    cut there anyway and open an utterance that the hangover then closed before its own start (a
+    phantom result, start 11.0 s, end 10.9 s, on real speech)."""
+    cfg = VADConfig(max_utterance_s=4.0)
+    for speech_s in (3.75, 3.85, 3.95):
+        sig = np.concatenate([noise(0.5), noise(speech_s, seed=1) + tone(speech_s), noise(1.5, seed=2)])
+        events = run(sig, config=cfg)
+        assert_alternate(events)
+        assert [e.reason for e in events[1::2]] == ["silence"], (speech_s, events)
+
+
+def test_a_pause_at_the_length_limit_is_where_the_cut_falls():
+    """The limit reached in a pause shorter than the hangover: the utterance is cut where speech
+    resumes, so no utterance ends before it starts and none holds a scrap of silence."""
+    cfg = VADConfig(max_utterance_s=4.0)
+    sig = np.concatenate([noise(0.5), noise(3.9, seed=1) + tone(3.9), noise(0.2, seed=2),
+                          noise(2.0, seed=3) + tone(2.0), noise(1.0, seed=4)])
+    events = run(sig, config=cfg)
+    assert_alternate(events)
+    assert len(events) == 4 and events[1].reason == "max_length"
+    for start, end in zip(events[::2], events[1::2]):
+        assert end.sample > start.sample
+    assert events[2].sample / SR == pytest.approx(4.6, abs=0.05)  # where the second stretch begins
+
+
 def test_noise_floor_adapts_to_a_louder_room():
     """A step from quiet to constant loud noise is speech at first, but the floor follows it:
     after adaptation the VAD is silent again and still detects speech over the new noise."""

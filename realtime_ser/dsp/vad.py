@@ -201,6 +201,7 @@ class EnergyVAD:
         loud = e > threshold and e > c.min_level_dbfs
         self._adapt_floor(e, loud)
 
+        loud_end_before = self._last_loud_end
         if loud:
             self._run += 1
             if self._cand_start is None and self._run >= self._frames(c.onset_ms):
@@ -232,12 +233,14 @@ class EnergyVAD:
             self._cand_start = None
             self._loud = 0
             return
-        if self._pos - self._utt_start >= int(c.max_utterance_s * self.sample_rate):
-            cut = self._pos
-            events.append(VADEvent("end", cut, cut, reason="max_length"))
-            events.append(VADEvent("start", cut, cut, audio_start=cut))
-            self._utt_start = cut
-            self._cand_start = cut
+        # Over the length limit, cut where speech goes on (this frame is loud): in a pause the
+        # hangover may yet end the utterance, and a cut there opened one that ended before it began.
+        # A pause just before is left out of both parts.
+        if quiet_samples == 0 and self._pos - self._utt_start >= int(c.max_utterance_s * self.sample_rate):
+            events.append(VADEvent("end", loud_end_before, self._pos, reason="max_length"))
+            events.append(VADEvent("start", start, self._pos, audio_start=start))
+            self._utt_start = start
+            self._cand_start = start
 
     def _start_event(self, onset: int) -> VADEvent:
         pre = int(self.config.pre_roll_ms * self.sample_rate / 1000)
