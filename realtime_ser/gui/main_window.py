@@ -436,6 +436,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         stop_clip()  # an utterance of the previous recording
         saved = None
         if self.engine.recorder is not None:
+            self.engine.stop()  # first: the pipeline's last events (an utterance cut short) are recorded
             saved = self.engine.stop_recording()
             self._show_not_recording()
             if saved is not None:

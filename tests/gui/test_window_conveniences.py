@@ -15,6 +15,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
 from realtime_ser.session.reader import Session
 
 from .conftest import CLIPS, DEMO, REPO, wait_replay_done
@@ -195,13 +196,19 @@ def test_a_recording_ends_with_its_source_and_a_new_input_is_recorded_on_its_own
     qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
     w.record_action.setChecked(True)
     first = w.engine.recorder.folder
-    qtbot.waitUntil(lambda: w.replay_position() > 2.0, timeout=5000)
+    qtbot.waitUntil(lambda: w.replay_position() > 2.0 and w.engine.pipeline.processor.in_speech, timeout=8000)
     w.open_recording(CLIPS / "ANG.wav")  # another recording: the demo's session is saved, not continued
     assert not w.record_action.isChecked() and w.engine.recorder is None
     assert w.statusBar().currentMessage() == f"Session saved in {first}"
     session = Session.open(first)
     assert session.status == "complete" and session.manifest["device"] == "demo-session.flac"
-    assert 0.5 < session.duration < 4.0  # the demo's first seconds only, none of ANG.wav
+    assert 0.5 < session.duration < 5.0  # the demo's first seconds only, none of ANG.wav
+    # The utterance cut short by the switch is closed in the session, with its final result (the
+    # recording used to end before the pipeline's last events reached it).
+    speech = [e for e in session.events if isinstance(e, SpeechEvent)]
+    finals = {e.utterance_id for e in session.events if isinstance(e, EmotionEvent) and e.final}
+    assert speech and [e.kind for e in speech[-2:]] == ["start", "end"]
+    assert finals == {e.utterance_id for e in speech}
     w.stop()
 
     assert w.start_microphone("pulse")
