@@ -124,11 +124,37 @@ def test_pause_resume_seek_and_loop(clip):
     x = load_audio(clip, SR)
     assert np.allclose(first, x[2 * SR : 2 * SR + first.size], atol=1e-4)
     src.seek(src.duration - 0.05)  # loops back to the start at the end
+    assert src.read(0.2).size == 0  # the reader takes the reset before more audio
+    assert src.take_reset() == int((src.duration - 0.05) * SR)
     total = 0
     while total < 0.3 * SR:
         total += src.read(0.2).size
     src.stop()
     assert src.read(0.1) is None
+
+
+def test_a_seek_during_a_paced_replay_keeps_the_clock_on_the_file(clip):
+    """The replay bar seeks from the GUI thread while the pipeline's reader waits for the next block
+    (nearly always). The block from the new place was fed at the old clock before the reset came:
+    every later time was 20 ms early. Each block's stream time must be its place in the file."""
+    from realtime_ser.pipeline.worker import Pipeline
+
+    x = load_audio(clip, SR)
+    for delay in (0.31, 0.347, 0.383):  # different moments within a block's wait
+        src = FileSource(clip, realtime=True)
+        pipe = Pipeline(src, None)  # no model: only the clock is looked at
+        seen = []
+        pipe.add_audio_listener(lambda block, t: seen.append((block.copy(), t)))
+        pipe.start()
+        time.sleep(delay)
+        src.seek(2.0)
+        time.sleep(0.4)
+        pipe.stop()
+        after = [(block, t) for block, t in seen if t >= 2.0]
+        assert len(after) >= 10
+        for block, t in after:
+            start = int(round(t * SR))
+            assert np.array_equal(block, x[start:start + block.size]), (delay, t)
 
 
 def test_bad_files_raise_one_line_errors(tmp_path):

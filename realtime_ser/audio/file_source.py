@@ -123,6 +123,7 @@ class FileSource(AudioSource):
             self._reset = sample
 
     def take_reset(self) -> int | None:
+        """The sample a seek jumped to, once; until it is taken, :meth:`read` gives empty blocks."""
         with self._lock:
             r, self._reset = self._reset, None
         return r
@@ -148,6 +149,10 @@ class FileSource(AudioSource):
             with self._lock:
                 if self._ended or not self._started:
                     return None
+                if self._reset is not None:
+                    # A seek during the wait: the reader takes the reset first, so the new place's
+                    # audio is not fed at the old clock (it was, one block, 20 ms early for good).
+                    return np.zeros(0, dtype=np.float32)
                 if self._paused_at is not None:
                     wait = 0.02
                 else:
