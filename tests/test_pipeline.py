@@ -262,3 +262,15 @@ def test_utterances_are_numbered_on_from_the_first_utterance_id_given(model):
     assert n >= 5
     assert [e.utterance_id for e in finals(seen)] == list(range(8, 8 + n))
     assert [e.utterance_id for e in seen if isinstance(e, SpeechEvent)] == sorted(list(range(8, 8 + n)) * 2)
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (0.0, "0:00.0"), (-1.0, "0:00.0"), (9.94, "0:09.9"), (59.94, "0:59.9"), (59.96, "1:00.0"),
+    (119.95, "2:00.0"), (125.25, "2:05.2"), (3599.97, "60:00.0"), (4002.0, "66:42.0"),
+])
+def test_session_times_never_read_sixty_seconds(seconds, shown):
+    """Seconds were rounded after the minutes were taken off: 59.96 s read "0:60.0" (and the
+    REC counter, the sessions list and the browser, which drop the tenths, "0:60")."""
+    from realtime_ser.pipeline.summary import format_time
+
+    assert format_time(seconds) == shown

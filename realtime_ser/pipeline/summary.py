@@ -29,6 +29,6 @@ def describe_shares(finals: list[EmotionEvent], top: int = 3) -> str:
 
 def format_time(seconds: float) -> str:
     """Session time as ``m:ss.s`` (minutes keep counting past 59: sessions are rarely hours)."""
-    seconds = max(0.0, seconds)
-    minutes, sec = divmod(seconds, 60.0)
-    return f"{int(minutes)}:{sec:04.1f}"
+    tenths = int(round(max(0.0, seconds) * 10))  # rounded first: 59.96 s is 1:00.0, not 0:60.0
+    minutes, tenths = divmod(tenths, 600)
+    return f"{minutes}:{tenths // 10:02d}.{tenths % 10}"
