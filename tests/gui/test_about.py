@@ -13,6 +13,20 @@ def test_model_card_lists_labels_version_metrics_and_licence(model, model_path):
     assert "RAVDESS test UA</td><td>51.2%" in text
     assert "RAVDESS test UA at 10 dB SNR</td><td>41.0%" in text
     assert "non-commercial" in text and "CREMA-D" in text
+    assert "Cross-corpus" not in text
+
+
+def test_cross_corpus_figure_is_shown_apart_as_another_models(model, model_path):
+    """The bundled model was trained on TESS; its TESS figure is the same recipe's trained WITHOUT TESS
+    (models/README.md), so listing it among this model's held-out test metrics would mislead."""
+    assert "cross_corpus_tess_ua" in model.metadata.metrics  # the bundled model's own metadata
+    assert any(line.startswith("tess:") for line in model.metadata.training_data)
+    text = model_card_html(model.metadata, str(model_path))
+    tested, cross = text.split("<b>Test metrics</b>")[1].split("<b>Cross-corpus check</b>")
+    assert "TESS" not in tested and "cross corpus" not in tested
+    assert "not this model: the same recipe trained WITHOUT TESS" in cross
+    assert "scored on all TESS clips, float model; this model was trained on TESS too" in cross
+    assert f"TESS UA</td><td>{model.metadata.metrics['cross_corpus_tess_ua']:.1%}" in cross
 
 
 def test_metric_names_are_readable():
