@@ -53,6 +53,7 @@ class TimelineModel:
         self._last_marker_id = 0  # deleted ones included
         self._dropped: set[int] = set()  # utterances a seek back took away: their late events are stale
         self._last_utterance_id = 0  # dropped ones included
+        self._longest = 0.0  # the longest ended utterance (s): how far back one may reach into a view
         #: Bumped whenever the markers change, so views redraw them only then.
         self.markers_version = 0
 
@@ -73,6 +74,7 @@ class TimelineModel:
         self._last_marker_id = 0
         self._dropped.clear()
         self._last_utterance_id = 0
+        self._longest = 0.0
         self.markers_version += 1
 
     # --- markers -----------------------------------------------------------------
@@ -130,7 +132,7 @@ class TimelineModel:
             return False
         utt = self._get(event.utterance_id, event.time)
         if event.kind == "end":
-            utt.end = event.time
+            self._set_end(utt, event.time)
         self._dirty.add(utt.utterance_id)
         self._last_utterance_id = max(self._last_utterance_id, event.utterance_id)
         return True
@@ -147,9 +149,13 @@ class TimelineModel:
             return False  # a late partial never replaces the final result
         utt.emotion = event
         if event.final:
-            utt.end = event.end
+            self._set_end(utt, event.end)
         self._dirty.add(utt.utterance_id)
         return True
+
+    def _set_end(self, utt: Utterance, end: float) -> None:
+        utt.end = end
+        self._longest = max(self._longest, end - utt.start)
 
     @property
     def last_utterance_id(self) -> int:
@@ -196,11 +202,14 @@ class TimelineModel:
     def recent(self, n: int) -> list[Utterance]:
         return self._order[-n:]
 
-    def between(self, left: float, right: float, longest: float = 30.0) -> list[Utterance]:
-        """Utterances that may overlap [left, right] (none is longer than ``longest`` s)."""
-        i = bisect_right(self._starts, left - longest)
+    def between(self, left: float, right: float) -> list[Utterance]:
+        """Utterances that may overlap [left, right]: those starting in it or up to the longest
+        utterance so far before it, and one still open however long ago it started (utterances may
+        be as long as the settings allow, 60 s; a fixed 30 s reach left longer ones undrawn)."""
+        i = bisect_right(self._starts, left - self._longest)
         j = bisect_right(self._starts, right)
-        return self._order[i:j]
+        still_open = [u for u in self.open_utterances() if u.start < left - self._longest]
+        return still_open + self._order[i:j]
 
     def open_utterances(self) -> list[Utterance]:
         return [u for u in self._order[-4:] if u.end is None]

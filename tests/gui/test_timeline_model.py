@@ -35,7 +35,7 @@ def test_lookup_by_time_and_seek_back_drops_later_results():
     assert m.at(6.0, now=20.0).utterance_id == 2
     assert m.at(4.0, now=20.0) is None
     assert m.at(3.05, now=20.0, slack=0.1).utterance_id == 1
-    assert [u.utterance_id for u in m.between(4.0, 8.0, longest=2.0)] == [2]
+    assert [u.utterance_id for u in m.between(4.0, 8.0)] == [2]
     m.take_dirty()
     m.drop_from(5.0)
     assert [u.utterance_id for u in m.utterances] == [1]
@@ -129,3 +129,18 @@ def test_export_puts_markers_among_the_utterances(tmp_path):
     assert [MarkerEvent(**{k: v for k, v in d.items() if k != "type"}) for d in data["markers"]] == markers
     assert describe_marker(markers[0]) == 'Marker 1 at 0:03.0: says "no", then {laughs}'
     assert describe_marker(markers[1]) == "Marker 2 at 0:04.0"
+
+
+def test_a_view_far_into_a_long_utterance_still_holds_it():
+    """Utterances may last up to 60 s (Longest utterance): a view whose left edge lies more than
+    30 s after one's start, inside it, left its band undrawn though hovering there described it."""
+    m = TimelineModel()
+    m.add_speech(SpeechEvent("start", 5.0, 1))
+    m.add_speech(SpeechEvent("end", 41.0, 1))
+    m.add_speech(SpeechEvent("start", 41.8, 2))
+    m.add_speech(SpeechEvent("end", 54.4, 2))
+    assert [u.utterance_id for u in m.between(37.5, 47.5)] == [1, 2]
+    assert [u.utterance_id for u in m.between(42.0, 47.5)] == [2]
+    assert [u.utterance_id for u in m.between(100.0, 110.0)] == []
+    m.add_speech(SpeechEvent("start", 60.0, 3))  # still open: it lasts until now, however long that is
+    assert [u.utterance_id for u in m.between(130.0, 140.0)] == [3]
