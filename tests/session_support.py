@@ -39,7 +39,7 @@ def model_metadata():
 
 def pcm16(audio: np.ndarray) -> np.ndarray:
     """What the recorder stores for float audio (to compare files sample-exactly)."""
-    return np.rint(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def encode_with_ffmpeg(path: Path, audio: np.ndarray, sample_rate: int, codec: str = "aac",

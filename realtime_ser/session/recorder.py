@@ -60,6 +60,12 @@ _TIME_FIELDS = ("time", "start", "end")
 _MAX_WAV_DATA_BYTES = 0xFFFFFFFF - 64
 
 
+def pcm16(audio: np.ndarray) -> np.ndarray:
+    """Float samples as 16-bit PCM, the inverse of decoding it (x / 32768): audio that came from
+    16 bits is stored bit for bit, so a session replays to the results it recorded."""
+    return np.clip(np.rint(np.nan_to_num(audio) * 32768.0), -32768, 32767).astype("<i2")
+
+
 def _now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
@@ -431,7 +437,7 @@ class SessionRecorder:
         audio = np.concatenate(pending) if len(pending) > 1 else pending[0]
         pending.clear()
         self._pending_frames = 0
-        self._write_pcm(np.rint(np.clip(np.nan_to_num(audio), -1.0, 1.0) * 32767.0).astype("<i2"))
+        self._write_pcm(pcm16(audio))
 
     def _write_pcm(self, pcm: np.ndarray) -> None:
         if (self._frames_written + pcm.size) * 2 > _MAX_WAV_DATA_BYTES:
