@@ -145,6 +145,21 @@ def test_a_16_bit_recording_is_stored_bit_for_bit(tmp_path, data):
     assert np.array_equal(load_audio(Session.open(folder).audio_path, SR), audio)
 
 
+def test_an_event_before_the_first_audio_is_timed_from_the_recording_start(tmp_path):
+    """Record pressed between the pipeline's audio and its events: an event reached the recorder
+    before any audio, and was stored in the stream's own times, while the rest of its utterance
+    was stored from the recording's start (start 1.0 beside start -0.5 for one utterance)."""
+    rec = SessionRecorder(tmp_path, SR, "mic", None, None)
+    folder = rec.start()
+    rec.write_event(SpeechEvent("start", 1.0, 1))
+    rec.write_audio(speech(SR)[:SR], 1.5)  # the recording starts at stream time 1.5
+    rec.write_event(_events_for(1, 1.0, 2.0)[-1])
+    rec.stop()
+    events = Session.open(folder).events
+    assert [type(e).__name__ for e in events] == ["SpeechEvent", "EmotionEvent"]
+    assert events[0].time == events[1].start == -0.5
+
+
 def test_write_calls_never_block_and_are_no_ops_outside_a_recording(tmp_path):
     rec = SessionRecorder(tmp_path, SR, None, None, None, max_queue_seconds=1.0)
     rec.write_audio(np.zeros(1600, np.float32))  # before start: ignored

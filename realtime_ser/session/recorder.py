@@ -364,6 +364,7 @@ class SessionRecorder:
 
     def _run(self) -> None:
         pending: list[np.ndarray] = []
+        early_events: list = []
         last_flush = time.monotonic()
         try:
             while True:
@@ -380,12 +381,20 @@ class SessionRecorder:
                         with self._count_lock:
                             self._queued_samples -= payload.size
                         self._align(stream_time, pending)
+                        if early_events:  # now their times can be given from the recording's start
+                            for event in early_events:
+                                self._write_event_line(event)
+                            early_events.clear()
                         pending.append(payload)
                         self._pending_frames += payload.size
                         # Write (not fsync) in pieces of about a second: memory then stays the same
                         # however fast audio arrives (a sped-up replay, a backlog after a stall).
                         if self._pending_frames >= self.sample_rate:
                             self._write_pending_audio(pending)
+                    elif self.stream_time_origin is None:
+                        # Before the first audio the recording's start is unknown: an event of the
+                        # moment Record was pressed must not be stored in the stream's own times.
+                        early_events.append(payload)
                     else:
                         self._write_event_line(payload)
                 if time.monotonic() - last_flush >= self.flush_interval:
@@ -393,6 +402,8 @@ class SessionRecorder:
                     self._sync_files()
                     self._check_folder()
                     last_flush = time.monotonic()
+            for event in early_events:  # no audio came at all: times as they are
+                self._write_event_line(event)
             self._write_pending_audio(pending)
             self._sync_files()
             self._check_folder()
