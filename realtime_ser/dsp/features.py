@@ -94,7 +94,27 @@ class FeatureParams:
         if unknown:
             raise ValueError(f"unknown feature parameters: {', '.join(sorted(unknown))}")
         data = {k: tuple(float(x) for x in v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**data)
+        params = cls(**data)
+        params._check()
+        return params
+
+    def _check(self) -> None:
+        """Parameters read from a file (a model's metadata) that no feature matrix can be made with
+        raise ValueError here, not a broadcasting error at the first utterance."""
+        sizes = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "n_mfcc", "delta_width")
+        for name in sizes:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"feature parameter {name} must be a whole number >= 1, not {value!r}")
+        if self.win_length > self.n_fft or self.n_mfcc > self.n_mels or self.n_frames < 1:
+            raise ValueError("feature parameters do not fit together (window, FFT, mel and MFCC sizes)")
+        if self.global_mean or self.global_std:
+            for name in ("global_mean", "global_std"):
+                values = np.asarray(getattr(self, name), dtype=np.float64)
+                if values.shape != (self.n_features,) or not np.all(np.isfinite(values)):
+                    raise ValueError(f"{name} must hold {self.n_features} finite numbers, one per feature")
+            if not np.all(np.asarray(self.global_std) > 0):
+                raise ValueError("global_std must be positive")
 
 
 _MEL_CACHE: dict[FeatureParams, np.ndarray] = {}
