@@ -84,6 +84,8 @@ class SessionActions:
         """The timeline as CSV or JSON (the results), or PNG (a picture of the whole session)."""
         if Path(path).suffix.lower() == ".png":
             info = self.engine.info
+            # Up to the audio shown, not to the timeline's last redraw (up to 0.3 s older).
+            self.timeline.refresh(self.envelope.end_time)
             title = f"{info.shown_name} — {format_time(self.timeline.now)}" if info is not None else ""
             return save_timeline_image(self.timeline, path, title)
         return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)

@@ -260,7 +260,10 @@ def test_export_png_pictures_the_whole_session_and_keeps_the_view(make_window, q
     w.timeline.set_following(False)
     shown = vb.viewRange()[0]
     (tmp_path / "pictures").mkdir()
+    w.timeline.refresh(w.envelope.end_time - 0.3)  # as when the last tick redrew only the waveform
     out = w.export_to(tmp_path / "pictures" / "timeline.png")
+    # the picture (and its title's length) reaches the end of the audio
+    assert w.timeline.now == pytest.approx(w.replay_bar.duration, abs=0.02)
     image = QImage(str(out))
     assert image.width() == 1800 and image.height() > 150
     assert vb.viewRange()[0] == pytest.approx(shown) and not w.timeline.following
