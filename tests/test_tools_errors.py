@@ -49,6 +49,10 @@ NOT_AUDIO = "cannot decode audio"
 MISSING_DIR = "{tmp}/missing: data directory not found"
 CLIP = "03-01-01-01-01-01-01.wav: "
 
+#: The modules under tools/ that are libraries of the commands, not commands (no ``main``).
+LIBRARY_MODULES = ("augment", "baseline", "cross_corpus", "dataset", "export", "fitting", "splits", "train",
+                   "vad_reference")
+
 CASES = [
     # a data folder that is missing, empty, or holds no corpus
     case("corpora-missing", "-m tools.corpora {tmp}/missing --out {tmp}/out/m", MISSING_DIR),
@@ -153,6 +157,10 @@ CASES = [
     case("baseline-is-no-command", "-m tools.baseline", "tools/baseline.py is a library module"),
     case("cross_corpus-is-no-command", "-m tools.cross_corpus", "tools/cross_corpus.py is a library module"),
     case("vad_reference-is-no-command", "-m tools.vad_reference", "tools/vad_reference.py is a library module"),
+    # ... and run by path, where `tools` is not importable until the module makes it so (it was a traceback)
+    *(case(f"{module}-script-is-no-command", f"tools/{module}.py", f"error: tools/{module}.py is a library module")
+      for module in LIBRARY_MODULES),
+    case("corpora-script-missing", "tools/corpora.py {tmp}/missing --out {tmp}/out/m", MISSING_DIR),
     # numbers that make no sense: usage errors, before any work
     usage("bench_model-repeats-0", "-m tools.bench_model --repeats 0", "--repeats", "not 0"),
     usage("bench_latency-clips-0", "-m tools.bench_latency --clips 0", "--clips", "not 0"),
@@ -252,6 +260,13 @@ def test_the_cases_cover_every_command_under_tools():
     commands = {p.stem for p in (REPO / "tools").glob("*.py") if "\ndef main(" in p.read_text(encoding="utf-8")}
     covered = {c.name.split("-")[0] for c in CASES}
     assert commands - {"virtual_mic"} <= covered, sorted(commands - covered)
+
+
+def test_every_library_module_under_tools_is_run_by_path_in_the_cases():
+    """A new library module gets its run-by-path case: the README says they all say what they are."""
+    libraries = {p.stem for p in (REPO / "tools").glob("*.py")
+                 if not p.stem.startswith("_") and "\ndef main(" not in p.read_text(encoding="utf-8")}
+    assert libraries == set(LIBRARY_MODULES)
 
 
 def test_make_screenshot_writes_nothing_into_the_users_folders(tmp_path):

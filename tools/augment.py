@@ -9,6 +9,15 @@ perturbation (pitch and tempo together, by resampling), band-limiting and EQ
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/augment.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import numpy as np
 import soxr
 from scipy import signal
@@ -153,8 +162,3 @@ def augment(
     out = out / peak * 0.5  # normalise, then a random level (sometimes clipping)
     return apply_gain(out, rng.uniform(-30, 8))
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

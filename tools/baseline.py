@@ -9,6 +9,15 @@ not.  The model card reports the CNN+LSTM's gain over it.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/baseline.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -73,8 +82,3 @@ def train_baseline(x: np.ndarray, y: np.ndarray, seed: int):
     )
     return model.fit(x, y)
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

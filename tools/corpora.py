@@ -22,8 +22,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from realtime_ser.audio.io import is_audio_file
-from tools import argument_parser
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/corpora.py` finds `tools`
+
+from realtime_ser.audio.io import is_audio_file  # noqa: E402
+from tools import argument_parser  # noqa: E402
 
 MANIFEST_FIELDS = ("path", "corpus", "speaker", "gender", "language", "emotion", "text")
 

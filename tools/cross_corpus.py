@@ -14,6 +14,15 @@ its clean variant-0 windows come from the training feature cache.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/cross_corpus.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import numpy as np
 
 from realtime_ser.dsp.features import FeatureParams, normalize_window
@@ -83,8 +92,3 @@ def score_windows(model, params: FeatureParams, raw: np.ndarray, truth: np.ndarr
     out["predicted_share"] = spread(pred, labels)
     return out
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

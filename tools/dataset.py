@@ -17,6 +17,15 @@ a second run of the build reads it back in seconds.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/dataset.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import hashlib
 import json
 import multiprocessing as mp
@@ -235,8 +244,3 @@ def clip_mean(probs: np.ndarray, clip_index: np.ndarray, n_clips: int) -> np.nda
     counts = np.bincount(clip_index, minlength=n_clips)[:, None]
     return out / np.maximum(counts, 1)
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

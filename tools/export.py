@@ -12,6 +12,15 @@ would otherwise load and give wrong probabilities.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/export.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -66,8 +75,3 @@ def representative_windows(x: np.ndarray, n: int = 400, seed: int = 0) -> np.nda
     pick = rng.choice(len(x), size=min(n, len(x)), replace=False)
     return x[pick].astype(np.float32)
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

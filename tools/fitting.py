@@ -16,6 +16,15 @@ Three protocols, one per build option (test speakers stay out of all of them):
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/fitting.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import numpy as np
 
 from realtime_ser.dsp.features import FeatureParams, normalize_window, session_columns, session_levels
@@ -161,8 +170,3 @@ def cross_fitted(data: dict, x: np.ndarray, clip_index: np.ndarray, labels: np.n
     validation["val_ua"] = float(np.mean(list(validation.values())))
     return train.average_models(members), histories, validation
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

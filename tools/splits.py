@@ -18,6 +18,15 @@ rule too (:func:`validation_folds`): per corpus, ordered by gender then id, roun
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/splits.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 from collections.abc import Iterable
 
 from tools.corpora import Clip
@@ -107,8 +116,3 @@ def learnt_from(table: dict[str, dict[str, dict]], cross_fit: bool) -> dict[str,
             entry["speakers"] = sorted({*entry["speakers"], *v["speakers"]})
     return merged
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)

@@ -19,6 +19,15 @@ corpus left out of training).
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # run by hand: say so before the imports (by path, `tools` is not importable yet)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/train.py` finds `tools`
+    from tools import not_a_command
+
+    not_a_command(__file__)
+
 import json
 import math
 import os
@@ -617,8 +626,3 @@ def train_members(*args, cfg: TrainConfig, **kwargs):
         histories.append(history)
     return average_models(models), histories
 
-
-if __name__ == "__main__":
-    from tools import not_a_command
-
-    not_a_command(__file__)
