@@ -46,8 +46,10 @@ def test_what_cannot_be_renamed_is_refused_in_one_line(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     refusals = [  # (arguments, exit status, the error)
-        (["--title", "P07"], 2, "--title renames one session: name its folder (sessions SESSION_FOLDER --title TEXT)"),
-        ([str(folder), "--title", "x" * 201], 2, "--title is 201 characters long; at most 200 are allowed"),
+        (["--title", "P07"], 2, "--title renames one session: name its folder (sessions SESSION_FOLDER --title TEXT)"
+                                " (see `realtime-ser sessions --help`)"),
+        ([str(folder), "--title", "x" * 201], 2, "--title is 201 characters long; at most 200 are allowed"
+                                                 " (see `realtime-ser sessions --help`)"),
         ([str(plain), "--title", "P07"], 1, f"{plain}: not a session folder (no manifest.json)"),
         ([str(parent), "--title", "P07"], 1, f"{parent}: not a session folder (no manifest.json)"),  # the parent
         ([str(tmp_path / "nowhere"), "--title", "P07"], 1, f"{tmp_path / 'nowhere'}: no such folder"),

@@ -2,7 +2,8 @@
 
 Every SerError becomes one line on stderr and a non-zero exit code, never a
 traceback; a UsageError (options that do not fit together) exits 2, as argparse
-does.  ``analyze`` keeps going past bad files and exits 1 if any failed, or
+does, and its line ends as argparse's do, with the command's ``--help`` to see.
+``analyze`` keeps going past bad files and exits 1 if any failed, or
 if no input held speech (each such input gets a warning line saying why).
 ``listen`` and ``analyze`` read the user's settings file, as the app does.
 
@@ -19,7 +20,7 @@ import os
 # between calls (the GUI measured ~7 % of a core for nothing). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from realtime_ser.cli.common import EXIT_ERROR, EXIT_USAGE, UsageError, print_error  # noqa: E402
+from realtime_ser.cli.common import EXIT_ERROR, EXIT_USAGE, PROG, UsageError, print_error  # noqa: E402
 from realtime_ser.cli.parser import build_parser  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
@@ -28,12 +29,14 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    command = None
     try:
         args = build_parser().parse_args(argv)  # --help and --version print here, through _print
+        command = args.command
         with native_stderr_hidden_for_process():
             return int(args.func(args) or 0)
-    except UsageError as exc:
-        print_error(str(exc))
+    except UsageError as exc:  # ends like argparse's usage errors: where the command's options are
+        print_error(f"{exc} (see `{PROG} {command} --help`)" if command else str(exc))
         return EXIT_USAGE
     except SerError as exc:
         print_error(str(exc))

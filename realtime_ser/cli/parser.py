@@ -50,14 +50,31 @@ EPILOGS = {
 }
 
 
+class _CommandLineParser(StdoutCheckingParser):
+    """The top parser: an argument the command does not have is that command's usage error.
+
+    argparse reports it from the top parser, pointing at `realtime-ser --help`, which lists the
+    commands, not the options the user got wrong; the command's own --help does."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            self.commands.get(getattr(parsed, "command", None), self).error(
+                f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     from realtime_ser import __version__
 
-    parser = StdoutCheckingParser(prog=PROG, description="Live speech emotion recognition (headless); "
+    parser = _CommandLineParser(prog=PROG, description="Live speech emotion recognition (headless); "
                                   "realtime-ser-gui is the desktop app.", epilog=EPILOGS["main"],
                                   formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices
 
     def command(name: str, summary: str, description: str):
         """A subcommand: ``summary`` in the command list, ``description`` and examples in its --help."""
