@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-CSV_FIELDS = ["file", "utterance_id", "start", "end", "label", "top_label", "confidence", "final"]
+from realtime_ser.pipeline.table import csv_header, csv_row
 
 
 def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
@@ -34,21 +34,12 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
         return buf.getvalue()
     labels = _model_labels(results)
     writer = csv.writer(buf, lineterminator="\n")
-    # "note" (a marker's) goes last, so that the earlier columns keep their places
-    writer.writerow(CSV_FIELDS + [f"p_{name}" for name in labels] + ["note"])
+    writer.writerow(csv_header(labels))
     for i, (name, _, _) in enumerate(items):
         for ev in results.get(i, []):
-            if ev.get("type") == "marker":  # a moment, not a result: only its time and note
-                t = f"{ev['time']:.3f}"
-                writer.writerow([name, "", t, t, "marker", "", "", ""] + [""] * len(labels) + [ev["note"]])
-            if ev.get("type") != "emotion":
-                continue
-            writer.writerow(
-                [name, ev["utterance_id"], f"{ev['start']:.3f}", f"{ev['end']:.3f}", ev["label"], ev["top_label"],
-                 f"{ev['confidence']:.4f}", int(ev["final"])]
-                + [f"{ev['probabilities'].get(k, 0.0):.4f}" for k in labels]
-                + [""]
-            )
+            row = csv_row(name, ev, labels)
+            if row is not None:
+                writer.writerow(row)
     return buf.getvalue()
 
 

@@ -22,6 +22,7 @@ from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
 from realtime_ser.pipeline.smoothing import percent_shown, relabel
+from realtime_ser.pipeline.table import csv_header, csv_row
 from realtime_ser.pipeline.summary import format_time
 
 
@@ -255,12 +256,13 @@ EXPORT_FORMATS = ("csv", "json")
 
 
 def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | os.PathLike,
-                    markers: list[MarkerEvent] = ()) -> Path:
+                    markers: list[MarkerEvent] = (), source: str = "") -> Path:
     """Write final emotion results and the user's markers as CSV or JSON (by file extension).
 
-    CSV: one row per utterance, and one per marker (label ``marker``, its time as start
-    and end, its text in the last column, ``note``), in time order, so a spreadsheet
-    shows each marked moment among the results around it.
+    CSV: the columns ``realtime-ser analyze`` writes (``file`` is ``source``, the input's name),
+    one row per utterance and one per marker (label ``marker``, its time as start and end, its
+    text in the last column, ``note``), in time order, so a spreadsheet shows each marked moment
+    among the results around it.
     """
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
@@ -270,17 +272,12 @@ def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | o
         text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events],
                            "markers": [m.to_dict() for m in markers]}, indent=2)
     else:
-        rows = [(e.start, 0, [e.utterance_id, f"{e.start:.3f}", f"{e.end:.3f}", e.label, e.top_label,
-                              f"{e.confidence:.4f}"] + [f"{e.probabilities.get(lab, 0.0):.4f}" for lab in labels]
-                 + [""]) for e in events]
-        blanks = [""] * len(labels)
-        rows += [(m.time, 1, ["", f"{m.time:.3f}", f"{m.time:.3f}", "marker", "", ""] + blanks + [m.note])
-                 for m in markers]
+        rows = [(e.start, 0, csv_row(source, e.to_dict(), labels)) for e in events]
+        rows += [(m.time, 1, csv_row(source, m.to_dict(), labels)) for m in markers]
         rows.sort(key=lambda row: row[:2])  # time order; stable, a marker after an utterance starting with it
         buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["utterance_id", "start_s", "end_s", "label", "top_label", "confidence"]
-                   + [f"p_{lab}" for lab in labels] + ["note"])
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(csv_header(labels))
         w.writerows(row for *_, row in rows)
         text = buf.getvalue()
     try:

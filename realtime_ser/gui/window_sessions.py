@@ -88,7 +88,9 @@ class SessionActions:
             self.timeline.refresh(self.envelope.end_time)
             title = f"{info.shown_name} — {format_time(self.timeline.now)}" if info is not None else ""
             return save_timeline_image(self.timeline, path, title)
-        return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers)
+        info = self.engine.info
+        return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers,
+                               info.shown_name if info is not None else "")
 
     def export_dialog(self) -> None:
         start = str(Path(self.settings.last_dir or Path.home()) / f"{self._export_stem()}.csv")

@@ -17,6 +17,8 @@ from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, SpeechEvent
 from realtime_ser.pipeline.smoothing import percent_shown
 from realtime_ser.pipeline.worker import analyze_file
 
+from tests.conftest import run_cli
+
 from .conftest import CLIPS, DEMO, wait_replay_done
 
 
@@ -230,8 +232,15 @@ def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
     assert [int(r["utterance_id"]) for r in rows] == [e.utterance_id for e in finals]
     assert [r["label"] for r in rows] == [e.label for e in finals]
     for r, e in zip(rows, finals):
-        assert float(r["start_s"]) == pytest.approx(e.start, abs=1e-3)
+        assert float(r["start"]) == pytest.approx(e.start, abs=1e-3)
         assert float(r[f"p_{e.top_label}"]) == pytest.approx(e.probabilities[e.top_label], abs=1e-4)
+    assert {(r["file"], r["final"]) for r in rows} == {("demo-session.flac", "1")}
+    # one table for the app and the command line: a script reading one reads the other
+    analyzed = run_cli("analyze", str(DEMO))
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert analyzed.stdout.splitlines()[0] == (tmp_path / "t.csv").read_text().splitlines()[0]
+    assert [r[2:] for r in csv.reader(analyzed.stdout.splitlines()[1:])] == \
+        [r[2:] for r in csv.reader((tmp_path / "t.csv").read_text().splitlines()[1:])]
     data = json.loads(w.export_to(tmp_path / "t.json").read_text())
     assert data["labels"] == list(model.labels)
     assert [EmotionEvent.from_dict(d) for d in data["utterances"]] == finals

@@ -48,7 +48,7 @@ def test_markers_are_recorded_replayed_with_the_session_and_exported(make_window
     w.seek(0.0)  # replay finished: nothing to seek; the markers stay
     rows = list(csv.DictReader(w.export_to(tmp_path / "t.csv").open()))
     assert [r["note"] for r in rows if r["label"] == "marker"] == ["", "laughs {loudly}"]
-    times = [float(r["start_s"]) for r in rows]
+    times = [float(r["start"]) for r in rows]
     assert times == sorted(times) and len(rows) == len(w.timeline_model.final_events()) + 2
     data = json.loads(w.export_to(tmp_path / "t.json").read_text())
     assert [m["note"] for m in data["markers"]] == ["", "laughs {loudly}"]

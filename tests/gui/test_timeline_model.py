@@ -124,7 +124,7 @@ def test_export_puts_markers_among_the_utterances(tmp_path):
     rows = list(csv.DictReader(export_timeline(finals, LABELS, tmp_path / "t.csv", markers).open()))
     assert [(r["label"], r["utterance_id"], r["note"]) for r in rows] == [
         ("sad", "1", ""), ("marker", "", 'says "no", then {laughs}'), ("happy", "2", ""), ("marker", "", "")]
-    assert rows[1]["start_s"] == rows[1]["end_s"] == "3.000" and rows[1]["p_sad"] == ""
+    assert rows[1]["start"] == rows[1]["end"] == "3.000" and rows[1]["p_sad"] == ""
     data = json.loads(export_timeline(finals, LABELS, tmp_path / "t.json", markers).read_text())
     assert [MarkerEvent(**{k: v for k, v in d.items() if k != "type"}) for d in data["markers"]] == markers
     assert describe_marker(markers[0]) == 'Marker 1 at 0:03.0: says "no", then {laughs}'
