@@ -88,3 +88,22 @@ def test_a_model_carries_the_licences_of_the_corpora_it_learnt_from(tmp_path):
     metrics["run"]["licence"] = savee
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert f"**Licence: {savee}.**" in card and "Trained on RAVDESS (CC BY-NC-SA 4.0)" not in card
+
+
+def test_card_and_bench_model_give_the_shipped_files_sizes_in_kib_with_their_bytes():
+    """The card said 458 KB in one place and 461 KB (a benchmark's copy, not the shipped file) in another,
+    both in 1024s labelled KB; bench_model printed KB too."""
+    import re
+    import subprocess
+    import sys
+
+    card = (MODELS / "README.md").read_text()
+    int8, float32 = ((MODELS / name).stat().st_size for name in ("ser_int8.tflite", "ser_float32.tflite"))
+    said = f"{int8 / 1024:.0f} KiB ({int8:,} bytes)"
+    assert card.count(said) == 2  # the files, and the size target: one measurement of the shipped file
+    assert f"| int8 file <= 500 KB (500,000 bytes) | {said} | yes |" in card
+    assert f"`ser_float32.tflite`, {float32 / 1024:,.0f} KiB ({float32:,} bytes)" in card
+    assert set(re.findall(r"\d[\d,]* KB\b", card)) == {"500 KB"}  # KB only for the budget
+    command = [sys.executable, "-m", "tools.bench_model", str(MODELS / "ser_int8.tflite"), "--repeats", "1"]
+    proc = subprocess.run(command, cwd=MODELS.parent, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and f"ser_int8.tflite: {said}, inference" in proc.stdout, proc.stderr

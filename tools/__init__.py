@@ -35,6 +35,13 @@ def argument_parser(module: str, description: str | None = None) -> ToolParser:
     return ToolParser(prog=f"python -m tools.{module}", description=description)
 
 
+def file_size(size: int) -> str:
+    """A model file's size in KiB with its bytes, "458 KiB (468,856 bytes)", in the model card and
+    ``bench_model`` alike: sizes in 1024s were labelled KB, and the budget is in KB (1000s), so the
+    bytes make a comparison plain."""
+    return f"{size / 1024:,.0f} KiB ({size:,} bytes)"
+
+
 def writable_folder(folder: Path, what: str) -> Path:
     """``folder``, created if need be, once a file could be made in it; else a :class:`SerError` naming
     it.  Called before the work, so an output that cannot be written is not found after an hour of

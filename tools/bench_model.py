@@ -21,7 +21,7 @@ from realtime_ser.dsp.features import FeatureParams, window_features  # noqa: E4
 from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import read_metadata_bytes  # noqa: E402
-from tools import argument_parser, count_arg, exit_code_of  # noqa: E402
+from tools import argument_parser, count_arg, exit_code_of, file_size  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def _bench_all(models: list[str], repeats: int) -> int:
         # model whose SHA-256 sidecar does not match (damaged weights, which still run) are refused.
         model = EmotionModel.load(path)
         r = bench(path.read_bytes(), repeats, params=model.params, source=str(path))
-        print(f"{path}: {r['bytes'] / 1024:.0f} KB, inference {r['ms_median']:.2f} ms/window "
+        print(f"{path}: {file_size(r['bytes'])}, inference {r['ms_median']:.2f} ms/window "
               f"(p95 {r['ms_p95']:.2f}, 1 thread), features {r['feature_ms_median']:.1f} ms/window")
     return 0
 

@@ -25,7 +25,7 @@ from realtime_ser.dsp.features import FeatureParams, normalize_window, session_c
 from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import ModelMetadata  # noqa: E402
-from tools import argument_parser, dataset, splits  # noqa: E402
+from tools import argument_parser, dataset, file_size, splits  # noqa: E402
 
 SNRS = (20, 10, 5)
 CORPORA = ("ravdess", "emodb")
@@ -194,6 +194,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+#: The issue's size budget of the int8 file, 500 KB.
+MODEL_BUDGET_BYTES = 500_000
+
+
 def trained_speakers(run: dict, corpus: str) -> list[str]:
     """Speakers of ``corpus`` the shipped model learnt from (cross-fitted: the validation ones too)."""
     return splits.learnt_from(run["splits"], bool(run.get("cross_fit"))).get(corpus, {}).get("speakers", [])
@@ -262,8 +266,9 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
            f"{run['seed'] + run['train_config']['members'] - 1}) trained independently, their probabilities averaged"
            if run["train_config"].get("members", 1) > 1 else "")
         + f"; {run.get('parameters', 0):,} parameters in all.",
-        f"- Files: `ser_int8.tflite` {run.get('size_int8', 0) / 1024:.0f} KB (full-integer post-training",
-        f"  quantisation, the program's default), `ser_float32.tflite` {run.get('size_float32', 0) / 1024:.0f} KB (comparison);",
+        f"- Files: `ser_int8.tflite`, {file_size(run.get('size_int8', 0))}: full-integer post-training",
+        f"  quantisation, the program's default; `ser_float32.tflite`, {file_size(run.get('size_float32', 0))},"
+        " for comparison;",
         "  each with its SHA-256 in `<file>.sha256` (`sha256sum` format), which loading checks: a damaged",
         "  file is refused rather than giving wrong results.",
     ]
@@ -605,9 +610,12 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         target(f"int8 within 1.5 pts of float32 ({g})", f"{100 * gap:+.1f} pts (float32 - int8)", gap <= 0.015)
         drop = s[f"{g}_test_ua"] - s[f"{g}_test_ua_snr10"]
         target(f"UA at 10 dB SNR <= 10 pts under clean ({g})", f"{100 * drop:.1f} pts lower", drop <= 0.10)
+    if "size_int8" in metrics.get("run", {}):  # the shipped file, as "Files" gives it (the benchmark's copy
+        size = metrics["run"]["size_int8"]  # may be one measured before its metadata was written)
+        target(f"int8 file <= 500 KB ({MODEL_BUDGET_BYTES:,} bytes)", file_size(size),
+               size <= MODEL_BUDGET_BYTES)
     if "benchmark" in metrics:
         b = metrics["benchmark"]["int8"]
-        target("int8 file <= 500 KB", f"{b['bytes'] / 1024:.0f} KB", b["bytes"] <= 500 * 1024)
         target("one window <= 2 ms on one core", f"{b['ms_median']:.2f} ms (+ {b['feature_ms_median']:.1f} ms features)",
                b["ms_median"] <= 2.0)
     lines += [
