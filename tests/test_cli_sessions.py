@@ -151,3 +151,26 @@ def test_what_reading_a_session_skipped_is_a_warning(tmp_path):
         assert r.stderr.splitlines() == warned, args
     rows = json.loads(run_cli("sessions", str(parent), "-f", "json").stdout)
     assert len(rows) == 2 and all("warnings" not in row for row in rows)  # JSON keeps its documented keys
+
+
+def test_a_folder_named_with_a_bad_config_file_warns_as_listen_and_analyze_do(tmp_path):
+    """`sessions FOLDER --config FILE` did not read FILE at all: its bad values and misspelt keys went unsaid.
+    Now each is one warning line, as for the other commands, and the listing goes on (it uses none of them)."""
+    parent = tmp_path / "sessions"
+    folder = _record_session(parent, [])
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps({"smoothing": 7, "record_sessions": "yes", "device": [1], "vad_treshold_db": 3,
+                               "session_dir": 5}))
+    r = run_cli("sessions", str(parent), "--config", str(cfg), "-f", "json")
+    assert r.returncode == 0 and [row["folder"] for row in json.loads(r.stdout)] == [str(folder)], r.stderr
+    assert assert_one_line_errors(r.stderr, 0, warnings=5) == []
+    assert r.stderr.splitlines() == [f"realtime-ser: warning: {cfg}: {message}" for message in (
+        "setting 'smoothing' must be a number >= 0 and < 1, not 7; `sessions` does not use it",
+        "setting 'record_sessions' must be true or false, not \"yes\"; `sessions` does not use it",
+        "setting 'device' must be a device name, a device number or null, not [1]; `sessions` does not use it",
+        "unknown setting 'vad_treshold_db' ignored (did you mean 'vad_threshold_db'?)",
+        "setting 'session_dir' must be a folder path or null, not 5; the folder named overrides it")]
+    missing = tmp_path / "missing.json"  # named, so looked for, as by the other commands
+    r = run_cli("sessions", str(parent), "--config", str(missing))
+    assert r.returncode == 1
+    assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {missing}: config file not found"]

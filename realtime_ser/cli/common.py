@@ -58,6 +58,7 @@ SETTING_OVERRIDES = (
     ("--replay", "device", lambda args: bool(getattr(args, "replay", None))),  # no microphone
     ("--record", "record_sessions", lambda args: getattr(args, "record", None) is not None),
     ("--record DIR", "session_dir", lambda args: bool(getattr(args, "record", None))),
+    ("the folder named", "session_dir", lambda args: bool(getattr(args, "folder", None))),  # `sessions DIR`
 )
 
 

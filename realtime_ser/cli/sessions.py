@@ -25,7 +25,12 @@ def cmd_sessions(args) -> int:
         if not args.folder:  # never a guess at which session of the configured folder was meant
             raise UsageError("--title renames one session: name its folder (sessions SESSION_FOLDER --title TEXT)")
         check_title_length(args.title)
-    folder = Path(args.folder) if args.folder else load_settings(args).session_path
+    if args.folder:
+        folder = Path(args.folder)
+        if args.config:  # not needed, but named: checked as listen and analyze check it, not ignored silently
+            load_settings(args)  # (warnings only: DIR replaces its session folder, the one setting read)
+    else:
+        folder = load_settings(args).session_path
     if not folder.is_dir():
         if args.folder:
             raise SerError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
