@@ -322,6 +322,40 @@ def test_a_benchmark_runs_without_the_test_extra_or_the_test_suite(tool):
     proc = subprocess.run([sys.executable, "-c", WITHOUT_TEST_EXTRA, tool, "--help"], cwd=REPO, env=cli_env(),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith(f"usage: python -m tools.{tool}"), proc
+    # and the help says what each option is, and what it is when left out (--data, --clips, --model,
+    # --minutes and --speed were bare names)
+    described = help_entries(proc.stdout)
+    assert [name for name, text in described.items() if not text] == [], proc.stdout
+    for name in BENCHMARK_DEFAULTS.get(tool, ()):
+        assert "default: " in described[name], (name, described[name])
+
+
+#: The options of a benchmark whose --help must say their default.
+BENCHMARK_DEFAULTS = {
+    "bench_analyze": ("--data", "--clips", "--model"),
+    "bench_latency": ("--data", "--clips", "--model"),
+    "bench_listen": ("--data", "--minutes", "--speed", "--model"),
+    "bench_model": ("models",),
+    "soak": ("--hours", "--speed", "--program-minutes", "--mic-seconds", "--data", "--model", "--seed"),
+}
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """``{option or positional: its description}`` from argparse's --help (-h left out)."""
+    import re
+
+    entries: dict[str, str] = {}
+    name = None
+    for section in re.split(r"\n(?:positional arguments|options):\n", text)[1:]:
+        for line in section.split("\n\n")[0].splitlines():
+            head = re.match(r"^  (\S+)(?:[ ,]\S+)*?(?:\s{2,}(\S.*))?$", line)
+            if head:
+                name = head.group(1)
+                entries[name] = head.group(2) or ""
+            elif name and line.startswith("    "):
+                entries[name] = (entries[name] + " " + line.strip()).strip()
+    entries.pop("-h,", None)
+    return entries
 
 
 @pytest.mark.parametrize("tool", ["bench_gui", "bench_listen", "soak"])

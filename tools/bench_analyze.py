@@ -22,9 +22,11 @@ from tools import argument_parser, corpora, count_arg, exit_code_of  # noqa: E40
 
 def main() -> int:
     ap = argument_parser("bench_analyze", __doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--clips", type=count_arg, default=120)
-    ap.add_argument("--model")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+                    help="data directory with the corpora; its RAVDESS clips are analysed (default: %(default)s)")
+    ap.add_argument("--clips", type=count_arg, default=120,
+                    help="RAVDESS clips analysed, spread over the corpus (default: %(default)s)")
+    ap.add_argument("--model", help="TFLite model file (default: the bundled models/ser_int8.tflite)")
     args = ap.parse_args()
     return exit_code_of(lambda: bench(args))  # no RAVDESS clips, an undecodable clip, a bad model
 

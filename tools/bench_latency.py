@@ -41,9 +41,11 @@ def pct(values, q):
 
 def main() -> int:
     ap = argument_parser("bench_latency", __doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--clips", type=count_arg, default=12)
-    ap.add_argument("--model")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+                    help="data directory with the corpora; its RAVDESS clips are replayed (default: %(default)s)")
+    ap.add_argument("--clips", type=count_arg, default=12,
+                    help="RAVDESS clips replayed in real time, spread over the corpus (default: %(default)s)")
+    ap.add_argument("--model", help="TFLite model file (default: the bundled models/ser_int8.tflite)")
     ap.add_argument("--vad-accuracy", action="store_true", help="also score the VAD on every 3rd clip")
     args = ap.parse_args()
     return exit_code_of(lambda: bench(args))  # no RAVDESS clips, an undecodable clip, a bad model

@@ -62,10 +62,14 @@ def measure(path: Path, model, minutes: float, speed: float) -> tuple[float, flo
 
 def main() -> int:
     ap = argument_parser("bench_listen", __doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--minutes", type=positive_number, default=30.0)  # 0 would divide by zero, inf never end
-    ap.add_argument("--speed", type=positive_number, default=20.0)
-    ap.add_argument("--model")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"),
+                    help="data directory with the corpora; up to 40 of its RAVDESS clips make the looped speech "
+                         "(default: %(default)s)")
+    ap.add_argument("--minutes", type=positive_number, default=30.0,  # 0 would divide by zero, inf never end
+                    help="minutes of audio measured, after 2 s of warm-up (default: %(default)g)")
+    ap.add_argument("--speed", type=positive_number, default=20.0,
+                    help="replay speed, times real time (default: %(default)g)")
+    ap.add_argument("--model", help="TFLite model file (default: the bundled models/ser_int8.tflite)")
     args = ap.parse_args()
     try:
         require_benchmark_extra()

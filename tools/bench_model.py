@@ -61,7 +61,8 @@ def bench(model_bytes: bytes, repeats: int = 300, params: FeatureParams | None =
 
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("bench_model", __doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"])
+    parser.add_argument("models", nargs="*", default=["models/ser_int8.tflite", "models/ser_float32.tflite"],
+                        help="TFLite model files to time (default: models/ser_int8.tflite models/ser_float32.tflite)")
     parser.add_argument("--repeats", type=count_arg, default=500, help="timed inferences per model (>= 1)")
     args = parser.parse_args(argv)
     return exit_code_of(lambda: _bench_all(args.models, args.repeats))

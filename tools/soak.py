@@ -374,17 +374,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("soak", __doc__.split("\n\n")[0])
     # Refused with a usage error (exit 2), not a traceback later: 0 speed divides by zero,
     # nan/inf hours or minutes never end, a negative seed is refused by numpy.
-    parser.add_argument("--hours", type=positive_number, default=2.0, help="hours of speech through the paced replay")
-    parser.add_argument("--speed", type=positive_number, default=40.0, help="replay speed (x real time), > 0")
-    parser.add_argument("--program-minutes", type=positive_number, default=12.0, help="length of one looped pass")
+    parser.add_argument("--hours", type=positive_number, default=2.0,
+                        help="hours of speech through the paced replay (default: %(default)g)")
+    parser.add_argument("--speed", type=positive_number, default=40.0,
+                        help="replay speed (x real time), > 0 (default: %(default)g)")
+    parser.add_argument("--program-minutes", type=positive_number, default=12.0,
+                        help="minutes of one looped pass of the program (default: %(default)g)")
     parser.add_argument("--mic-seconds", type=non_negative_number, default=60.0,
-                        help="virtual microphone part (0: skip)")
+                        help="seconds of the virtual microphone part (0: skip; default: %(default)g)")
     parser.add_argument("--short", action="store_true", help="CI size: 0.06 h at 100x, 12 s of mic")
     parser.add_argument("--no-record", action="store_true", help="do not record a session during the replay")
-    parser.add_argument("--data", type=Path, default=default_data_dir())
-    parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
+    parser.add_argument("--data", type=Path, default=default_data_dir(),
+                        help="data directory with the corpora; the program is built from its CREMA-D samples and "
+                             "RAVDESS clips (default: %(default)s, $REALTIME_SER_DATA where set)")
+    parser.add_argument("--model", default=None,
+                        help="TFLite model file (default: the bundled models/ser_int8.tflite)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--seed", type=seed_arg, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0,
+                        help="seed of the clips chosen and their order in the program (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.short:
         args.hours, args.speed, args.program_minutes, args.mic_seconds = 0.06, 100.0, 1.5, 12.0
