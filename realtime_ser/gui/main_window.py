@@ -298,7 +298,8 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.name_recording_action = action("Name this recording…", None, self.ask_recording_title,
                                             "Give the session being recorded a title, e.g. \"P07 baseline\"")
         self.export_action = action("Export timeline…", "Ctrl+E", self.export_dialog,
-                                    "Save the emotion timeline as CSV or JSON", sp.SP_FileDialogDetailedView)
+                                    "Save the emotion timeline as CSV or JSON results, or a PNG picture",
+                                    sp.SP_FileDialogDetailedView)
         self.mark_action = action("Mark moment", "Ctrl+M", lambda: self.add_marker(),
                                   "Mark this moment on the timeline (saved in a recorded session)", MARKER)
         self.mark_note_action = action("Mark with note…", "Ctrl+Shift+M", self.mark_with_note,

@@ -51,6 +51,8 @@ def test_a_narrow_window_shows_every_toolbar_button_as_an_icon_instead_of_hiding
     assert all(narrow[n].toolButtonStyle() == ICON_ONLY for n in narrow if n != "Start")
     assert all(not narrow[n].icon().isNull() for n in narrow), "an icon-only button without an icon"
     assert "Ctrl+M" in narrow["Mark moment"].toolTip()  # the name and key still show on hover
+    assert narrow["Export timeline…"].toolTip() == \
+        "Save the emotion timeline as CSV or JSON results, or a PNG picture (Ctrl+E)"  # what the dialog offers
 
     w.resize(1366, 768)
     qtbot.waitUntil(lambda: not w.toolbar.compact)
