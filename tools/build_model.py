@@ -211,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="models", help="output folder for models and model card")
     parser.add_argument("--cache", default=".cache/features", help="feature cache folder")
     parser.add_argument("--variants", type=count_arg, default=10, help="cached waveform variants per training clip")
-    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs)
-    parser.add_argument("--seed", type=seed_arg, default=1)
+    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs,
+                        help=f"training epochs per network (default: {TrainConfig.epochs})")
+    parser.add_argument("--seed", type=seed_arg, default=1, help="seed of augmentation and training (default: 1)")
     parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes")
     parser.add_argument("--no-eval", action="store_true", help="skip evaluation and model card (development)")
     parser.add_argument("--norm", choices=NORMS, default="global",

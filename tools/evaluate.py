@@ -746,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     """Re-write the model card from models/metrics.json (after editing the card template)."""
     
     parser = argument_parser("evaluate", "Re-write the model card from metrics.json.")
-    parser.add_argument("--out", default="models")
+    parser.add_argument("--out", default="models", help="folder of metrics.json and the card (default: models)")
     args = parser.parse_args(argv)
     from realtime_ser.errors import ConfigError, SerError
     from realtime_ser.jsonfile import read_json

@@ -149,17 +149,19 @@ def tta_scores(model, params, data: dict, holdout: str, variants: int, labels: l
 
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("experiment", __doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--data", default="../shared/data", help="folder of the corpora (default: ../shared/data)")
     parser.add_argument("--name", required=True, help="a name for the log")
-    parser.add_argument("--labels", default=None)
-    parser.add_argument("--cache", default=".cache/features")
-    parser.add_argument("--variants", type=count_arg, default=10)
-    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs)
+    parser.add_argument("--labels", default=None, help="label-set JSON (default: tools/labels/default.json)")
+    parser.add_argument("--cache", default=".cache/features", help="feature cache folder (default: .cache/features)")
+    parser.add_argument("--variants", type=count_arg, default=10,
+                        help="cached waveform variants per training clip (default: 10)")
+    parser.add_argument("--epochs", type=count_arg, default=TrainConfig.epochs,
+                        help=f"training epochs per network (default: {TrainConfig.epochs})")
     parser.add_argument("--seed", type=seed_arg, default=1,
                         help="augmentation seed (another value recomputes every cached feature); "
                              "for another training seed use --config '{\"seed\": 2}'")
-    parser.add_argument("--workers", type=count_arg, default=2)
-    parser.add_argument("--norm", choices=NORMS, default="global")
+    parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes (default: 2)")
+    parser.add_argument("--norm", choices=NORMS, default="global", help="feature normalisation (see build_model)")
     parser.add_argument("--pitch", choices=PITCH, default=PITCH_DEFAULT,
                         help="log-F0 and voicing columns after the MFCCs (see build_model)")
     parser.add_argument("--session-level", action="store_true",
@@ -175,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tta", type=positive_number, nargs="+", default=None, metavar="ALPHA",
                         help="also score with test-time mel-axis warps (e.g. 0.926 1 1.08), probabilities averaged")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
-    parser.add_argument("--log", default="runs/experiments.jsonl")
+    parser.add_argument("--log", default="runs/experiments.jsonl",
+                        help="file the results are appended to (default: runs/experiments.jsonl)")
     args = parser.parse_args(argv)
     if args.norm == "window" and (args.session_level or args.pitch == "session"):
         parser.error("session references (--session-level, --pitch session) need --norm global or channel")

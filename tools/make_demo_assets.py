@@ -65,7 +65,8 @@ def build(clip_dir: Path, seed: int = 4) -> tuple[np.ndarray, list[tuple[str, fl
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("make_demo_assets", __doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="corpus folder holding crema-d-samples/")
-    parser.add_argument("--out", type=Path, default=REPO / "assets" / "demo" / "demo-session.flac")
+    parser.add_argument("--out", type=Path, default=REPO / "assets" / "demo" / "demo-session.flac",
+                        help="the demo file to write (default: assets/demo/demo-session.flac)")
     args = parser.parse_args(argv)
     clip_dir = (args.data or default_data_dir()) / "crema-d-samples"
     from realtime_ser.errors import SerError

@@ -40,7 +40,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("make_screenshot", __doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot.png",
+                        help="the picture to write (default: docs/screenshot.png)")
     parser.add_argument("--size", type=_size, default="1366x768", help="screen and window size, WxH")
     parser.add_argument("--model", default=None, help="model file (default: the bundled one)")
     args = parser.parse_args(argv)
