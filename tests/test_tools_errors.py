@@ -381,3 +381,14 @@ def test_a_tool_without_the_system_programs_it_needs_says_so_first(args, says, t
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and proc.stdout == "", proc
     assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith(says), proc.stderr
+
+
+@pytest.mark.parametrize("tool", ["build_model", "experiment", "evaluate", "make_demo_assets", "make_screenshot"])
+def test_every_option_of_the_other_tools_is_described(tool):
+    """build_model's --epochs and --seed, experiment's --data, --cache and six more, and the --out
+    of evaluate, make_demo_assets and make_screenshot were bare names in their --help."""
+    proc = subprocess.run([sys.executable, "-m", f"tools.{tool}", "--help"], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: python -m tools.{tool}"), proc
+    described = help_entries(proc.stdout)
+    assert described and [name for name, text in described.items() if not text] == [], proc.stdout
