@@ -148,7 +148,8 @@ def test_a_16_bit_recording_is_stored_bit_for_bit(tmp_path, data):
 def test_an_event_before_the_first_audio_is_timed_from_the_recording_start(tmp_path):
     """Record pressed between the pipeline's audio and its events: an event reached the recorder
     before any audio, and was stored in the stream's own times, while the rest of its utterance
-    was stored from the recording's start (start 1.0 beside start -0.5 for one utterance)."""
+    was stored from the recording's start (start 1.0 beside start -0.5 for one utterance).
+    Both are now the recording's first sample: an utterance is cut where the recording begins."""
     rec = SessionRecorder(tmp_path, SR, "mic", None, None)
     folder = rec.start()
     rec.write_event(SpeechEvent("start", 1.0, 1))
@@ -157,7 +158,7 @@ def test_an_event_before_the_first_audio_is_timed_from_the_recording_start(tmp_p
     rec.stop()
     events = Session.open(folder).events
     assert [type(e).__name__ for e in events] == ["SpeechEvent", "EmotionEvent"]
-    assert events[0].time == events[1].start == -0.5
+    assert events[0].time == events[1].start == 0.0
 
 
 def test_write_calls_never_block_and_are_no_ops_outside_a_recording(tmp_path):
@@ -324,3 +325,56 @@ def test_sessions_of_the_same_minute_are_told_apart_by_their_seconds(tmp_path):
     assert errors == []
     shown = {s.folder: s.started_short for s in summaries}
     assert [shown[str(f)] for f in folders] == ["2026-11-24 05:41:33", "2026-11-24 05:41:07", "?"]
+
+
+def test_record_pressed_and_released_mid_utterance_keeps_whole_utterances(tmp_path):
+    """The pipeline listens on while Record is pressed and released. An utterance that began before
+    the recording used to be stored with negative times and no start; one still open at its end
+    with a start and partials but no end or final result, so the session's summary left it out."""
+    from realtime_ser.model.emotion_model import EmotionModel
+    from realtime_ser.pipeline.processor import StreamProcessor
+
+    model = EmotionModel.load()
+    audio = speech(SR)
+    block = 320
+
+    def listen(on_block):
+        processor = StreamProcessor(model)
+        for i in range(0, audio.size, block):
+            on_block(audio[i:i + block], i / SR, processor.feed(audio[i:i + block]))
+
+    live = []
+    listen(lambda _b, _t, events: live.extend(events))
+    spans = [(e.start, e.end) for e in live if e.type == "emotion" and e.final]
+    assert len(spans) >= 3, "the clips gave too few utterances for this test"
+    t_on = (spans[0][0] + spans[0][1]) / 2  # Record pressed in the first utterance ...
+    t_off = spans[-1][0] + 0.8 * (spans[-1][1] - spans[-1][0])  # ... released late in the last
+    rec = SessionRecorder(tmp_path, SR, "mic", model, None)
+    folder = rec.start()
+
+    def record(b, t, events):
+        if t_on <= t < t_off:
+            rec.write_audio(b, t)
+            for event in events:
+                rec.write_event(event)
+
+    listen(record)
+    rec.stop()
+    session = Session.open(folder)
+    utterances: dict[int, list] = {}
+    for event in session.events:
+        if event.type in ("speech", "emotion"):
+            utterances.setdefault(event.utterance_id, []).append(event)
+    assert len(utterances) == len(spans)
+    for uid, events in utterances.items():
+        kinds = [e.kind if e.type == "speech" else ("final" if e.final else "partial") for e in events]
+        assert kinds[0] == "start" and kinds[-2:] == ["end", "final"] and kinds.count("final") == 1, (uid, kinds)
+        times = [t for e in events for t in ((e.time,) if e.type == "speech" else (e.start, e.end))]
+        assert 0.0 <= min(times) and max(times) <= session.duration + 1e-6, (uid, times)
+    first, last = utterances[min(utterances)], utterances[max(utterances)]
+    assert first[0].time == 0.0  # cut at the recording's first sample
+    assert first[-1].top_label == [e for e in live if e.type == "emotion" and e.final][0].top_label
+    assert last[-2].time == pytest.approx(session.duration, abs=1e-6)  # cut at its last sample
+    last_partial = [e for e in last if e.type == "emotion" and not e.final][-1]
+    assert last[-1].probabilities == last_partial.probabilities  # the last estimate shown live
+    assert summarize(folder).utterances == len(spans)

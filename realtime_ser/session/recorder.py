@@ -46,6 +46,7 @@ from realtime_ser.session.format import (
     truncate_to_last_line,
     write_json_atomic,
 )
+from realtime_ser.session.utterance_edges import UtteranceEdges
 
 try:  # advisory lock that dies with the process: how repair tells a live recorder from a killed one
     import fcntl
@@ -64,6 +65,10 @@ def pcm16(audio: np.ndarray) -> np.ndarray:
     """Float samples as 16-bit PCM, the inverse of decoding it (x / 32768): audio that came from
     16 bits is stored bit for bit, so a session replays to the results it recorded."""
     return np.clip(np.rint(np.nan_to_num(audio) * 32768.0), -32768, 32767).astype("<i2")
+
+
+def _json_line(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def _now_iso() -> str:
@@ -171,6 +176,7 @@ class SessionRecorder:
         self._lock_file = None
         self._folder_ino: int | None = None
         self._stop_requested = False
+        self._edges = UtteranceEdges()  # whole utterances at the recording's start and end
 
     # --- public API -------------------------------------------------------------
 
@@ -405,6 +411,8 @@ class SessionRecorder:
             for event in early_events:  # no audio came at all: times as they are
                 self._write_event_line(event)
             self._write_pending_audio(pending)
+            for data in self._edges.close(self.duration):  # an utterance Record was released in
+                self._write_line(_json_line(data))
             self._sync_files()
             self._check_folder()
             self._finish(STATUS_STOPPED if self.error else STATUS_COMPLETE)
@@ -465,10 +473,14 @@ class SessionRecorder:
                     value = data.get(key)
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         data[key] = round(value - origin, 6)
-            line = json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
+            lines = [_json_line(d) for d in self._edges.lines(data)]
         except Exception:  # not a serialisable event: no reason to stop recording over it
             log.warning("session recorder skipped an event it cannot store: %r", event)
             return
+        for line in lines:
+            self._write_line(line)
+
+    def _write_line(self, line: str) -> None:
         self._events_file.write(line.encode("utf-8"))
         self.events_written += 1
 
