@@ -11,11 +11,12 @@ from realtime_ser.cli.common import (
     EXIT_ERROR, load_model, load_settings, named_format, pipeline_config, print_error, print_warning,
     with_option_named, write_output,
 )
-from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs, merge_markers
+from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs
 from realtime_ser.cli.piped import is_piped
 from realtime_ser.cli.render import render_summary, render_timeline
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
+from realtime_ser.pipeline.table import merge_markers
 
 #: With the default ``--jobs 0``, batches smaller than this run in this process.
 SERIAL_BELOW = 8

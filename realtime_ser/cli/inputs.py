@@ -27,22 +27,6 @@ def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> P
     return Path(session.audio_path)
 
 
-def merge_markers(events: list[dict], markers: list[dict]) -> list[dict]:
-    """``events`` (an analysis, in order) with ``markers`` (sorted) put where they happened.
-
-    An event counts at the stream time it was emitted (an emotion result at its
-    utterance's end), as in ``listen --output``; the analysis keeps its own order.
-    """
-    merged: list[dict] = []
-    pending = list(markers)
-    for ev in events:
-        t = ev.get("time", ev.get("end"))
-        while pending and isinstance(t, (int, float)) and pending[0]["time"] < t:
-            merged.append(pending.pop(0))
-        merged.append(ev)
-    return merged + pending
-
-
 def is_session(path: Path) -> bool:
     """A session folder is analysed as one recording (markers, its name), not as loose audio; so is
     one named like a session, so that a missing manifest is its error rather than passed over."""

@@ -6,25 +6,17 @@ import csv
 import io
 import json
 
-from realtime_ser.pipeline.table import csv_header, csv_row
+from realtime_ser.pipeline.table import timeline_csv, timeline_json
 
 
 def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
     """The analysis result as CSV (one row per emotion event or marker), JSON or JSONL."""
-    buf = io.StringIO()
     if fmt == "json":
-        doc = []
-        for i, (name, _, _) in enumerate(items):
-            entry = {"file": name}
-            if i in failed:
-                entry["error"] = failed[i]
-            else:
-                entry["events"] = results.get(i, [])
-            doc.append(entry)
-        json.dump(doc, buf, indent=1)
-        buf.write("\n")
-        return buf.getvalue()
+        return timeline_json([{"file": name, "error": failed[i]} if i in failed
+                              else {"file": name, "events": results.get(i, [])}
+                              for i, (name, _, _) in enumerate(items)])
     if fmt == "jsonl":
+        buf = io.StringIO()
         for i, (name, _, _) in enumerate(items):
             if i in failed:
                 buf.write(json.dumps({"file": name, "type": "error", "message": failed[i]}) + "\n")
@@ -32,15 +24,8 @@ def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
             for ev in results.get(i, []):
                 buf.write(json.dumps({"file": name, **ev}) + "\n")
         return buf.getvalue()
-    labels = _model_labels(results)
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(csv_header(labels))
-    for i, (name, _, _) in enumerate(items):
-        for ev in results.get(i, []):
-            row = csv_row(name, ev, labels)
-            if row is not None:
-                writer.writerow(row)
-    return buf.getvalue()
+    timelines = [(name, results.get(i, [])) for i, (name, _, _) in enumerate(items)]
+    return timeline_csv(timelines, _model_labels(results))
 
 
 def _model_labels(results: dict) -> list[str]:

@@ -10,9 +10,6 @@ replay seeking backwards (which recomputes the results) keeps them.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -22,7 +19,7 @@ from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.events import UNCERTAIN, EmotionEvent, MarkerEvent, SpeechEvent
 from realtime_ser.pipeline.smoothing import percent_shown, relabel
-from realtime_ser.pipeline.table import csv_header, csv_row
+from realtime_ser.pipeline.table import merge_markers, timeline_csv, timeline_json
 from realtime_ser.pipeline.summary import format_time
 
 
@@ -257,29 +254,25 @@ EXPORT_FORMATS = ("csv", "json")
 
 def export_timeline(events: list[EmotionEvent], labels: list[str], path: str | os.PathLike,
                     markers: list[MarkerEvent] = (), source: str = "") -> Path:
-    """Write final emotion results and the user's markers as CSV or JSON (by file extension).
+    """Write final emotion results and the user's markers as CSV or JSON (by file extension),
+    as ``realtime-ser analyze`` writes them (``file`` is ``source``, the input's name).
 
-    CSV: the columns ``realtime-ser analyze`` writes (``file`` is ``source``, the input's name),
-    one row per utterance and one per marker (label ``marker``, its time as start and end, its
-    text in the last column, ``note``), in time order, so a spreadsheet shows each marked moment
-    among the results around it.
+    CSV: one row per utterance and one per marker (label ``marker``, its time as start and end,
+    its text in the last column, ``note``). JSON: ``[{"file": source, "events": [...]}]``, the
+    results and markers as ``to_dict()`` gives them. Both in time order, a marker before the
+    result of an utterance that ended after it, so a spreadsheet shows each marked moment among
+    the results around it.
     """
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise SerError(f"{p}: unknown export format (use .csv, .json or .png)")
+    timeline = merge_markers([e.to_dict() for e in events],
+                             [m.to_dict() for m in sorted(markers, key=lambda m: m.time)])
     if fmt == "json":
-        text = json.dumps({"labels": labels, "utterances": [e.to_dict() for e in events],
-                           "markers": [m.to_dict() for m in markers]}, indent=2)
+        text = timeline_json([{"file": source, "events": timeline}])
     else:
-        rows = [(e.start, 0, csv_row(source, e.to_dict(), labels)) for e in events]
-        rows += [(m.time, 1, csv_row(source, m.to_dict(), labels)) for m in markers]
-        rows.sort(key=lambda row: row[:2])  # time order; stable, a marker after an utterance starting with it
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(csv_header(labels))
-        w.writerows(row for *_, row in rows)
-        text = buf.getvalue()
+        text = timeline_csv([(source, timeline)], labels)
     try:
         write_text_atomic(p, text)  # an export over an earlier one never leaves half a file
     except OSError as exc:

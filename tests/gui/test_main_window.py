@@ -242,8 +242,16 @@ def test_export_csv_and_json(make_window, qtbot, tmp_path, model):
     assert [r[2:] for r in csv.reader(analyzed.stdout.splitlines()[1:])] == \
         [r[2:] for r in csv.reader((tmp_path / "t.csv").read_text().splitlines()[1:])]
     data = json.loads(w.export_to(tmp_path / "t.json").read_text())
-    assert data["labels"] == list(model.labels)
-    assert [EmotionEvent.from_dict(d) for d in data["utterances"]] == finals
+    assert [entry["file"] for entry in data] == ["demo-session.flac"]
+    assert [EmotionEvent.from_dict(d) for d in data[0]["events"]] == finals
+    assert list(finals[0].probabilities) == list(model.labels)
+    # the JSON analyze writes, less the speech start/end events the timeline does not keep
+    analyzed = json.loads(run_cli("analyze", str(DEMO), "--format", "json").stdout)
+
+    def results(events):  # latency is a measurement of each run
+        return [{k: v for k, v in e.items() if k != "latency_ms"} for e in events if e["type"] != "speech"]
+
+    assert results(data[0]["events"]) == results(analyzed[0]["events"])
     with pytest.raises(SerError, match="unknown export format"):
         w.export_to(tmp_path / "t.xlsx")
 

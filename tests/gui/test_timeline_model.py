@@ -123,10 +123,14 @@ def test_export_puts_markers_among_the_utterances(tmp_path):
     markers = [MarkerEvent(1, 3.0, 'says "no", then {laughs}'), MarkerEvent(2, 4.0)]
     rows = list(csv.DictReader(export_timeline(finals, LABELS, tmp_path / "t.csv", markers).open()))
     assert [(r["label"], r["utterance_id"], r["note"]) for r in rows] == [
-        ("sad", "1", ""), ("marker", "", 'says "no", then {laughs}'), ("happy", "2", ""), ("marker", "", "")]
+        ("sad", "1", ""), ("marker", "", 'says "no", then {laughs}'), ("marker", "", ""), ("happy", "2", "")]
     assert rows[1]["start"] == rows[1]["end"] == "3.000" and rows[1]["p_sad"] == ""
     data = json.loads(export_timeline(finals, LABELS, tmp_path / "t.json", markers).read_text())
-    assert [MarkerEvent(**{k: v for k, v in d.items() if k != "type"}) for d in data["markers"]] == markers
+    # as analyze writes it: a result counts at its utterance's end, so marker 2 (4.0 s) comes before
+    # the utterance of 4.0-5.0 s, in CSV and JSON alike
+    assert [d["type"] for d in data[0]["events"]] == ["emotion", "marker", "marker", "emotion"]
+    assert [MarkerEvent(**{k: v for k, v in d.items() if k != "type"})
+            for d in data[0]["events"] if d["type"] == "marker"] == markers
     assert describe_marker(markers[0]) == 'Marker 1 at 0:03.0: says "no", then {laughs}'
     assert describe_marker(markers[1]) == "Marker 2 at 0:04.0"
 
