@@ -107,3 +107,16 @@ def test_card_and_bench_model_give_the_shipped_files_sizes_in_kib_with_their_byt
     command = [sys.executable, "-m", "tools.bench_model", str(MODELS / "ser_int8.tflite"), "--repeats", "1"]
     proc = subprocess.run(command, cwd=MODELS.parent, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and f"ser_int8.tflite: {said}, inference" in proc.stdout, proc.stderr
+
+
+def test_every_file_the_card_links_to_is_there():
+    """The design log moved out of the card into DESIGN_LOG.md; the card's links and pictures must resolve."""
+    import re
+
+    card = (MODELS / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#\s]+)\)", card)
+    assert "DESIGN_LOG.md" in targets and "confusion_pooled.png" in targets
+    missing = [t for t in targets if "://" not in t and not (MODELS / t).is_file()]
+    assert not missing, f"the model card links to files that are not in models/: {missing}"
+    log = (MODELS / "DESIGN_LOG.md").read_text()
+    assert "[README.md](README.md)" in log and "## The final fit again (model 1.5.1)" in log

@@ -41,9 +41,9 @@ MODEL_VERSION = "1.5.1"
 NORMS = ("window", "global", "channel")
 PITCH = ("off", "absolute", "relative", "session")
 #: The recipe's pitch columns: none. Relative pitch gained on the validation speakers but lost on a
-#: new recording set-up once refitted (model card's design log), so it stays an option.
+#: new recording set-up once refitted (models/DESIGN_LOG.md), so it stays an option.
 PITCH_DEFAULT = "off"
-#: The recipe's log-mel floor (dB under the loudest frame; model 1.5.0 on, see the model card's design log).
+#: The recipe's log-mel floor (dB under the loudest frame; model 1.5.0 on, see models/DESIGN_LOG.md).
 FLOOR_DB = 40.0
 #: Cepstra per frame (each with a delta and a delta-delta).
 N_MFCC = 20
