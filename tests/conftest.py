@@ -151,3 +151,20 @@ def pulse():
                 os.environ[k] = v
         reinit_portaudio()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def hung_pulse(tmp_path):
+    """A private PulseAudio daemon that is stopped (SIGSTOP), as a wedged server is: it accepts
+    connections and never answers. Resumed and ended afterwards."""
+    import signal
+
+    server = PulseServer(tmp_path / "hung-pulse")
+    server.start()
+    pid = server.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield server
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        server.stop()

@@ -127,3 +127,16 @@ def test_an_unplugged_server_input_is_reported_not_silently_replaced(pulse):
                             "trying to reconnect"], messages
     assert len(messages) == 2 and messages[1].startswith("audio device reconnected: "), messages
     assert "Interview-Mics" not in messages[1] and src.info.spec != "pulse:interview"
+
+
+def test_a_hung_audio_server_is_a_one_line_error_not_a_hang(hung_pulse):
+    """A wedged PulseAudio/PipeWire accepts connections and never answers. PortAudio's initialisation
+    (ALSA's pulse plugin) then waited for ever: ``devices`` and ``listen`` hung without a word."""
+    for args in (("devices",), ("listen", "--duration", "1")):
+        result = run_cli(*args, env=hung_pulse.env, timeout=90)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "realtime-ser: error: the sound system did not answer within 10 s: the audio server (PulseAudio or "
+            "PipeWire) seems hung; restart it (`systemctl --user restart pipewire pipewire-pulse`, or "
+            "`pulseaudio -k`) and try again"], args

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from realtime_ser.audio.deadline import NoAnswer, call_with_deadline, still_blocked
 from realtime_ser.audio.pulse_sources import list_pulse_inputs, server_answers
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -28,15 +29,56 @@ from realtime_ser.audio.system_audio import (
 from realtime_ser.errors import DeviceError
 
 
+#: How long PortAudio may take to list the devices (it asks the audio server) before it counts as hung.
+PORTAUDIO_DEADLINE_S = 10.0
+_PORTAUDIO = "portaudio"  # the deadline key of every PortAudio (re)initialisation
+
+
+def _no_answer() -> DeviceError:
+    return DeviceError(
+        f"the sound system did not answer within {PORTAUDIO_DEADLINE_S:.0f} s: the audio server (PulseAudio or "
+        "PipeWire) seems hung; restart it (`systemctl --user restart pipewire pipewire-pulse`, or "
+        "`pulseaudio -k`) and try again"
+    )
+
+
+def _import_sounddevice():
+    import sounddevice  # initialises PortAudio, which enumerates every device
+
+    return sounddevice
+
+
 def load_sounddevice():
-    """Import sounddevice, turning a missing PortAudio into a DeviceError."""
+    """Import sounddevice, turning a missing PortAudio, or an audio server that does not answer
+    (a hung PulseAudio/PipeWire blocks PortAudio's initialisation for ever), into a DeviceError."""
+    if still_blocked(_PORTAUDIO):
+        raise _no_answer()
     try:
-        import sounddevice as sd
+        return call_with_deadline(_import_sounddevice, PORTAUDIO_DEADLINE_S, _PORTAUDIO)
+    except NoAnswer:
+        raise _no_answer() from None
     except OSError as exc:
         raise DeviceError(
             f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
         ) from None
-    return sd
+
+
+def rescan_devices() -> None:
+    """Make PortAudio enumerate devices again, so hot-plugged ones appear (PortAudio lists them
+    once, when it is initialised; sounddevice's terminate/initialize pair is the documented way
+    to refresh). Only call this while no stream is open. Raises DeviceError."""
+    sd = load_sounddevice()
+
+    def reinitialise() -> None:
+        sd._terminate()
+        sd._initialize()
+
+    try:
+        call_with_deadline(reinitialise, PORTAUDIO_DEADLINE_S, _PORTAUDIO)
+    except NoAnswer:
+        raise _no_answer() from None
+    except sd.PortAudioError as exc:
+        raise DeviceError(f"cannot list audio devices ({exc})") from None
 
 
 @dataclass(frozen=True)

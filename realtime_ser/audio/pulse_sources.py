@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from realtime_ser.audio.deadline import call_with_deadline
+
 CLIENT_NAME = "realtime-ser"
 
 
@@ -22,19 +24,27 @@ class PulseInput:
     is_monitor: bool  # what an output plays, not a microphone
 
 
+#: How long the server may take to answer one question before it counts as hung (it usually takes 2 ms).
+SERVER_DEADLINE_S = 5.0
+
+
 def _ask(query):
     """``query(pulse)`` on a fresh connection to the server, or None where none answers (none
-    running, no libpulse: not Linux, or a minimal system), so callers can tell "none" from
-    "cannot know". A connection costs about 2 ms. (pulsectl's connect timeout is not used: it
-    always waits for its full length.)"""
+    running, a hung one, no libpulse: not Linux, or a minimal system), so callers can tell "none"
+    from "cannot know". A connection costs about 2 ms. (pulsectl's connect timeout is not used: it
+    always waits for its full length; a stopped server would block the connection for ever.)"""
     try:
         import pulsectl
     except (ImportError, OSError):  # OSError: pulsectl is there but libpulse is not
         return None
-    try:
+
+    def ask():
         with pulsectl.Pulse(CLIENT_NAME) as pulse:
             return query(pulse)
-    except Exception:  # noqa: BLE001 - pulsectl.PulseError and whatever a half-working server raises
+
+    try:
+        return call_with_deadline(ask, SERVER_DEADLINE_S, "pulse-server")
+    except Exception:  # noqa: BLE001 - NoAnswer, pulsectl.PulseError and whatever a half-working server raises
         return None
 
 

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import soxr
 
-from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, resolve_device
+from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, rescan_devices, resolve_device
 from realtime_ser.audio.io import mono_from_array
 from realtime_ser.audio.pulse_sources import default_output, has_source
 from realtime_ser.audio.ringbuffer import RingBuffer
@@ -338,11 +338,9 @@ class MicrophoneSource(AudioSource):
         if now < self._next_retry:
             return
         self._next_retry = now + self.reconnect_interval
-        sd = load_sounddevice()
         try:  # re-enumerate: PortAudio only sees devices present at initialisation
-            sd._terminate()
-            sd._initialize()
-        except Exception:
+            rescan_devices()
+        except DeviceError:  # a hung audio server too: tried again after the next interval
             return
         previous = self.info.spec if self.info else None
         # What is played never falls back to the microphone: that would analyse the wrong voice.

@@ -44,16 +44,3 @@ def channel_choices(choice: InputChoice) -> list[tuple[str, int | None]]:
         else:  # a sound card's first input is what opening it gives anyway: no "(channel 1)" for every stereo mic
             items.append((f"Input {n}{side}", n if n > 1 else None))
     return items
-
-
-def rescan_audio_devices() -> None:
-    """Make PortAudio enumerate devices again, so hot-plugged ones appear.
-
-    PortAudio lists devices once when it is initialised; sounddevice's
-    terminate/initialize pair is the documented way to refresh.  Only call this
-    while no stream is open.
-    """
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()

@@ -49,7 +49,7 @@ from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold
 from realtime_ser.gui.error_reporting import internal_error_html
 from realtime_ser.gui.file_drop import dropped_recording
 from realtime_ser.gui.icons import MARKER
-from realtime_ser.gui.input_devices import InputChoice, default_list_inputs, rescan_audio_devices
+from realtime_ser.gui.input_devices import InputChoice, default_list_inputs
 from realtime_ser.gui.now_panel import NowPanel
 from realtime_ser.gui.playback import clip_playing, stop_clip
 from realtime_ser.gui.preferences import PreferencesDialog, applied_when
@@ -330,7 +330,12 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         streams_open = ((self.engine.running and self.mode == "microphone") or self.engine.player is not None
                         or clip_playing())
         if self._list_inputs is default_list_inputs and not streams_open:
-            rescan_audio_devices()
+            from realtime_ser.audio.devices import rescan_devices
+
+            try:
+                rescan_devices()
+            except SerError:
+                pass  # listing fails the same way just below, where the picker says so
         return self._list_inputs()
 
     def _build_toolbar(self, list_inputs) -> None:
@@ -487,6 +492,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
 
     def no_microphone(self, reason: str, demo_instead: bool = True) -> None:
         """Say so without blocking, and show something real: the bundled demo session."""
+        log.warning("no microphone: %s", reason)  # the log file goes with bug reports
         text = f"<b>No microphone available:</b> {html.escape(reason.rstrip('.'))}."
         actions = [("Retry microphone", lambda: self.start_microphone())]
         if demo_instead and self.demo_path is not None and self.demo_path.exists():

@@ -7,8 +7,8 @@ import sys
 from .conftest import CLIPS, REPO
 
 
-def run_main(*args, tmp_path, timeout=120):
-    env = dict(os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen",
+def run_main(*args, tmp_path, timeout=120, env=None):
+    env = dict(env or os.environ, REALTIME_SER_CONFIG_DIR=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen",
                REALTIME_SER_LOG_DIR=str(tmp_path / "log"))
     return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
@@ -62,6 +62,16 @@ def test_missing_microphone_runs_the_demo_and_quits_cleanly(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr
     assert (tmp_path / "config" / "gui.ini").is_file()  # settings were saved on quit
+
+
+def test_a_hung_audio_server_gives_the_demo_not_a_frozen_window(tmp_path, hung_pulse):
+    """A wedged PulseAudio/PipeWire never answers: the window never came up (PortAudio's start
+    waited for ever). Now the microphone fails in one line after 10 s and the demo plays."""
+    proc = run_main("--quit-after", "3", tmp_path=tmp_path, env=hung_pulse.env, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    log = (tmp_path / "log" / "realtime-ser.log").read_text()
+    assert "no microphone: the sound system did not answer within 10 s" in log
 
 
 def test_replay_option_runs_a_file(tmp_path):
