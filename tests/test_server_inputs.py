@@ -140,3 +140,45 @@ def test_a_hung_audio_server_is_a_one_line_error_not_a_hang(hung_pulse):
             "realtime-ser: error: the sound system did not answer within 10 s: the audio server (PulseAudio or "
             "PipeWire) seems hung; restart it (`systemctl --user restart pipewire pipewire-pulse`, or "
             "`pulseaudio -k`) and try again"], args
+
+
+HANGS_AFTER_START = """
+import sys
+from realtime_ser.audio.devices import load_sounddevice
+from realtime_ser.audio.sources import MicrophoneSource
+from realtime_ser.errors import DeviceError
+load_sounddevice()  # PortAudio starts while the server answers
+print("ready", flush=True)
+sys.stdin.readline()  # the server is stopped here
+try:
+    MicrophoneSource(device="pulse").start()
+except DeviceError as exc:
+    print("error:", exc, flush=True)
+"""
+
+
+def test_opening_an_input_after_the_server_hung_is_a_one_line_error(tmp_path):
+    """The server hung while the program ran (PortAudio started fine): opening the input, which the
+    app does on its window's thread, waited 35 s in ALSA's pulse plugin (a frozen window), then
+    failed with PortAudio's "Illegal combination of I/O devices"."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import PulseServer
+
+    server = PulseServer(tmp_path / "pulse")
+    server.start()
+    pid = server.pid
+    proc = subprocess.Popen([sys.executable, "-c", HANGS_AFTER_START], env=cli_env(**server.env), text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        os.kill(pid, signal.SIGSTOP)
+        out, err = proc.communicate("\n", timeout=60)
+    finally:
+        proc.kill()
+        os.kill(pid, signal.SIGCONT)
+        server.stop()
+    assert out.startswith("error: the sound system did not answer within 10 s"), (out, err)

@@ -9,9 +9,11 @@ that PortAudio is missing.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
-from realtime_ser.audio.deadline import NoAnswer, call_with_deadline, still_blocked
+from realtime_ser.audio.deadline import NoAnswer, call_with_deadline
 from realtime_ser.audio.pulse_sources import list_pulse_inputs, server_answers
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -29,17 +31,29 @@ from realtime_ser.audio.system_audio import (
 from realtime_ser.errors import DeviceError
 
 
-#: How long PortAudio may take to list the devices (it asks the audio server) before it counts as hung.
+T = TypeVar("T")
+
+#: How long a PortAudio call that waits on the audio server (listing the devices, opening a stream)
+#: may take before the server counts as hung.
 PORTAUDIO_DEADLINE_S = 10.0
-_PORTAUDIO = "portaudio"  # the deadline key of every PortAudio (re)initialisation
+PORTAUDIO_KEY = "portaudio"  # the deadline key of every PortAudio call that waits on the server
 
 
-def _no_answer() -> DeviceError:
+def audio_server_hung() -> DeviceError:
     return DeviceError(
         f"the sound system did not answer within {PORTAUDIO_DEADLINE_S:.0f} s: the audio server (PulseAudio or "
         "PipeWire) seems hung; restart it (`systemctl --user restart pipewire pipewire-pulse`, or "
         "`pulseaudio -k`) and try again"
     )
+
+
+def ask_portaudio(fn: Callable[[], T]) -> T:
+    """``fn()``, a PortAudio call that waits on the audio server, within the deadline; DeviceError
+    (one line, what to do) when it does not return: a hung server must not hang the program."""
+    try:
+        return call_with_deadline(fn, PORTAUDIO_DEADLINE_S, PORTAUDIO_KEY)
+    except NoAnswer:
+        raise audio_server_hung() from None
 
 
 def _import_sounddevice():
@@ -51,16 +65,38 @@ def _import_sounddevice():
 def load_sounddevice():
     """Import sounddevice, turning a missing PortAudio, or an audio server that does not answer
     (a hung PulseAudio/PipeWire blocks PortAudio's initialisation for ever), into a DeviceError."""
-    if still_blocked(_PORTAUDIO):
-        raise _no_answer()
     try:
-        return call_with_deadline(_import_sounddevice, PORTAUDIO_DEADLINE_S, _PORTAUDIO)
-    except NoAnswer:
-        raise _no_answer() from None
+        return ask_portaudio(_import_sounddevice)
     except OSError as exc:
         raise DeviceError(
             f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
         ) from None
+
+
+def open_stream(make: Callable[[], T]) -> T:
+    """``make()``, which opens and starts a PortAudio stream, within the deadline (a hung audio server
+    never answers the ALSA pulse plugin, and the GUI must not hang with it). A stream that opens after
+    the caller gave up is closed: nobody would read it. Raises DeviceError, or what ``make`` raises."""
+    lock = threading.Lock()
+    state: dict[str, object] = {}
+
+    def run() -> T:
+        stream = make()
+        with lock:
+            if state.get("given_up"):
+                stream.close()
+            state["stream"] = stream
+        return stream
+
+    try:
+        return call_with_deadline(run, PORTAUDIO_DEADLINE_S, PORTAUDIO_KEY)
+    except NoAnswer:
+        with lock:
+            state["given_up"] = True
+            late = state.get("stream")
+        if late is not None:  # opened between the deadline and now
+            late.close()
+        raise audio_server_hung() from None
 
 
 def rescan_devices() -> None:
@@ -74,9 +110,7 @@ def rescan_devices() -> None:
         sd._initialize()
 
     try:
-        call_with_deadline(reinitialise, PORTAUDIO_DEADLINE_S, _PORTAUDIO)
-    except NoAnswer:
-        raise _no_answer() from None
+        ask_portaudio(reinitialise)
     except sd.PortAudioError as exc:
         raise DeviceError(f"cannot list audio devices ({exc})") from None
 

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import soxr
 
-from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, rescan_devices, resolve_device
+from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, open_stream, rescan_devices, resolve_device
 from realtime_ser.audio.io import mono_from_array
 from realtime_ser.audio.pulse_sources import default_output, has_source
 from realtime_ser.audio.ringbuffer import RingBuffer
@@ -197,7 +197,7 @@ class MicrophoneSource(AudioSource):
             ring.write(indata[:, column])
             self._last_callback = time.monotonic()
 
-        try:
+        def start_stream():
             with pulse_source(info.pulse_source):
                 stream = sd.InputStream(
                     device=info.index,
@@ -208,6 +208,10 @@ class MicrophoneSource(AudioSource):
                     callback=callback,
                 )
                 stream.start()
+            return stream
+
+        try:
+            stream = open_stream(start_stream)
         except (sd.PortAudioError, ValueError) as exc:
             if info.pulse_source is not None:
                 raise DeviceError(f"cannot record {info.name} (PulseAudio/PipeWire source {info.pulse_source!r}: "

@@ -12,7 +12,8 @@ import sys
 
 import numpy as np
 
-from realtime_ser.audio.devices import load_sounddevice  # sounddevice, or a DeviceError when PortAudio is missing
+# sounddevice, or a DeviceError when PortAudio is missing or the audio server does not answer
+from realtime_ser.audio.devices import ask_portaudio, load_sounddevice, open_stream
 from realtime_ser.audio.ringbuffer import RingBuffer
 from realtime_ser.errors import DeviceError
 
@@ -30,10 +31,15 @@ class Player:
 
     def start(self) -> None:
         sd = load_sounddevice()
+
+        def start_stream():
+            stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32",
+                                     callback=self._callback, blocksize=0, latency="low")
+            stream.start()
+            return stream
+
         try:
-            self.stream = sd.OutputStream(samplerate=self.sample_rate, channels=1, dtype="float32",
-                                          callback=self._callback, blocksize=0, latency="low")
-            self.stream.start()
+            self.stream = open_stream(start_stream)
         except (sd.PortAudioError, ValueError) as exc:
             self.stream = None
             raise DeviceError(f"audio output: cannot play the replay ({str(exc).splitlines()[0]})") from None
@@ -51,8 +57,8 @@ class Player:
 def play_clip(audio: np.ndarray, sample_rate: int) -> None:
     """Play ``audio`` once on the default output without blocking (a new clip replaces one still playing)."""
     sd = load_sounddevice()
-    try:
-        sd.play(np.asarray(audio, dtype=np.float32), sample_rate)
+    try:  # a hung audio server: an error after the deadline, not a frozen window
+        ask_portaudio(lambda: sd.play(np.asarray(audio, dtype=np.float32), sample_rate))
     except (sd.PortAudioError, ValueError) as exc:
         raise DeviceError(f"audio output: cannot play the utterance ({str(exc).splitlines()[0]})") from None
 
