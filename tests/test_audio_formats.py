@@ -222,3 +222,30 @@ def test_a_video_replays_like_a_microphone(recordings, tmp_path):
     finals = [e for e in events if e["type"] == "emotion" and e["final"]]
     assert len(finals) == 6
     assert "audio: 24.8 s" in proc.stderr  # the summary, after the events
+
+
+def test_a_float_file_of_nan_is_damaged_not_silent(demo, tmp_path):
+    """Every sample NaN was reported "no speech found: the audio is silent". A few NaN samples are
+    read as silence, and no longer blank the resampler's whole filter length around them."""
+    import soundfile as sf
+
+    from realtime_ser.audio.io import resample
+
+    sf.write(tmp_path / "all-nan.wav", np.full(32000, np.nan, np.float32), SR, subtype="FLOAT")
+    result = run_cli("analyze", str(tmp_path / "all-nan.wav"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"realtime-ser: error: {tmp_path / 'all-nan.wav'}: damaged audio: every sample is NaN or infinite; "
+        "nothing written"]
+    speech = demo[: SR * 8].copy()
+    speech[40000:40003] = [np.nan, np.inf, -np.inf]
+    sf.write(tmp_path / "some-nan.wav", speech, SR, subtype="FLOAT")
+    decoded = load_audio(tmp_path / "some-nan.wav", SR)
+    assert np.isfinite(decoded).all() and (decoded[40000:40003] == 0).all()
+    assert np.array_equal(decoded[:40000], demo[:40000]) and np.array_equal(decoded[40003:], demo[40003:SR * 8])
+    at_44k = resample(demo[: SR * 8], SR, 44100)
+    sf.write(tmp_path / "clean-44k.wav", at_44k, 44100, subtype="FLOAT")
+    at_44k[110250] = np.nan  # one bad sample, in a file resampled on reading
+    sf.write(tmp_path / "one-nan-44k.wav", at_44k, 44100, subtype="FLOAT")
+    differ = np.abs(load_audio(tmp_path / "one-nan-44k.wav", SR) - load_audio(tmp_path / "clean-44k.wav", SR)) > 1e-3
+    assert 0 < np.count_nonzero(differ) < 40  # a few samples around it, not a blanked stretch

@@ -175,6 +175,7 @@ def iter_audio_blocks(
             else soxr.ResampleStream(f.samplerate, sample_rate, 1, dtype="float32", quality="HQ")
         )
         produced = 0
+        any_valid = False  # a float file of nothing but NaN is damaged, not silent
         while True:
             try:
                 block = f.read(frames_per_block, dtype="float32", always_2d=True)
@@ -182,10 +183,14 @@ def iter_audio_blocks(
                 raise AudioFileError(f"{path}: corrupt or truncated audio ({str(exc).splitlines()[0]})") from None
             last = len(block) < frames_per_block
             mono = to_mono(block, channel)
+            finite = np.isfinite(mono)
+            if finite.all():
+                any_valid = any_valid or mono.size > 0
+            else:  # before resampling, which would spread one NaN over its whole filter
+                any_valid = any_valid or bool(finite.any())
+                mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
-            if not np.all(np.isfinite(mono)):
-                mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
             if mono.size:
                 produced += mono.size
                 yield mono
@@ -193,6 +198,8 @@ def iter_audio_blocks(
                 break
         if produced == 0 and start_seconds <= 0:
             raise AudioFileError(f"{path}: contains no audio samples")
+        if not any_valid and start_seconds <= 0:
+            raise AudioFileError(f"{path}: damaged audio: every sample is NaN or infinite")
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int, channel: int | None = None) -> np.ndarray:
@@ -257,6 +264,8 @@ def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None
     elif a.dtype.kind == "i":
         a = a.astype(np.float64) / -float(np.iinfo(a.dtype).min)
     mono = to_mono(a, channel)
+    if not np.isfinite(mono).any():
+        raise AudioFileError(f"{name}: damaged audio: every sample is NaN or infinite")
     mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
     return resample(mono, int(sample_rate), to_rate)
 
