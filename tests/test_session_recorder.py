@@ -378,3 +378,20 @@ def test_record_pressed_and_released_mid_utterance_keeps_whole_utterances(tmp_pa
     last_partial = [e for e in last if e.type == "emotion" and not e.final][-1]
     assert last[-1].probabilities == last_partial.probabilities  # the last estimate shown live
     assert summarize(folder).utterances == len(spans)
+
+
+def test_an_utterance_ending_just_after_record_was_pressed_gets_its_start(tmp_path):
+    """Its first event in the recording is its end (no partial came between): a start at 0 goes first."""
+    rec = SessionRecorder(tmp_path, SR, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(speech(SR)[:SR], 10.0)  # the recording starts at stream time 10
+    for event in _events_for(4, 8.0, 10.4)[2:]:  # the end at 10.4 s, then the final result
+        rec.write_event(event)
+    for event in _events_for(5, 10.6, 10.9):  # and one recorded whole
+        rec.write_event(event)
+    rec.stop()
+    events = Session.open(folder).events
+    assert [(e.type, e.kind if e.type == "speech" else e.final, e.utterance_id) for e in events] == [
+        ("speech", "start", 4), ("speech", "end", 4), ("emotion", True, 4),
+        ("speech", "start", 5), ("emotion", False, 5), ("speech", "end", 5), ("emotion", True, 5)]
+    assert events[0].time == events[2].start == 0.0 and events[1].time == pytest.approx(0.4)

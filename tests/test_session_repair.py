@@ -154,7 +154,11 @@ def test_repair_drops_half_written_sample_and_line(tmp_path):
     assert report.repaired and "fixed the audio header" in report.summary()
     session = Session.open(folder)
     assert session.status == "recovered" and session.warnings == []
-    assert len(session.events) == 1 and abs(session.duration - 3.0) < 1e-9
+    assert abs(session.duration - 3.0) < 1e-9
+    # the utterance the cut interrupted ends where the audio does, as a stopped recording ends it
+    assert [(e.kind, e.time, e.utterance_id) for e in session.events] == [("start", 0.5, 0), ("end", 3.0, 0)]
+    assert "ended 1 utterance(s) the interruption cut off at 3.0 s" in report.summary()
+    assert session.manifest["events_count"] == 2
     stored, _ = sf.read(session.audio_path, dtype="int16")
     np.testing.assert_array_equal(stored, pcm16(speech(SR)[: 3 * SR]))
     assert (folder / "events.jsonl").read_bytes().endswith(b"}\n")

@@ -13,7 +13,8 @@ so the log always reads start, partials, end, final for every utterance it menti
   ``end`` there and, as its final result, the last estimate the live view showed for it (its
   latest partial; none if it was too short to have one).
 
-Pure bookkeeping on dicts, no I/O: the recorder's writer thread is its only user.
+Pure bookkeeping on dicts, no I/O: the recorder's writer thread uses it as it writes, and repair
+(:mod:`realtime_ser.session.repair`) on the log a killed recorder left.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 class UtteranceEdges:
     def __init__(self) -> None:
         self._open: dict[int, dict | None] = {}  # utterance id -> its latest partial result (or None)
+        self._started: dict[int, float] = {}  # utterance id -> its start time, while open
         self._closed: set[int] = set()
 
     def lines(self, data: dict) -> list[dict]:
@@ -31,19 +33,26 @@ class UtteranceEdges:
         uid = data.get("utterance_id")
         if kind not in ("speech", "emotion") or not isinstance(uid, int) or isinstance(uid, bool):
             return [data]
+        began_before = False
         for key in ("time", "start", "end"):
             value = data.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 data[key] = 0.0
+                began_before = True
         out = []
         if kind == "speech" and data.get("kind") == "start":
             self._open[uid] = None
+            self._started[uid] = data.get("time", 0.0)
             self._closed.discard(uid)
-        elif uid not in self._open and uid not in self._closed:  # began before the recording
+        elif uid not in self._open and uid not in self._closed and (began_before or kind == "speech"):
+            # an utterance that began before the recording: its times reach back before it, or its end
+            # comes with no start (the pipeline always sends the start first)
             out.append({"kind": "start", "time": 0.0, "utterance_id": uid, "type": "speech"})
             self._open[uid] = None
+            self._started[uid] = 0.0
         if data.get("kind") == "end" or data.get("final"):  # the pipeline sends the end first
             self._open.pop(uid, None)
+            self._started.pop(uid, None)
             self._closed.add(uid)
         elif kind == "emotion" and uid in self._open and not data.get("final"):
             self._open[uid] = data
@@ -51,12 +60,15 @@ class UtteranceEdges:
         return out
 
     def close(self, end_time: float) -> list[dict]:
-        """Lines ending the utterances still open when the recording ends at ``end_time`` s."""
+        """Lines ending the utterances still open when the recording ends at ``end_time`` s (never
+        before an utterance's own start: a killed recorder's log can run ahead of its audio)."""
         out = []
         for uid, partial in self._open.items():
-            out.append({"kind": "end", "time": round(end_time, 6), "utterance_id": uid, "type": "speech"})
+            end = round(max(end_time, self._started.get(uid, 0.0), partial["start"] if partial else 0.0), 6)
+            out.append({"kind": "end", "time": end, "utterance_id": uid, "type": "speech"})
             if partial is not None:
-                out.append(dict(partial, end=round(max(end_time, partial["start"]), 6), final=True))
+                out.append(dict(partial, end=end, final=True))
             self._closed.add(uid)
         self._open.clear()
+        self._started.clear()
         return out
