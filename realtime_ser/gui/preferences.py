@@ -95,6 +95,10 @@ class PreferencesDialog(QDialog):
         self.max_utterance = _spin("max_utterance_s", config.max_utterance_s, 1.0, 0, " s")
         self.max_utterance.setToolTip("Longer speech is cut into several utterances")
         form.addRow("Longest utterance", self.max_utterance)
+        # setting -> (its box, box units per setting unit, what the box first showed)
+        self._boxes = {name: (box, scale, box.value()) for name, box, scale in (
+            ("confidence_threshold", self.confidence, 100), ("smoothing", self.smoothing, 1),
+            ("partial_interval_s", self.partial_interval, 1), ("max_utterance_s", self.max_utterance, 1))}
         self.session_dir = QLineEdit(config.session_dir or "")
         self.session_dir.setPlaceholderText(str(default_session_dir()))
         browse = QPushButton("Browse…")
@@ -126,15 +130,18 @@ class PreferencesDialog(QDialog):
 
     def settings(self) -> Settings:
         """The edited settings (everything the dialog does not show kept as it was)."""
-        confidence = self._config.confidence_threshold
-        if self.confidence.value() != round(confidence * 100):  # changed: a threshold of 0.425 in
-            confidence = self.confidence.value() / 100  # config.json, shown as 42%, stays as it was
         return dataclasses.replace(
             self._config,
-            confidence_threshold=confidence,
-            smoothing=round(self.smoothing.value(), 4),
-            partial_interval_s=round(self.partial_interval.value(), 4),
-            max_utterance_s=round(self.max_utterance.value(), 4),
+            **{name: self._edited(name) for name in self._boxes},
             session_dir=self.session_dir.text().strip() or None,
             record_sessions=self.record_sessions.isChecked(),
         )
+
+    def _edited(self, name: str) -> float:
+        """Setting ``name`` as its box leaves it.  A box rounds to its decimals / whole percent, so
+        config.json's smoothing 0.333 shows as 0.33: unless the user changed what the box showed, the
+        stored value is kept exactly (and so not reported as changed), not the rounding."""
+        box, scale, shown = self._boxes[name]
+        if box.value() == shown:
+            return getattr(self._config, name)
+        return round(box.value() / scale, 4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from realtime_ser.config import Settings, load, save
 from realtime_ser.gui.preferences import PreferencesDialog, applied_when
 
@@ -25,6 +27,28 @@ def test_a_threshold_between_whole_percents_is_kept_unless_changed(qtbot, tmp_pa
     assert dialog.settings().confidence_threshold == 0.425  # saving other changes does not round it
     dialog.confidence.setValue(60)
     assert dialog.settings().confidence_threshold == 0.6
+
+
+def test_values_finer_than_the_boxes_show_are_kept_exactly_unless_changed(qtbot, tmp_path):
+    """config.json written by hand (or by the command line's users) may hold values between the boxes'
+    steps: saving the dialog untouched must neither round them nor report them as changed."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"smoothing": 0.333, "partial_interval_s": 0.25, "max_utterance_s": 2.5,
+                                "confidence_threshold": 0.425}))
+    config = load(path)
+    dialog = PreferencesDialog(config, str(path))
+    qtbot.addWidget(dialog)
+    shown = (dialog.smoothing.text(), dialog.partial_interval.text(), dialog.max_utterance.text())
+    assert shown == ("0.33", "0.3 s", "3 s")  # as near as each box shows it
+    untouched = dialog.settings()
+    assert untouched == config and applied_when(config, untouched) == ""
+    saved = load(save(untouched, path))
+    assert (saved.smoothing, saved.partial_interval_s, saved.max_utterance_s) == (0.333, 0.25, 2.5)
+    dialog.smoothing.stepUp()  # a change the user made is saved as the box shows it
+    dialog.max_utterance.setValue(20)
+    edited = dialog.settings()
+    assert (edited.smoothing, edited.partial_interval_s, edited.max_utterance_s) == (0.38, 0.25, 20.0)
+    assert applied_when(config, edited) == "From the next start or replay: smoothing, longest utterance."
 
 
 def test_the_status_bar_says_what_applied_now_and_what_later():
