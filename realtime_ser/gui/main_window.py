@@ -141,6 +141,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.frames_refreshed = 0
         self._ticks = 0
         self._paused = False
+        self._seek_target: float | None = None  # where a seek goes, until its audio arrives
         self._finished_reported = True
         self._last_status_update = 0.0
         self._runs = 0  # sources started so far: a note typed for an earlier one is not this one's
@@ -425,6 +426,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             self.statusBar().showMessage(failed[0].summary(), 15000)
 
     def _reset_views(self) -> None:
+        self._seek_target = None
         self.envelope.reset()
         self.mel.reset()
         self.waveform.reset_gain()
@@ -798,6 +800,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
                 run.clear()
 
         for block, t in blocks:
+            self._seek_landed(t)
             jump = t - expected
             if abs(jump) * sr > 2.0:
                 if 0.0 < jump < WAVEFORM_SECONDS:
@@ -809,6 +812,8 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
                     if jump < 0:
                         self.timeline_model.drop_from(t)
                         self.now_panel.set_summary(self.timeline_model.final_events())
+                        self.now_panel.set_emotion(None)  # its result may be one just dropped
+                        self.now_panel.set_speaking(False)
             run.append(block)
             expected = t + block.size / sr
         last = run[-1] if run else blocks[-1][0]

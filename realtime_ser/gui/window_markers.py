@@ -34,7 +34,9 @@ class MarkerActions:
             if not self.engine.running:
                 self.statusBar().showMessage("Start listening or a replay to mark a moment", 6000)
                 return None
-            at = self.envelope.end_time  # the newest audio on screen: what the user just heard or saw
+            # the newest audio on screen (what the user just heard or saw), or where a replay was
+            # just sought to (paused: seek there, then mark it)
+            at = self.replay_position() if self.mode == "replay" else self.envelope.end_time
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
         saved = self._keep_marker(marker)
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)

@@ -43,9 +43,14 @@ class ReplayActions:
         if paused:
             self.now_panel.set_level(0.0)  # nothing is heard while paused
 
+    #: How near a block must start to a seek's target to be the audio the seek asked for.
+    SEEK_LANDED_S = 0.1
+
     def replay_position(self) -> float:
-        """Seconds into the replayed file: a FileSource's stream time is its file position."""
-        return self.envelope.end_time
+        """Seconds into the replayed file: a FileSource's stream time is its file position, or
+        where a seek is going (paused, the audio from there only comes on resuming)."""
+        target = self._seek_target
+        return self.envelope.end_time if target is None else target
 
     def seek(self, seconds: float) -> None:
         if not self.replay_seekable:
@@ -54,8 +59,16 @@ class ReplayActions:
         seconds = max(0.0, min(seconds, max(0.0, duration - 0.05)))
         if self.engine.running:
             self.engine.seek(seconds)
+            # Shown, and marked, at once: a paused replay reads nothing until it resumes.
+            self._seek_target = seconds
+            self.replay_bar.set_position(seconds)
         else:
             self.replay_again(seconds)
+
+    def _seek_landed(self, block_start: float) -> None:
+        """Audio reached the display: the position is the audio's again once it is the seek's."""
+        if self._seek_target is not None and abs(block_start - self._seek_target) < self.SEEK_LANDED_S:
+            self._seek_target = None
 
     @property
     def replay_finished(self) -> bool:
@@ -86,6 +99,7 @@ class ReplayActions:
             return False
         self._finished_reported = False
         self._paused = False
+        self.statusBar().clearMessage()  # "Replay finished: ..." is no longer true
         self.replay_bar.set_playing(True)
         if self.replay_bar.audible.isChecked():
             self.set_audible(True)

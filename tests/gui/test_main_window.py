@@ -181,6 +181,40 @@ def test_pause_and_seek_replay(make_window, qtbot):
     assert all(u.start < 2.0 or u.start > w.replay_position() - 3 for u in w.timeline_model.utterances)
 
 
+def test_a_seek_while_paused_is_shown_and_marked_at_once(make_window, qtbot):
+    """Pause, seek, mark (annotating a recording): the bar stayed at the old time, and the marker
+    was put there (2.0 s, not 15 s), as a paused replay reads no audio until it resumes."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
+    w.replay_bar.pause_button.click()
+    qtbot.wait(200)
+    w.seek(15.0)
+    qtbot.wait(300)
+    assert w.replay_position() == 15.0 and w.replay_bar.time_label.text().startswith("0:15.0")
+    assert w.add_marker("here").time == 15.0
+    w.replay_bar.pause_button.click()  # on from there
+    qtbot.waitUntil(lambda: w.replay_position() > 15.3, timeout=5000)
+    assert w.replay_position() < 17.0 and w.envelope.end_time > 15.0
+
+
+def test_seeking_back_in_a_finished_replay_clears_the_result_shown(make_window, qtbot):
+    """The Now panel kept the last utterance's result (21.3-23.6 s) after a seek back to 0.5 s
+    had dropped it, and the status bar still said the replay had finished."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 0.2, timeout=5000)
+    w.seek(20.0)
+    wait_replay_done(qtbot, w)
+    assert w.now_panel.emotion_label.text() != "—"
+    assert w.statusBar().currentMessage().startswith("Replay finished")
+    w.seek(0.5)
+    qtbot.waitUntil(lambda: 0.6 < w.envelope.end_time < 2.0, timeout=5000)
+    assert w.timeline_model.final_events() == []
+    assert w.now_panel.emotion_label.text() == "—" and w.now_panel.detail_label.text() == "waiting for speech"
+    assert not w.statusBar().currentMessage().startswith("Replay finished")
+
+
 def test_a_recorded_replay_cut_short_by_a_corrupt_file_is_saved_as_stopped(make_window, qtbot, tmp_path):
     import numpy as np
     import soundfile as sf
