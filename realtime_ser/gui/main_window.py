@@ -690,8 +690,9 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             self.banner.add_line(f"<b>Settings file:</b> {lines}")
 
     def show_error(self, message: str) -> None:
+        """A one-line error, as text: a file named "Q&A <draft>.wav" is shown as named, not as markup."""
         self.statusBar().showMessage(message, 10000)
-        self.banner.show_message(f"<b>Error:</b> {message}")
+        self.banner.show_message(f"<b>Error:</b> {html.escape(message, quote=False)}")
 
     def show_internal_error(self, summary: str, count: int = 1, actions=()) -> None:
         """An unexpected error (a bug; gui/error_reporting.py): in the banner, with the log file to report."""

@@ -9,6 +9,7 @@ their manifest, are counted below the table (each in its tooltip), not hidden.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,12 +109,13 @@ class SessionBrowser(QDialog):
         """Read the folder again; ``select`` (a session folder) stays the chosen row."""
         summaries, errors = catalog(self.folder) if self.folder.is_dir() else ([], [])
         self.summaries = newest_first(summaries)  # the one just recorded is on top
+        where = html.escape(str(self.folder), quote=False)  # the heading is rich text; a path is not
         if not self.summaries:
-            self.heading.setText(f"No sessions recorded yet in {self.folder}. Record one with "
+            self.heading.setText(f"No sessions recorded yet in {where}. Record one with "
                                  "<b>Record session</b> (Ctrl+R).")
         else:
             self.heading.setText(f"{len(self.summaries)} session{'s' if len(self.summaries) != 1 else ''} "
-                                 f"in {self.folder}; double-click one to replay it.")
+                                 f"in {where}; double-click one to replay it.")
         self.table.setRowCount(len(self.summaries))
         grey = self.palette().color(QPalette.ColorRole.PlaceholderText)
         for row, s in enumerate(self.summaries):

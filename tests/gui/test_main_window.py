@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication
 
 from realtime_ser.audio.io import load_audio
@@ -561,6 +562,13 @@ def test_bad_recording_is_reported_not_raised(make_window, tmp_path):
     assert not w.open_recording(bad)
     assert w.banner.isVisible() and "noise.wav" in w.banner.text.text()
     assert not w.engine.running
+    # a name that looks like markup is shown as named (it was read as HTML: big red "BIG", name lost)
+    odd = tmp_path / "Q&A <font color=red size=7>BIG.wav"
+    odd.write_bytes(b"not audio at all" * 10)
+    assert not w.open_recording(odd)
+    shown = QTextDocument()
+    shown.setHtml(w.banner.text.text())
+    assert f"{odd}: " in shown.toPlainText()
 
 
 def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_window, qtbot, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QTextDocument
+
 from realtime_ser.audio.io import load_audio
 from realtime_ser.pipeline.events import EmotionEvent, MarkerEvent
 from realtime_ser.pipeline.summary import describe_shares
@@ -55,10 +57,13 @@ def test_browser_lists_sessions_and_replays_the_one_picked(make_window, qtbot, m
 
 
 def test_browser_of_an_empty_session_folder_says_how_to_record(make_window, qtbot, tmp_path):
-    w = make_window(sessions_dir=tmp_path / "none yet")
+    w = make_window(sessions_dir=tmp_path / "none yet <b>&amp;")  # shown as named, not read as markup
     w.show_sessions()
     browser = w._session_browser
     assert browser.table.rowCount() == 0 and "No sessions recorded yet" in browser.heading.text()
+    shown = QTextDocument()
+    shown.setHtml(browser.heading.text())
+    assert f"in {tmp_path / 'none yet <b>&amp;'}. Record one" in shown.toPlainText()
     assert not browser.replay_button.isEnabled() and not browser.problems.isVisible()
     browser.reject()
 
