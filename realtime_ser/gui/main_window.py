@@ -32,7 +32,7 @@ from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
 from realtime_ser.dsp.input_health import describe as describe_input_problem
 from realtime_ser.dsp.vad import NO_SPEECH
-from realtime_ser.errors import SerError
+from realtime_ser.errors import AudioFileError, SerError
 from realtime_ser.gui import palette
 from realtime_ser.gui.about import show_about
 from realtime_ser.gui.actions import fill_menu_bar, refresh_action_icons, set_action_icon, window_action
@@ -527,6 +527,8 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
                 if session.title:
                     name = f"{session.title} ({session.folder.name})"
             duration, channels = audio_info(audio_path)
+            if duration <= 0:  # refused here, as a damaged file is, before the replay on screen goes
+                raise AudioFileError(f"{audio_path}: contains no audio samples")
             source = FileSource(audio_path, realtime=self.realtime_replay, channel=channel)
             self._run(source, SourceInfo(kind, name, path, duration, audio_path, channel))
         except SerError as exc:

@@ -571,6 +571,20 @@ def test_bad_recording_is_reported_not_raised(make_window, tmp_path):
     assert f"{odd}: " in shown.toPlainText()
 
 
+def test_a_file_with_a_header_and_no_samples_leaves_the_replay_on_screen(make_window, qtbot, tmp_path):
+    """Its header read fine, so the demo's results were wiped before the empty file failed."""
+    w = make_window()
+    w.open_recording(DEMO)
+    wait_replay_done(qtbot, w)
+    shown = w.timeline_model.final_events()
+    empty = tmp_path / "header-only.wav"
+    empty.write_bytes((CLIPS / "ANG.wav").read_bytes()[:44])
+    assert not w.open_recording(empty)
+    assert f"{empty}: contains no audio samples" in w.statusBar().currentMessage()
+    assert w.timeline_model.final_events() == shown and len(shown) == 6
+    assert w.replay_bar.title.text().startswith("Replayed <b>demo-session.flac")
+
+
 def test_a_replay_without_speech_says_why_and_replays_more_sensitively(make_window, qtbot, tmp_path):
     import soundfile as sf
 
