@@ -438,17 +438,23 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.now_panel.set_level(0.0)
         self.status_indicators.show_latency(None)
 
+    def _end_recording(self) -> Path | None:
+        """Stop the pipeline, then the recording being made (so the pipeline's last events, an
+        utterance cut short, are in it), and say where it was saved; its folder, if there was one."""
+        if self.engine.recorder is None:
+            return None
+        self.engine.stop()
+        saved = self.engine.stop_recording()
+        self._show_not_recording()
+        if saved is not None:
+            self.statusBar().showMessage(saved_in(saved), 8000)
+        return saved
+
     def _run(self, source, info: SourceInfo) -> Path | None:
         """Run a new source; a session being recorded ends with the source it records (its manifest
         names one input) and is saved: returns its folder, if there was one."""
         stop_clip()  # an utterance of the previous recording
-        saved = None
-        if self.engine.recorder is not None:
-            self.engine.stop()  # first: the pipeline's last events (an utterance cut short) are recorded
-            saved = self.engine.stop_recording()
-            self._show_not_recording()
-            if saved is not None:
-                self.statusBar().showMessage(saved_in(saved), 8000)
+        saved = self._end_recording()
         self._reset_views()
         self.engine.start(source, info)
         self._runs += 1
@@ -518,6 +524,10 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         try:
             audio_path = path
             folder = named_session_folder(path)
+            recorder = self.engine.recorder
+            if folder is not None and recorder is not None and recorder.folder is not None \
+                    and recorder.folder.resolve() == folder.resolve():
+                self._end_recording()  # the session being recorded: all of it, not what its header said so far
             if folder is not None:
                 from realtime_ser.session.reader import Session
 

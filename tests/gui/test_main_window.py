@@ -357,6 +357,23 @@ def test_record_session_while_replaying(make_window, qtbot, tmp_path):
     assert any(isinstance(e, SpeechEvent) for e in session.events)
 
 
+def test_replaying_the_session_being_recorded_replays_all_of_it(make_window, qtbot, tmp_path):
+    """Picked from Recorded sessions while it was recorded: its length was read before the recording
+    was stopped and saved, so the bar said 4.6 s of a 5 s session (and stayed there while it played on)."""
+    from realtime_ser.session.reader import Session
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.envelope.end_time > 3.0, timeout=10000)
+    assert w.open_recording(folder)
+    saved = Session.open(folder)
+    assert saved.status == "complete" and w.engine.recorder is None and not w.record_action.isChecked()
+    assert w.replay_bar.duration == pytest.approx(saved.duration, abs=1e-3)
+    assert w.engine.info.duration == pytest.approx(saved.duration, abs=1e-3)
+
+
 def test_missing_microphone_shows_banner_and_plays_demo(make_window, qtbot):
     w = make_window()
     assert not w.start_microphone("no-such-microphone-xyz")
