@@ -750,7 +750,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         not (on Linux and Windows), which would name the program twice.
         """
         info = self.engine.info
-        shown = IDLE_TITLE if info is None else info.name
+        shown = IDLE_TITLE if info is None or self.mode == "idle" else info.name  # a stopped input is no source
         recorder = self.engine.recorder
         if recorder is not None:
             shown = f"● {recorder.title} — {shown} (recording)" if recorder.title else f"● {shown} (recording)"

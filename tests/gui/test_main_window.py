@@ -645,6 +645,7 @@ def test_live_microphone_start_stop_and_device_switching(make_window, qtbot, pul
     qtbot.keyClick(w, Qt.Key.Key_Space)  # Space = start listening on the chosen device
     qtbot.waitUntil(lambda: w.engine.running and w.mode == "microphone", timeout=5000)
     assert w.engine.info.name == "pulse" and "pulse" in w.status_source.text()
+    assert w.windowTitle() == "pulse — realtime-ser"
     player = pulse.play(CLIPS / "ANG.wav")
     assert player.wait(timeout=20) == 0
     qtbot.waitUntil(lambda: len(w.timeline_model.final_events()) >= 1, timeout=8000)
@@ -662,6 +663,7 @@ def test_live_microphone_start_stop_and_device_switching(make_window, qtbot, pul
     qtbot.keyClick(w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
     assert w.start_action.text() == "Start" and w.mode == "idle"
+    assert w.windowTitle() == "Live speech emotion — realtime-ser"  # it kept naming the stopped input
 
 
 def test_system_audio_is_an_input_choice(make_window, qtbot, pulse):
