@@ -9,11 +9,13 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QCheckBox,
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QProxyStyle,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -205,6 +207,54 @@ class FittingToolBar(QToolBar):
         self.fit()
 
 
+class _ClickToSeekStyle(QProxyStyle):
+    """The application's style, but a left click on a slider's track puts the handle there (and goes
+    on as a drag), as a media player's seek bar does, instead of moving it one page towards it."""
+
+    def styleHint(self, hint, option=None, widget=None, return_data=None):  # noqa: N802 (Qt naming)
+        if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return Qt.MouseButton.LeftButton.value
+        return super().styleHint(hint, option, widget, return_data)
+
+
+class SeekSlider(QSlider):
+    """A replay position slider that asks for a seek (``seek_to``, in its units) whenever the user
+    moves it: a drag or a click on the track when released, a key (arrows, PageUp/PageDown,
+    Home/End) or the wheel at once.  Only user actions: the window's own ``setValue`` as the replay
+    plays does not seek (that would loop)."""
+
+    seek_to = Signal(int)
+    #: Keys the slider takes while it has the focus, rather than the window's shortcuts (End: follow live).
+    _KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+             Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._click_style = _ClickToSeekStyle()  # kept: a widget does not own its style
+        self.setStyle(self._click_style)
+        self.sliderReleased.connect(lambda: self.seek_to.emit(self.value()))
+        self.actionTriggered.connect(self._on_action)
+
+    def _on_action(self, action: int) -> None:
+        # A drag (and a click on the track, which starts one) seeks on release, not at every move.
+        # Otherwise the position is already the new one and the value not yet: only a real move seeks.
+        if action != QAbstractSlider.SliderAction.SliderMove.value and self.sliderPosition() != self.value():
+            self.seek_to.emit(self.sliderPosition())
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        before = self.value()
+        super().wheelEvent(event)  # a SliderMove, like a drag's, so seen here
+        if self.value() != before and not self.isSliderDown():
+            self.seek_to.emit(self.value())
+
+    def event(self, event) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and event.key() in self._KEYS
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            event.accept()
+            return True
+        return super().event(event)
+
+
 class ReplayBar(QWidget):
     """Transport for a replayed recording: pause/resume, seek, position, channel, audible."""
 
@@ -231,11 +281,13 @@ class ReplayBar(QWidget):
         self._show_pause_glyph(self._pause_glyph)
         self.pause_button.toggled.connect(self._on_pause)
         layout.addWidget(self.pause_button)
-        self.position = QSlider(Qt.Orientation.Horizontal)
+        self.position = SeekSlider()  # in tenths of a second
         self.position.setRange(0, 0)
-        self.position.setToolTip("Seek (← / → jump 5 s)")
+        self.position.setSingleStep(50)
+        self.position.setPageStep(300)
+        self.position.setToolTip("Seek: click or drag (← / → jump 5 s, PgUp / PgDn 30 s, Home / End)")
         self.position.setAccessibleName("Replay position")
-        self.position.sliderReleased.connect(lambda: self.seek_requested.emit(self.position.value() / 10.0))
+        self.position.seek_to.connect(lambda tenths: self.seek_requested.emit(tenths / 10.0))
         layout.addWidget(self.position, 1)
         self.time_label = QLabel("0:00.0 / 0:00.0")
         layout.addWidget(self.time_label)

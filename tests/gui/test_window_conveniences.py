@@ -407,3 +407,43 @@ def test_record_without_a_microphone_says_so_and_plays_no_demo(make_window, qtbo
     assert w.statusBar().currentMessage().startswith("Not recording: no microphone could be opened")
     assert "No microphone available:" in w.banner.text.text()
     assert w.mode == "idle"  # the demo would have been recorded in the microphone's place
+
+
+def test_the_seek_slider_seeks_on_a_click_on_its_track_and_from_the_keyboard(make_window, qtbot):
+    """Only a drag seeked: a click on the track or a key (its tooltip promises ← / → 5 s) moved the
+    handle until the next position update put it back.  Each user action seeks once; the window's
+    own position updates as the replay plays never do."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)  # 24.8 s
+    qtbot.waitUntil(lambda: w.replay_position() > 0.5, timeout=5000)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    slider = w.replay_bar.position
+    asked = []
+    w.replay_bar.seek_requested.connect(asked.append)
+
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(int(slider.width() * 0.6), slider.height() // 2))
+    assert len(asked) == 1 and 13.0 < asked[0] < 16.5, asked  # where it was clicked, not one page on
+    qtbot.waitUntil(lambda: 13.0 < w.replay_position() < 18.0, timeout=3000)  # playing on would take 12 s
+    assert slider.hasFocus()
+
+    at = slider.value() / 10.0
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert asked[1] == pytest.approx(at - 5.0)
+    qtbot.waitUntil(lambda: w.replay_position() < at - 3.0, timeout=3000)  # back: only a seek goes back
+    qtbot.keyClick(slider, Qt.Key.Key_PageDown)  # 30 s back: the start
+    assert asked[2] == 0.0
+    qtbot.waitUntil(lambda: w.replay_position() < 3.0, timeout=3000)
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert asked[3] == pytest.approx(slider.value() / 10.0) and 5.0 <= asked[3] < 8.0
+    qtbot.waitUntil(lambda: w.replay_position() > 5.0, timeout=3000)
+    qtbot.keyClick(slider, Qt.Key.Key_End)  # the slider's, not the window's End (follow live)
+    assert asked[4] == slider.maximum() / 10.0
+    qtbot.waitUntil(lambda: not w.engine.running and w._finished_reported, timeout=5000)
+    qtbot.keyClick(slider, Qt.Key.Key_Home)  # a finished replay plays again from there
+    assert asked[5] == 0.0
+    qtbot.waitUntil(lambda: w.engine.running, timeout=3000)
+    qtbot.waitUntil(lambda: 0.3 < w.replay_position() < 3.0, timeout=5000)
+    qtbot.wait(500)  # ticks move the handle as it plays: no seek from them
+    assert len(asked) == 6, asked
+    w.stop()
