@@ -181,12 +181,16 @@ class Engine:
         return folder
 
     def stop_recording(self) -> Path | None:
-        """End the recording (``stopped``, with the fault, if the input ended on one); its folder."""
+        """End the recording (``stopped``, with the fault, if the input ended on one); its folder, or
+        None where nothing reached it (Record pressed and released at once, or while paused): an
+        empty session is removed rather than listed as a complete one of 0:00."""
         recorder, self.recorder = self.recorder, None
         if recorder is None:
             return None
         pipeline = self.pipeline
         recorder.stop(input_error=pipeline.error if pipeline is not None and not pipeline.running else None)
+        if recorder.discard():
+            return None
         return recorder.folder
 
     # --- audible replay ----------------------------------------------------------------

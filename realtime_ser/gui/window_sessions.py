@@ -61,9 +61,12 @@ class SessionActions:
 
     def set_recording(self, on: bool) -> None:
         if not on:
+            was_recording = self.engine.recorder is not None
             folder = self.engine.stop_recording()
             if folder is not None:
                 self.statusBar().showMessage(saved_in(folder), 8000)
+            elif was_recording:
+                self.statusBar().showMessage("Recording stopped before any audio reached it: nothing was kept", 8000)
             return
         if not self.engine.running and not self.start_microphone(demo_instead=False):
             self._show_not_recording()

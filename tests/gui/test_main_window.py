@@ -357,6 +357,27 @@ def test_record_session_while_replaying(make_window, qtbot, tmp_path):
     assert any(isinstance(e, SpeechEvent) for e in session.events)
 
 
+def test_a_recording_nothing_reached_is_not_kept(make_window, qtbot, tmp_path):
+    """Record toggled on and off with no audio between (at once, or while paused) left a folder that
+    Recorded sessions listed as a complete session of 0:00."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.envelope.end_time > 0.5, timeout=5000)
+    w.replay_bar.pause_button.click()
+    qtbot.wait(200)
+    for _ in range(3):
+        w.record_action.trigger()
+        assert w.engine.recorder is not None
+        w.record_action.trigger()
+    assert not (tmp_path / "sessions").exists() or list((tmp_path / "sessions").iterdir()) == []
+    assert w.statusBar().currentMessage() == "Recording stopped before any audio reached it: nothing was kept"
+    w.record_action.trigger()  # with audio it is kept
+    w.replay_bar.pause_button.click()
+    qtbot.waitUntil(lambda: w.envelope.end_time > 2.0, timeout=5000)
+    w.record_action.trigger()
+    assert len(list((tmp_path / "sessions").iterdir())) == 1
+
+
 def test_replaying_the_session_being_recorded_replays_all_of_it(make_window, qtbot, tmp_path):
     """Picked from Recorded sessions while it was recorded: its length was read before the recording
     was stopped and saved, so the bar said 4.6 s of a 5 s session (and stayed there while it played on)."""
