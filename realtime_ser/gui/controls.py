@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractSlider,
     QCheckBox,
@@ -207,6 +207,10 @@ class FittingToolBar(QToolBar):
         self.fit()
 
 
+#: The seek slider's least width (a 10-minute recording: about 2 s a pixel), taken from a long title.
+SEEK_SLIDER_MIN_WIDTH = 240
+
+
 class _ClickToSeekStyle(QProxyStyle):
     """The application's style, but a left click on a slider's track puts the handle there (and goes
     on as a drag), as a media player's seek bar does, instead of moving it one page towards it."""
@@ -255,6 +259,61 @@ class SeekSlider(QSlider):
         return super().event(event)
 
 
+class ReplayTitle(QLabel):
+    """"Replayed **name**" in the width the replay bar leaves it: a long name ends in "…" (the whole
+    one in the tooltip) rather than taking the seek slider's room or being cut off mid-word."""
+
+    MINIMUM_WIDTH = 160
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = ""
+        self.name = ""
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setMinimumWidth(self.MINIMUM_WIDTH)
+
+    def show_title(self, state: str, name: str) -> None:
+        """``state`` ("Replaying", "Paused", ...) and the plain-text ``name``."""
+        self.state, self.name = state, name
+        self.setToolTip(f"<p>{html.escape(name)}</p>" if name else "")  # <p>: markup in the name is text
+        self.updateGeometry()
+        self._fit()
+
+    def _widths(self) -> tuple[int, int, QFontMetrics]:
+        """The state's width (with its space), the whole name's in bold, and the bold font's metrics."""
+        bold = QFont(self.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        return (QFontMetrics(self.font()).horizontalAdvance(f"{self.state} "),
+                metrics.horizontalAdvance(self.name), metrics)
+
+    def _fit(self) -> None:
+        state_width, _, metrics = self._widths()
+        room = self.contentsRect().width() - state_width - 2  # 2: rich text's rounding
+        name = metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, max(room, 0))
+        self.setText(f"{self.state} <b>{html.escape(name)}</b>")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        """The whole title, so a short name is never elided (QLabel's would follow the elided text)."""
+        state_width, name_width, _ = self._widths()
+        margins = self.contentsMargins()
+        return QSize(state_width + name_width + 2 + margins.left() + margins.right(), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(self.MINIMUM_WIDTH, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """Another font (system settings): the name's width changed."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.updateGeometry()
+            self._fit()
+
+
 class ReplayBar(QWidget):
     """Transport for a replayed recording: pause/resume, seek, position, channel, audible."""
 
@@ -270,8 +329,7 @@ class ReplayBar(QWidget):
         self.name = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        self.title = QLabel()
-        self.title.setMinimumWidth(160)
+        self.title = ReplayTitle()
         layout.addWidget(self.title)
         self.pause_button = QToolButton()
         self.pause_button.setCheckable(True)
@@ -282,6 +340,7 @@ class ReplayBar(QWidget):
         self.pause_button.toggled.connect(self._on_pause)
         layout.addWidget(self.pause_button)
         self.position = SeekSlider()  # in tenths of a second
+        self.position.setMinimumWidth(SEEK_SLIDER_MIN_WIDTH)  # a long title is elided first
         self.position.setRange(0, 0)
         self.position.setSingleStep(50)
         self.position.setPageStep(300)
@@ -309,7 +368,7 @@ class ReplayBar(QWidget):
         self.pause_toggled.emit(paused)
 
     def _show_title(self, state: str) -> None:
-        self.title.setText(f"{state} <b>{html.escape(self.name)}</b>")
+        self.title.show_title(state, self.name)
 
     def begin(self, name: str, duration: float | None, channels: int = 1, channel: int | None = None) -> None:
         """A new replay of ``name`` (plain text), from its start; ``channel`` of its ``channels`` (None: mixed)."""

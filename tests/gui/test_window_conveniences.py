@@ -4,6 +4,7 @@ saying what is shown, a lasting recording sign, and no quitting a recording by a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QTextDocument, QTextDocumentFragment
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
@@ -447,3 +448,40 @@ def test_the_seek_slider_seeks_on_a_click_on_its_track_and_from_the_keyboard(mak
     qtbot.wait(500)  # ticks move the handle as it plays: no seek from them
     assert len(asked) == 6, asked
     w.stop()
+
+
+def test_a_long_file_name_is_elided_and_leaves_the_seek_slider_its_room(make_window, qtbot, tmp_path):
+    """A 220-character name at the least window width squeezed the seek slider to about 15 px and was
+    cut off mid-word; now it ends in "…" (the whole name in the tooltip) and the slider stays usable."""
+    name = ("Interview with the regional planning committee about the new bus routes & the renovation "
+            "of the central library, recorded in the second-floor meeting room by the press office <take 2> "
+            "final version.wav")
+    assert len(name) > 200
+    shutil.copy(CLIPS / "SAD.wav", tmp_path / name)
+    w = make_window()
+    w.resize(w.minimumWidth(), 700)
+    w.open_recording(tmp_path / name)
+    wait_replay_done(qtbot, w)
+    bar = w.replay_bar
+    qtbot.waitUntil(lambda: bar.title.text().startswith("Replayed"))
+    assert w.width() <= 1012
+
+    def shown(html_text: str) -> str:
+        return QTextDocumentFragment.fromHtml(html_text).toPlainText()
+
+    assert bar.position.width() >= 200, bar.position.width()
+    title = shown(bar.title.text())
+    assert title.endswith("…") and title.startswith("Replayed Interview with the regional") and len(title) < 120
+    drawn = QTextDocument()
+    drawn.setDefaultFont(bar.title.font())
+    drawn.setDocumentMargin(0)
+    drawn.setHtml(bar.title.text())
+    assert drawn.idealWidth() <= bar.title.contentsRect().width()  # all of it is seen, "…" included
+    assert shown(bar.title.toolTip()) == name  # "<take 2>" and "&" are text there, not markup
+    bar.grab().save(str(tmp_path / "replay-bar.png"))  # to look at when this fails
+
+    w.resize(1800, 700)  # more room: more of the name
+    qtbot.waitUntil(lambda: len(shown(bar.title.text())) > len(title) + 40)
+    w.open_recording(CLIPS / "SAD.wav")
+    wait_replay_done(qtbot, w)
+    assert bar.title.text() == "Replayed <b>SAD.wav</b>"  # a name that fits is not touched
