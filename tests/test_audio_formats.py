@@ -249,3 +249,26 @@ def test_a_float_file_of_nan_is_damaged_not_silent(demo, tmp_path):
     sf.write(tmp_path / "one-nan-44k.wav", at_44k, 44100, subtype="FLOAT")
     differ = np.abs(load_audio(tmp_path / "one-nan-44k.wav", SR) - load_audio(tmp_path / "clean-44k.wav", SR)) > 1e-3
     assert 0 < np.count_nonzero(differ) < 40  # a few samples around it, not a blanked stretch
+
+
+def test_a_file_name_that_is_not_utf8_opens(tmp_path):
+    """A latin-1 name from an old disk (Python holds it with surrogates): soundfile refused it
+    ("surrogates not allowed"), and a session recorded into such a folder could not be read back."""
+    import os
+
+    from realtime_ser.session import Session, SessionRecorder
+    from session_support import crema_clips
+
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/dossier-\xe9t\xe9")
+    name = os.path.join(folder, os.fsdecode(b"col\xe8re.wav"))
+    os.mkdir(folder)
+    shutil.copy(crema_clips()[0], name)
+    assert load_audio(name, SR).size == load_audio(crema_clips()[0], SR).size
+    result = run_cli("analyze", name, errors="surrogateescape")  # its rows name the file byte for byte
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.splitlines()[1].startswith(f"{name},1,")
+    recorder = SessionRecorder(folder, SR, "mic")
+    session_folder = recorder.start()
+    recorder.write_audio(load_audio(name, SR), 0.0)
+    recorder.stop()
+    assert Session.open(session_folder).duration == pytest.approx(load_audio(name, SR).size / SR)

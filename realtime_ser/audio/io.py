@@ -71,7 +71,9 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
     else:
         try:
             with native_stderr_silenced():  # the MP3 decoder prints "Note: ..." lines while probing
-                f = sf.SoundFile(str(p))
+                # bytes: soundfile encodes a str name strictly, so a name that is not UTF-8 (latin-1
+                # from an old disk, which Python holds with surrogates) failed to open
+                f = sf.SoundFile(os.fsencode(p))
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             detail = str(exc).split("\n")[0]
             # libsndfile says "File does not exist or is not a regular file" of bytes its MP3 probe

@@ -121,7 +121,7 @@ def _audio_duration(path: Path, sample_rate: int) -> tuple[float, list[str]]:
     """Duration from the WAV header; for a header a crash left stale, from the file size."""
     warnings = []
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: a folder name that is not UTF-8 (see audio.io._open)
         duration = info.frames / info.samplerate if info.samplerate else 0.0
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
         raise SessionError(f"{path}: session audio cannot be read ({str(exc).splitlines()[0]})") from None
