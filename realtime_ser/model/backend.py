@@ -58,6 +58,12 @@ class LiteRTBackend:
         self.n_outputs = int(self._out["shape"][-1])
         self._in_scale, self._in_zero = self._in["quantization"]
         self._out_scale, self._out_zero = self._out["quantization"]
+        # One run now: a damaged model can load and still fail on its first invoke (the delegate
+        # prepares its nodes there), which must be a one-line load error, not a crash mid-stream.
+        with native_stderr_silenced():
+            probe = self.predict(np.zeros(self.input_shape, np.float32), source)
+        if not np.all(np.isfinite(probe)):
+            raise ModelError(f"{source}: the model gives no valid output (not a number): damaged?")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, num_threads: int = 1) -> "LiteRTBackend":
@@ -66,14 +72,20 @@ class LiteRTBackend:
             raise ModelError(f"{p}: model file not found")
         return cls(p.read_bytes(), str(p), num_threads)
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
+    def predict(self, batch: np.ndarray, source: str = "model") -> np.ndarray:
         x = np.asarray(batch, dtype=np.float32).reshape(self.input_shape)
         if self._in["dtype"] != np.float32:
             info = np.iinfo(self._in["dtype"])
             x = np.clip(np.round(x / self._in_scale + self._in_zero), info.min, info.max)
             x = x.astype(self._in["dtype"])
         self._interp.set_tensor(self._in["index"], x)
-        self._interp.invoke()
+        try:
+            self._interp.invoke()
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if len(detail) > 160:  # the runtime runs its delegate's messages together on one line
+                detail = detail[:160].rstrip() + "…"
+            raise ModelError(f"{source}: the TFLite runtime cannot run it ({detail})") from None
         y = self._interp.get_tensor(self._out["index"])[0]
         if self._out["dtype"] != np.float32:
             y = (y.astype(np.float32) - self._out_zero) * self._out_scale
