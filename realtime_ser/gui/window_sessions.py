@@ -95,11 +95,32 @@ class SessionActions:
         return export_timeline(self.timeline_model.final_events(), self.labels, path, self.timeline_model.markers,
                                info.shown_name if info is not None else "")
 
+    #: The export dialog's file types and their extensions (export_to reads the format from the extension).
+    EXPORT_TYPES = {"CSV (*.csv)": ".csv", "JSON (*.json)": ".json", "PNG image (*.png)": ".png"}
+
+    @classmethod
+    def export_path(cls, name: str, selected_filter: str) -> str:
+        """The file to export to, from the name given in the save dialog and the file type chosen there:
+        a name without an export extension gets the type's ("results" with JSON chosen: results.json),
+        as the dialog does not add it; a name with one keeps it, whatever the type."""
+        extension = cls.EXPORT_TYPES.get(selected_filter)
+        if extension is None or Path(name).suffix.lower() in cls.EXPORT_TYPES.values():
+            return name
+        return name.rstrip(".") + extension
+
     def export_dialog(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         start = str(Path(self.settings.last_dir or Path.home()) / f"{self._export_stem()}.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export timeline", start,
-                                              "CSV (*.csv);;JSON (*.json);;PNG image (*.png)")
-        if not path:
+        chosen, selected_filter = QFileDialog.getSaveFileName(self, "Export timeline", start,
+                                                              ";;".join(self.EXPORT_TYPES))
+        if not chosen:
+            return
+        path = self.export_path(chosen, selected_filter)
+        # The dialog asked about replacing the name typed, not the one with its extension added.
+        if path != chosen and Path(path).exists() and QMessageBox.question(
+                self, "Export timeline", f"{Path(path).name} already exists. Replace it?") \
+                != QMessageBox.StandardButton.Yes:
             return
         try:
             out = self.export_to(path)

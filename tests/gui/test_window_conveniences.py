@@ -3,6 +3,7 @@ saying what is shown, a lasting recording sign, and no quitting a recording by a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QTextDocument, QTextDocumentFragment
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox
 
 from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
 from realtime_ser.session.reader import Session
@@ -485,3 +486,58 @@ def test_a_long_file_name_is_elided_and_leaves_the_seek_slider_its_room(make_win
     w.open_recording(CLIPS / "SAD.wav")
     wait_replay_done(qtbot, w)
     assert bar.title.text() == "Replayed <b>SAD.wav</b>"  # a name that fits is not touched
+
+
+def _answer_when_shown(kind, answer, tries: int = 200) -> None:
+    """Run ``answer`` on the modal ``kind`` dialog (a real one, as the user would see it) once it is up."""
+    def attempt(left: int) -> None:
+        widget = QApplication.activeModalWidget()
+        if isinstance(widget, kind):
+            answer(widget)
+        elif left:
+            QTimer.singleShot(25, lambda: attempt(left - 1))
+    QTimer.singleShot(25, lambda: attempt(tries))
+
+
+def _save_as(folder: Path, name: str, file_type: str):
+    """Choose ``file_type`` in Qt's save dialog, type ``name`` in ``folder`` and press Save."""
+    def answer(dialog: QFileDialog) -> None:
+        dialog.setDirectory(str(folder))
+        dialog.selectNameFilter(file_type)
+        dialog.findChild(QLineEdit, "fileNameEdit").setText(name)
+        dialog.accept()
+    return answer
+
+
+def test_export_adds_the_chosen_types_extension_to_a_name_typed_without_one(make_window, qtbot, tmp_path):
+    """"results" typed with "JSON (*.json)" chosen was refused as an unknown export format: the
+    chosen type was thrown away.  Now the type's extension is added (a name with one keeps it)."""
+    w = make_window()
+    assert w.export_path("/data/results", "JSON (*.json)") == "/data/results.json"
+    assert w.export_path("/data/take 3.5", "CSV (*.csv)") == "/data/take 3.5.csv"  # ".5" is no export type
+    assert w.export_path("/data/results.", "PNG image (*.png)") == "/data/results.png"
+    assert w.export_path("/data/results.CSV", "JSON (*.json)") == "/data/results.CSV"  # the name says CSV
+    assert w.export_path("/data/results.png", "CSV (*.csv)") == "/data/results.png"
+    w.open_recording(CLIPS / "ANG.wav")
+    wait_replay_done(qtbot, w)
+    utterances = len(w.timeline_model.final_events())
+    assert utterances
+
+    out = tmp_path / "results.json"
+    _answer_when_shown(QFileDialog, _save_as(tmp_path, "results", "JSON (*.json)"))
+    w.export_dialog()  # the real dialog, answered as a user would
+    assert not w.banner.isVisible(), w.banner.text.text()
+    assert w.statusBar().currentMessage() == f"Exported {utterances} utterances to {out}"
+    (exported,) = json.loads(out.read_text())
+    assert len(exported["events"]) >= utterances and not (tmp_path / "results").exists()
+
+    # The dialog asked about replacing "results" (there is none), not results.json: asked here.
+    out.write_text("kept")
+    _answer_when_shown(QFileDialog, _save_as(tmp_path, "results", "JSON (*.json)"))
+    _answer_when_shown(QMessageBox, lambda box: box.button(QMessageBox.StandardButton.No).click(), tries=400)
+    w.export_dialog()
+    assert out.read_text() == "kept"
+    _answer_when_shown(QFileDialog, _save_as(tmp_path, "results", "JSON (*.json)"))
+    _answer_when_shown(QMessageBox, lambda box: box.button(QMessageBox.StandardButton.Yes).click(), tries=400)
+    w.export_dialog()
+    assert json.loads(out.read_text())[0]["events"] == exported["events"]
