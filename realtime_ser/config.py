@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
 import json
 import math
 import os
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -199,11 +201,16 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
     unused = unused or {}
     explicit = path is not None
     p = Path(path) if explicit else default_config_path()
-    if not p.exists():
+    try:
+        mode = p.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
         if explicit:
-            raise ConfigError(f"{p}: config file not found")
+            raise ConfigError(f"{p}: config file not found") from None
         return Settings(), []
-    if p.is_dir():
+    except OSError as exc:  # a name too long, a symlink loop: Path.exists() raises for these
+        reason = "a symlink loop" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise ConfigError(f"{p}: cannot read config file ({reason})") from None
+    if stat.S_ISDIR(mode):
         raise ConfigError(f"{p}: is a directory, not a config file")
     data = read_json(p, "config file", MAX_CONFIG_BYTES, ConfigError)
     if not isinstance(data, dict):

@@ -3,6 +3,7 @@ a missing microphone with --record, and the messages for inputs of the wrong kin
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,50 @@ def test_mp3_decoder_chatter_stays_off_the_terminal(damaged_mp3, model_path, tmp
         shutil.copyfile(damaged_mp3, tmp_path / f"{i}.mp3")
     r = run_cli("analyze", str(tmp_path), "--model", model_path)
     assert r.returncode == 0 and r.stderr == "" and len(r.stdout.splitlines()) > 8
+
+
+def test_paths_that_cannot_be_looked_up_are_one_line_errors(clips, model_path, tmp_path):
+    """A name too long for the file system (ENAMETOOLONG) and a symlink loop, wherever a path is given:
+    `Path.is_dir()`, `exists()` and `resolve()` raise for these, which printed tracebacks."""
+    long = str(tmp_path / ("b" * 300))
+    loop = tmp_path / "loop1.wav"
+    loop.symlink_to(tmp_path / "loop2.wav")
+    (tmp_path / "loop2.wav").symlink_to(loop)
+    too_long = "File name too long"
+    cases = [
+        (["analyze", f"{long}.wav"], f"{long}.wav: {too_long}; nothing written"),
+        (["analyze", str(loop)], f"{loop}: a symlink loop (a symbolic link that leads back to itself); nothing written"),
+        (["listen", "--replay", f"{long}.wav"], f"{long}.wav: {too_long}"),
+        (["listen", "--replay", str(loop)], f"{loop}: a symlink loop (a symbolic link that leads back to itself)"),
+        (["listen", "--replay", clips[0], "--record", long], f"{long}: cannot record sessions there ({too_long})"),
+        (["sessions", long], f"{long}: {too_long}"),
+        (["analyze", clips[0], "--config", f"{long}.json"], f"{long}.json: cannot read config file ({too_long})"),
+        (["analyze", clips[0], "--config", str(loop)], f"{loop}: cannot read config file (a symlink loop)"),
+        (["analyze", clips[0], "--model", f"{long}.tflite"], f"{long}.tflite: cannot read the model ({too_long})"),
+    ]
+    for args, expected in cases:
+        r = run_cli(*args, *(["--model", model_path] if "--model" not in args and args[0] != "sessions" else []))
+        assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {expected}"], args
+    # in a batch, each is one input's error and the others are analysed
+    r = run_cli("analyze", clips[0], str(loop), f"{long}.wav", "-f", "summary", "--model", model_path)
+    assert r.returncode == 1 and [row["file"] for row in csv.DictReader(r.stdout.splitlines())] == [clips[0]]
+    assert assert_one_line_errors(r.stderr, 3)[-1] == "realtime-ser: error: 2 of 3 inputs failed"
+
+
+def test_an_os_error_no_command_expected_is_one_line_not_a_traceback(tmp_path):
+    """The top level's safety net: a session folder whose path is longer than the system's PATH_MAX,
+    inside a parent whose own path is not, fails deep in reading the folder (not a path the command
+    line checks): one line naming the path and why, exit 1."""
+    parent = tmp_path
+    while len(str(parent)) < 4000:
+        parent = parent / ("d" * min(200, 4060 - len(str(parent))))
+    parent.mkdir(parents=True)
+    fd = os.open(parent, os.O_RDONLY)
+    try:
+        os.mkdir("2026-01-02_10-00-00" + "x" * 80, dir_fd=fd)  # too long only with its parent's path
+    finally:
+        os.close(fd)
+    r = run_cli("sessions", str(parent))
+    (line,) = assert_one_line_errors(r.stderr, 1)
+    assert r.returncode == 1 and line.startswith(f"realtime-ser: error: {parent}/2026-01-02")
+    assert line.endswith(": File name too long")

@@ -20,7 +20,9 @@ import os
 # between calls (the GUI measured ~7 % of a core for nothing). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from realtime_ser.cli.common import EXIT_ERROR, EXIT_USAGE, PROG, UsageError, print_error  # noqa: E402
+from realtime_ser.cli.common import (  # noqa: E402
+    EXIT_ERROR, EXIT_USAGE, PROG, UsageError, describe_os_error, print_error,
+)
 from realtime_ser.cli.parser import build_parser  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
 from realtime_ser.native_stderr import native_stderr_hidden_for_process  # noqa: E402
@@ -46,4 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `| head`: the reader has all it wanted
         return EXIT_ERROR
+    except OSError as exc:  # a file problem no command expected: still one line, not a traceback
+        print_error(_os_error_line(exc))
+        return EXIT_ERROR
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``PATH: reason`` (or the reason alone) for an OSError that reached the top."""
+    reason = describe_os_error(exc)
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
 

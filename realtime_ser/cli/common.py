@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +27,28 @@ def print_warning(message: str) -> None:
 
 class UsageError(SerError):
     """Options that do not fit together or a value argparse cannot check alone: exit 2, like argparse."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """What an OSError says, for a one-line message; a symlink loop is named as one."""
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop (a symbolic link that leads back to itself)"
+    return exc.strerror or str(exc)
+
+
+def path_problem(path) -> str | None:
+    """Why ``path`` cannot even be looked up (a name too long for the file system, a symlink loop, a
+    folder on the way that may not be searched), for the end of a one-line message; None when it can
+    be, whether or not something is there.  ``Path.is_dir()`` and ``exists()`` raise for these."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return describe_os_error(exc)
+    except ValueError:  # a NUL character (a path from a settings file)
+        return "not a valid path (it holds a NUL character)"
+    return None
 
 
 def write_output(path: str, text: str | None = None) -> None:
@@ -165,6 +189,9 @@ def load_model(args, settings):
 
     path = args.model or settings.model_path
     try:
+        problem = path_problem(path) if path else None
+        if problem:
+            raise ModelError(f"{path}: cannot read the model ({problem})")
         return EmotionModel.load(path)
     except SerError as exc:
         if args.model or not settings.model_path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from realtime_ser.cli.common import UsageError, print_warning
+from realtime_ser.cli.common import UsageError, path_problem, print_warning
 from realtime_ser.cli.piped import is_piped, spool_argument
 from realtime_ser.errors import SerError
 
@@ -74,6 +74,9 @@ def _file_input(path: Path, markers) -> tuple[str, Path | None, str | None]:
 
 def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
     """One command-line argument as ``(display name, audio path or None, error or None)`` items."""
+    problem = path_problem(p)
+    if problem:
+        return [(str(p), None, f"{p}: {problem}")]
     if not p.is_dir():
         return [_file_input(p, markers) if p.exists() else (str(p), None, f"{p}: no such file")]
     if is_session(p):
@@ -98,9 +101,10 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
     given: set[Path] = set()
     found: set[Path] = set()
     for arg in paths:
-        if Path(arg).resolve() in given:  # a repeated argument is not even opened again
+        # realpath, not Path.resolve(): that raises RuntimeError for a symlink loop (said per input below)
+        if _real(arg) in given:  # a repeated argument is not even opened again
             continue
-        given.add(Path(arg).resolve())
+        given.add(_real(arg))
         if is_piped(arg):  # read once, now: a pipe cannot be opened again
             if spool_dir is None:
                 items.append((arg, None, f"{arg}: a pipe cannot be read here"))
@@ -108,11 +112,16 @@ def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = Non
                 items.append((arg, *spool_argument(arg, spool_dir, len(items))))
             continue
         for name, audio, error in _expand(Path(arg), markers):
-            key = (audio or Path(name)).resolve()
+            key = _real(audio or name)
             if key not in found:
                 found.add(key)
                 items.append((name, audio, error))
     return items
+
+
+def _real(path) -> Path:
+    """``path`` with its symbolic links resolved as far as they go (a loop, a name too long: as given)."""
+    return Path(os.path.realpath(path))
 
 
 def check_output_replaces_no_input(output: str, inputs: list[Path]) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from realtime_ser.atomic_file import open_for_writing
 from realtime_ser.cli.common import (
-    EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, pipeline_config,
-    print_error, print_warning, with_option_named, write_output,
+    EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, path_problem,
+    pipeline_config, print_error, print_warning, with_option_named, write_output,
 )
 from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, session_audio
 from realtime_ser.cli.piped import STDIN, is_piped
@@ -133,6 +133,9 @@ def _listen_source(args, settings):
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
         return source, []
     path = Path(args.replay)
+    problem = path_problem(path)
+    if problem:
+        raise SerError(f"{path}: {problem}")
     stored: dict[str, list[dict]] = {}
     audio = session_audio(path, stored) if path.is_dir() else None
     source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
@@ -189,6 +192,9 @@ def cmd_listen(args) -> int:
     record_dir = None
     if args.record is not None or settings.record_sessions:
         record_dir = Path(args.record) if args.record else settings.session_path
+        problem = path_problem(record_dir)
+        if problem:
+            raise SerError(f"{record_dir}: cannot record sessions there ({problem})")
         if is_session(record_dir):  # a session inside a session would be found by nothing
             raise SerError(f"{record_dir}: is a recorded session; record into the folder that holds it "
                            f"({record_dir.resolve().parent})")

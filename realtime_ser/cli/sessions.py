@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from realtime_ser.cli.common import (EXIT_ERROR, UsageError, check_title_length, load_settings, print_error,
-                                    print_warning)
+from realtime_ser.cli.common import (EXIT_ERROR, UsageError, check_title_length, load_settings, path_problem,
+                                    print_error, print_warning)
 from realtime_ser.cli.inputs import is_session
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
@@ -31,6 +31,9 @@ def cmd_sessions(args) -> int:
             load_settings(args)  # (warnings only: DIR replaces its session folder, the one setting read)
     else:
         folder = load_settings(args).session_path
+    problem = path_problem(folder)
+    if problem:
+        raise SerError(f"{folder}: {problem}")
     if not folder.is_dir():
         if args.folder:
             raise SerError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
