@@ -272,3 +272,19 @@ def test_a_file_name_that_is_not_utf8_opens(tmp_path):
     recorder.write_audio(load_audio(name, SR), 0.0)
     recorder.stop()
     assert Session.open(session_folder).duration == pytest.approx(load_audio(name, SR).size / SR)
+
+
+def test_float_samples_beyond_full_scale_are_clipped_as_playing_them_would(demo, tmp_path):
+    """A float file may hold anything: values near 1e30 overflowed the features (numpy's warnings on
+    stderr, NaN energies) and came out as a confident "surprised" for noise."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "huge.wav", (np.random.RandomState(0).randn(48000) * 1e30).astype(np.float32), SR,
+             subtype="FLOAT")
+    result = run_cli("analyze", str(tmp_path / "huge.wav"))
+    assert result.returncode in (0, 1) and "Warning" not in result.stderr and "Traceback" not in result.stderr
+    loud = (demo[: SR * 4] / np.abs(demo[: SR * 4]).max() * 2.0).astype(np.float32)  # 6 dB over, as a float mix can be
+    sf.write(tmp_path / "hot.wav", loud, SR, subtype="FLOAT")
+    decoded = load_audio(tmp_path / "hot.wav", SR)
+    assert decoded.max() == 1.0 and decoded.min() == -1.0
+    np.testing.assert_array_equal(decoded, np.clip(loud, -1.0, 1.0))

@@ -142,6 +142,14 @@ def check_channel(path, channels: int, channel: int | None) -> None:
         raise AudioFileError(f"{path}: has {held}, so there is no channel {channel}")
 
 
+def clip_to_full_scale(mono: np.ndarray) -> np.ndarray:
+    """Float samples beyond full scale clipped to it, as playing them would: a float file may hold
+    anything (1e30 overflowed the features into NaN warnings and a confident result for noise)."""
+    if mono.size and (mono.max() > 1.0 or mono.min() < -1.0):
+        return np.clip(mono, -1.0, 1.0)
+    return mono
+
+
 def to_mono(block: np.ndarray, channel: int | None = None) -> np.ndarray:
     """One channel (1-based), or the mean of all of them."""
     if block.ndim == 2:
@@ -191,6 +199,7 @@ def iter_audio_blocks(
             else:  # before resampling, which would spread one NaN over its whole filter
                 any_valid = any_valid or bool(finite.any())
                 mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+            mono = clip_to_full_scale(mono)
             if resampler is not None:
                 mono = resampler.resample_chunk(mono, last=last)
             if mono.size:
@@ -268,7 +277,7 @@ def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None
     mono = to_mono(a, channel)
     if not np.isfinite(mono).any():
         raise AudioFileError(f"{name}: damaged audio: every sample is NaN or infinite")
-    mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    mono = clip_to_full_scale(np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0))
     return resample(mono, int(sample_rate), to_rate)
 
 

@@ -24,7 +24,15 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from realtime_ser.audio.io import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_channel, check_header, to_mono
+from realtime_ser.audio.io import (
+    MAX_CHANNELS,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    check_channel,
+    check_header,
+    clip_to_full_scale,
+    to_mono,
+)
 from realtime_ser.audio.sources import MODEL_RATE, AudioSource
 from realtime_ser.errors import AudioFileError
 
@@ -157,7 +165,7 @@ class PipeSource(AudioSource):
                 raise AudioFileError(self._error)
             native = np.zeros(0, dtype=np.float32)
         block = native if self._resampler is None else self._resampler.resample_chunk(native, last=last)
-        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+        block = clip_to_full_scale(np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0))
         if self.remaining is not None:
             block = block[: self.remaining]
             self.remaining -= block.size
