@@ -128,7 +128,12 @@ def _number(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False):
     what = f"must be a number {'>' if lo_open else '>='} {lo:g} and {'<' if hi_open else '<='} {hi:g}"
 
     def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return what
+        try:
+            if not math.isfinite(v):
+                return what
+        except OverflowError:  # an integer too large for a float (hundreds of digits)
             return what
         if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
             return what

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from realtime_ser.errors import SerError
@@ -29,3 +30,6 @@ def read_json(path: Path, what: str, max_bytes: int, error: type[SerError]) -> o
         raise error(f"{path}: {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise error(f"{path}: {what} is not valid JSON (nested too deeply)") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits())
+        raise error(f"{path}: {what} holds a number too long to read (more than "
+                    f"{sys.get_int_max_str_digits()} digits)") from None

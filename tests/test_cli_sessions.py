@@ -174,3 +174,28 @@ def test_a_folder_named_with_a_bad_config_file_warns_as_listen_and_analyze_do(tm
     r = run_cli("sessions", str(parent), "--config", str(missing))
     assert r.returncode == 1
     assert assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {missing}: config file not found"]
+
+
+def test_an_integer_too_long_to_read_is_one_line_and_the_other_sessions_are_listed(model_path, tmp_path):
+    """JSON with an integer of more digits than Python converts (4300) raised ValueError, a traceback,
+    and one such manifest stopped the whole listing; an integer too large for a float in a setting
+    raised OverflowError."""
+    parent = tmp_path / "sessions"
+    good = _record_session(parent, [])
+    bad = _record_session(parent, [])
+    (bad / "manifest.json").write_text(json.dumps(_manifest(bad))[:-1] + ', "x": ' + "7" * 5000 + "}")
+    r = run_cli("sessions", str(parent), "-f", "json")
+    assert r.returncode == 1 and [row["folder"] for row in json.loads(r.stdout)] == [str(good)]
+    assert assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {bad / 'manifest.json'}: manifest holds a number too long to read (more than 4300 digits)"]
+
+    config = tmp_path / "config.json"
+    config.write_text('{"version": ' + "1" * 5000 + "}")
+    clip = str(good / "audio.wav")
+    r = run_cli("analyze", clip, "--config", str(config), "--model", model_path)
+    assert (r.returncode, r.stdout) == (1, "") and assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {config}: config file holds a number too long to read (more than 4300 digits)"]
+    config.write_text('{"vad_threshold_db": ' + "1" * 400 + "}")
+    r = run_cli("analyze", clip, "--config", str(config), "--model", model_path)
+    assert (r.returncode, r.stdout) == (1, "") and assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {config}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not {'1' * 60}"]
