@@ -386,6 +386,11 @@ class ReplayBar(QWidget):
         self.set_playing(True)
         self.set_position(0.0)
 
+    def rename(self, name: str) -> None:
+        """The recording replayed is called ``name`` now (a session renamed while replayed)."""
+        self.name = name
+        self.title.show_title(self.title.state, name)
+
     def set_playing(self, playing: bool) -> None:
         """Playing, or finished: then the button plays it again (from the slider's position)."""
         self._show_title("Replaying" if playing else "Replayed")

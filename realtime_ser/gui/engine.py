@@ -30,6 +30,12 @@ def sensitivity_to_threshold_db(sensitivity: int) -> float:
     return THRESHOLD_AT_ZERO_DB + s * (THRESHOLD_AT_FULL_DB - THRESHOLD_AT_ZERO_DB)
 
 
+def session_display_name(title: str | None, folder: Path) -> str:
+    """How a replayed session is named (replay bar, window title, status bar): its title and folder
+    ("P07 baseline (2026-11-22T10-15-03_session)"), or its folder alone."""
+    return f"{title} ({folder.name})" if title else folder.name
+
+
 @dataclass
 class SourceInfo:
     kind: str  # "microphone" | "file" | "session"
@@ -189,7 +195,7 @@ class Engine:
             return None
         pipeline = self.pipeline
         recorder.stop(input_error=pipeline.error if pipeline is not None and not pipeline.running else None)
-        if recorder.discard():
+        if not recorder.title and recorder.discard():  # a name the user gave it is worth keeping
             return None
         return recorder.folder
 

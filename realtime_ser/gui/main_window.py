@@ -45,7 +45,7 @@ from realtime_ser.gui.controls import (
     SensitivityControl,
 )
 from realtime_ser.gui.display_buffers import MelSpectrogramRing, WaveformEnvelope
-from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db
+from realtime_ser.gui.engine import Engine, SourceInfo, sensitivity_to_threshold_db, session_display_name
 from realtime_ser.gui.error_reporting import internal_error_html
 from realtime_ser.gui.file_drop import dropped_recording
 from realtime_ser.gui.icons import MARKER
@@ -534,8 +534,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
                 session = Session.open(folder)
                 audio_path = Path(session.audio_path)
                 kind = "session"
-                if session.title:
-                    name = f"{session.title} ({session.folder.name})"
+                name = session_display_name(session.title, session.folder)
             duration, channels = audio_info(audio_path)
             if duration <= 0:  # refused here, as a damaged file is, before the replay on screen goes
                 raise AudioFileError(f"{audio_path}: contains no audio samples")

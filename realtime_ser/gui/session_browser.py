@@ -53,6 +53,7 @@ class SessionBrowser(QDialog):
     """Lists the sessions in ``folder``; ``replay_requested(path)`` when the user picks one."""
 
     replay_requested = Signal(Path)
+    renamed = Signal(Path, str)  # a session folder and its new title ("" when it was removed)
 
     def __init__(self, folder: Path, browse_elsewhere: Callable[[], object], parent: QWidget | None = None,
                  rename_recording: Callable[[Path, str], bool] | None = None):
@@ -191,6 +192,8 @@ class SessionBrowser(QDialog):
             self._show_problem(str(exc))
             return
         self.reload(select=folder)
+        stored = next((s.title for s in self.summaries if s.folder == str(folder)), None)
+        self.renamed.emit(Path(folder), stored or "")  # as stored: spaces and control characters tidied
 
     def _update_buttons(self) -> None:
         chosen = 0 <= self.table.currentRow() < len(self.summaries)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from realtime_ser.audio.io import AUDIO_EXTENSIONS
 from realtime_ser.errors import SerError
+from realtime_ser.gui.engine import session_display_name
 from realtime_ser.gui.questions import ask_recording_title, recording_ended_while_asking
 from realtime_ser.gui.status_indicators import saved_in, shown_path
 from realtime_ser.gui.timeline_image import save_timeline_image
@@ -37,6 +38,18 @@ class SessionActions:
             return False
         self.name_recording(title, recorder)
         return True
+
+    def _session_renamed(self, folder: Path, title: str) -> None:
+        """The session being replayed was renamed in the browser: the replay bar and the window
+        title name it so at once (they kept the old name until it was opened again)."""
+        info = self.engine.info
+        replayed = info.session_folder if info is not None else None
+        if replayed is None or replayed.resolve() != folder.resolve():
+            return
+        info.name = session_display_name(title, replayed)
+        self.replay_bar.rename(info.name)
+        self.status_indicators.show_source(info)
+        self._update_title()
 
     def name_recording(self, title: str, recorder=None) -> None:
         """Give the session being recorded (or ``recorder``'s, if it has stopped since) a title."""
@@ -158,6 +171,7 @@ class SessionActions:
 
         browser = SessionBrowser(self.sessions_dir, self.open_session_dialog, self, self._rename_if_recording)
         browser.replay_requested.connect(self.open_recording)
+        browser.renamed.connect(self._session_renamed)
         self._session_browser = browser
         browser.open()
 

@@ -93,6 +93,21 @@ def test_a_session_is_renamed_from_the_browser_and_its_title_shows_when_replayed
     browser.table.cellDoubleClicked.emit(chosen, 0)
     assert w.engine.info.name == f"P07 baseline ({first.name})"
     assert w.windowTitle().startswith("P07 baseline")
+    # renamed while it is replayed: the bar and the window title follow at once (they kept the old name)
+    w.show_sessions()
+    browser = w._session_browser
+    browser.table.selectRow([browser.summaries[r].folder for r in range(2)].index(str(first)))
+    browser.rename_button.click()
+    browser.title_dialog.setTextValue("P07 follow-up")
+    browser.title_dialog.accept()
+    assert w.engine.info.name == f"P07 follow-up ({first.name})"
+    assert w.windowTitle().startswith("P07 follow-up") and w.replay_bar.name == f"P07 follow-up ({first.name})"
+    assert "P07 follow-up" in w.replay_bar.title.text()
+    browser.rename_button.click()  # the title removed: the folder's name
+    browser.title_dialog.setTextValue("")
+    browser.title_dialog.accept()
+    assert w.engine.info.name == first.name and w.windowTitle().startswith(first.name)
+    browser.reject()
     wait_replay_done(qtbot, w)
 
 
