@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import math
 import os
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from realtime_ser.gui.engine import SourceInfo
 from realtime_ser.gui.timeline_model import format_time
 from realtime_ser.model.metadata import ModelMetadata
+
+#: The widest the source's name may be in the status bar (beside rate, model, latency, dropped).
+SOURCE_MAX_PX = 420
 
 
 def shown_path(path) -> str:
@@ -53,6 +58,7 @@ class StatusIndicators:
         self.recording.hide()
         status_bar.addPermanentWidget(self.recording)
         self.source = QLabel("idle")
+        self.source.setTextFormat(Qt.TextFormat.PlainText)  # a file may be named "<b>take 2</b>.wav"
         self.rate = QLabel(f"{sample_rate} Hz")
         self.model = QLabel(f"model {metadata.model_version} ({metadata.quantization})")
         self.model.setToolTip(model_path)
@@ -65,8 +71,13 @@ class StatusIndicators:
             status_bar.addPermanentWidget(label)
 
     def show_source(self, info: SourceInfo | None) -> None:
-        """What is listened to or replayed; None: nothing (idle)."""
-        self.source.setText("idle" if info is None else f"{info.kind}: {info.shown_name}")
+        """What is listened to or replayed; None: nothing (idle). A long name is shortened in the
+        middle (its start and extension stay) and given whole in the tooltip: cut at the status
+        bar's edge, it lost its end without a sign."""
+        text = "idle" if info is None else f"{info.kind}: {info.shown_name}"
+        self.source.setText(self.source.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                                 SOURCE_MAX_PX))
+        self.source.setToolTip(f"<p>{html.escape(text)}</p>" if self.source.text() != text else "")  # <p>: as text
 
     def show_latency(self, ms: float | None) -> None:
         """The newest final result's latency; None: none yet (a new source)."""

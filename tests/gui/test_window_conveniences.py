@@ -480,6 +480,11 @@ def test_a_long_file_name_is_elided_and_leaves_the_seek_slider_its_room(make_win
     assert drawn.idealWidth() <= bar.title.contentsRect().width()  # all of it is seen, "…" included
     assert shown(bar.title.toolTip()) == name  # "<take 2>" and "&" are text there, not markup
     bar.grab().save(str(tmp_path / "replay-bar.png"))  # to look at when this fails
+    # the status bar's source: shortened in the middle (it was cut at its edge with no sign), whole in its tooltip
+    source = w.status_source
+    assert "…" in source.text() and source.text().startswith("file: Interview") and source.text().endswith(".wav")
+    assert source.fontMetrics().horizontalAdvance(source.text()) <= 420
+    assert shown(source.toolTip()) == f"file: {name}"
 
     w.resize(1800, 700)  # more room: more of the name
     qtbot.waitUntil(lambda: len(shown(bar.title.text())) > len(title) + 40)
