@@ -181,3 +181,49 @@ def test_unwritable_parent_is_a_one_line_session_error(tmp_path):
     with pytest.raises(SessionError, match=r"cannot create a session folder \(Not a directory\)") as info:
         inside.start()
     assert "\n" not in str(info.value) and not_a_dir.read_text() == "x"
+
+
+OPEN_UTTERANCE_CHILD = textwrap.dedent(
+    """
+    import json, resource, signal, sys, time
+    sys.path.insert(0, {tests!r})
+    from session_support import speech
+    from realtime_ser.pipeline.events import EmotionEvent, SpeechEvent
+    from realtime_ser.session import SessionRecorder
+
+    audio = speech(16000)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+    rec = SessionRecorder({parent!r}, 16000, "mic", None, None, flush_interval=0.25)
+    folder = rec.start()
+    rec.write_event(SpeechEvent("start", 0.0, 1))  # one utterance that goes on past the limit
+    for i, start in enumerate(range(0, audio.size, 1600)):
+        rec.write_audio(audio[start:start + 1600], start / 16000)
+        if i % 5 == 4:
+            t = (start + 1600) / 16000
+            rec.write_event(EmotionEvent(1, 0.0, t, "sad", "sad", 0.6, {{"sad": 0.6, "neutral": 0.4}}, False))
+        time.sleep(0.01)
+    deadline = time.monotonic() + 20
+    while rec.error is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rec.stop()
+    print(json.dumps({{"folder": str(folder), "error": rec.error}}))
+    """
+)
+
+
+def test_an_utterance_a_full_disk_cut_off_still_ends_where_the_audio_does(tmp_path):
+    """A recording stopped by the file size limit (or a full disk, where the few bytes still fit) left
+    its last utterance open: a start and partial results, no end and no final result."""
+    code = OPEN_UTTERANCE_CHILD.format(tests=str(TESTS), parent=str(tmp_path), limit=96 * 1024)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "recording stopped: file size limit reached" in result["error"]
+    session = Session.open(result["folder"])
+    assert session.status == "stopped" and session.warnings == []
+    kinds = [e.kind if e.type == "speech" else ("final" if e.final else "partial") for e in session.events]
+    assert kinds[0] == "start" and kinds[-2:] == ["end", "final"] and kinds.count("partial") >= 2
+    assert session.events[-2].time == pytest.approx(session.duration, abs=1e-6)
+    assert session.events[-1].probabilities == session.events[-3].probabilities  # the last estimate
+    assert session.manifest["events_count"] == len(session.events)

@@ -46,7 +46,7 @@ from realtime_ser.session.format import (
     truncate_to_last_line,
     write_json_atomic,
 )
-from realtime_ser.session.utterance_edges import UtteranceEdges
+from realtime_ser.session.utterance_edges import UtteranceEdges, end_cut_off_utterances
 
 try:  # advisory lock that dies with the process: how repair tells a live recorder from a killed one
     import fcntl
@@ -588,6 +588,10 @@ class SessionRecorder:
             pass
         try:
             truncate_to_last_line(self.folder / EVENTS_NAME)
+            try:  # whole utterances, where there is room left for the lines that end them
+                end_cut_off_utterances(self.folder / EVENTS_NAME, self._frames_written / self.sample_rate)
+            except OSError:
+                truncate_to_last_line(self.folder / EVENTS_NAME)
             with open(self.folder / EVENTS_NAME, "rb") as f:
                 self.events_written = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 16), b""))
         except OSError:

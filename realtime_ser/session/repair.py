@@ -11,7 +11,6 @@ thrown away.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import wave
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from realtime_ser.session.format import (
     MANIFEST_NAME,
 )
 from realtime_ser.session.reader import find_sessions, parse_event_lines
-from realtime_ser.session.utterance_edges import UtteranceEdges
+from realtime_ser.session.utterance_edges import end_cut_off_utterances
 
 try:
     import fcntl
@@ -89,15 +88,6 @@ def needs_repair(folder: str | os.PathLike) -> bool:
     return manifest["status"] == STATUS_RECORDING and not is_being_recorded(folder)
 
 
-def _end_cut_off_utterances(events: list, end_time: float) -> list[dict]:
-    """The lines that end the utterances a killed recorder left open (a start, no end), as a
-    recording stopped mid-utterance ends them: at the audio's end, with their last estimate."""
-    edges = UtteranceEdges()
-    for event in events:
-        edges.lines(event.to_dict())
-    return edges.close(end_time)
-
-
 def repair(folder: str | os.PathLike) -> RepairReport:
     """Repair one interrupted session in place (a finished one is left untouched).
 
@@ -140,14 +130,10 @@ def repair(folder: str | os.PathLike) -> RepairReport:
                 events, warnings = parse_event_lines(f, str(events_path))
             events_count = len(events)
             actions.extend(w.split(": ", 1)[1] for w in warnings)
-            closing = _end_cut_off_utterances(events, frames / rate)
-            if closing:
-                with open(events_path, "ab") as f:
-                    f.write(b"".join(json.dumps(d, separators=(",", ":")).encode() + b"\n" for d in closing))
-                    f.flush()
-                    os.fsync(f.fileno())
-                events_count += len(closing)
-                ended = sorted({d["utterance_id"] for d in closing})
+            ended = end_cut_off_utterances(events_path, frames / rate)
+            if ended:
+                with open(events_path, "rb") as f:
+                    events_count = len(parse_event_lines(f, str(events_path))[0])
                 actions.append(f"ended {len(ended)} utterance(s) the interruption cut off at {frames / rate:.1f} s")
         else:
             events_path.touch()

@@ -19,6 +19,10 @@ Pure bookkeeping on dicts, no I/O: the recorder's writer thread uses it as it wr
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 
 class UtteranceEdges:
     def __init__(self) -> None:
@@ -72,3 +76,23 @@ class UtteranceEdges:
         self._open.clear()
         self._started.clear()
         return out
+
+
+def end_cut_off_utterances(events_path: Path, end_time: float) -> list[int]:
+    """Append to a finished event log the lines ending the utterances left open in it (a start, no
+    end: a recorder killed, or stopped by a full disk), at ``end_time`` (the audio kept) with their
+    last estimate, as a recording stopped mid-utterance ends them. Returns their ids; raises OSError."""
+    from realtime_ser.session.reader import parse_event_lines
+
+    with open(events_path, "rb") as f:
+        events, _ = parse_event_lines(f, str(events_path))
+    edges = UtteranceEdges()
+    for event in events:
+        edges.lines(event.to_dict())
+    closing = edges.close(end_time)
+    if closing:
+        with open(events_path, "ab") as f:
+            f.write(b"".join(json.dumps(d, separators=(",", ":")).encode() + b"\n" for d in closing))
+            f.flush()
+            os.fsync(f.fileno())
+    return sorted({d["utterance_id"] for d in closing})
