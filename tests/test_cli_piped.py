@@ -272,3 +272,42 @@ def test_raw_options_that_do_not_fit_are_usage_errors(model_path):
     r = run_cli("listen", "--device", "-", "--raw", "s12:44100", "--model", model_path)
     assert r.returncode == 2 and "argument --raw: unknown sample format 's12'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_while_standard_input_is_copied_removes_the_copy(sig, clip, model_path, tmp_path):
+    """`kill` or a closed terminal ended `analyze -` where it stood, leaving up to 2 GiB of spooled audio in
+    $TMPDIR; now the run ends as on Ctrl-C: the copy removed, one line, exit 128 + the signal."""
+    import signal
+    import time
+
+    import numpy as np
+    import soundfile as sf
+
+    audio, rate = sf.read(clip, dtype="int16")
+    buf = io.BytesIO()
+    sf.write(buf, np.tile(audio, 40), rate, format="WAV", subtype="PCM_16")
+    data = buf.getvalue()
+    spool_dir = tmp_path / "tmp"
+    spool_dir.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", "-", "-o", str(tmp_path / "out.csv"),
+                             "--model", model_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env(TMPDIR=str(spool_dir)), cwd=REPO)
+    try:
+        proc.stdin.write(data[: len(data) // 2])  # the writer goes on; the copy is half made
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not any(spool_dir.rglob("stdin-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        copies = list(spool_dir.rglob("stdin-*"))
+        assert copies, "the copy of standard input never appeared"
+        while copies[0].stat().st_size < len(data) // 2 - (1 << 20) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(spool_dir.iterdir()) == [] and not (tmp_path / "out.csv").exists()
+    assert assert_one_line_errors(err.decode(), 1) == [f"realtime-ser: error: interrupted ({sig})"]
+    assert proc.returncode == 128 + getattr(signal, sig)

@@ -21,7 +21,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from realtime_ser.cli.common import (  # noqa: E402
-    EXIT_ERROR, EXIT_USAGE, PROG, UsageError, describe_os_error, print_error,
+    EXIT_ERROR, EXIT_USAGE, PROG, UsageError, describe_os_error, interrupted_exit, print_error,
 )
 from realtime_ser.cli.parser import build_parser  # noqa: E402
 from realtime_ser.errors import SerError  # noqa: E402
@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except SerError as exc:
         print_error(str(exc))
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print_error("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C; SIGTERM or SIGHUP where a command ends on them the same way
+        return interrupted_exit(exc)
     except BrokenPipeError:  # `| head`: the reader has all it wanted
         return EXIT_ERROR
     except OSError as exc:  # a file problem no command expected: still one line, not a traceback

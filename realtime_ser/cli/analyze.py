@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 from realtime_ser.cli.common import (
-    EXIT_ERROR, load_model, load_settings, named_format, pipeline_config, print_error, print_warning,
-    with_option_named, write_output,
+    EXIT_ERROR, ending_as_on_ctrl_c, load_model, load_settings, named_format, pipeline_config, print_error,
+    print_warning, with_option_named, write_output,
 )
 from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs
 from realtime_ser.cli.piped import is_piped
@@ -79,6 +79,12 @@ def _output_format(args) -> str:
 
 
 def cmd_analyze(args) -> int:
+    # SIGTERM and SIGHUP end the run as Ctrl-C does: the copy of piped audio removed, the workers ended.
+    with ending_as_on_ctrl_c():
+        return _cmd_analyze(args)
+
+
+def _cmd_analyze(args) -> int:
     settings = load_settings(args)
     fmt = _output_format(args)
     if args.output:  # before the analysis, which can take long: not to fail only at the end

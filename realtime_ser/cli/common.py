@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic
@@ -27,6 +29,38 @@ def print_warning(message: str) -> None:
 
 class UsageError(SerError):
     """Options that do not fit together or a value argparse cannot check alone: exit 2, like argparse."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (``kill``, the terminal or ssh connection closed) in a command that ends on it
+    as on Ctrl-C: raised where the program is, so that what it made is cleaned up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupted_exit(exc: KeyboardInterrupt) -> int:
+    """Say that the run was interrupted (by which signal, unless Ctrl-C); the exit code, 128 + the signal."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    print_error("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})")
+    return 128 + signum
+
+
+@contextmanager
+def ending_as_on_ctrl_c():
+    """Within: SIGTERM and SIGHUP raise :class:`Terminated`, as Ctrl-C raises KeyboardInterrupt, rather than
+    end the process where it stands (a temporary copy of piped audio left behind, worker processes alive)."""
+    def terminated(signum, frame):
+        raise Terminated(signum)
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, terminated) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def describe_os_error(exc: OSError) -> str:
