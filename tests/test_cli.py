@@ -797,3 +797,65 @@ def test_listen_does_not_call_a_session_saved_whose_folder_was_removed(model_pat
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "recording stopped: session folder was removed" in stderr, stderr
     assert "session saved" not in stderr and "Traceback" not in stderr
+
+
+def _workers_of(group: int) -> list[str]:
+    """The worker processes (multiprocessing's spawned children) left in the process group ``group``."""
+    found = []
+    for pid in subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True).stdout.split():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        if "multiprocessing.spawn" in command:
+            found.append(pid)
+    return found
+
+
+@pytest.mark.parametrize("sig, to_group", [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+                         ids=["ctrl-c", "kill-parent", "kill-group"])
+def test_a_parallel_batch_interrupted_ends_its_workers_and_says_one_line(sig, to_group, clips, model_path, tmp_path):
+    """Ctrl-C (SIGINT to the terminal's whole process group) during a parallel batch printed the pool's
+    "Exception ignored in: <function Pool.__del__ ...> ... Bad file descriptor" after the one line; SIGTERM
+    to the parent left its worker processes running after it exited; SIGTERM to the whole group (as
+    `timeout` and service managers send it) must not make ending the pool wait for ever either.
+
+    The pool's message depended on the order of finalization at exit; the ResourceWarning Pool.__del__
+    gives first for a pool never ended ("unclosed running multiprocessing pool") shows it every time."""
+    from realtime_ser.audio.io import load_audio
+
+    audio = (load_audio(clips[0], 16000) * 32767).astype(np.int16)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    sf.write(tmp_path / "long.wav", np.tile(audio, 80), 16000, subtype="PCM_16")  # five minutes
+    for i in range(120):  # inputs of their own (the same file twice is analysed once), a minute's work in all
+        os.link(tmp_path / "long.wav", batch / f"{i:03}.wav")
+    err_file = tmp_path / "stderr.txt"  # not a pipe: the workers hold it open too, and would be waited for
+    with open(err_file, "w") as err_out:
+        proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", str(batch), "--jobs", "2",
+                                 "--model", model_path], stdout=subprocess.DEVNULL, stderr=err_out,
+                                env=cli_env(PYTHONWARNINGS="always::ResourceWarning"), cwd=REPO,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers_of(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_workers_of(proc.pid)) == 2, "the workers never started"
+        time.sleep(2.5)  # the workers load the model and take their first files
+        assert proc.poll() is None, err_file.read_text()
+        if to_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        proc.wait(timeout=60)
+        left = _workers_of(proc.pid)  # as the command ends
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in _workers_of(proc.pid):
+            os.kill(int(pid), signal.SIGKILL)
+    assert left == []  # no worker outlives the run
+    said = "interrupted" if sig == signal.SIGINT else f"interrupted ({signal.Signals(sig).name})"
+    assert assert_one_line_errors(err_file.read_text(), 1) == [f"realtime-ser: error: {said}"]
+    assert proc.returncode == 128 + sig

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.cli.common import (
@@ -34,7 +36,46 @@ def _use_model(model) -> None:
 def _init_worker(model_path):
     from realtime_ser.model.emotion_model import EmotionModel
 
+    # Ctrl-C reaches the whole process group: the parent ends the batch and terminates the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _use_model(EmotionModel.load(model_path))
+    # From here on the worker takes tasks from the pool's queue.  SIGTERM (Pool.terminate, or `kill` of
+    # the whole group) ends it through an exception, which releases the queue's lock on the way out:
+    # a worker killed holding it made Pool.terminate in the parent wait for ever.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum, frame):
+    import threading
+
+    # Should the exception be swallowed (raised inside a __del__, whose errors are only printed), the
+    # worker still ends, a moment later, as SIGTERM's default would have ended it.
+    threading.Thread(target=_exit_soon, args=(128 + signum,), daemon=True).start()
+    raise SystemExit(128 + signum)
+
+
+def _exit_soon(code: int) -> None:
+    import time
+
+    time.sleep(1.0)
+    os._exit(code)
+
+
+@contextmanager
+def _terminal_signals_held():
+    """Ctrl-C (SIGINT) and a closed terminal (SIGHUP) held back while the worker processes start: they
+    and multiprocessing's resource tracker inherit the mask, so what the terminal sends its whole
+    process group reaches only this process, which then ends them (a worker or tracker killed by it
+    printed tracebacks).  A signal that came meanwhile is delivered here once the pool exists."""
+    held = {signal.SIGINT} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to speak of
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _analyze_one(task, on_progress=None):
@@ -139,15 +180,16 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     else:
         bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False,
                    delay=delay)
+    pool = None
     try:
         if jobs <= 1:
             _use_model(model)
             iterator = (_analyze_one(task, bar.update if one_input else None) for task in tasks)
-            pool = None
         else:
             import multiprocessing as mp
 
-            pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model.source,))
+            with _terminal_signals_held():
+                pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model.source,))
             iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
         for index, rows, error, seconds in iterator:
             if error is not None:
@@ -171,7 +213,11 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         if pool is not None:
             pool.close()
             pool.join()
+            pool = None  # done: nothing left to terminate
     finally:
+        if pool is not None:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the run
+            pool.terminate()
+            pool.join()
         bar.close()
 
     if not results:  # every input failed: an empty timeline must not replace an earlier --output
