@@ -170,3 +170,40 @@ def test_progress_counts_seconds_of_audio_for_one_recording_and_files_for_a_batc
     assert any("/7 [" in s for s in batch.stderr.replace("\r", "\n").splitlines()), batch.stderr  # 7 files
     quiet = run_cli("analyze", demo, "-f", "summary", "--model", model_path)  # stderr is not a terminal
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 KiB file system of its own (tmpfs; the tests run as root in CI), unmounted afterwards."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (not root?): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_listen_output_on_a_full_disk_keeps_only_complete_lines(clips, model_path, tmp_path, small_disk):
+    """The disk filling up stopped --output with one line, but left a half-written JSON line at its end:
+    the file is now cut back to its last complete line, every line an event, and listening went on."""
+    import numpy as np
+
+    from realtime_ser.audio.io import load_audio
+
+    long = tmp_path / "long.wav"
+    sf.write(long, np.tile(load_audio(clips[0], 16000), 40), 16000)  # far more events than 16 KiB hold
+    out = small_disk / "events.jsonl"
+    r = run_cli("listen", "--replay", str(long), "--speed", "1000", "--partials", "-o", str(out),
+                "--model", model_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert [line for line in r.stderr.splitlines() if "error" in line] == [
+        f"realtime-ser: error: {out}: writing stopped (No space left on device)"]
+    text = out.read_text()
+    assert len(text) > 8000 and text.endswith("\n")  # what was written before the disk was full is kept
+    events = [json.loads(line) for line in text.splitlines()]
+    assert {"speech", "emotion"} <= {e["type"] for e in events}
+    assert "--- summary ---" in r.stderr  # listening went on to the end of the replay

@@ -8,6 +8,7 @@ import logging
 import os
 import select
 import signal
+import stat
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, 
 from realtime_ser.cli.piped import STDIN, is_piped
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
+from realtime_ser.session.format import truncate_to_last_line
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +259,7 @@ def cmd_listen(args) -> int:
                     message = f"{args.output}: writing stopped ({exc.strerror})"
                     failed.append(message)
                     print_error(message)
+                    _end_at_last_line(out, args.output)
                     out = None
 
     def add_marker(note: str) -> None:
@@ -341,6 +344,20 @@ def _open_output(path: str, failed: list[str]):
         failed.append(message)
         print_error(message)
         return None
+
+
+def _end_at_last_line(out, path: str) -> None:
+    """Close ``out`` after a write failed and cut the file back to its last complete line: a half-written
+    event would make the JSONL file unreadable to whoever reads it line by line."""
+    try:
+        out.close()  # flushing what is left fails again, but the file is closed all the same
+    except OSError:
+        pass
+    try:
+        if stat.S_ISREG(os.stat(path).st_mode):  # not the terminal or a pipe (`--output -`)
+            truncate_to_last_line(Path(path))
+    except OSError as exc:
+        print_warning(f"{path}: its last line may be incomplete ({exc.strerror or exc})")
 
 
 def _stdin_is_terminal() -> bool:
