@@ -12,9 +12,17 @@ import argparse
 import math
 import os
 import sys
+import unicodedata
 from collections.abc import Callable
 
 from realtime_ser.errors import SerError
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print as (part of) one line of a terminal: every control character (Unicode
+    category C*: tab, newline, the ESC of an escape sequence, BEL, ...) a space, runs of white space
+    one space, trimmed.  A title or note may come from a hand-edited file or a paste."""
+    return " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in str(text)).split())
 
 
 def discard_stdout() -> None:

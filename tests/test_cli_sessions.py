@@ -199,3 +199,40 @@ def test_an_integer_too_long_to_read_is_one_line_and_the_other_sessions_are_list
     r = run_cli("analyze", clip, "--config", str(config), "--model", model_path)
     assert (r.returncode, r.stdout) == (1, "") and assert_one_line_errors(r.stderr, 1) == [
         f"realtime-ser: error: {config}: setting 'vad_threshold_db' must be a number >= 0 and <= 60, not {'1' * 60}"]
+
+
+def _controls(text: str) -> list[str]:
+    """The control characters in printed ``text`` other than its line ends."""
+    import unicodedata
+
+    return [c for c in text if unicodedata.category(c)[0] == "C" and c != "\n"]
+
+
+def test_control_characters_in_titles_and_notes_are_neither_stored_nor_printed(model_path, tmp_path):
+    """A title or note holding the ESC of a terminal escape sequence, a BEL or a newline was stored and
+    printed raw (escape injection; a newline split the table's row); each is a space now, and what an
+    older version or a hand-edited file stored raw is printed safely too."""
+    parent = tmp_path / "sessions"
+    folder = _record_session(parent, [])
+    r = run_cli("sessions", str(folder), "--title", "a\x1b[31mred\x07")
+    assert r.returncode == 0 and r.stderr == "" and _controls(r.stdout) == [], repr(r.stdout)
+    assert _manifest(folder)["title"] == "a [31mred"
+
+    (folder / "manifest.json").write_text(json.dumps(dict(_manifest(folder), title="one\ntwo\x1b[2J\x9b")))
+    with open(folder / "events.jsonl", "a") as log:  # a marker stored as an older version stored it
+        log.write(json.dumps({"type": "marker", "marker_id": 7, "time": 1.0, "note": "x\x1b]0;owned\x07y"}) + "\n")
+    r = run_cli("sessions", str(parent))
+    assert r.returncode == 0 and _controls(r.stdout) == [], repr(r.stdout)
+    header, row = r.stdout.splitlines()  # one row: the newline no longer splits it
+    assert " one two [2J " in row and row.index(" one") == header.index(" title")
+    r = run_cli("sessions", str(parent), "-f", "json")
+    assert [s["title"] for s in json.loads(r.stdout)] == ["one two [2J"]
+
+    out = tmp_path / "events.jsonl"
+    r = run_cli("listen", "--replay", str(folder), "--speed", "8", "--notes-from-stdin", "-o", str(out),
+                "--model", model_path, input="typed\x1b[31m note\x07\n", timeout=60)
+    assert r.returncode == 0 and _controls(r.stdout) == [], repr(r.stdout)
+    printed = sorted(line.split("] ", 1)[1] for line in r.stdout.splitlines() if "] marker" in line)
+    assert printed == ["marker 7: x ]0;owned y", "marker 8: typed [31m note"]
+    notes = [e["note"] for e in map(json.loads, out.read_text().splitlines()) if e["type"] == "marker"]
+    assert sorted(notes) == ["typed [31m note", "x ]0;owned y"]  # stored without them too

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic
-from realtime_ser.console import number_arg
+from realtime_ser.console import number_arg, one_line
 from realtime_ser.errors import SerError
 
 PROG = "realtime-ser"
@@ -250,7 +250,7 @@ def check_title_length(title: str | None) -> None:
     """A --title longer than a session stores is refused, not cut: the user would not know what was kept."""
     from realtime_ser.session.format import MAX_TITLE_CHARS
 
-    length = len(" ".join((title or "").split()))  # as the session stores it: one line, trimmed
+    length = len(one_line(title or ""))  # as the session stores it: one line, trimmed
     if length > MAX_TITLE_CHARS:
         raise UsageError(f"--title is {length} characters long; at most {MAX_TITLE_CHARS} are allowed")
 

@@ -22,6 +22,7 @@ from realtime_ser.cli.common import (
 )
 from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, session_audio
 from realtime_ser.cli.piped import STDIN, is_piped
+from realtime_ser.console import one_line
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
 from realtime_ser.session.format import truncate_to_last_line
@@ -45,7 +46,8 @@ def format_event(ev) -> str | None:
             f"  ({ev.start:.2f}-{ev.end:.2f} s){extra}{lat}"
         )
     if ev.type == "marker":
-        return f"[{ev.time:8.2f}] marker {ev.marker_id}" + (f": {ev.note}" if ev.note else "")
+        note = one_line(ev.note)  # never a terminal escape sequence, whatever the note holds
+        return f"[{ev.time:8.2f}] marker {ev.marker_id}" + (f": {note}" if note else "")
     return f"[{ev.time:8.2f}] {ev.level}: {with_option_named(ev.message)}"
 
 

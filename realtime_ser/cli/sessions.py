@@ -9,6 +9,7 @@ from pathlib import Path
 from realtime_ser.cli.common import (EXIT_ERROR, UsageError, check_title_length, load_settings, path_problem,
                                     print_error, print_warning)
 from realtime_ser.cli.inputs import is_session
+from realtime_ser.console import one_line
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
 
@@ -55,7 +56,8 @@ def cmd_sessions(args) -> int:
     elif not rows and not errors:
         print(f"no sessions in {folder}", file=sys.stderr)
     elif rows:
-        width = max(len("folder"), *(len(Path(r.folder).name) for r in rows))
+        names = {r.folder: one_line(Path(r.folder).name) for r in rows}  # a folder named with an ESC, too
+        width = max(len("folder"), *(len(name) for name in names.values()))
         titled = any(r.title for r in rows)  # a title column only where someone named a session
         title_width = max([len("title")] + [len(r.title or "") for r in rows]) if titled else 0
         title_head = f"{'title':<{title_width}}  " if titled else ""
@@ -64,7 +66,7 @@ def cmd_sessions(args) -> int:
         for r in rows:
             title = f"{r.title or '-':<{title_width}}  " if titled else ""
             _print(f"{r.started_short:<19}  {format_time(r.duration_s)[:-2]:>7}  {r.status:<11}  {r.utterances:>4}  "
-                  f"{r.markers:>5}  {title}{Path(r.folder).name:<{width}}  {r.emotions}")
+                  f"{r.markers:>5}  {title}{names[r.folder]:<{width}}  {r.emotions}")
     return EXIT_ERROR if errors else 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from realtime_ser.errors import SerError
 from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
-from realtime_ser.session.format import LOCK_NAME, MANIFEST_NAME, STATUS_RECORDING
+from realtime_ser.session.format import LOCK_NAME, MANIFEST_NAME, STATUS_RECORDING, clean_title
 from realtime_ser.session.reader import Session, find_sessions, named_like_session
 from realtime_ser.session.repair import is_being_recorded
 
@@ -83,7 +83,7 @@ def summarize(folder: str | os.PathLike) -> SessionSummary:
         utterances=len(finals),
         markers=len(session.markers),
         emotions=describe_shares(finals),
-        title=session.title,
+        title=clean_title(session.title),  # as set now, even if stored raw by hand or an older version
         speech_s=round(sum(seconds for _, seconds in by_label), 2),
         label_s={label: round(seconds, 2) for label, seconds in by_label},
         warnings=tuple(session.warnings),

@@ -138,10 +138,13 @@ MAX_TITLE_CHARS = 200
 
 
 def clean_title(title: str | None) -> str | None:
-    """A title as stored: one line, trimmed, at most MAX_TITLE_CHARS; None when empty."""
+    """A title as stored: one line, trimmed, at most MAX_TITLE_CHARS; None when empty.  Every control
+    character (tab, newline, the ESC of a terminal escape sequence, ...) is a space: the title is printed."""
+    from realtime_ser.console import one_line
+
     if title is None:
         return None
-    text = " ".join(str(title).split())[:MAX_TITLE_CHARS]
+    text = one_line(title)[:MAX_TITLE_CHARS]
     return text or None
 
 
