@@ -217,6 +217,8 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
         raise ConfigError(f"{p}: cannot read config file ({reason})") from None
     if stat.S_ISDIR(mode):
         raise ConfigError(f"{p}: is a directory, not a config file")
+    if not stat.S_ISREG(mode):  # a FIFO with no writer would be waited on for ever, /dev/zero read for ever
+        raise ConfigError(f"{p}: is {_kind(mode)}, not a config file")
     data = read_json(p, "config file", MAX_CONFIG_BYTES, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: config must be a JSON object {{...}}, not {type(data).__name__}")
@@ -248,6 +250,17 @@ def load_with_warnings(path: str | os.PathLike | None = None, strict: bool = Tru
         found.append(f"{p}: written by a newer realtime-ser (version {values['version']}); some settings may be ignored")
     values["version"] = CONFIG_VERSION
     return Settings(**values), found
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def _field_default(name: str):

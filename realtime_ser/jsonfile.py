@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from pathlib import Path
 
@@ -16,7 +17,10 @@ def read_json(path: Path, what: str, max_bytes: int, error: type[SerError]) -> o
     size cap keeps a wrong or hostile file from being read into memory.
     """
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would be waited on for ever, a device read for ever
+            raise error(f"{path}: {what} is not a regular file")
+        size = st.st_size
         if size > max_bytes:
             raise error(f"{path}: {what} is implausibly large ({size} bytes)")
         raw = path.read_bytes()

@@ -161,3 +161,25 @@ def test_fuzzed_config_files_give_settings_or_one_line_config_errors(tmp_path, c
         return
     settings.validate()  # whatever was accepted is valid
     assert all(m.startswith(str(path)) and "\n" not in m for m in found)
+
+
+def test_a_config_file_that_is_not_a_regular_file_is_refused_not_waited_on(tmp_path):
+    """--config naming a FIFO with no writer hung for ever (and /dev/zero would be read for ever): anything
+    but a regular file is one line, as a manifest.json that is a FIFO already was."""
+    import os
+    import subprocess
+
+    from tests.conftest import run_cli
+
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a named pipe"), ("/dev/zero", "a device")):
+        for args in (["analyze", "nothing.wav"], ["sessions"]):
+            try:
+                r = run_cli(*args, "--config", str(path), timeout=30)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{args[0]} --config {path} waited on it")
+            assert (r.returncode, r.stdout) == (1, "") and r.stderr.splitlines() == [
+                f"realtime-ser: error: {path}: is {kind}, not a config file"], r.stderr
+    with pytest.raises(ConfigError, match="is a named pipe, not a config file"):
+        load_with_warnings(fifo)
