@@ -172,3 +172,36 @@ def test_an_os_error_no_command_expected_is_one_line_not_a_traceback(tmp_path):
     (line,) = assert_one_line_errors(r.stderr, 1)
     assert r.returncode == 1 and line.startswith(f"realtime-ser: error: {parent}/2026-01-02")
     assert line.endswith(": File name too long")
+
+
+def test_misleading_messages_say_what_is_wrong(model_path, tmp_path):
+    """`--replay ''` quietly listened to the microphone and `analyze ''` read the current folder; a file of
+    /proc (size 0, not empty) was "file is empty"; an empty stream on `listen --device -` was "not a WAV or
+    AU stream" where `analyze -` says nothing arrived.  (A symlink loop: see the test above.)"""
+    for args, option in ((["listen", "--replay", ""], "--replay"), (["analyze", ""], "FILE|DIR"),
+                         (["sessions", ""], "DIR"), (["listen", "--replay", "x.wav", "-o", ""], "--output/-o")):
+        r = run_cli(*args, "--model", model_path) if args[0] != "sessions" else run_cli(*args)
+        assert r.returncode == 2 and assert_one_line_errors(r.stderr, 1) == [
+            f"realtime-ser: error: argument {option}: an empty path ('') names no file or folder "
+            f"(see `realtime-ser {args[0]} --help`)"], args
+
+    not_audio = "/proc/self/status: not an audio file (a file of the system that reports no size, as in /proc)"
+    r = run_cli("analyze", "/proc/self/status", "--model", model_path)
+    assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {not_audio}; nothing written"]
+    r = run_cli("listen", "--replay", "/proc/self/status", "--model", model_path)
+    assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [f"realtime-ser: error: {not_audio}"]
+    r = run_cli("analyze", "/dev/zero", "--model", model_path, timeout=30)
+    assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
+        "realtime-ser: error: /dev/zero: not an audio file (a device); nothing written"]
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    for stdin in (subprocess.DEVNULL, "pipe", empty):
+        with open(empty, "rb") if stdin == empty else open(os.devnull, "rb") as devnull:
+            kw = {"input": ""} if stdin == "pipe" else {"stdin": devnull}
+            for command in (["analyze", "-"], ["listen", "--device", "-"]):
+                r = run_cli(*command, "--model", model_path, timeout=60, **kw)
+                ending = "; nothing written" if command[0] == "analyze" else ""
+                assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
+                    f"realtime-ser: error: -: nothing arrived through standard input{ending}"], (command, stdin)

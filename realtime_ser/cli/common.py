@@ -195,6 +195,14 @@ def _setting_value(name: str):
     return parse
 
 
+def path_arg(text: str) -> str:
+    """An argparse type for a path: an empty one ('') is a usage error naming it, not taken for a
+    default (--replay '' fell back to the microphone, analyze '' read the current folder)."""
+    if text == "":
+        raise argparse.ArgumentTypeError("an empty path ('') names no file or folder")
+    return text
+
+
 #: --channel of listen and analyze: a whole number >= 1
 channel_number = number_arg(int, "a channel number", lambda v: v >= 1, "a channel number >= 1")
 CHANNEL_HELP = ("use this channel alone (1 = left, 2 = right, ...) instead of mixing them all: one side "
@@ -235,7 +243,7 @@ def load_model(args, settings):
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     """Model, VAD threshold, confidence and settings file: the same for listen and analyze."""
-    p.add_argument("--model", metavar="FILE", help="TFLite model (default: model_path of the settings, else "
+    p.add_argument("--model", type=path_arg, metavar="FILE", help="TFLite model (default: model_path of the settings, else "
                                                    "the bundled models/ser_int8.tflite)")
     p.add_argument("--threshold-db", type=_setting_value("vad_threshold_db"), metavar="DB",
                    help="VAD threshold above the noise floor in dB; lower finds quieter speech "
@@ -243,7 +251,8 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confidence", type=_setting_value("confidence_threshold"), metavar="P",
                    help="below this confidence the label is 'uncertain' (default: confidence_threshold "
                         "of the settings, 0.4)")
-    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
+    p.add_argument("--config", type=path_arg, metavar="FILE",
+                   help="settings file (default: the platform config folder)")
 
 
 def check_title_length(title: str | None) -> None:

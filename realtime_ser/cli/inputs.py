@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from realtime_ser.cli.common import UsageError, path_problem, print_warning
@@ -60,9 +61,31 @@ def _session_input(folder: Path, markers) -> tuple[str, Path | None, str | None]
         return str(folder), None, str(exc)
 
 
+def not_audio(path: Path) -> str | None:
+    """A one-line error for what exists but is no file to decode, where the decoders would say
+    something misleading ("file is empty"): a device (``/dev/zero``), a socket, or a file of the
+    system (``/proc/self/status``) whose size reads 0 although it has content.  None otherwise."""
+    try:
+        mode, size = os.stat(path).st_mode, os.stat(path).st_size
+        if stat.S_ISDIR(mode) or stat.S_ISFIFO(mode) or (stat.S_ISREG(mode) and size > 0):
+            return None
+        if stat.S_ISREG(mode):
+            with open(path, "rb") as f:
+                if not f.read(1):
+                    return None  # really empty: the decoder says so
+            return f"{path}: not an audio file (a file of the system that reports no size, as in /proc)"
+    except OSError:
+        return None  # the decoder says what is wrong
+    kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+    return f"{path}: not an audio file ({'a socket' if stat.S_ISSOCK(mode) else kind})"
+
+
 def _file_input(path: Path, markers) -> tuple[str, Path | None, str | None]:
     """A plain audio file as one input, with the marks the app keeps for it (set while replaying it
     there; the file itself is never written to) kept for the timeline."""
+    problem = not_audio(path)
+    if problem:
+        return str(path), None, problem
     if markers is not None:
         from realtime_ser.session.file_marks import default_marks_dir, load_marks
 

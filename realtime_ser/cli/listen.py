@@ -20,7 +20,7 @@ from realtime_ser.cli.common import (
     EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, path_problem,
     pipeline_config, print_error, print_warning, with_option_named, write_output,
 )
-from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, session_audio
+from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, not_audio, session_audio
 from realtime_ser.cli.piped import STDIN, is_piped
 from realtime_ser.console import one_line
 from realtime_ser.console import write_stdout as _print
@@ -131,6 +131,8 @@ def _listen_source(args, settings):
     if args.device == STDIN:  # a WAV stream from another program: live, like a microphone
         if sys.stdin is None:
             raise SerError("--device -: there is no standard input to read")
+        if _nothing_arrives(sys.stdin.fileno()):  # said as `analyze -` says it, not "not a WAV stream"
+            raise SerError(f"{STDIN}: nothing arrived through standard input")
         return PipeSource(sys.stdin.fileno(), channel=args.channel, max_seconds=args.duration,
                           raw=args.raw), []
     if not args.replay:
@@ -140,6 +142,9 @@ def _listen_source(args, settings):
     problem = path_problem(path)
     if problem:
         raise SerError(f"{path}: {problem}")
+    problem = not_audio(path)
+    if problem:
+        raise SerError(problem)
     stored: dict[str, list[dict]] = {}
     audio = session_audio(path, stored) if path.is_dir() else None
     source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
@@ -147,6 +152,30 @@ def _listen_source(args, settings):
         source.name = path.resolve().name  # the session, not its "audio.wav"
     markers = [MarkerEvent(m["marker_id"], m["time"], m.get("note", "")) for m in stored.get(str(path), [])]
     return source, sorted(markers, key=lambda m: m.time)
+
+
+def _nothing_arrives(fd: int) -> bool:
+    """True when standard input ends before its first byte: an empty pipe or file (``true | listen
+    --device -``).  Waits for that first byte or the end, as reading the stream's header would."""
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode):
+            return os.lseek(fd, 0, os.SEEK_CUR) >= st.st_size
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.stat(os.devnull).st_rdev:
+            return True  # `< /dev/null`
+        if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
+            return False  # a terminal (refused as such), a device: the stream's reader says what it is
+        import fcntl
+        import termios
+
+        poll = select.poll()
+        poll.register(fd, select.POLLIN | select.POLLPRI)
+        poll.poll()  # readable: bytes came, or the writer closed its end
+        waiting = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, waiting)
+        return int.from_bytes(waiting, sys.byteorder) == 0
+    except (OSError, ValueError, ImportError, AttributeError):
+        return False  # cannot tell: the stream's reader finds out
 
 
 def _start_listening(pipeline, recorder) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from realtime_ser.cli.analyze import cmd_analyze
-from realtime_ser.cli.common import CHANNEL_HELP, PROG, add_pipeline_options, channel_number, raw_format
+from realtime_ser.cli.common import (
+    CHANNEL_HELP, PROG, add_pipeline_options, channel_number, path_arg, raw_format,
+)
 from realtime_ser.cli.devices import cmd_devices
 from realtime_ser.cli.listen import cmd_listen
 from realtime_ser.cli.sessions import cmd_sessions
@@ -101,12 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=positive_number, metavar="SECONDS",
                    help="stop after this many seconds of audio: of listening for a microphone, of the file "
                         "for a replay (--replay --speed 4 --duration 60 takes 15 s) or of the stream for --device -")
-    p.add_argument("--output", "-o", metavar="FILE", help="also write every event to this JSONL file")
+    p.add_argument("--output", "-o", type=path_arg, metavar="FILE", help="also write every event to this JSONL file")
     add_pipeline_options(p)
     p.add_argument("--partials", action="store_true", help="also print partial results")
     p.add_argument("--channel", type=channel_number, metavar="N",
                    help="of a multi-channel input or --replay file, " + CHANNEL_HELP)
-    p.add_argument("--replay", metavar="FILE|DIR",
+    p.add_argument("--replay", type=path_arg, metavar="FILE|DIR",
                    help="replay an audio file or a recorded session folder in real time instead of a microphone")
     p.add_argument("--speed", type=positive_number, metavar="X",
                    help="replay speed factor, > 0 (with --replay; default 1 = real time)")
@@ -123,14 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("analyze", "emotion timeline of audio files, folders or session folders",
                 "Run recordings through the same path as the microphone (voice activity -> utterances -> "
                 "model) as fast as the CPU allows, and write their emotion timeline or a summary.")
-    p.add_argument("inputs", nargs="+", metavar="FILE|DIR",
+    p.add_argument("inputs", nargs="+", type=path_arg, metavar="FILE|DIR",
                    help="audio files (WAV, FLAC, MP3, M4A, a video's sound...), folders searched for them, "
                         "recorded session folders, or - for audio piped to standard input")
     p.add_argument("--format", "-f", choices=["csv", "json", "jsonl", "summary"],
                    help="the timeline (csv: one row per utterance; json; jsonl: one event per line), or "
                         "summary: one CSV row per input with its seconds of speech per emotion (default: "
                         "from the --output file's extension .csv, .json or .jsonl, else csv)")
-    p.add_argument("--output", "-o", metavar="FILE", help="write the timeline here instead of stdout")
+    p.add_argument("--output", "-o", type=path_arg, metavar="FILE", help="write the timeline here instead of stdout")
     add_pipeline_options(p)
     p.add_argument("--jobs", "-j", type=non_negative_whole, default=0, metavar="N",
                    help="worker processes (default 0 = all cores for batches of 8 files or more)")
@@ -143,12 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "rename one with --title",
                 "List the sessions recorded by `listen --record` or the app, oldest first: when each "
                 "started, how long it is, how it ended, and its share of speech per emotion.")
-    p.add_argument("folder", nargs="?", metavar="DIR",
+    p.add_argument("folder", nargs="?", type=path_arg, metavar="DIR",
                    help="sessions folder (default: the configured one), or one session's folder")
     p.add_argument("--format", "-f", choices=["table", "json"], default="table",
                    help="a table for people (default) or JSON for programs")
     p.add_argument("--title", help="rename the session DIR, then show it (e.g. \"P07 baseline\"; \"\" removes "
                                    "its title); not while it is being recorded")
-    p.add_argument("--config", metavar="FILE", help="settings file (default: the platform config folder)")
+    p.add_argument("--config", type=path_arg, metavar="FILE",
+                   help="settings file (default: the platform config folder)")
     p.set_defaults(func=cmd_sessions)
     return parser
