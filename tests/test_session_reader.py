@@ -123,11 +123,13 @@ def test_bad_event_lines_are_skipped_and_reported(session_folder):
         + b'{"type":"speech","kind":"start","time":2.0,"utterance_id":2,"extra":1}\n'  # unknown field
         + b"\x00\x00\x00\x00\n"  # zeros from a power cut: not counted as an event line
         + b"\n"
+        + b'{"type":"speech","kind":"start","time":' + b"9" * 400 + b',"utterance_id":2}\n'  # OverflowError
+        + b'{"type":"marker","marker_id":1,"time":1e308,"note":""}\n'  # a time no recording reaches
         + b'{"type":"speech","kind":"end","time":2.5,"utterance_id":2}\n'
     )
     session = Session.open(session_folder)
     assert [e.type for e in session.events] == ["speech", "speech", "status", "speech"]
-    assert session.warnings == [f"{path}: skipped 6 malformed event line(s) (line 4, 5, 6, 7, 8, ...)"]
+    assert session.warnings == [f"{path}: skipped 8 malformed event line(s) (line 4, 5, 6, 7, 8, ...)"]
 
 
 def test_missing_event_log_is_an_empty_timeline(session_folder):

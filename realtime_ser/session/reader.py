@@ -49,8 +49,17 @@ def find_sessions(parent_dir: str | os.PathLike) -> list[Path]:
     return sorted(p for p in parent.iterdir() if is_session_folder(p))
 
 
+#: No time or value in an event log reaches this (about 30 years of seconds): a line that does is damaged.
+_LARGEST = 1e9
+
+
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:  # an integer of hundreds of digits cannot even be made a float (OverflowError)
+        return math.isfinite(value) and abs(value) < _LARGEST
+    except OverflowError:
+        return False
 
 
 #: Field checks per event type: a line that parses but holds the wrong types is as bad as garbage.
