@@ -18,11 +18,18 @@ from collections.abc import Callable
 from realtime_ser.errors import SerError
 
 
+#: Unicode categories made spaces: control characters (tab, newline, the ESC of an escape sequence,
+#: BEL, ...), lone surrogates, and line and paragraph separators. Format characters (Cf) stay: the
+#: joiner inside an emoji, a right-to-left mark in an Arabic or Hebrew name.
+_NOT_ON_ONE_LINE = {"Cc", "Cs", "Zl", "Zp"}
+
+
 def one_line(text: str) -> str:
-    """``text`` safe to print as (part of) one line of a terminal: every control character (Unicode
-    category C*: tab, newline, the ESC of an escape sequence, BEL, ...) a space, runs of white space
-    one space, trimmed.  A title or note may come from a hand-edited file or a paste."""
-    return " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in str(text)).split())
+    """``text`` safe to print as (part of) one line of a terminal: control characters and line breaks
+    spaces, runs of white space one space, trimmed. A title or note may come from a hand-edited
+    file or a paste."""
+    return " ".join("".join(" " if unicodedata.category(c) in _NOT_ON_ONE_LINE else c
+                            for c in str(text)).split())
 
 
 def discard_stdout() -> None:

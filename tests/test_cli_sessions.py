@@ -236,3 +236,7 @@ def test_control_characters_in_titles_and_notes_are_neither_stored_nor_printed(m
     assert printed == ["marker 7: x ]0;owned y", "marker 8: typed [31m note"]
     notes = [e["note"] for e in map(json.loads, out.read_text().splitlines()) if e["type"] == "marker"]
     assert sorted(notes) == ["typed [31m note", "x ]0;owned y"]  # stored without them too
+    # what is not a control character stays: the joiners of an emoji family, a right-to-left mark
+    family_rtl = "P07 \U0001F468\u200d\U0001F469\u200d\U0001F467 \u200fשלום"
+    r = run_cli("sessions", str(folder), "--title", family_rtl + "\u2028second line")
+    assert r.returncode == 0 and _manifest(folder)["title"] == family_rtl + " second line"
