@@ -288,9 +288,12 @@ class ReplayTitle(QLabel):
                 metrics.horizontalAdvance(self.name), metrics)
 
     def _fit(self) -> None:
-        state_width, _, metrics = self._widths()
+        state_width, name_width, metrics = self._widths()
         room = self.contentsRect().width() - state_width - 2  # 2: rich text's rounding
-        name = metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, max(room, 0))
+        # Given exactly its own width (what sizeHint asks for), elidedText still cut a short name
+        # ("demo-session.fl…"): compare with the width measured the same way first.
+        name = self.name if name_width <= room else metrics.elidedText(self.name, Qt.TextElideMode.ElideRight,
+                                                                       max(room, 0))
         self.setText(f"{self.state} <b>{html.escape(name)}</b>")
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)

@@ -89,8 +89,9 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
 
 
 def _record_a_replay(make_window, qtbot):
-    """A window that recorded its replay of a clip as a session: ``(window, session folder)``."""
-    w = make_window()
+    """A window that recorded its replay of a clip as a session: ``(window, session folder)``. Paced: an
+    unpaced replay may be over before Record is pressed, and a recording nothing reached is not kept."""
+    w = make_window(realtime_replay=True)
     w.open_recording(CLIPS / "FEA.wav")
     w.record_action.trigger()
     folder = w.engine.recorder.folder
