@@ -24,12 +24,18 @@ from realtime_ser.errors import SerError
 _NOT_ON_ONE_LINE = {"Cc", "Cs", "Zl", "Zp"}
 
 
+def printable(text: str) -> str:
+    """``text`` with its control characters and line breaks made spaces (nothing else changed): safe
+    to print on a terminal. A title or note may come from a hand-edited file or a paste."""
+    text = str(text)
+    if not any(unicodedata.category(c) in _NOT_ON_ONE_LINE for c in text):
+        return text
+    return "".join(" " if unicodedata.category(c) in _NOT_ON_ONE_LINE else c for c in text)
+
+
 def one_line(text: str) -> str:
-    """``text`` safe to print as (part of) one line of a terminal: control characters and line breaks
-    spaces, runs of white space one space, trimmed. A title or note may come from a hand-edited
-    file or a paste."""
-    return " ".join("".join(" " if unicodedata.category(c) in _NOT_ON_ONE_LINE else c
-                            for c in str(text)).split())
+    """:func:`printable` ``text`` as (part of) one line: runs of white space one space, trimmed."""
+    return " ".join(printable(text).split())
 
 
 def discard_stdout() -> None:

@@ -66,7 +66,8 @@ def not_audio(path: Path) -> str | None:
     something misleading ("file is empty"): a device (``/dev/zero``), a socket, or a file of the
     system (``/proc/self/status``) whose size reads 0 although it has content.  None otherwise."""
     try:
-        mode, size = os.stat(path).st_mode, os.stat(path).st_size
+        st = os.stat(path)
+        mode, size = st.st_mode, st.st_size
         if stat.S_ISDIR(mode) or stat.S_ISFIFO(mode) or (stat.S_ISREG(mode) and size > 0):
             return None
         if stat.S_ISREG(mode):

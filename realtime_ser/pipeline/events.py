@@ -8,9 +8,10 @@ what the session event log and ``--output FILE`` store.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Union
+
+from realtime_ser.console import printable
 
 UNCERTAIN = "uncertain"
 #: How an error StatusEvent's message begins when a bug (not bad input) stopped the pipeline;
@@ -100,10 +101,11 @@ class MarkerEvent:
     def __post_init__(self):
         # A note is printed (listen's lines, tables): a control character in it (the ESC of a terminal
         # escape sequence, BEL, a newline) is a space, in a note typed now or read from an older log;
-        # the note is then trimmed, as the front ends trim what is typed.
-        if isinstance(self.note, str) and any(unicodedata.category(c)[0] == "C" for c in self.note):
-            object.__setattr__(self, "note", "".join(" " if unicodedata.category(c)[0] == "C" else c
-                                                     for c in self.note).strip())
+        # the note is then trimmed, as the front ends trim what is typed. The rule titles follow too.
+        if isinstance(self.note, str):
+            cleaned = printable(self.note)
+            if cleaned is not self.note:
+                object.__setattr__(self, "note", cleaned.strip())
 
     def to_dict(self) -> dict:
         data = asdict(self)
