@@ -814,9 +814,11 @@ def _workers_of(group: int) -> list[str]:
 
 
 def _as_from_a_terminal() -> None:
-    """In the child before it runs: signals as a shell gives them (default, none blocked). The test
-    process's own may differ after earlier tests (in a full CI run the child ignored Ctrl-C: it ran the
-    whole batch and exited 0), and Python keeps ignoring a SIGINT it was started ignoring."""
+    """In the child before it runs: signals as a terminal's shell gives them (default, none blocked).
+    The test process's own may differ: a suite started in the background by a non-interactive shell
+    (``cmd &`` in a script, or ``nohup``) starts with SIGINT ignored, every process it starts inherits
+    that, and Python keeps ignoring a SIGINT it was started ignoring (so the child ran the whole batch
+    and exited 0)."""
     wanted = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     signal.pthread_sigmask(signal.SIG_UNBLOCK, wanted)
     for signum in wanted:
