@@ -871,3 +871,25 @@ def test_a_parallel_batch_interrupted_ends_its_workers_and_says_one_line(sig, to
     said = "interrupted" if sig == signal.SIGINT else f"interrupted ({signal.Signals(sig).name})"
     assert proc.returncode == 128 + sig, (proc.returncode, err_file.read_text())
     assert assert_one_line_errors(err_file.read_text(), 1) == [f"realtime-ser: error: {said}"]
+
+
+def test_listen_called_from_python_gives_back_the_callers_signal_handlers(tmp_path, capsys):
+    """main(["listen", ...]) in a program of one's own took over SIGTERM and SIGHUP for good (only
+    SIGINT's handler came back): the caller's own SIGTERM handling was gone after the call."""
+    from realtime_ser.cli import main
+
+    def own(signum, frame):
+        pass
+
+    stopping = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {signum: signal.signal(signum, own) for signum in stopping}
+    try:
+        code = main(["listen", "--replay", str(REPO / "assets" / "demo" / "demo-session.flac"),
+                     "--speed", "20", "--duration", "2", "--output", str(tmp_path / "events.jsonl")])
+        after = {signum: signal.getsignal(signum) for signum in stopping}
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "events.jsonl").exists()
+    assert after == {signum: own for signum in stopping}

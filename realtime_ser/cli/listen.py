@@ -318,11 +318,10 @@ def cmd_listen(args) -> int:
                 mark(stored_markers.pop(0))
 
     pipeline.add_event_listener(on_event)
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if hasattr(signal, "SIGHUP"):  # the terminal or the ssh connection closed: end as cleanly as Ctrl-C
-        signal.signal(signal.SIGHUP, lambda *_: stop.set())
+    # Ctrl-C, SIGTERM and a closed terminal or ssh connection (SIGHUP) all end the run as cleanly; the
+    # caller's handlers come back afterwards (main() may be called from Python).
+    stopping = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in stopping}
     started = False
     try:
         _start_listening(pipeline, recorder)
@@ -347,7 +346,8 @@ def cmd_listen(args) -> int:
         pipeline.stop()
         if recorder is not None and recorder.recording:
             recorder.stop(input_error=pipeline.error)
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         with lock:
             if started and args.output and not output_open and not pipeline.error:
                 output_open = True
