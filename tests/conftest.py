@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,25 @@ atexit.register(shutil.rmtree, os.environ["REALTIME_SER_LOG_DIR"], True)
 if not os.environ.get("XDG_RUNTIME_DIR"):
     os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-run-")
     atexit.register(shutil.rmtree, os.environ["XDG_RUNTIME_DIR"], True)
+
+
+_GUARDED_SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+def _signal_state() -> tuple:
+    handlers = tuple(signal.getsignal(s) for s in _GUARDED_SIGNALS)
+    mask = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, [])) if hasattr(signal, "pthread_sigmask") else None
+    return handlers, mask
+
+
+@pytest.fixture(autouse=True)
+def _signals_left_as_found():
+    """Every test leaves the test process's Ctrl-C/SIGTERM/SIGHUP handlers and its signal mask as it found
+    them: processes the later tests start inherit an ignored or blocked signal (a CLI or GUI entry point
+    run in-process that did not restore its handlers would break the interrupt tests that follow)."""
+    before = _signal_state()
+    yield
+    assert _signal_state() == before, "the test changed the test process's signal handlers or signal mask"
 
 
 def data_dir() -> Path:
