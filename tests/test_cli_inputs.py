@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import no_audio_server_env, run_cli
+from tests.conftest import REPO, no_audio_server_env, run_cli
 from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
 
 
@@ -175,11 +175,13 @@ def test_an_os_error_no_command_expected_is_one_line_not_a_traceback(tmp_path):
 
 
 def test_misleading_messages_say_what_is_wrong(model_path, tmp_path):
-    """`--replay ''` quietly listened to the microphone and `analyze ''` read the current folder; a file of
+    """`--replay ''` quietly listened to the microphone, `analyze ''` read the current folder and `--record ''`
+    recorded into the settings' session folder; a file of
     /proc (size 0, not empty) was "file is empty"; an empty stream on `listen --device -` was "not a WAV or
     AU stream" where `analyze -` says nothing arrived.  (A symlink loop: see the test above.)"""
     for args, option in ((["listen", "--replay", ""], "--replay"), (["analyze", ""], "FILE|DIR"),
-                         (["sessions", ""], "DIR"), (["listen", "--replay", "x.wav", "-o", ""], "--output/-o")):
+                         (["sessions", ""], "DIR"), (["listen", "--replay", "x.wav", "-o", ""], "--output/-o"),
+                         (["listen", "--replay", "x.wav", "--record", ""], "--record")):
         r = run_cli(*args, "--model", model_path) if args[0] != "sessions" else run_cli(*args)
         assert r.returncode == 2 and assert_one_line_errors(r.stderr, 1) == [
             f"realtime-ser: error: argument {option}: an empty path ('') names no file or folder "
@@ -205,3 +207,15 @@ def test_misleading_messages_say_what_is_wrong(model_path, tmp_path):
                 ending = "; nothing written" if command[0] == "analyze" else ""
                 assert r.returncode == 1 and assert_one_line_errors(r.stderr, 1) == [
                     f"realtime-ser: error: -: nothing arrived through standard input{ending}"], (command, stdin)
+
+
+def test_record_without_a_folder_records_into_the_settings_session_folder(model_path, tmp_path):
+    """`--record` alone takes the folder of the settings (`--record ''` is refused, above)."""
+    sessions = tmp_path / "from-settings"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"session_dir": str(sessions)}))
+    r = run_cli("listen", "--replay", str(REPO / "assets" / "demo" / "demo-session.flac"), "--speed", "20",
+                "--duration", "2", "--record", "--config", str(config), "--model", model_path)
+    assert r.returncode == 0, r.stderr
+    (folder,) = sessions.iterdir()
+    assert (folder / "manifest.json").is_file() and f"session saved: {folder}" in r.stderr

@@ -30,6 +30,11 @@ from realtime_ser.session.format import truncate_to_last_line
 log = logging.getLogger(__name__)
 
 
+#: ``--record`` given without a folder: record into the settings' session folder.  Not a string, so
+#: argparse does not take it for a path; ``--record ''`` is an empty path, a usage error.
+RECORD_INTO_SETTINGS_FOLDER = object()
+
+
 def format_event(ev) -> str | None:
     """One line of ``listen``'s output. A confidence is rounded down, as the app shows it: 0.397
     reads 0.39 next to the uncertain it is labelled at ``--confidence 0.4``, not 0.40."""
@@ -224,7 +229,7 @@ def cmd_listen(args) -> int:
     source, stored_markers = _listen_source(args, settings)
     record_dir = None
     if args.record is not None or settings.record_sessions:
-        record_dir = Path(args.record) if args.record else settings.session_path
+        record_dir = settings.session_path if args.record in (None, RECORD_INTO_SETTINGS_FOLDER) else Path(args.record)
         problem = path_problem(record_dir)
         if problem:
             raise SerError(f"{record_dir}: cannot record sessions there ({problem})")

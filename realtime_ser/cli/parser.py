@@ -9,7 +9,7 @@ from realtime_ser.cli.common import (
     CHANNEL_HELP, PROG, add_pipeline_options, channel_number, path_arg, raw_format,
 )
 from realtime_ser.cli.devices import cmd_devices
-from realtime_ser.cli.listen import cmd_listen
+from realtime_ser.cli.listen import RECORD_INTO_SETTINGS_FOLDER, cmd_listen
 from realtime_ser.cli.sessions import cmd_sessions
 from realtime_ser.console import StdoutCheckingParser, non_negative_whole, positive_number
 
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=positive_number, metavar="X",
                    help="replay speed factor, > 0 (with --replay; default 1 = real time)")
     p.add_argument(
-        "--record", nargs="?", const="", default=None, metavar="DIR",
+        "--record", nargs="?", const=RECORD_INTO_SETTINGS_FOLDER, default=None, type=path_arg, metavar="DIR",
         help="record a session folder (audio + events) into DIR (default: the configured session folder)",
     )
     p.add_argument("--title", help="a name for the recorded session, shown by 'sessions' and the app "
