@@ -421,7 +421,11 @@ class ReplayBar(QWidget):
 
 
 class Banner(QFrame):
-    """A non-modal notice under the toolbar (no microphone, errors) with up to two actions."""
+    """A non-modal notice under the toolbar (no microphone, errors) with up to two actions.
+
+    It shows one message at a time, and under it any notes (problems in the settings file): a new
+    message replaces the last one, the notes stay until the user dismisses the banner (✕).
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -437,6 +441,8 @@ class Banner(QFrame):
         layout.addWidget(self.text, 1)
         self.buttons: list[QPushButton] = []
         self._actions: list[Callable[[], None]] = []
+        self._message = ""
+        self._notes: list[str] = []
         for i in range(2):
             button = QPushButton()
             button.clicked.connect(lambda _checked=False, i=i: self._run(i))
@@ -447,12 +453,13 @@ class Banner(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
+        close.clicked.connect(self.dismiss)
         layout.addWidget(close)
         self.hide()
 
     def show_message(self, text: str, actions: list[tuple[str, Callable[[], None]]] = ()) -> None:
-        self.text.setText(text)
+        """Show ``text`` (rich text) with these actions in place of the last message; the notes stay under it."""
+        self._message = text
         self._actions = [fn for _, fn in actions]
         for i, button in enumerate(self.buttons):
             if i < len(actions):
@@ -460,21 +467,41 @@ class Banner(QFrame):
                 button.show()
             else:
                 button.hide()
-        self.show()
+        self._render()
+
+    def clear_message(self) -> None:
+        """The message no longer applies (the microphone works now, a replay began): the notes alone, if any."""
+        if self._notes:
+            self.show_message("")
+        else:
+            self._message = ""
+            self.hide()
 
     def replace_text(self, old: str, new: str) -> None:
-        """Say ``new`` where the banner says ``old`` (its other lines and actions kept); nothing if it does not."""
-        text = self.text.text()
-        if old in text:
-            self.text.setText(text.replace(old, new))
+        """Say ``new`` where the message says ``old`` (its actions and the notes kept); nothing if it does not."""
+        if old in self._message:
+            self._message = self._message.replace(old, new)
+            self._render()
 
-    def add_line(self, text: str) -> None:
-        """Add ``text`` under what the banner already says (keeping its actions), or show it alone."""
-        if not self.isVisible():
-            self.show_message(text)
-            return
-        actions = [(button.text(), fn) for button, fn in zip(self.buttons, self._actions)]
-        self.show_message(f"{self.text.text()}<br>{text}", actions)
+    def add_note(self, text: str) -> None:
+        """Add ``text`` under the message, there until the user dismisses the banner (or show it alone)."""
+        if self.isHidden():  # a message the user no longer sees is not brought back with the note
+            self._message = ""
+            for button in self.buttons:
+                button.hide()
+            self._actions = []
+        self._notes.append(text)
+        self._render()
+
+    def dismiss(self) -> None:
+        """The user closed the banner: message and notes are read."""
+        self._message = ""
+        self._notes.clear()
+        self.hide()
+
+    def _render(self) -> None:
+        self.text.setText("<br>".join(([self._message] if self._message else []) + self._notes))
+        self.show()
 
     def _run(self, i: int) -> None:
         if i < len(self._actions):

@@ -486,7 +486,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.timeline.hint = ""
         self.timeline.marker_hint = MARKER_EDIT_HINT
         self.replay_bar.hide()
-        self.banner.hide()
+        self.banner.clear_message()
         if device:
             self.settings.device = device
             self.device_picker.select(device)
@@ -561,7 +561,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.replay_bar.begin(name, duration, channels, channel)
         self.replay_bar.show()
         if not keep_banner:
-            self.banner.hide()
+            self.banner.clear_message()
         if self.replay_bar.audible.isChecked():
             self.set_audible(True)
         if remember:  # the folder Open starts in next time, and Open recent (not the bundled demo)
@@ -698,7 +698,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         """Problems in config.json: the defaults are used for those settings; say which, without blocking."""
         if problems:
             lines = "<br>".join(html.escape(p, quote=False) for p in problems)
-            self.banner.add_line(f"<b>Settings file:</b> {lines}")
+            self.banner.add_note(f"<b>Settings file:</b> {lines}")
 
     def show_error(self, message: str) -> None:
         """A one-line error, as text: a file named "Q&A <draft>.wav" is shown as named, not as markup."""

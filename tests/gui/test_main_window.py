@@ -546,9 +546,28 @@ def test_settings_problems_join_the_banner_without_hiding_it(make_window):
     text = w.banner.text.text()
     assert "No microphone available:" in text and "Settings file:" in text and "'smoothing'" in text
     assert [b.text() for b in w.banner.buttons if not b.isHidden()] == ["Retry microphone", "Play demo again"]
-    w.banner.hide()
+    w.banner.dismiss()  # the user's ✕
     w.show_settings_problems(["second"])
     assert w.banner.isVisible() and w.banner.text.text() == "<b>Settings file:</b> second"
+    assert all(b.isHidden() for b in w.banner.buttons)
+
+
+def test_settings_problems_stay_in_the_banner_until_dismissed(make_window, qtbot):
+    """Retry microphone (failing again) rewrote the banner without its "Settings file" lines, and a replay
+    that began hid them: the user never saw why their settings were not used."""
+    w = make_window()
+    assert not w.start_microphone("no-such-microphone-xyz")
+    w.show_settings_problems(["config.json: setting 'smoothing' must be a number >= 0 and <= 1, not 2"])
+    retry = next(b for b in w.banner.buttons if b.text() == "Retry microphone")
+    qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)
+    text = w.banner.text.text()
+    assert "No microphone available:" in text and "'smoothing'" in text
+    assert w.open_recording(DEMO)  # the no-microphone message no longer applies; the settings' problem does
+    assert w.banner.isVisible() and w.banner.text.text().startswith("<b>Settings file:</b> config.json")
+    assert "No microphone" not in w.banner.text.text() and all(b.isHidden() for b in w.banner.buttons)
+    w.banner.dismiss()
+    assert w.banner.isHidden()
+    assert w.open_recording(DEMO) and w.banner.isHidden()
     assert all(b.isHidden() for b in w.banner.buttons)
 
 
