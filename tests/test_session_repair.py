@@ -183,3 +183,56 @@ def test_repair_interrupted_reports_unrepairable_folders_and_goes_on(tmp_path):
     assert not reports[broken_folder].repaired
     assert "not a RIFF/WAVE file" in reports[broken_folder].summary()
     assert os.path.exists(broken_folder / "audio.wav")  # nothing deleted
+
+
+def _interrupted_session(parent: Path, seconds: float = 2.0) -> tuple[Path, np.ndarray]:
+    """A stopped session made to look interrupted (manifest back to "recording"); its audio as int16."""
+    audio = speech(SR)[: int(seconds * SR)]
+    rec = SessionRecorder(parent, SR, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(audio, 0.0)
+    rec.stop()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["status"] = "recording"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder, pcm16(audio)
+
+
+def test_the_recorders_header_is_the_one_repair_rebuilds(tmp_path):
+    from realtime_ser.session.format import recorder_wav_header
+
+    folder, pcm = _interrupted_session(tmp_path)
+    assert (folder / "audio.wav").read_bytes()[:44] == recorder_wav_header(SR, pcm.nbytes)
+
+
+def test_repair_rebuilds_a_damaged_audio_header_and_keeps_the_audio(tmp_path):
+    """A header with damaged bytes (a power cut can leave a file's first block zeroed) made the session
+    unrepairable: it stayed "recording", and its audio could not be opened by anything."""
+    for damage in ("zeroed", "bytes changed"):
+        folder, pcm = _interrupted_session(tmp_path / damage)
+        with open(folder / "audio.wav", "r+b") as f:
+            if damage == "zeroed":
+                f.write(bytes(44))
+            else:  # the RIFF tag and the format fields
+                f.write(b"RIFX")
+                f.seek(20)
+                f.write(b"\xff" * 8)
+        report = repair(folder)
+        assert report.repaired, report.summary()
+        assert f"rebuilt the damaged audio header (16-bit mono at {SR} Hz, as recorded)" in report.summary()
+        session = Session.open(folder)
+        assert session.status == "recovered" and session.warnings == [] and abs(session.duration - 2.0) < 1e-9
+        stored, rate = sf.read(session.audio_path, dtype="int16")
+        assert rate == SR
+        np.testing.assert_array_equal(stored, pcm)
+
+
+def test_repair_does_not_overwrite_another_formats_file(tmp_path):
+    """Only the recorder's own header is rebuilt: a FLAC file put in the audio file's place is left as it is."""
+    folder, _ = _interrupted_session(tmp_path)
+    flac = tmp_path / "clip.flac"
+    sf.write(flac, speech(SR)[:SR], SR)
+    (folder / "audio.wav").write_bytes(flac.read_bytes())
+    report = repair_interrupted(tmp_path)[0]
+    assert not report.repaired and "not a RIFF/WAVE file" in report.summary()
+    assert (folder / "audio.wav").read_bytes() == flac.read_bytes()

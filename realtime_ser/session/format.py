@@ -218,6 +218,38 @@ def fix_wav_header(path: Path) -> tuple[int, bool]:
     return data_bytes // block_align, changed
 
 
+#: The header the recorder writes (Python's wave module, 16-bit mono PCM): 44 bytes, audio from byte 44.
+RECORDER_HEADER_BYTES = 44
+
+
+def recorder_wav_header(sample_rate: int, data_bytes: int = 0) -> bytes:
+    """The 44-byte header the recorder writes for ``data_bytes`` of 16-bit mono audio (pure function)."""
+    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
+            + b"data" + struct.pack("<I", data_bytes))
+
+
+def is_damaged_recorder_header(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) is the recorder's header with bytes damaged: all zero (a power
+    cut can leave a file's first block so) or with at least two of its four chunk names in place.  Another
+    format's file put there is neither, and is not overwritten."""
+    if len(head) < RECORDER_HEADER_BYTES:
+        return False
+    head = head[:RECORDER_HEADER_BYTES]
+    if not any(head):
+        return True
+    names = ((0, b"RIFF"), (8, b"WAVE"), (12, b"fmt "), (36, b"data"))
+    return sum(head[at:at + 4] == name for at, name in names) >= 2
+
+
+def rewrite_recorder_header(path: Path, sample_rate: int) -> None:
+    """Put the recorder's header over the first 44 bytes of ``path`` (sizes set by :func:`fix_wav_header`)."""
+    with open(path, "r+b") as f:
+        f.write(recorder_wav_header(sample_rate))
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def truncate_to_last_line(path: Path) -> int:
     """Cut ``path`` after its last newline (dropping a half-written line); return bytes removed."""
     with open(path, "r+b") as f:

@@ -2,7 +2,8 @@
 
 Such a session still says ``"recording"`` in its manifest while no process holds
 its lock.  Repair makes it open like any other session: the WAV header's sizes
-are set from the audio actually on disk (dropping a half-written sample), the
+are set from the audio actually on disk (dropping a half-written sample; a header
+whose bytes were damaged is written anew, from the manifest's sample rate), the
 event log is cut after its last complete line, and the manifest is marked
 ``"recovered"`` with notes on what was done.  Nothing that was written whole is
 thrown away.
@@ -19,11 +20,14 @@ from pathlib import Path
 from realtime_ser.errors import SessionError
 from realtime_ser.session.format import (
     LOCK_NAME,
+    RECORDER_HEADER_BYTES,
     STATUS_RECORDING,
     STATUS_RECOVERED,
     find_wav_data_chunk,
     fix_wav_header,
+    is_damaged_recorder_header,
     read_manifest,
+    rewrite_recorder_header,
     truncate_to_last_line,
     write_json_atomic,
     MANIFEST_NAME,
@@ -79,6 +83,20 @@ def _write_empty_wav(path: Path, sample_rate: int) -> None:
         w.writeframes(b"")
 
 
+def _header_damaged(audio_path: Path) -> bool:
+    """True when the audio file is the recorder's with a damaged header (its audio intact after it); False for
+    a readable WAV header.  Raises ValueError for anything else: that is not "fixed"."""
+    with open(audio_path, "rb") as f:
+        try:
+            find_wav_data_chunk(f)
+            return False
+        except ValueError:
+            f.seek(0)
+            if is_damaged_recorder_header(f.read(RECORDER_HEADER_BYTES)):
+                return True
+            raise
+
+
 def needs_repair(folder: str | os.PathLike) -> bool:
     """The manifest says "recording" and no recorder is alive: it was interrupted."""
     try:
@@ -109,8 +127,9 @@ def repair(folder: str | os.PathLike) -> RepairReport:
             actions.append("audio file was missing or had no header: wrote an empty one")
             frames = 0
         else:
-            with open(audio_path, "rb") as f:
-                find_wav_data_chunk(f)  # refuse to "fix" something that is not our WAV file
+            if _header_damaged(audio_path):  # raises ValueError for something that is not our WAV file
+                rewrite_recorder_header(audio_path, rate)
+                actions.append(f"rebuilt the damaged audio header (16-bit mono at {rate} Hz, as recorded)")
             frames, changed = fix_wav_header(audio_path)
             if changed:
                 actions.append("fixed the audio header")
