@@ -29,7 +29,6 @@ import dataclasses
 import difflib
 import errno
 import json
-import math
 import os
 import stat
 import warnings
@@ -41,7 +40,7 @@ import platformdirs
 
 from realtime_ser.atomic_file import write_text_atomic
 from realtime_ser.errors import ConfigError
-from realtime_ser.jsonfile import read_json
+from realtime_ser.jsonfile import is_finite_number, read_json
 
 APP_NAME = "realtime-ser"
 CONFIG_NAME = "config.json"
@@ -128,12 +127,7 @@ def _number(lo: float, hi: float, lo_open: bool = False, hi_open: bool = False):
     what = f"must be a number {'>' if lo_open else '>='} {lo:g} and {'<' if hi_open else '<='} {hi:g}"
 
     def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return what
-        try:
-            if not math.isfinite(v):
-                return what
-        except OverflowError:  # an integer too large for a float (hundreds of digits)
+        if not is_finite_number(v):
             return what
         if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
             return what

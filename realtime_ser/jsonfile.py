@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
 import stat
 import sys
 from pathlib import Path
 
 from realtime_ser.errors import SerError
+
+
+def is_finite_number(value) -> bool:
+    """A JSON number that is finite and fits a float: not a bool (JSON's true is Python's 1), not NaN or
+    Infinity (which Python's json accepts), not an integer of hundreds of digits (no float holds it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def read_json(path: Path, what: str, max_bytes: int, error: type[SerError]) -> object:

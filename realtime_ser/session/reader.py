@@ -8,7 +8,6 @@ feeding :attr:`Session.audio_path` through the normal file path
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import soundfile as sf
 
 from realtime_ser.errors import SessionError
+from realtime_ser.jsonfile import is_finite_number
 from realtime_ser.pipeline.events import PipelineEvent, current_markers, event_from_dict, highest_marker_id
 from realtime_ser.session.format import (
     MANIFEST_NAME,
@@ -54,12 +54,7 @@ _LARGEST = 1e9
 
 
 def _is_number(value) -> bool:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:  # an integer of hundreds of digits cannot even be made a float (OverflowError)
-        return math.isfinite(value) and abs(value) < _LARGEST
-    except OverflowError:
-        return False
+    return is_finite_number(value) and abs(value) < _LARGEST
 
 
 #: Field checks per event type: a line that parses but holds the wrong types is as bad as garbage.
