@@ -208,15 +208,18 @@ def test_the_recorders_header_is_the_one_repair_rebuilds(tmp_path):
 def test_repair_rebuilds_a_damaged_audio_header_and_keeps_the_audio(tmp_path):
     """A header with damaged bytes (a power cut can leave a file's first block zeroed) made the session
     unrepairable: it stayed "recording", and its audio could not be opened by anything."""
-    for damage in ("zeroed", "bytes changed"):
+    for damage in ("zeroed", "bytes changed", "sample rate changed"):
         folder, pcm = _interrupted_session(tmp_path / damage)
         with open(folder / "audio.wav", "r+b") as f:
             if damage == "zeroed":
                 f.write(bytes(44))
-            else:  # the RIFF tag and the format fields
+            elif damage == "bytes changed":  # the RIFF tag and the format fields
                 f.write(b"RIFX")
                 f.seek(20)
                 f.write(b"\xff" * 8)
+            else:  # still reads as WAV, at 16,256 Hz: the session would play too fast
+                f.seek(25)
+                f.write(b"\x3f")
         report = repair(folder)
         assert report.repaired, report.summary()
         assert f"rebuilt the damaged audio header (16-bit mono at {SR} Hz, as recorded)" in report.summary()

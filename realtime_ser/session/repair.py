@@ -27,6 +27,7 @@ from realtime_ser.session.format import (
     fix_wav_header,
     is_damaged_recorder_header,
     read_manifest,
+    recorder_wav_header,
     rewrite_recorder_header,
     truncate_to_last_line,
     write_json_atomic,
@@ -83,18 +84,20 @@ def _write_empty_wav(path: Path, sample_rate: int) -> None:
         w.writeframes(b"")
 
 
-def _header_damaged(audio_path: Path) -> bool:
-    """True when the audio file is the recorder's with a damaged header (its audio intact after it); False for
-    a readable WAV header.  Raises ValueError for anything else: that is not "fixed"."""
+def _header_damaged(audio_path: Path, sample_rate: int) -> bool:
+    """True when the audio file is the recorder's with a damaged header (its audio intact after it): one that
+    no longer reads as WAV, or reads with a format other than the manifest's (a changed sample rate would
+    play the session at the wrong speed).  Raises ValueError for anything else: that is not "fixed"."""
     with open(audio_path, "rb") as f:
+        head = f.read(RECORDER_HEADER_BYTES)
         try:
-            find_wav_data_chunk(f)
-            return False
+            data_offset = find_wav_data_chunk(f)[0]
         except ValueError:
-            f.seek(0)
-            if is_damaged_recorder_header(f.read(RECORDER_HEADER_BYTES)):
+            if is_damaged_recorder_header(head):
                 return True
             raise
+    expected = recorder_wav_header(sample_rate)
+    return data_offset == RECORDER_HEADER_BYTES and head[8:36] != expected[8:36]
 
 
 def needs_repair(folder: str | os.PathLike) -> bool:
@@ -127,7 +130,7 @@ def repair(folder: str | os.PathLike) -> RepairReport:
             actions.append("audio file was missing or had no header: wrote an empty one")
             frames = 0
         else:
-            if _header_damaged(audio_path):  # raises ValueError for something that is not our WAV file
+            if _header_damaged(audio_path, rate):  # raises ValueError for something that is not our WAV file
                 rewrite_recorder_header(audio_path, rate)
                 actions.append(f"rebuilt the damaged audio header (16-bit mono at {rate} Hz, as recorded)")
             frames, changed = fix_wav_header(audio_path)
