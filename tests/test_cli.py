@@ -291,7 +291,10 @@ def test_a_bad_setting_an_option_replaces_is_a_warning_and_the_run_goes_on(clips
         "--replay overrides it", "--record overrides it", "--record DIR overrides it"]
     assert all(line.startswith(f"realtime-ser: warning: {cfg}: setting '") for line in warned)
     assert len(list((tmp_path / "sessions").iterdir())) == 1 and "Traceback" not in r.stderr
-    r = run_cli(*listen)  # nothing replaces record_sessions now
+    r = run_cli(*listen)  # a replay is recorded only with --record: record_sessions is not read
+    assert r.returncode == 0 and "setting 'record_sessions' must be true or false, not \"yes\"; --replay " \
+                                 "overrides it" in r.stderr, r.stderr
+    r = _listen_piped(clips[0], "--config", str(cfg), "--model", model_path)  # a live input reads it
     assert r.returncode == 1
     assert assert_one_line_errors(r.stderr, 1) == [
         f"realtime-ser: error: {cfg}: setting 'record_sessions' must be true or false, not \"yes\""]
@@ -777,11 +780,52 @@ def test_a_bad_session_folder_setting_stops_only_a_run_that_records(clips, model
     assert r.returncode == 0 and "Traceback" not in r.stderr and "--- summary ---" in r.stderr
     assert warning.startswith("realtime-ser: warning: ")
     assert warning.endswith("setting 'session_dir' must be a folder path or null, not 3; nothing is recorded "
-                            "(no --record, and record_sessions is off)")
+                            "(a replay is recorded only with --record)")
+    r = _listen_piped(clips[0], "--config", str(config), "--model", model_path)
+    assert r.returncode == 0 and "setting 'session_dir' must be a folder path or null, not 3; nothing is recorded " \
+                                 "(no --record, and record_sessions is off)" in r.stderr, r.stderr
     config.write_text('{"session_dir": 3, "record_sessions": true}')
-    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--config", str(config), "--model", model_path)
+    r = _listen_piped(clips[0], "--config", str(config), "--model", model_path)
     (line,) = assert_one_line_errors(r.stderr, 1)
     assert r.returncode == 1 and "setting 'session_dir' must be a folder path" in line
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--config", str(config), "--model", model_path)
+    assert r.returncode == 0 and "--- summary ---" in r.stderr  # record_sessions does not record a replay
+    assert "setting 'session_dir' must be a folder path or null, not 3; nothing is recorded (a replay is " \
+           "recorded only with --record)" in r.stderr
+
+
+def _listen_piped(clip: str, *args: str) -> subprocess.CompletedProcess:
+    """`listen --device -` with ``clip`` piped in as a WAV stream (a live input that is not a microphone)."""
+    import io
+
+    import soundfile as sf
+
+    audio, rate = sf.read(clip, dtype="int16")
+    wav = io.BytesIO()
+    sf.write(wav, audio, rate, format="WAV", subtype="PCM_16")
+    r = subprocess.run([sys.executable, "-m", "realtime_ser", "listen", "--device", "-", *args],
+                       input=wav.getvalue(), capture_output=True, env=cli_env(), cwd=REPO, timeout=120)
+    r.stdout, r.stderr = r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+    return r
+
+
+def test_record_sessions_records_live_inputs_and_not_replays(clips, model_path, tmp_path):
+    """record_sessions (the app's "Record every listening session", which records each start of the
+    microphone) recorded `listen --replay` too: every replay of a session folder left a copy of it."""
+    from realtime_ser.session import Session
+
+    sessions = tmp_path / "sessions"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"session_dir": str(sessions), "record_sessions": True}))
+    settings = ("--config", str(config), "--model", model_path)
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", *settings)
+    assert r.returncode == 0 and "session saved" not in r.stderr and not sessions.exists(), r.stderr
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--title", "P07", *settings)
+    assert r.returncode == 2 and "--title names a recorded session: use it with --record" in r.stderr
+    r = run_cli("listen", "--replay", clips[0], "--speed", "8", "--record", "--title", "P07", *settings)
+    assert r.returncode == 0 and [Session.open(f).title for f in sessions.iterdir()] == ["P07"], r.stderr
+    r = _listen_piped(clips[0], *settings)  # a live input: recorded
+    assert r.returncode == 0 and len(list(sessions.iterdir())) == 2 and "session saved" in r.stderr, r.stderr
 
 
 def test_listen_does_not_call_a_session_saved_whose_folder_was_removed(model_path, tmp_path):

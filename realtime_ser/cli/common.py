@@ -115,6 +115,7 @@ SETTING_OVERRIDES = (
     ("--device", "device", lambda args: getattr(args, "device", None) is not None),
     ("--replay", "device", lambda args: bool(getattr(args, "replay", None))),  # no microphone
     ("--record", "record_sessions", lambda args: getattr(args, "record", None) is not None),
+    ("--replay", "record_sessions", lambda args: bool(getattr(args, "replay", None))),  # only --record records one
     ("--record DIR", "session_dir", lambda args: bool(getattr(args, "record", None))),
     ("the folder named", "session_dir", lambda args: bool(getattr(args, "folder", None))),  # `sessions DIR`
 )
@@ -156,10 +157,14 @@ def load_settings(args):
 
     path, unused = getattr(args, "config", None), _unused_settings(args)
     if getattr(args, "command", None) == "listen" and getattr(args, "record", None) is None:
-        # The session folder is read only if the same file's record_sessions is on: known once loaded.
-        quiet = dict(unused, session_dir="nothing is recorded (no --record, and record_sessions is off)")
-        settings, warnings = load_with_warnings(path, unused=quiet)
-        if settings.record_sessions:  # it is used after all: a bad one stops the run
+        # The session folder is read only if the same file's record_sessions is on (and the input is live,
+        # as in the app, where it records every start of the microphone): known once loaded.
+        if getattr(args, "replay", None):
+            why = "nothing is recorded (a replay is recorded only with --record)"
+        else:
+            why = "nothing is recorded (no --record, and record_sessions is off)"
+        settings, warnings = load_with_warnings(path, unused=dict(unused, session_dir=why))
+        if settings.record_sessions and not getattr(args, "replay", None):  # used after all: a bad one stops the run
             settings, warnings = load_with_warnings(path, unused=unused)
     else:
         settings, warnings = load_with_warnings(path, unused=unused)

@@ -107,6 +107,13 @@ def _repair_sessions(folder: Path) -> None:
         print(f"{PROG}: {report.summary()}", file=sys.stderr, flush=True)
 
 
+def _records(args, settings) -> bool:
+    """Whether this run records a session: with --record, or with record_sessions for a live input (a
+    microphone, the computer's sound, a piped stream). A replay is recorded only when asked, as in the
+    app: replaying a session folder would otherwise make a copy of it every time."""
+    return args.record is not None or (settings.record_sessions and not args.replay)
+
+
 def _check_listen_options(args, settings) -> None:
     """Options that do nothing in this combination are refused before anything starts."""
     if args.speed is not None and not args.replay:
@@ -120,7 +127,7 @@ def _check_listen_options(args, settings) -> None:
     if args.replay and is_piped(args.replay):  # decoders seek: a pipe must be copied whole first, so not live
         raise UsageError(f"--replay {args.replay}: a replay reads a file, not a pipe; "
                          "analyse piped audio with `realtime-ser analyze -`")
-    if args.title and args.record is None and not settings.record_sessions:
+    if args.title and not _records(args, settings):
         raise UsageError("--title names a recorded session: use it with --record")
     check_title_length(args.title)
 
@@ -228,7 +235,7 @@ def cmd_listen(args) -> int:
     config = pipeline_config(settings, args)
     source, stored_markers = _listen_source(args, settings)
     record_dir = None
-    if args.record is not None or settings.record_sessions:
+    if _records(args, settings):
         record_dir = settings.session_path if args.record in (None, RECORD_INTO_SETTINGS_FOLDER) else Path(args.record)
         problem = path_problem(record_dir)
         if problem:
