@@ -156,3 +156,31 @@ def test_markers_are_read_in_time_order_and_malformed_ones_skipped(tmp_path):
     # on the clock of the session audio, like every other event
     assert session.markers == [MarkerEvent(1, 0.25), MarkerEvent(2, 1.5, "later, written first")]
     assert session.warnings == [f"{path}: skipped 2 malformed event line(s) (line 3, 4)"]
+
+
+def test_an_utterance_left_open_in_a_finished_log_reads_as_ended_where_the_audio_ends(tmp_path):
+    """A recording stopped by a full disk with not one byte left could not write the lines ending the
+    utterance it cut off: the log ended open, so the utterance had no end and no final result, and
+    summaries left it out.  Reading the session ends it where the audio does, with its last estimate."""
+    from realtime_ser.pipeline.events import EmotionEvent
+
+    probs = {"angry": 0.1, "happy": 0.6, "neutral": 0.3}
+    rec = SessionRecorder(tmp_path, 16000, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(speech(16000)[:32000], 0.0)
+    rec.write_event(SpeechEvent("start", 0.5, 1))
+    rec.write_event(EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, probs, final=False))
+    rec.stop()
+    events_path = folder / "events.jsonl"
+    lines = events_path.read_bytes().splitlines(keepends=True)
+    assert [json.loads(line)["type"] for line in lines] == ["speech", "emotion", "speech", "emotion"]
+    events_path.write_bytes(b"".join(lines[:2]))  # as a disk with no room left for the closing lines leaves it
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(dict(manifest, status="stopped")))
+
+    session = Session.open(folder)
+    assert [(e.type, getattr(e, "kind", None), e.time if e.type == "speech" else e.end) for e in session.events] == [
+        ("speech", "start", 0.5), ("emotion", None, 1.5), ("speech", "end", 2.0), ("emotion", None, 2.0)]
+    (final,) = session.final_emotions
+    assert (final.label, final.start, final.end, final.confidence) == ("happy", 0.5, 2.0, 0.6)
+    assert events_path.read_bytes() == b"".join(lines[:2])  # reading changes nothing on disk

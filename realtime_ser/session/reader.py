@@ -24,6 +24,7 @@ from realtime_ser.session.format import (
     find_wav_data_chunk,
     read_manifest,
 )
+from realtime_ser.session.utterance_edges import closing_lines
 
 #: An event line longer than this is garbage, not an event.
 MAX_EVENT_LINE_BYTES = 1 << 20
@@ -221,4 +222,8 @@ class Session:
             warnings.extend(event_warnings)
         else:
             warnings.append(f"{folder}: no event log ({manifest['events_file']}); the timeline is empty")
+        if manifest["status"] != STATUS_RECORDING:
+            # A finished recording ends its utterances in the log; one whose disk had no byte left for
+            # those lines still reads whole (ended where its audio ends, with its last estimate).
+            events = events + [event_from_dict(d) for d in closing_lines(events, duration)]
         return cls(folder, manifest, events, audio_path, duration, warnings)

@@ -78,6 +78,15 @@ class UtteranceEdges:
         return out
 
 
+def closing_lines(events, end_time: float) -> list[dict]:
+    """The lines that would end the utterances ``events`` (a log's, in order) leave open, at ``end_time``
+    s with their last estimate (pure function)."""
+    edges = UtteranceEdges()
+    for event in events:
+        edges.lines(event.to_dict())
+    return edges.close(end_time)
+
+
 def end_cut_off_utterances(events_path: Path, end_time: float) -> list[int]:
     """Append to a finished event log the lines ending the utterances left open in it (a start, no
     end: a recorder killed, or stopped by a full disk), at ``end_time`` (the audio kept) with their
@@ -86,10 +95,7 @@ def end_cut_off_utterances(events_path: Path, end_time: float) -> list[int]:
 
     with open(events_path, "rb") as f:
         events, _ = parse_event_lines(f, str(events_path))
-    edges = UtteranceEdges()
-    for event in events:
-        edges.lines(event.to_dict())
-    closing = edges.close(end_time)
+    closing = closing_lines(events, end_time)
     if closing:
         with open(events_path, "ab") as f:
             f.write(b"".join(json.dumps(d, separators=(",", ":")).encode() + b"\n" for d in closing))
