@@ -165,3 +165,22 @@ def test_a_channel_is_a_whole_number_not_a_bool(model, channel):
             realtime_ser.predict_clip(model=model, channel=channel, **kwargs)
         assert str(info.value).endswith(message) and "\n" not in str(info.value)
     assert realtime_ser.predict_clip(DEMO, model, channel=np.int64(1)).has_speech  # numpy's integers are numbers
+
+
+def test_one_model_shared_by_threads_gives_each_call_its_own_answer(model):
+    """The runtime's interpreter has one input and one output tensor: four threads sharing one model made
+    some calls fail ("There is at least 1 reference to internal data") and, now and then, one call get
+    another's answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from realtime_ser.audio.io import load_audio
+
+    windows = []
+    for clip in ravdess_clips(step=120)[:4]:
+        audio = load_audio(clip, 16000)
+        windows += [audio[start:start + 48000] for start in (0, 8000, 16000)]
+    expected = [model.predict_window(w) for w in windows]
+    with ThreadPoolExecutor(4) as pool:
+        rounds = list(pool.map(lambda i: model.predict_window(windows[i % len(windows)]), range(600)))
+    for i, got in enumerate(rounds):
+        np.testing.assert_array_equal(got, expected[i % len(windows)])

@@ -9,6 +9,7 @@ always deal in float32.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +44,10 @@ class LiteRTBackend:
     def __init__(self, model_bytes: bytes, source: str = "model", num_threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
+        # An interpreter holds one input and one output tensor: calls from two threads (one model shared
+        # by a program's threads) overwrote each other's input, or failed ("at least 1 reference to
+        # internal data"), so a call runs whole under this lock.
+        self._lock = threading.Lock()
         try:
             self._interp = Interpreter(model_content=model_bytes, num_threads=num_threads)
             with native_stderr_silenced():  # the runtime announces its XNNPACK delegate here
@@ -78,15 +83,16 @@ class LiteRTBackend:
             info = np.iinfo(self._in["dtype"])
             x = np.clip(np.round(x / self._in_scale + self._in_zero), info.min, info.max)
             x = x.astype(self._in["dtype"])
-        self._interp.set_tensor(self._in["index"], x)
-        try:
-            self._interp.invoke()
-        except RuntimeError as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if len(detail) > 160:  # the runtime runs its delegate's messages together on one line
-                detail = detail[:160].rstrip() + "…"
-            raise ModelError(f"{source}: the TFLite runtime cannot run it ({detail})") from None
-        y = self._interp.get_tensor(self._out["index"])[0]
+        with self._lock:
+            self._interp.set_tensor(self._in["index"], x)
+            try:
+                self._interp.invoke()
+            except RuntimeError as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                if len(detail) > 160:  # the runtime runs its delegate's messages together on one line
+                    detail = detail[:160].rstrip() + "…"
+                raise ModelError(f"{source}: the TFLite runtime cannot run it ({detail})") from None
+            y = self._interp.get_tensor(self._out["index"])[0].copy()
         if self._out["dtype"] != np.float32:
             y = (y.astype(np.float32) - self._out_zero) * self._out_scale
         return y.astype(np.float32)
