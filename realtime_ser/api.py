@@ -83,14 +83,25 @@ def predict_clip(
     Bad input (a missing, damaged or empty file, an array that is not audio, a bad model) raises
     :class:`realtime_ser.errors.SerError` with a one-line message.
     """
+    import numpy as np
+
     from realtime_ser.audio.sources import ArraySource
     from realtime_ser.errors import AudioFileError
     from realtime_ser.model.emotion_model import EmotionModel
     from realtime_ser.pipeline.worker import analyze_file, analyze_source
 
     if isinstance(audio, bytes):  # a path as os.fsencode gives it, not samples
+        if len(audio) > 4096 or b"\0" in audio:
+            raise AudioFileError("audio: bytes are taken as a file's path, and these are not one (raw PCM? "
+                                 "np.frombuffer(data, dtype=np.int16) for 16-bit, with its sample_rate)")
         audio = os.fsdecode(audio)
     is_path = isinstance(audio, (str, os.PathLike))
+    if not is_path and (audio is None or hasattr(audio, "read") or isinstance(audio, EmotionModel)
+                        or (not isinstance(audio, (list, tuple)) and np.ndim(audio) == 0)):
+        opened = " (an open file: pass its path, or the samples soundfile.read gives)" if hasattr(audio, "read") else ""
+        raise AudioFileError(f"audio: expected a file's path or an array of samples, not {type(audio).__name__}{opened}")
+    if config is not None and not isinstance(config, PipelineConfig):
+        raise TypeError(f"config: expected a PipelineConfig or None, not {type(config).__name__}")
     if is_path and sample_rate is not None:
         raise AudioFileError(f"{audio}: sample_rate is for an array of samples; a file's header gives its own")
     if not is_path and sample_rate is None:
@@ -98,6 +109,8 @@ def predict_clip(
     source = None if is_path else ArraySource(audio, sample_rate, channel)  # checked before a model loads
     if model is None or isinstance(model, (str, bytes, os.PathLike)):
         model = EmotionModel.load(model)
+    elif not isinstance(model, EmotionModel):
+        raise TypeError(f"model: expected an EmotionModel, a model file's path or None, not {type(model).__name__}")
     config = config or PipelineConfig()
     events = analyze_file(audio, model, config, channel=channel) if is_path else analyze_source(source, model, config)
     finals = [ev for ev in events if isinstance(ev, EmotionEvent) and ev.final]

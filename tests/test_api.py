@@ -184,3 +184,53 @@ def test_one_model_shared_by_threads_gives_each_call_its_own_answer(model):
         rounds = list(pool.map(lambda i: model.predict_window(windows[i % len(windows)]), range(600)))
     for i, got in enumerate(rounds):
         np.testing.assert_array_equal(got, expected[i % len(windows)])
+
+
+def test_samples_whose_scale_says_they_are_something_else_are_not_misread(model):
+    """A list of 16-bit values (numpy makes it int64) was read as silence; 16-bit PCM held as floats was
+    clipped to full scale and gave a confident label for what was really speech; raw bytes were 8-bit
+    samples; a ragged list leaked numpy's ValueError."""
+    import warnings
+
+    clip = ravdess_clips(step=97)[0]
+    pcm, rate = sf.read(clip, dtype="int16")
+    reference = realtime_ser.predict_clip(pcm, model, sample_rate=rate)
+    assert reference.has_speech
+    from_list = realtime_ser.predict_clip(pcm.tolist(), model, sample_rate=rate)
+    assert timing_free(from_list) == timing_free(reference)
+    with pytest.raises(SerError, match=r"^audio: a list of whole numbers is read as 16-bit PCM, and these reach 40000"):
+        realtime_ser.predict_clip([0, 40000, -5], model, sample_rate=rate)
+    with pytest.raises(SerError, match=r"^audio: float samples reach \d+, \d+ dB over full scale; .*divide it by 32768"):
+        realtime_ser.predict_clip(pcm.astype(np.float32), model, sample_rate=rate)
+    with pytest.warns(UserWarning, match=r"these int32 samples peak at \d+, which int32's range reads as -\d+ dB"):
+        realtime_ser.predict_clip(pcm.astype(np.int32), model, sample_rate=rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # full-scale int32 PCM is read without a word
+        wide = realtime_ser.predict_clip(pcm.astype(np.int32) << 16, model, sample_rate=rate)
+    assert wide.probabilities == pytest.approx(reference.probabilities, abs=1e-6)
+    for raw in (pcm.tobytes(), bytearray(pcm.tobytes())):
+        with pytest.raises(SerError) as info:
+            realtime_ser.predict_clip(raw, model, sample_rate=rate)
+        assert "np.frombuffer(data, dtype=np.int16)" in str(info.value) and len(str(info.value)) < 200
+    with pytest.raises(SerError, match="nested lists of different lengths"):
+        realtime_ser.predict_clip([[0.1, 0.2], [0.3]], model, sample_rate=rate)
+
+
+def test_arguments_of_the_wrong_kind_are_named(model):
+    """An open file, None or the model in the audio's place asked for a sample_rate; a wrong model or
+    config object failed deep in the pipeline with an AttributeError."""
+    import io
+
+    clip = ravdess_clips(step=97)[0]
+    with open(clip, "rb") as f:
+        for audio in (io.BytesIO(f.read()), f):
+            with pytest.raises(SerError, match=r"^audio: expected a file's path or an array of samples, not "
+                                               r"\w+ \(an open file: pass its path"):
+                realtime_ser.predict_clip(audio, model)
+    for audio, kind in ((None, "NoneType"), (model, "EmotionModel"), (5, "int")):
+        with pytest.raises(SerError, match=f"^audio: expected a file's path or an array of samples, not {kind}$"):
+            realtime_ser.predict_clip(audio, model, sample_rate=16000)
+    with pytest.raises(TypeError, match="^model: expected an EmotionModel, a model file's path or None, not int$"):
+        realtime_ser.predict_clip(clip, 5)
+    with pytest.raises(TypeError, match="^config: expected a PipelineConfig or None, not dict$"):
+        realtime_ser.predict_clip(clip, model, config={"confidence_threshold": 0.9})

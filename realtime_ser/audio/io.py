@@ -142,6 +142,10 @@ def check_channel(path, channels: int, channel: int | None) -> None:
         raise AudioFileError(f"{path}: has {held}, so there is no channel {channel}")
 
 
+#: Float samples this far over full scale (+36 dB) are not float audio (integer PCM held as floats).
+FLOAT_PEAK_LIMIT = 64.0
+
+
 def clip_to_full_scale(mono: np.ndarray) -> np.ndarray:
     """Float samples beyond full scale clipped to it, as playing them would: a float file may hold
     anything (1e30 overflowed the features into NaN warnings and a confident result for noise)."""
@@ -243,6 +247,34 @@ def load_span(path: str | os.PathLike, sample_rate: int, start: float, end: floa
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
+def _pcm_scale_checked(a: np.ndarray, name: str, listed: bool) -> np.ndarray:
+    """Samples whose scale says they are something else are not read as silence or as noise clipped to
+    full scale: a list of whole numbers (numpy makes it int64) is 16-bit PCM; floats far beyond ±1.0
+    are refused; 16-bit values in a wider integer type are read by that type's range, with a warning."""
+    if a.size == 0 or a.dtype.kind not in "fi":
+        return a
+    if a.dtype.kind == "f":
+        finite = a[np.isfinite(a)]
+        peak = float(np.abs(finite).max()) if finite.size else 0.0
+        if peak >= FLOAT_PEAK_LIMIT:
+            raise AudioFileError(f"{name}: float samples reach {peak:.6g}, {20 * np.log10(peak):.0f} dB over full "
+                                 "scale; float audio lies within ±1.0 (16-bit PCM held as floats? divide it by 32768)")
+        return a
+    low, high = int(a.min()), int(a.max())
+    if listed:
+        if low < -32768 or high > 32767:
+            raise AudioFileError(f"{name}: a list of whole numbers is read as 16-bit PCM, and these reach "
+                                 f"{max(-low, high)}; give an array of the PCM's type (np.int32 for 32-bit)")
+        return a.astype(np.int16)
+    if a.dtype.itemsize > 2 and 0 < max(-low, high) <= 32767:
+        import warnings
+
+        warnings.warn(f"{name}: these {a.dtype} samples peak at {max(-low, high)}, which {a.dtype}'s range reads as "
+                      f"{20 * np.log10(max(-low, high) / -float(np.iinfo(a.dtype).min)):.0f} dB: 16-bit PCM in a "
+                      "wider type? (np.int16 for 16-bit)", stacklevel=5)
+    return a
+
+
 def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None = None,
                     name: str = "audio") -> np.ndarray:
     """An in-memory recording as one mono float32 array at ``to_rate`` (pure function).
@@ -253,9 +285,16 @@ def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None
     round (``(channels, frames)``, as librosa returns) says so, rather than being read as
     thousands of channels.
     """
-    a = np.asarray(audio)
+    if isinstance(audio, (bytes, bytearray)):  # would be read as 8-bit samples, whatever they hold
+        raise AudioFileError(f"{name}: raw bytes are not samples; decode them first (np.frombuffer(data, "
+                             "dtype=np.int16) for 16-bit PCM)")
+    try:
+        a = np.asarray(audio)
+    except ValueError:  # numpy's "inhomogeneous shape"
+        raise AudioFileError(f"{name}: not audio samples (nested lists of different lengths)") from None
     if a.dtype.kind not in "fiu":
         raise AudioFileError(f"{name}: not audio samples (an array of {a.dtype} values)")
+    a = _pcm_scale_checked(a, name, listed=not isinstance(audio, np.ndarray))
     if a.ndim not in (1, 2):
         raise AudioFileError(f"{name}: an array of shape {a.shape}; audio is (frames,) or (frames, channels)")
     if a.ndim == 2 and a.shape[1] > MAX_CHANNELS:
