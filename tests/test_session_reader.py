@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,8 @@ def test_an_utterance_left_open_in_a_finished_log_reads_as_ended_where_the_audio
     (final,) = session.final_emotions
     assert (final.label, final.start, final.end, final.confidence) == ("happy", 0.5, 2.0, 0.6)
     assert events_path.read_bytes() == b"".join(lines[:2])  # reading changes nothing on disk
+
+
+def test_a_session_opens_from_a_bytes_path(session_folder):
+    """predict_clip and EmotionModel.load take a path as bytes (os.fsencode); Session.open raised TypeError."""
+    assert Session.open(os.fsencode(session_folder)).folder == Session.open(session_folder).folder

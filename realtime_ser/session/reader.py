@@ -200,12 +200,12 @@ class Session:
         return analyze_file(self.audio_path, model, config, on_progress=on_progress)
 
     @classmethod
-    def open(cls, folder: str | os.PathLike) -> "Session":
+    def open(cls, folder: str | bytes | os.PathLike) -> "Session":
         """Read a session folder; raise SessionError (one line) if it cannot be used.
 
         Malformed event lines are skipped and reported in :attr:`warnings`.
         """
-        folder = Path(folder)
+        folder = Path(os.fsdecode(folder))  # bytes too, as predict_clip and EmotionModel.load take them
         manifest = read_manifest(folder)
         audio_path = folder / manifest["audio_file"]
         events_path = folder / manifest["events_file"]
