@@ -96,6 +96,8 @@ def predict_clip(
                                  "np.frombuffer(data, dtype=np.int16) for 16-bit, with its sample_rate)")
         audio = os.fsdecode(audio)
     is_path = isinstance(audio, (str, os.PathLike))
+    if is_path and os.fspath(audio) in ("", b""):  # Path("") is "." and was read as the current folder
+        raise AudioFileError("audio: an empty path ('') names no file or folder")
     if not is_path and (audio is None or hasattr(audio, "read") or isinstance(audio, EmotionModel)
                         or (not isinstance(audio, (list, tuple)) and np.ndim(audio) == 0)):
         opened = " (an open file: pass its path, or the samples soundfile.read gives)" if hasattr(audio, "read") else ""

@@ -227,6 +227,8 @@ def test_arguments_of_the_wrong_kind_are_named(model):
             with pytest.raises(SerError, match=r"^audio: expected a file's path or an array of samples, not "
                                                r"\w+ \(an open file: pass its path"):
                 realtime_ser.predict_clip(audio, model)
+    with pytest.raises(SerError, match=r"^audio: an empty path \(''\) names no file or folder$"):
+        realtime_ser.predict_clip("", model)
     for audio, kind in ((None, "NoneType"), (model, "EmotionModel"), (5, "int")):
         with pytest.raises(SerError, match=f"^audio: expected a file's path or an array of samples, not {kind}$"):
             realtime_ser.predict_clip(audio, model, sample_rate=16000)
