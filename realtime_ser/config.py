@@ -273,11 +273,24 @@ def load(path: str | os.PathLike | None = None, strict: bool = True) -> Settings
     return settings
 
 
-def save(settings: Settings, path: str | os.PathLike | None = None) -> Path:
-    """Validate and write ``settings`` atomically; return the file written."""
+def save(settings: Settings, path: str | os.PathLike | None = None, changed_from: Settings | None = None) -> Path:
+    """Validate and write ``settings`` atomically; return the file written.
+
+    With ``changed_from`` (the settings as they were loaded), only the values that differ from it are
+    written into the file as it is now: what else it holds stays, word for word (a key for a newer
+    version, a value the program replaced with its default for now, the command line's settings the
+    app does not show).  A file that is not a JSON object is not replaced: that would lose what it holds.
+    """
     p = Path(path) if path is not None else default_config_path()
     settings.validate(str(p))
-    text = json.dumps(settings.to_dict(), indent=2) + "\n"
+    data = settings.to_dict()
+    if changed_from is not None:
+        current = _current_file(p)
+        if current is not None:
+            before = changed_from.to_dict()
+            data = dict(current, **{key: value for key, value in data.items() if value != before.get(key)})
+            data.setdefault("version", CONFIG_VERSION)
+    text = json.dumps(data, indent=2) + "\n"
     if p.parent.exists() and not p.parent.is_dir():
         raise ConfigError(f"{p}: cannot save settings ({p.parent} is not a folder)")
     try:
@@ -286,3 +299,20 @@ def save(settings: Settings, path: str | os.PathLike | None = None) -> Path:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot save settings ({exc.strerror})") from None
     return p
+
+
+def _current_file(p: Path) -> dict | None:
+    """The settings file's JSON object as it is now, None if there is none; ConfigError if it cannot be
+    read as one (it is then left as it is)."""
+    try:
+        if not p.exists():
+            return None
+        data = read_json(p, "config file", MAX_CONFIG_BYTES, ConfigError)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot save settings: {exc}; fix or remove it first, as saving over it would lose "
+                          "what it holds") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot save settings ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: cannot save settings: the file is not a JSON object {{...}}; fix or remove it first")
+    return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -183,3 +184,29 @@ def test_a_config_file_that_is_not_a_regular_file_is_refused_not_waited_on(tmp_p
                 f"realtime-ser: error: {path}: is {kind}, not a config file"], r.stderr
     with pytest.raises(ConfigError, match="is a named pipe, not a config file"):
         load_with_warnings(fifo)
+
+
+def test_saving_changes_writes_only_what_changed_and_keeps_the_rest_of_the_file(tmp_path):
+    """Saving Preferences wrote the whole in-memory settings over the file: a value the app had replaced with
+    its default (a bad one), a key it did not know, and the command line's settings were lost."""
+    path = tmp_path / "config.json"
+    original = {"model_path": "/models/mine.tflite", "device": "USB", "vad_threshold_db": 9,
+                "smoothing": 7, "from_a_newer_version": [1, 2], "confidence_threshold": 0.4}
+    path.write_text(json.dumps(original))
+    loaded, found = load_with_warnings(path, strict=False)
+    assert loaded.smoothing == Settings().smoothing and len(found) == 2  # the bad value, the unknown key
+    changed = dataclasses.replace(loaded, confidence_threshold=0.55)
+    save(changed, path, changed_from=loaded)
+    assert json.loads(path.read_text()) == dict(original, confidence_threshold=0.55, version=config.CONFIG_VERSION)
+    save(changed, path)  # without changed_from: the whole settings, as before
+    assert json.loads(path.read_text()) == changed.to_dict()
+
+
+@pytest.mark.parametrize("text", ['{"device": "USB",}', "[1, 2]", "\xff\xfe"])
+def test_a_file_that_is_not_a_settings_object_is_not_saved_over(tmp_path, text):
+    path = tmp_path / "config.json"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match="cannot save settings: .*fix or remove it first") as info:
+        save(dataclasses.replace(Settings(), confidence_threshold=0.55), path, changed_from=Settings())
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert path.read_bytes() == text.encode("latin-1")

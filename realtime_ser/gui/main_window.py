@@ -659,7 +659,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         shown too; the session folder to the next recording; the pipeline's other settings from the next
         pipeline on (the status bar says which)."""
         try:
-            save_settings(config, self.config_path)
+            save_settings(config, self.config_path, changed_from=self.config)
         except SerError as exc:
             self.show_error(str(exc))
             return False

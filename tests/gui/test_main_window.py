@@ -539,6 +539,23 @@ def test_cancelled_or_unsavable_preferences_change_nothing(make_window, qtbot, t
     assert w.engine.pipeline_config.confidence_threshold == 0.4
 
 
+def test_preferences_are_not_saved_over_a_settings_file_that_is_not_valid_json(make_window, qtbot, tmp_path):
+    """A settings file with one trailing comma was read as defaults (with a warning), and Save in
+    Preferences then replaced it with those defaults: the model, microphone and folders it held were lost."""
+    path = tmp_path / "config.json"
+    text = '{"model_path": "/models/mine.tflite", "session_dir": "/data/sessions",}'
+    path.write_text(text)
+    w = make_window(config_path=path)
+    dialog = _preferences(qtbot, w)
+    dialog.confidence.setValue(50)
+    assert not w.apply_preferences(dialog.settings())
+    assert "cannot save settings" in w.banner.text.text() and "fix or remove it first" in w.banner.text.text()
+    assert path.read_text() == text and w.config.confidence_threshold == 0.4
+    path.write_text('{"model_path": "/models/mine.tflite", "session_dir": "/data/sessions"}')  # fixed by hand
+    assert w.apply_preferences(dialog.settings())
+    assert json.loads(path.read_text())["session_dir"] == "/data/sessions"  # the app's default not written over it
+
+
 def test_settings_problems_join_the_banner_without_hiding_it(make_window):
     w = make_window()
     assert not w.start_microphone("no-such-microphone-xyz")
