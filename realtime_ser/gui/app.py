@@ -140,13 +140,23 @@ def _close_on_signals(window) -> None:
 
 
 def _run(args) -> int:
+    from realtime_ser.config import default_config_path
     from realtime_ser.model.emotion_model import DEFAULT_MODEL_PATH, EmotionModel
 
     config, problems = load_user_settings(args.config)
+    model_path = Path(args.model or config.model_path or DEFAULT_MODEL_PATH)
+    try:
+        model = EmotionModel.load(model_path)
+    except SerError as exc:
+        if args.model or not config.model_path:  # asked for on the command line, or the bundled one
+            raise
+        # A problem in the settings file never stops the app: the bundled model instead, and the banner says so.
+        settings_file = args.config or default_config_path()
+        problems.append(f"{exc} (model_path in {settings_file}); using the bundled model")
+        model_path = Path(DEFAULT_MODEL_PATH)
+        model = EmotionModel.load(model_path)
     for problem in problems:
         print(f"realtime-ser: warning: {problem}", file=sys.stderr, flush=True)
-    model_path = Path(args.model or config.model_path or DEFAULT_MODEL_PATH)
-    model = EmotionModel.load(model_path)
     if args.replay:
         from realtime_ser.audio.io import audio_duration
         from realtime_ser.session.format import named_session_folder

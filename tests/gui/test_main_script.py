@@ -1,5 +1,6 @@
 """`python main.py` as a user runs it (a subprocess, offscreen)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -120,6 +121,14 @@ def test_settings_file_is_read_and_its_problems_do_not_stop_the_app(tmp_path):
     (config_dir / "config.json").write_text('{"confidence_threshold": ')  # broken: defaults, and say so
     proc = run_main("--replay", str(CLIPS / "ANG.wav"), "--quit-after", "2", tmp_path=tmp_path)
     assert proc.returncode == 0 and "not valid JSON" in proc.stderr and "using the default settings" in proc.stderr
+    # A model the settings name that does not load: the bundled one, and the warning names the file to fix
+    # (the app stopped with exit 2, where a settings problem never stops it).
+    (config_dir / "config.json").write_text(json.dumps({"model_path": str(tmp_path / "gone.tflite")}))
+    proc = run_main("--replay", str(CLIPS / "ANG.wav"), "--quit-after", "2", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [l for l in proc.stderr.splitlines() if l.startswith("realtime-ser: ")] == [
+        f"realtime-ser: warning: {tmp_path / 'gone.tflite'}: model file not found (model_path in "
+        f"{config_dir / 'config.json'}); using the bundled model"]
     # A file named on the command line must exist: a one-line error, as in the command line tools.
     proc = run_main("--config", str(tmp_path / "missing.json"), tmp_path=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
