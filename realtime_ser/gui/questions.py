@@ -49,10 +49,24 @@ def ask_marker_note(parent: QWidget, at: float, note_given: Callable[[str], None
 
 def ask_recording_title(parent: QWidget, title: str | None, title_given: Callable[[str], None]) -> QInputDialog:
     """A name for the session being recorded (``title``: the one it has); empty removes it."""
+    return ask_session_title(parent, "Name this recording",
+                             "Title of the session being recorded, e.g. \"P07 baseline\" (empty: none):", title,
+                             title_given)
+
+
+def ask_session_title(parent: QWidget, window_title: str, label: str, title: str | None,
+                      title_given: Callable[[str], None]) -> QInputDialog:
+    """A session's title, typed in a box that takes no more than a title may hold (a longer one was cut
+    when stored, without a word: the user would not know what was kept)."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from realtime_ser.session.format import MAX_TITLE_CHARS
+
     dialog = QInputDialog(parent)
-    dialog.setWindowTitle("Name this recording")
-    dialog.setLabelText("Title of the session being recorded, e.g. \"P07 baseline\" (empty: none):")
+    dialog.setWindowTitle(window_title)
+    dialog.setLabelText(label)
     dialog.setInputMode(QInputDialog.InputMode.TextInput)
+    dialog.findChild(QLineEdit).setMaxLength(MAX_TITLE_CHARS)
     dialog.setTextValue(title or "")
     dialog.textValueSelected.connect(title_given)
     dialog.open()

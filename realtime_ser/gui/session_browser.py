@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QVBoxLayout,
     QWidget,
 )
 
 from realtime_ser.errors import SerError
+from realtime_ser.gui.questions import ask_session_title
 from realtime_ser.gui.row_table import cell, row_table
 from realtime_ser.pipeline.summary import format_time
 from realtime_ser.session.annotate import set_title
@@ -176,13 +176,9 @@ class SessionBrowser(QDialog):
         if not 0 <= row < len(self.summaries):
             return
         chosen = self.summaries[row]
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Rename session")
-        dialog.setLabelText(f"Title of the session of {chosen.started_short} (empty: none):")
-        dialog.setTextValue(chosen.title or "")
-        dialog.textValueSelected.connect(lambda text: self.rename(chosen.folder, text))
-        self.title_dialog = dialog  # tests reach it here
-        dialog.open()
+        self.title_dialog = ask_session_title(  # tests reach it here
+            self, "Rename session", f"Title of the session of {chosen.started_short} (empty: none):", chosen.title,
+            lambda text: self.rename(chosen.folder, text))
 
     def rename(self, folder: str, title: str) -> None:
         try:

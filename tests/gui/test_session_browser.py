@@ -237,3 +237,31 @@ def test_folders_named_like_sessions_without_a_manifest_are_counted_not_hidden(q
         f"{broken / 'manifest.json'}: manifest must be a JSON object, not list",
     ]
     browser.reject()
+
+
+def test_title_boxes_take_no_more_than_a_title_holds(make_window, qtbot, model, tmp_path):
+    """A 229-character title typed in Rename… or Name this recording… was cut to 200 when stored, without a
+    word (the command line refuses it: the user would not know what was kept)."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from realtime_ser.gui.questions import ask_recording_title
+    from realtime_ser.session import Session
+    from realtime_ser.session.format import MAX_TITLE_CHARS
+
+    parent = tmp_path / "sessions"
+    folder, _ = _record(parent, CLIPS / "SAD.wav", model)
+    w = make_window(sessions_dir=parent)
+    w.show_sessions()
+    browser = w._session_browser
+    browser.table.selectRow(0)
+    browser.rename_button.click()
+    typed = "P07 baseline, second visit; " * 8 + "END"
+    qtbot.keyClicks(browser.title_dialog.findChild(QLineEdit), typed)
+    assert browser.title_dialog.textValue() == typed[:MAX_TITLE_CHARS]  # the box stops where a title must
+    browser.title_dialog.accept()
+    assert Session.open(folder).title == typed[:MAX_TITLE_CHARS].strip()
+    given = []
+    dialog = ask_recording_title(w, None, given.append)
+    qtbot.keyClicks(dialog.findChild(QLineEdit), typed)
+    assert dialog.textValue() == typed[:MAX_TITLE_CHARS]
+    dialog.reject()
