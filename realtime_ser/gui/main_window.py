@@ -140,6 +140,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         self.status_log: list[StatusEvent] = []
         self.frames_refreshed = 0
         self._ticks = 0
+        self._markers_to_carry: list[int] = []  # a replayed session's markers still to go into its recording
         self._paused = False
         self._seek_target: float | None = None  # where a seek goes, until its audio arrives
         self._finished_reported = True
@@ -772,6 +773,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             self._handle_event(event)
         if blocks or events:
             now = self.envelope.end_time
+            self._carry_reached_markers(now)
             self._refresh_waveform(now)
             self.spectrogram.refresh(now)
             # The 60 s timeline moves ~17 px/s: redraw it at 10 Hz unless a result changed.

@@ -73,6 +73,33 @@ class MarkerActions:
         self._sync_marker_list()
         return saved
 
+    def _carry_markers_into_recording(self) -> None:
+        """Recording a replay of a session: its markers from here on go into the new recording as the
+        replay reaches them (as `listen --replay SESSION --record` does); they were shown and not kept."""
+        info = self.engine.info
+        if self.mode != "replay" or info is None or info.session_folder is None:
+            self._markers_to_carry = []
+            return
+        start = self.replay_position()
+        self._markers_to_carry = [m.marker_id for m in self.timeline_model.markers if m.time >= start]
+
+    def _carry_reached_markers(self, now: float) -> None:
+        """Called on every tick: the carried markers the replay has reached, into the recording (as they
+        are now: a note edited meanwhile with its new text, a deleted one not at all)."""
+        due = self._markers_to_carry
+        if not due:
+            return
+        if self.engine.recorder is None:
+            due.clear()
+            return
+        while due:
+            marker = self.timeline_model.marker(due[0])
+            if marker is not None and marker.time > now:
+                break
+            due.pop(0)
+            if marker is not None and not marker.removed:
+                self.engine.add_marker(marker)
+
     def edit_marker_note(self, marker_id: int, note: str) -> None:
         """Give a marker a new note (in a recording: a later line replaces the earlier one)."""
         marker = self.timeline_model.marker(marker_id)

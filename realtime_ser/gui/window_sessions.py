@@ -93,6 +93,7 @@ class SessionActions:
             self.show_error(f"cannot record: {exc}")
             self._show_not_recording()
             return
+        self._carry_markers_into_recording()
         self.statusBar().showMessage(f"Recording into {shown_path(folder)}", 5000)
         self._update_controls()
 

@@ -331,3 +331,28 @@ def test_the_marker_list_names_a_plain_recording_rightly_and_shows_a_missing_not
     assert lst.table.item(1, 2).foreground().color() != grey  # a note in the normal text colour
     lst.set_markers([MarkerEvent(1, 1.0, "")], can_go_to=False)
     assert lst.heading.text() == "1 marker in this recording"
+
+
+def test_recording_a_replayed_session_keeps_its_markers(make_window, qtbot):
+    """A replayed session recorded again (to keep the current model's results) lost its markers: they
+    were shown and never written, where `listen --replay SESSION --record` writes them as it reaches them."""
+    w, folder = _record_a_replay(make_window, qtbot)
+    assert w.open_recording(folder)
+    wait_replay_done(qtbot, w)
+    for note, at in (("first", 0.5), ("gone", 1.0), ("third", 1.5)):
+        w.add_marker(note, at=at)
+    w.delete_marker(2)
+
+    assert w.open_recording(folder)
+    w.record_action.trigger()
+    again = w.engine.recorder.folder
+    w.edit_marker_note(3, "third, edited")  # before the replay reaches it: written as it is then
+    wait_replay_done(qtbot, w)
+    assert w.engine.recorder is None  # the recording ended with the replay
+    session = Session.open(again)
+    origin = session.manifest["stream_time_origin"]
+    assert 0.0 <= origin < 0.5
+    assert [(m.marker_id, m.note) for m in session.markers] == [(1, "first"), (3, "third, edited")]
+    assert [round(m.time + origin, 3) for m in session.markers] == [0.5, 1.5]  # on the new recording's clock
+    # While recording, marks and their edits go into the recording; the replayed session stays as it was.
+    assert [(m.marker_id, m.note) for m in Session.open(folder).markers] == [(1, "first"), (3, "third")]
