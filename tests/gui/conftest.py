@@ -67,8 +67,12 @@ def make_window(qtbot, model, model_path, settings, tmp_path):
         return w
 
     yield make
+    still_open = []
     for w in windows:
-        w.close()
+        if not w.close():  # it asked first (a recording going on): a test that leaves one is at fault
+            still_open.append(w.windowTitle())
+            w.engine.close()  # never leave a microphone running past the test (or its audio server)
+    assert not still_open, f"windows the test left recording: {still_open}"
 
 
 def wait_replay_done(qtbot, window, timeout_ms: int = 30000) -> None:
