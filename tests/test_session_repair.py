@@ -132,15 +132,7 @@ def test_sigkilled_recorders_are_detected_and_repaired(tmp_path):
 
 def test_repair_drops_half_written_sample_and_line(tmp_path):
     """The torn writes a power cut can leave: stale header sizes, an odd byte, half a JSON line."""
-    audio = speech(SR)[: 2 * SR]
-    rec = SessionRecorder(tmp_path, SR, "mic", None, None)
-    folder = rec.start()
-    rec.write_audio(audio, 0.0)
-    rec.stop()
-    # Make it look like the recorder died mid-write.
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["status"] = "recording"
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    folder, _ = _interrupted_session(tmp_path)  # then make it look like the recorder died mid-write
     extra = pcm16(speech(SR)[2 * SR : 3 * SR]).tobytes()
     with open(folder / "audio.wav", "ab") as f:
         f.write(extra + b"\x01")  # one more second the header does not know about, plus half a sample
