@@ -231,3 +231,18 @@ def test_repair_does_not_overwrite_another_formats_file(tmp_path):
     report = repair_interrupted(tmp_path)[0]
     assert not report.repaired and "not a RIFF/WAVE file" in report.summary()
     assert (folder / "audio.wav").read_bytes() == flac.read_bytes()
+
+
+def test_repair_writes_an_empty_recording_for_a_missing_or_headerless_audio_file(tmp_path):
+    """A recorder killed before its first header reached the disk: the session opens, with no audio."""
+    for damage in ("missing", "short"):
+        folder, _ = _interrupted_session(tmp_path / damage)
+        if damage == "missing":
+            (folder / "audio.wav").unlink()
+        else:
+            (folder / "audio.wav").write_bytes(b"RIFF")
+        report = repair(folder)
+        assert report.repaired and "audio file was missing or had no header: wrote an empty one" in report.summary()
+        session = Session.open(folder)
+        assert session.status == "recovered" and session.duration == 0.0 and session.warnings == []
+        assert sf.info(session.audio_path).samplerate == SR

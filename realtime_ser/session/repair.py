@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,14 +75,6 @@ def is_being_recorded(folder: str | os.PathLike) -> bool:
     return False
 
 
-def _write_empty_wav(path: Path, sample_rate: int) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(b"")
-
-
 def _header_damaged(audio_path: Path, sample_rate: int) -> bool:
     """True when the audio file is the recorder's with a damaged header (its audio intact after it): one that
     no longer reads as WAV, or reads with a format other than the manifest's (a changed sample rate would
@@ -126,7 +117,7 @@ def repair(folder: str | os.PathLike) -> RepairReport:
     rate = manifest["sample_rate"]
     try:
         if not audio_path.exists() or audio_path.stat().st_size < 44:
-            _write_empty_wav(audio_path, rate)
+            audio_path.write_bytes(recorder_wav_header(rate))  # the recorder's header, no audio
             actions.append("audio file was missing or had no header: wrote an empty one")
             frames = 0
         else:
