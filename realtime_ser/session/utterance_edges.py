@@ -81,10 +81,30 @@ class UtteranceEdges:
 def closing_lines(events, end_time: float) -> list[dict]:
     """The lines that would end the utterances ``events`` (a log's, in order) leave open, at ``end_time``
     s with their last estimate (pure function)."""
+    if not _may_leave_open(events):  # the common case, read on every Session.open: no dicts made
+        return []
     edges = UtteranceEdges()
     for event in events:
         edges.lines(event.to_dict())
     return edges.close(end_time)
+
+
+def _may_leave_open(events) -> bool:
+    """False when every utterance in ``events`` ends (its last word an ``end`` or a final result), so that
+    :class:`UtteranceEdges` would close none; True when one might be left open."""
+    closed: dict[int, bool] = {}
+    for event in events:
+        kind = getattr(event, "type", None)
+        if kind not in ("speech", "emotion"):
+            continue
+        uid = event.utterance_id
+        if getattr(event, "kind", None) == "end" or getattr(event, "final", False):
+            closed[uid] = True
+        elif getattr(event, "kind", None) == "start":
+            closed[uid] = False
+        else:  # a partial result: opens an utterance only if nothing was heard of it before
+            closed.setdefault(uid, False)
+    return not all(closed.values())
 
 
 def end_cut_off_utterances(events_path: Path, end_time: float) -> list[int]:
