@@ -119,6 +119,68 @@ def test_noise_floor_adapts_to_a_louder_room():
     assert len(late) == 1 and abs(late[0].sample / SR - 21.0) < 0.05
 
 
+def fan(seconds, db, seed=0):
+    """A fan or air conditioner near the microphone: steady pink noise with hum of its motor."""
+    n = int(seconds * SR)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    pink = np.fft.irfft(spectrum / np.sqrt(np.arange(1, spectrum.size + 1)), n)
+    t = np.arange(n) / SR
+    x = pink / pink.std() + 0.7 * np.sin(2 * np.pi * 120 * t) + 0.3 * np.sin(2 * np.pi * 240 * t)
+    return (x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("db", [-30.0, -25.0])
+def test_a_loud_steady_noise_at_the_start_is_not_an_utterance(data, db):
+    """A stream that starts in steady noise louder than a quiet room (here 15-20 dB louder) opened
+    an "utterance" of noise at once, lasting until the floor caught up: the first result of every
+    session near a fan.  The warm-up places the floor at the noise, and the speech that follows
+    is found where it starts."""
+    speech = load_audio(data / "ravdess/Actor_01/03-01-05-02-01-01-01.flac", SR)
+    ref_start, _ = reference_span(speech)
+    lead = 2.0
+    sig = np.concatenate([np.zeros(int(lead * SR), np.float32), speech]) + fan(lead + speech.size / SR, db)
+    for block in (320, 441):
+        events = run(sig, block=block)
+        assert_alternate(events)
+        starts = [e.sample / SR for e in events[::2]]
+        assert starts and abs(starts[0] - (lead + ref_start)) <= 0.15, (starts, lead + ref_start)
+    vad = EnergyVAD(SR)
+    vad.process(sig[: SR // 2 + 160])  # just past the warm-up
+    assert db - 8 < vad.noise_floor_db < db  # the quietest moments of the noise, not a quiet room's -45
+
+
+def test_speech_from_the_first_sample_is_found_from_its_start(data):
+    """The warm-up must not swallow speech that is there from the first sample (a file cut
+    tightly, a stream started mid-sentence): its start is decided later, not moved."""
+    for clip in ravdess_clips(step=80):
+        x = load_audio(clip, SR)
+        cut = int(reference_span(x)[0] * SR)
+        # where the speech is found when a second of quiet comes first (the reference's span starts
+        # at the faintest sound, often a breath the VAD rightly leaves out)
+        in_full = max(0.0, (run(x)[0].sample - cut) / SR)
+        x = x[cut:]
+        vad = EnergyVAD(SR)
+        returned_at = []  # how much had been fed when each event came out
+        for i in range(0, x.size, 320):
+            returned_at += [(min(i + 320, x.size), e) for e in vad.process(x[i : i + 320])]
+        events = [e for _, e in returned_at] + vad.flush()
+        assert_alternate(events)
+        assert events and abs(events[0].sample / SR - in_full) <= 0.15, (clip.name, in_full, events[:1])
+        assert returned_at[0][0] >= 0.5 * SR  # held until the warm-up placed the floor
+
+
+def test_a_floor_set_before_the_stream_needs_no_warm_up():
+    """A floor already known (set_noise_floor: a calibration, a previous session) is used from
+    the first frame: speech at the start is decided at once, not after the warm-up."""
+    for known_floor, waits in ((None, True), (-70.0, False)):
+        vad = EnergyVAD(SR)
+        if known_floor is not None:
+            vad.set_noise_floor(known_floor)
+        sig = tone(1.0, db=-30.0)
+        first = next(i + 320 for i in range(0, sig.size, 320) if vad.process(sig[i : i + 320]))
+        assert (first >= 0.5 * SR) == waits, (known_floor, first)
+
+
 def test_threshold_and_floor_controls():
     sig = np.concatenate([noise(1.0), noise(1.0, seed=1) + tone(1.0, db=-52), noise(1.0, seed=2)])
     assert len(run(sig)) == 2  # 8 dB over the noise... plus the tone's peaks

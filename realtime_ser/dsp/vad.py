@@ -24,6 +24,8 @@ Timing rules (all settable, defaults in :class:`VADConfig`):
 
 Event times are sample indices from the first sample fed (or the offset given
 to :meth:`EnergyVAD.reset`), so they work for files and live streams alike.
+A stream's first ``warmup_ms`` are held until they show where its noise floor
+is (see ``_set_warmup_floor``): an event in them is decided up to that much later.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class VADConfig:
     floor_fall_s: float = 0.1  # time constant of the noise floor going down
     floor_rise_s: float = 1.0  # ... going up, towards the recent minimum energy
     floor_window_s: float = 3.0  # the floor rises to the minimum energy over this long
-    initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate
+    initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate (unless the warm-up is steady)
+    warmup_ms: float = 500.0  # decisions wait for this much of a stream, to place the floor
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class EnergyVAD:
     def set_noise_floor(self, db: float) -> None:
         """Set the floor directly (e.g. from a calibration recording of room noise)."""
         self._floor = float(db)
+        self._floor_given = True
 
     def _frames(self, ms: float) -> int:
         return max(1, int(round(ms / self.config.frame_ms)))
@@ -133,8 +137,10 @@ class EnergyVAD:
         self._dc_state: float | None = None  # after a jump the next sample is not a continuation
         self._pos = int(at_sample)  # stream position of the next frame
         if not keep_floor:
-            self._floor = self.config.initial_floor_dbfs
-            self._floor_primed = False
+            self._floor = -100.0
+            self._floor_given = False  # set_noise_floor was called: the warm-up keeps that floor
+            # energies of the stream's first frames, held back until they place the floor
+            self._warmup: list[np.ndarray] | None = []
             self._chunk_min = 0.0
             self._chunk_len = 0
             self._minima: list[float] = []
@@ -179,6 +185,13 @@ class EnergyVAD:
             return []
         energies = frame_energies_db(data[: n * self.frame].reshape(n, self.frame))
         self.frame_energies = energies
+        if self._warmup is not None:
+            self._warmup.append(energies)
+            held = np.concatenate(self._warmup)
+            if held.size < self._frames(self.config.warmup_ms) and not self._floor_given:
+                self._set_warmup_floor(held)
+                return []
+            energies = self._end_warmup()
         events: list[VADEvent] = []
         for e in energies:
             self._step(float(e), events)
@@ -190,9 +203,6 @@ class EnergyVAD:
         start = self._pos
         self._pos += f
         self.last_energy_db = e
-        if not self._floor_primed:  # start from the first frame, but never above a quiet room
-            self._floor = min(max(e, -100.0), c.initial_floor_dbfs)
-            self._floor_primed = True
         threshold = self._floor + c.threshold_db - (c.release_db if self.in_speech else 0.0)
         if e > self.peak_db:
             self.peak_db = e
@@ -242,6 +252,32 @@ class EnergyVAD:
             self._utt_start = start
             self._cand_start = start
 
+    # Why a warm-up: the floor is the energy of the quietest recent frames, and at a stream's
+    # start there are none yet.  The first frame may be speech, so it is trusted only up to a
+    # quiet room's level (initial_floor_dbfs), and a steady noise louder than that (a fan near
+    # the microphone) made every start an "utterance" of noise lasting until the floor caught
+    # up.  So decisions wait for the first half second: when nothing in it rises threshold_db
+    # above its quietest frame there is nothing but background to see, and the floor starts at
+    # that quietest frame, however loud.  Otherwise the capped first frame, as before.  Events
+    # keep their true sample positions; those in the warm-up are only decided later.
+    def _set_warmup_floor(self, held: np.ndarray) -> None:
+        if self._floor_given:
+            return
+        c = self.config
+        quietest = max(float(held.min()), -100.0)
+        cap = c.initial_floor_dbfs
+        if float(held.max()) - quietest < c.threshold_db:
+            cap = max(cap, quietest)
+        self._floor = min(max(float(held[0]), -100.0), cap)
+
+    def _end_warmup(self) -> np.ndarray:
+        """Place the floor from the held frames and return them, to be analysed with it."""
+        held = np.concatenate(self._warmup) if self._warmup else np.zeros(0, dtype=np.float32)
+        self._warmup = None
+        if held.size:
+            self._set_warmup_floor(held)
+        return held
+
     def _start_event(self, onset: int) -> VADEvent:
         pre = int(self.config.pre_roll_ms * self.sample_rate / 1000)
         return VADEvent("start", onset, self._pos, audio_start=max(0, onset - pre))
@@ -267,6 +303,11 @@ class EnergyVAD:
 
     def flush(self) -> list[VADEvent]:
         """End of stream: close an utterance still open (reason ``"flush"``)."""
+        if self._warmup is not None:  # a stream shorter than the warm-up: decide on what there is
+            events: list[VADEvent] = []
+            for e in self._end_warmup():
+                self._step(float(e), events)
+            return events + self.flush()
         if not self.in_speech:
             self._cand_start = None
             return []
