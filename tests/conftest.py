@@ -28,6 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 # developer's own settings or session folders.
 os.environ["REALTIME_SER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-config-")
 atexit.register(shutil.rmtree, os.environ["REALTIME_SER_CONFIG_DIR"], True)  # every run left one in /tmp
+# ... nor into their data folder (the default session folder, the marks kept for plain files:
+# realtime_ser/session/file_marks.py).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="realtime-ser-test-data-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
 # ... nor write into their log folder (the app's log file, realtime_ser/log_file.py).
 os.environ["REALTIME_SER_LOG_DIR"] = tempfile.mkdtemp(prefix="realtime-ser-test-log-")
 atexit.register(shutil.rmtree, os.environ["REALTIME_SER_LOG_DIR"], True)

@@ -468,21 +468,25 @@ def test_listen_leaves_piped_stdin_alone_unless_asked(clips, model_path, tmp_pat
     assert "FINAL" in r.stdout and "marker" not in r.stdout and "markers" not in r.stderr
 
 
-def test_listen_on_a_terminal_says_how_to_mark(clips, model_path):
+def test_listen_on_a_terminal_says_how_to_mark(clips, model_path, tmp_path):
     import pty
 
+    from realtime_ser.session.file_marks import load_marks
+
     master, slave = pty.openpty()  # a terminal as stdin (not the controlling one: no job control)
+    store = tmp_path / "data" / "realtime-ser" / "file-marks"  # where the marks of a plain file are kept
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "realtime_ser", "listen", "--replay", clips[0], "--model", model_path],
             cwd=REPO, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=cli_env(XDG_DATA_HOME=str(tmp_path / "data")),
         )
         started = []
         for line in proc.stderr:
             started.append(line)
             if line.startswith("listening on"):
                 break
-        assert "(type a note + Enter to mark a moment, Ctrl-C to stop)" in started[-1], started
+        assert "(type a note + Enter to mark a moment, kept for this file; Ctrl-C to stop)" in started[-1], started
         os.write(master, "on a terminal\n".encode())
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -490,6 +494,7 @@ def test_listen_on_a_terminal_says_how_to_mark(clips, model_path):
         os.close(slave)
     assert proc.returncode == 0, stderr
     assert "] marker 1: on a terminal" in stdout and "markers: 1" in stderr
+    assert [m.note for m in load_marks(store, clips[0]).markers] == ["on a terminal"]
 
 
 DEMO = REPO / "assets" / "demo" / "demo-session.flac"
@@ -531,9 +536,16 @@ def test_listen_replays_a_sessions_markers_at_their_moments(model_path, tmp_path
     assert any(t < 11.5 for t in finals) and any(t > 11.5 for t in finals)  # in the timeline's order
     assert lines.index(printed[2]) > lines.index(next(l for l in lines if "FINAL" in l))
     assert "markers: 3" in r.stderr
+    # the typed marker is an annotation of the session, saved in it (as the app saves one): not lost
+    from realtime_ser.session import Session
+
+    typed_at = float(printed[0][1:].split("]")[0])
+    saved = {m.marker_id: m for m in Session.open(folder).markers}
+    assert sorted(saved) == [2, 4, 5] and saved[5].note == "typed"
+    assert saved[5].time == pytest.approx(typed_at, abs=0.01)
     short = run_cli("listen", "--replay", str(folder), "--speed", "8", "--duration", "5", "--model", model_path)
-    assert short.returncode == 0 and [l.split("] ")[1] for l in short.stdout.splitlines() if "] marker " in l] == [
-        "marker 2"]
+    shown = sorted(l.split("] ")[1] for l in short.stdout.splitlines() if "] marker " in l)
+    assert short.returncode == 0 and shown == ["marker 2"] + (["marker 5: typed"] if typed_at < 5 else [])
 
 
 def test_analyze_puts_a_sessions_markers_in_its_timeline(clips, model_path, tmp_path):

@@ -56,3 +56,52 @@ def test_analyze_puts_the_apps_marks_on_a_plain_file_in_its_timeline(tmp_path):
     os.utime(audio, ns=(audio.stat().st_atime_ns, audio.stat().st_mtime_ns + 10**9))  # edited since
     proc = run_cli("analyze", str(audio), env=env)
     assert proc.returncode == 0 and not [line for line in proc.stdout.splitlines() if ",marker," in line]
+
+
+def test_listen_replaying_a_file_shows_its_marks_and_keeps_a_typed_one(model_path, tmp_path):
+    """``listen --replay FILE`` shows the marks the app set on the file, and a note typed meanwhile
+    is kept for the file as the app keeps one (it was printed and lost); a recorded replay keeps it
+    in the new session instead, and the file's marks are left as they were."""
+    data_home = tmp_path / "data-home"
+    env = cli_env(XDG_DATA_HOME=str(data_home))
+    audio = tmp_path / "interview.flac"
+    shutil.copyfile(DEMO_PATH, audio)
+    store = data_home / "realtime-ser" / "file-marks"
+    save_marks(store, audio, [MarkerEvent(1, 2.5, "sighs"), MarkerEvent(3, 12.0, "laughs")], 3)
+    r = run_cli("listen", "--replay", str(audio), "--speed", "8", "--notes-from-stdin", "--model", model_path,
+                input="typed\n", env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    printed = sorted(line.split("] ")[1] for line in r.stdout.splitlines() if "] marker " in line)
+    assert printed == ["marker 1: sighs", "marker 3: laughs", "marker 4: typed"]  # numbered after the last
+    kept = {m.marker_id: m for m in load_marks(store, audio).markers}
+    assert sorted(kept) == [1, 3, 4] and kept[4].note == "typed" and kept[1] == MarkerEvent(1, 2.5, "sighs")
+    timeline = run_cli("analyze", str(audio), env=env)
+    assert sorted(line.split(",")[-1] for line in timeline.stdout.splitlines() if ",marker," in line) == [
+        "laughs", "sighs", "typed"]
+
+    sessions = tmp_path / "sessions"
+    r = run_cli("listen", "--replay", str(audio), "--speed", "8", "--notes-from-stdin", "--record", str(sessions),
+                "--model", model_path, input="recorded\n", env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    from realtime_ser.session import Session
+
+    (folder,) = sessions.iterdir()
+    in_session = {m.marker_id: m.note for m in Session.open(folder).markers}
+    assert in_session == {1: "sighs", 3: "laughs", 4: "typed", 5: "recorded"}
+    assert sorted(m.marker_id for m in load_marks(store, audio).markers) == [1, 3, 4]
+
+
+def test_a_typed_mark_that_cannot_be_kept_is_an_error_and_the_replay_goes_on(model_path, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the data folder's place is taken: the marks store cannot be made
+    audio = tmp_path / "interview.flac"
+    shutil.copyfile(DEMO_PATH, audio)
+    out = tmp_path / "events.jsonl"
+    r = run_cli("listen", "--replay", str(audio), "--speed", "8", "--notes-from-stdin", "-o", str(out),
+                "--model", model_path, input="typed\n", env=cli_env(XDG_DATA_HOME=str(blocked)), timeout=60)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if "error" in line]
+    assert errors == [f"realtime-ser: error: marker 1 is not saved: cannot keep the marks of interview.flac in "
+                      f"{blocked / 'realtime-ser' / 'file-marks'}: Not a directory"], r.stderr
+    assert "Traceback" not in r.stderr and r.stdout.count("FINAL") == 6  # the replay went on to its end
+    assert '"note": "typed"' in out.read_text()  # the marker is in the output it was written to

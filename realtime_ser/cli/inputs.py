@@ -11,8 +11,8 @@ from realtime_ser.cli.piped import is_piped, spool_argument
 from realtime_ser.errors import SerError
 
 
-def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> Path | None:
-    """Hook for session folders: the recording inside, or None if ``path`` is not a session.
+def open_session(path: Path):
+    """The session in folder ``path`` (its reading's warnings printed), or None if it is not one.
 
     Raises SessionError (reported like a bad file) for a session folder that cannot be read.
     """
@@ -23,6 +23,14 @@ def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> P
     session = Session.open(path)
     for warning in session.warnings:  # skipped event lines, a stale audio header: worth knowing
         print_warning(warning)
+    return session
+
+
+def session_audio(path: Path, markers: dict[str, list[dict]] | None = None) -> Path | None:
+    """Hook for session folders: the recording inside, or None if ``path`` is not a session."""
+    session = open_session(path)
+    if session is None:
+        return None
     if markers is not None:  # kept for the timeline, from this same reading of the event log
         markers[str(path)] = [m.to_dict() for m in session.markers]
     return Path(session.audio_path)

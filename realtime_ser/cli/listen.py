@@ -20,8 +20,9 @@ from realtime_ser.cli.common import (
     EXIT_ERROR, PROG, UsageError, check_title_length, load_model, load_settings, named_format, path_problem,
     pipeline_config, print_error, print_warning, with_option_named, write_output,
 )
-from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, not_audio, session_audio
+from realtime_ser.cli.inputs import check_output_replaces_no_input, is_session, not_audio, open_session
 from realtime_ser.cli.piped import STDIN, is_piped
+from realtime_ser.cli.replay_marks import ReplayMarks
 from realtime_ser.console import one_line
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
@@ -134,11 +135,11 @@ def _check_listen_options(args, settings) -> None:
 
 def _listen_source(args, settings):
     """The microphone, or the --replay file paced in real time; a session folder replays its
-    recording, as ``analyze`` and the app take it, with its markers (returned, in time order)."""
+    recording, as ``analyze`` and the app take it.  Returned with the replayed recording's markers
+    (:class:`ReplayMarks`: none for a live input)."""
     from realtime_ser.audio.file_source import FileSource
     from realtime_ser.audio.pipe_source import PipeSource
     from realtime_ser.audio.sources import MicrophoneSource
-    from realtime_ser.pipeline.events import MarkerEvent
 
     if args.device == STDIN:  # a WAV stream from another program: live, like a microphone
         if sys.stdin is None:
@@ -146,10 +147,10 @@ def _listen_source(args, settings):
         if _nothing_arrives(sys.stdin.fileno()):  # said as `analyze -` says it, not "not a WAV stream"
             raise SerError(f"{STDIN}: nothing arrived through standard input")
         return PipeSource(sys.stdin.fileno(), channel=args.channel, max_seconds=args.duration,
-                          raw=args.raw), []
+                          raw=args.raw), ReplayMarks()
     if not args.replay:
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
-        return source, []
+        return source, ReplayMarks()
     path = Path(args.replay)
     problem = path_problem(path)
     if problem:
@@ -157,13 +158,12 @@ def _listen_source(args, settings):
     problem = not_audio(path)
     if problem:
         raise SerError(problem)
-    stored: dict[str, list[dict]] = {}
-    audio = session_audio(path, stored) if path.is_dir() else None
-    source = FileSource(audio or path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
-    if audio is not None:
-        source.name = path.resolve().name  # the session, not its "audio.wav"
-    markers = [MarkerEvent(m["marker_id"], m["time"], m.get("note", "")) for m in stored.get(str(path), [])]
-    return source, sorted(markers, key=lambda m: m.time)
+    session = open_session(path) if path.is_dir() else None
+    if session is None:
+        return FileSource(path, realtime=True, speed=args.speed or 1.0, channel=args.channel), ReplayMarks.of_file(path)
+    source = FileSource(session.audio_path, realtime=True, speed=args.speed or 1.0, channel=args.channel)
+    source.name = path.resolve().name  # the session, not its "audio.wav"
+    return source, ReplayMarks.of_session(path, session)
 
 
 def _nothing_arrives(fd: int) -> bool:
@@ -233,7 +233,8 @@ def cmd_listen(args) -> int:
     _check_listen_options(args, settings)
     model = load_model(args, settings)
     config = pipeline_config(settings, args)
-    source, stored_markers = _listen_source(args, settings)
+    source, replayed = _listen_source(args, settings)
+    stored_markers = list(replayed.stored)  # shown as the replay reaches them
     record_dir = None
     if _records(args, settings):
         record_dir = settings.session_path if args.record in (None, RECORD_INTO_SETTINGS_FOLDER) else Path(args.record)
@@ -270,7 +271,9 @@ def cmd_listen(args) -> int:
         pipeline.add_event_listener(recorder.write_event)
     finals: list = []
     markers = 0  # shown in the summary: the replayed session's and the ones typed
-    last_marker_id = max((m.marker_id for m in stored_markers), default=0)  # typed ones are numbered on
+    last_marker_id = replayed.last_marker_id  # typed ones are numbered on
+    # a typed marker is kept in the recording being made, else with the replayed recording (as in the app)
+    keeps_typed = recorder is None and bool(replayed.kept_where)
     markers_open = True  # closed before the output file is: a late line must not write into it
     lock = threading.RLock()  # add_marker holds it around on_event
     stop = threading.Event()
@@ -311,7 +314,15 @@ def cmd_listen(args) -> int:
         with lock:
             if markers_open:
                 last_marker_id += 1
-                mark(MarkerEvent(last_marker_id, pipeline.stats.stream_time, note))
+                marker = MarkerEvent(last_marker_id, round(pipeline.stats.stream_time, 3), note)
+                mark(marker)
+                if keeps_typed:
+                    try:
+                        replayed.keep(marker)
+                    except SerError as exc:
+                        message = f"marker {marker.marker_id} is not saved: {exc}"
+                        failed.append(message)
+                        print_error(message)
 
     def mark(ev) -> None:
         nonlocal markers
@@ -346,7 +357,8 @@ def cmd_listen(args) -> int:
             # exit through add_marker, or the extension objects it holds are reported as leaked.
             threading.Thread(target=_read_note_lines, args=(lambda text: note_taker and note_taker[0](text),),
                              name="realtime-ser-notes", daemon=True).start()
-        hint = "type a note + Enter to mark a moment, " if on_terminal else ""
+        kept = f", {replayed.kept_where};" if keeps_typed else ","
+        hint = f"type a note + Enter to mark a moment{kept} " if on_terminal else ""
         print(f"listening on {source.name} ({hint}Ctrl-C to stop)", file=sys.stderr, flush=True)
         _wait_until_done(pipeline, stop, args, replay_markers)
     finally:
