@@ -236,3 +236,33 @@ def test_arguments_of_the_wrong_kind_are_named(model):
         realtime_ser.predict_clip(clip, 5)
     with pytest.raises(TypeError, match="^config: expected a PipelineConfig or None, not dict$"):
         realtime_ser.predict_clip(clip, model, config={"confidence_threshold": 0.9})
+
+
+def test_option_values_that_would_fail_later_or_silently_are_refused_where_they_are_set(model):
+    """A NaN confidence threshold compares false with every probability: no result was ever
+    "uncertain", silently. A zero frame length or a negative time failed deep in the pipeline."""
+    import numpy as np
+
+    from realtime_ser.dsp.vad import VADConfig
+
+    refused = [
+        (lambda: PipelineConfig(confidence_threshold=float("nan")),
+         "PipelineConfig.confidence_threshold must be a finite number >= 0, not nan"),
+        (lambda: PipelineConfig(smoothing=1.0), "PipelineConfig.smoothing must be a finite number >= 0 and < 1, not 1.0"),
+        (lambda: PipelineConfig(partial_interval_s=0), "PipelineConfig.partial_interval_s must be a finite number > 0, not 0"),
+        (lambda: PipelineConfig(min_segment_s="0.6"), "PipelineConfig.min_segment_s must be a finite number >= 0, not '0.6'"),
+        (lambda: VADConfig(frame_ms=0), "VADConfig.frame_ms must be a finite number > 0 and <= 1000, not 0"),
+        (lambda: VADConfig(threshold_db=float("inf")), "VADConfig.threshold_db must be a finite number >= 0, not inf"),
+        (lambda: VADConfig(hangover_ms=-300), "VADConfig.hangover_ms must be a finite number >= 0, not -300"),
+        (lambda: VADConfig(max_utterance_s=True), "VADConfig.max_utterance_s must be a finite number > 0, not True"),
+    ]
+    for make, message in refused:
+        with pytest.raises(ValueError) as caught:
+            make()
+        assert str(caught.value) == message
+    with pytest.raises(TypeError, match=r"^PipelineConfig\.vad: expected a VADConfig, not dict$"):
+        PipelineConfig(vad={"threshold_db": 8})
+    # numbers of numpy's kinds are numbers; a threshold over 1 makes every result uncertain, as it says
+    config = PipelineConfig(vad=VADConfig(threshold_db=np.float32(12)), confidence_threshold=1.01)
+    result = realtime_ser.predict_clip(ravdess_clips(step=97)[0], model, config)
+    assert result.utterances and all(u.label == "uncertain" for u in result.utterances)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+from realtime_ser.value_checks import ABOVE_0, ANY, AT_LEAST_0, Range, check_ranges
+
 
 @dataclass
 class VADConfig:
@@ -52,6 +54,18 @@ class VADConfig:
     floor_window_s: float = 3.0  # the floor rises to the minimum energy over this long
     initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate (unless the warm-up is steady)
     warmup_ms: float = 500.0  # decisions wait for this much of a stream, to place the floor
+
+    def __post_init__(self):
+        check_ranges(self, _VAD_RANGES)
+
+
+#: What each VADConfig field may be.
+_VAD_RANGES = {
+    "frame_ms": Range(0.0, 1000.0, lo_open=True), "threshold_db": AT_LEAST_0, "release_db": AT_LEAST_0,
+    "min_level_dbfs": ANY, "onset_ms": AT_LEAST_0, "min_speech_ms": AT_LEAST_0, "hangover_ms": AT_LEAST_0,
+    "pre_roll_ms": AT_LEAST_0, "max_utterance_s": ABOVE_0, "floor_fall_s": ABOVE_0, "floor_rise_s": ABOVE_0,
+    "floor_window_s": ABOVE_0, "initial_floor_dbfs": ANY, "warmup_ms": AT_LEAST_0,
+}
 
 
 @dataclass(frozen=True)

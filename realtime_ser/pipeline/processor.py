@@ -28,6 +28,7 @@ import numpy as np
 from realtime_ser.dsp.vad import EnergyVAD, VADConfig, VADEvent, describe_no_speech
 from realtime_ser.pipeline.events import EmotionEvent, PipelineEvent, SpeechEvent, StatusEvent
 from realtime_ser.pipeline.smoothing import ProbabilitySmoother, label_probabilities
+from realtime_ser.value_checks import ABOVE_0, AT_LEAST_0, Range, check_ranges
 
 
 @dataclass
@@ -43,11 +44,24 @@ class PipelineConfig:
     smoothing: float = 0.3  # EMA weight of earlier partials within an utterance (0 = off)
     post_roll_ms: float = 150.0  # audio after the last loud frame included in the final segment
 
+    def __post_init__(self):
+        if not isinstance(self.vad, VADConfig):
+            raise TypeError(f"PipelineConfig.vad: expected a VADConfig, not {type(self.vad).__name__}")
+        check_ranges(self, _PIPELINE_RANGES)
+
     @classmethod
     def from_dict(cls, data: dict) -> "PipelineConfig":
         data = dict(data)
         vad = VADConfig(**data.pop("vad", {}))
         return cls(vad=vad, **data)
+
+
+#: What each numeric PipelineConfig field may be. A confidence threshold over 1 is allowed:
+#: every result is then "uncertain".
+_PIPELINE_RANGES = {
+    "partial_interval_s": ABOVE_0, "min_segment_s": AT_LEAST_0, "segment_hop_s": ABOVE_0,
+    "confidence_threshold": AT_LEAST_0, "smoothing": Range(0.0, 1.0, hi_open=True), "post_roll_ms": AT_LEAST_0,
+}
 
 
 _WARM_MODELS: "weakref.WeakSet" = weakref.WeakSet()
