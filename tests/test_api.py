@@ -101,7 +101,11 @@ def test_an_array_takes_the_path_of_the_file_it_came_from(model):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"audio": np.zeros((2, 48000)), "sample_rate": 16000},
-     "audio: an array of shape (2, 48000) would have 48000 channels; audio is (frames, channels)"),
+     "audio: an array of shape (2, 48000) would have 48000 channels of 2 frames; audio is (frames, channels)"),
+    ({"audio": np.zeros((2, 200)), "sample_rate": 16000},  # so few frames that they passed for channels
+     "audio: an array of shape (2, 200) would have 200 channels of 2 frames; audio is (frames, channels)"),
+    ({"audio": np.zeros((1, 4000)), "sample_rate": 16000}, "audio: an array of shape (1, 4000) would have 4000 "
+     "channels of 1 frame"),
     ({"audio": np.zeros(16000)}, "audio: an array of samples needs its sample_rate"),
     ({"audio": "talk.wav", "sample_rate": 16000}, "talk.wav: sample_rate is for an array of samples"),
     ({"audio": np.array(["a", "b"]), "sample_rate": 16000}, "audio: not audio samples"),

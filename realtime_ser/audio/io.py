@@ -297,9 +297,11 @@ def mono_from_array(audio, sample_rate: float, to_rate: int, channel: int | None
     a = _pcm_scale_checked(a, name, listed=not isinstance(audio, np.ndarray))
     if a.ndim not in (1, 2):
         raise AudioFileError(f"{name}: an array of shape {a.shape}; audio is (frames,) or (frames, channels)")
-    if a.ndim == 2 and a.shape[1] > MAX_CHANNELS:
-        raise AudioFileError(f"{name}: an array of shape {a.shape} would have {a.shape[1]} channels; audio is "
-                             "(frames, channels), as soundfile reads (librosa's (channels, frames) is its .T)")
+    # More channels than frames is no recording either: a short (channels, frames) one the other way round
+    if a.ndim == 2 and (a.shape[1] > MAX_CHANNELS or a.shape[1] > a.shape[0]):
+        raise AudioFileError(f"{name}: an array of shape {a.shape} would have {a.shape[1]} channels of "
+                             f"{a.shape[0]} frame{'s' if a.shape[0] != 1 else ''}; audio is (frames, channels), "
+                             "as soundfile reads (librosa's (channels, frames) is its .T)")
     whole = isinstance(sample_rate, (int, np.integer, float, np.floating)) and not isinstance(sample_rate, bool) \
         and float(sample_rate).is_integer()
     if not (whole and MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
