@@ -115,6 +115,9 @@ def test_noise_floor_adapts_to_a_louder_room():
     events = vad.process(sig) + vad.flush()
     assert_alternate(events)
     assert -40 < vad.noise_floor_db < -30
+    # the noise passes for speech no longer than the floor's window (it took 2 s more to rise there)
+    assert events[0].sample / SR == pytest.approx(1.0, abs=0.05)
+    assert events[1].sample / SR <= 1.0 + VADConfig().floor_window_s + 0.1
     late = [e for e in events if e.kind == "start" and e.sample > 15 * SR]
     assert len(late) == 1 and abs(late[0].sample / SR - 21.0) < 0.05
 

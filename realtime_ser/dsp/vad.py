@@ -8,7 +8,8 @@ high-pass, :func:`remove_dc`) exceeds an adaptive noise floor by
 speech).  The floor follows the quietest recent frames: it falls
 quickly and rises only towards the minimum frame energy of the last few
 seconds (minimum statistics): speech always has quiet gaps between syllables,
-a fan that was just switched on does not, so the floor follows the fan.
+a fan that was just switched on does not, so the floor follows the fan (at the
+latest once it has been on for the whole window).
 
 Timing rules (all settable, defaults in :class:`VADConfig`):
 
@@ -306,8 +307,15 @@ class EnergyVAD:
         self._chunk_len += 1
         if self._chunk_len >= chunk:
             self._minima.append(self._chunk_min)
-            del self._minima[: -max(1, int(round(c.floor_window_s / 0.5)))]
+            window = max(1, int(round(c.floor_window_s / 0.5)))
+            del self._minima[:-window]
             self._chunk_len = 0
+            # A floor more than threshold_db under every frame of a whole window is stale: a new,
+            # louder noise (a fan switched on), since speech comes back near the floor between
+            # words within that long.  Rising towards it at floor_rise_s kept the noise an
+            # "utterance" for 2 s more; the floor goes there at once.
+            if len(self._minima) == window and min(self._minima) > self._floor + c.threshold_db:
+                self._floor = min(self._minima)
         if e < self._floor:
             self._floor += (e - self._floor) * (1.0 - np.exp(-frame_s / c.floor_fall_s))
         elif self._minima:
