@@ -187,6 +187,38 @@ def test_an_utterance_left_open_in_a_finished_log_reads_as_ended_where_the_audio
     assert events_path.read_bytes() == b"".join(lines[:2])  # reading changes nothing on disk
 
 
+def test_an_utterance_whose_end_is_logged_but_not_its_result_gets_its_last_estimate(tmp_path):
+    """The end and the final result are two lines; a recorder killed between them, or a full disk
+    that took the second, left the end alone, which counted as closing the utterance: its result
+    was lost for good (sessions listed one utterance fewer than analyze found).  Reading gives it
+    its last estimate, and repair writes that into the log."""
+    from realtime_ser.pipeline.events import EmotionEvent
+    from realtime_ser.session.utterance_edges import end_cut_off_utterances
+
+    probs = {"angry": 0.1, "happy": 0.6, "neutral": 0.3}
+    rec = SessionRecorder(tmp_path, 16000, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(speech(16000)[:48000], 0.0)
+    rec.write_event(SpeechEvent("start", 0.5, 1))
+    rec.write_event(EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, probs, final=False))
+    rec.write_event(SpeechEvent("end", 1.75, 1))
+    rec.write_event(EmotionEvent(1, 0.5, 1.75, "angry", "angry", 0.5, probs, final=True))
+    rec.stop()
+    events_path = folder / "events.jsonl"
+    lines = events_path.read_bytes().splitlines(keepends=True)
+    events_path.write_bytes(b"".join(lines[:3]))  # the final result's line never written
+
+    session = Session.open(folder)
+    (final,) = session.final_emotions
+    assert (final.label, final.start, final.end, final.confidence) == ("happy", 0.5, 1.75, 0.6)
+    assert [getattr(e, "kind", "result") for e in session.events] == ["start", "result", "end", "result"]
+    assert events_path.read_bytes() == b"".join(lines[:3])  # reading changes nothing on disk
+    assert end_cut_off_utterances(events_path, 3.0) == [1]  # what repair does
+    written = json.loads(events_path.read_bytes().splitlines()[-1])
+    assert (written["final"], written["label"], written["end"]) == (True, "happy", 1.75)
+    assert end_cut_off_utterances(events_path, 3.0) == []  # once is enough
+
+
 def test_a_session_opens_from_a_bytes_path(session_folder):
     """predict_clip and EmotionModel.load take a path as bytes (os.fsencode); Session.open raised TypeError."""
     assert Session.open(os.fsencode(session_folder)).folder == Session.open(session_folder).folder

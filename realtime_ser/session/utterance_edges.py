@@ -11,7 +11,10 @@ so the log always reads start, partials, end, final for every utterance it menti
   written before its first line, and no time of it is negative;
 * one still open when the recording ends is cut at the recording's end: :meth:`close` gives its
   ``end`` there and, as its final result, the last estimate the live view showed for it (its
-  latest partial; none if it was too short to have one).
+  latest partial; none if it was too short to have one);
+* one whose ``end`` was written but not its final result (the recorder killed between the two
+  lines, or a full disk that took the second) gets that last estimate as its final result too:
+  an ``end`` alone does not close an utterance, or its result would be lost for good.
 
 Pure bookkeeping on dicts, no I/O: the recorder's writer thread uses it as it writes, and repair
 (:mod:`realtime_ser.session.repair`) on the log a killed recorder left.
@@ -28,6 +31,7 @@ class UtteranceEdges:
     def __init__(self) -> None:
         self._open: dict[int, dict | None] = {}  # utterance id -> its latest partial result (or None)
         self._started: dict[int, float] = {}  # utterance id -> its start time, while open
+        self._ended: dict[int, float] = {}  # open utterances whose end is written: its time
         self._closed: set[int] = set()
 
     def lines(self, data: dict) -> list[dict]:
@@ -47,6 +51,7 @@ class UtteranceEdges:
         if kind == "speech" and data.get("kind") == "start":
             self._open[uid] = None
             self._started[uid] = data.get("time", 0.0)
+            self._ended.pop(uid, None)
             self._closed.discard(uid)
         elif uid not in self._open and uid not in self._closed and (began_before or kind == "speech"):
             # an utterance that began before the recording: its times reach back before it, or its end
@@ -54,10 +59,13 @@ class UtteranceEdges:
             out.append({"kind": "start", "time": 0.0, "utterance_id": uid, "type": "speech"})
             self._open[uid] = None
             self._started[uid] = 0.0
-        if data.get("kind") == "end" or data.get("final"):  # the pipeline sends the end first
+        if data.get("final"):  # the pipeline sends the end first, then the final result
             self._open.pop(uid, None)
             self._started.pop(uid, None)
+            self._ended.pop(uid, None)
             self._closed.add(uid)
+        elif data.get("kind") == "end" and uid in self._open:
+            self._ended[uid] = data.get("time", 0.0)
         elif kind == "emotion" and uid in self._open and not data.get("final"):
             self._open[uid] = data
         out.append(data)
@@ -68,13 +76,17 @@ class UtteranceEdges:
         before an utterance's own start: a killed recorder's log can run ahead of its audio)."""
         out = []
         for uid, partial in self._open.items():
-            end = round(max(end_time, self._started.get(uid, 0.0), partial["start"] if partial else 0.0), 6)
-            out.append({"kind": "end", "time": end, "utterance_id": uid, "type": "speech"})
+            if uid in self._ended:  # its end is written already: only the result is missing
+                end = self._ended[uid]
+            else:
+                end = round(max(end_time, self._started.get(uid, 0.0), partial["start"] if partial else 0.0), 6)
+                out.append({"kind": "end", "time": end, "utterance_id": uid, "type": "speech"})
             if partial is not None:
                 out.append(dict(partial, end=end, final=True))
             self._closed.add(uid)
         self._open.clear()
         self._started.clear()
+        self._ended.clear()
         return out
 
 
@@ -90,7 +102,7 @@ def closing_lines(events, end_time: float) -> list[dict]:
 
 
 def _may_leave_open(events) -> bool:
-    """False when every utterance in ``events`` ends (its last word an ``end`` or a final result), so that
+    """False when every utterance in ``events`` has its final result (its last word), so that
     :class:`UtteranceEdges` would close none; True when one might be left open."""
     closed: dict[int, bool] = {}
     for event in events:
@@ -98,9 +110,9 @@ def _may_leave_open(events) -> bool:
         if kind not in ("speech", "emotion"):
             continue
         uid = event.utterance_id
-        if getattr(event, "kind", None) == "end" or getattr(event, "final", False):
+        if getattr(event, "final", False):
             closed[uid] = True
-        elif getattr(event, "kind", None) == "start":
+        elif getattr(event, "kind", None) in ("start", "end"):  # an end waits for its final result
             closed[uid] = False
         else:  # a partial result: opens an utterance only if nothing was heard of it before
             closed.setdefault(uid, False)
