@@ -18,6 +18,7 @@ import errno
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -114,10 +115,17 @@ def check_writable(path: str | os.PathLike) -> None:
         if not os.access(path, os.W_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
         return
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = _temporary_beside(target)
     with open(tmp, "w"):
         pass
     tmp.unlink()
+
+
+def _temporary_beside(target: Path) -> Path:
+    """A temporary name beside ``target`` that no other writer uses: two programs writing one file at
+    once (the app and ``sessions --title`` on a session's manifest) shared one fixed name, so one
+    published the other's text and the other's rename failed."""
+    return target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -134,7 +142,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     if target is None:
         _write_in_place(Path(path), text)
         return Path(path)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = _temporary_beside(target)
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)

@@ -26,6 +26,30 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
 
 
+def test_writers_of_one_file_at_the_same_time_each_replace_it_whole(tmp_path):
+    """Two programs (or threads) writing one file at once, as the app and ``sessions --title`` may
+    write a session's manifest: with one fixed temporary name, one published the other's text and
+    the other's rename failed (No such file or directory)."""
+    target = tmp_path / "manifest.json"
+    texts = [f"writer {i}\n" * 500 for i in range(4)]
+    errors = []
+
+    def write(text):
+        for _ in range(200):
+            try:
+                write_text_atomic(target, text)
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and target.read_text() in texts
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
 def test_an_unwritable_folder_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_text_atomic(tmp_path / "no-such-folder" / "out.csv", "x")

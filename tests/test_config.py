@@ -38,7 +38,7 @@ def test_save_and_load_round_trip(config_home, tmp_path):
     s = Settings(device="USB Mic", vad_threshold_db=9, confidence_threshold=0.55, smoothing=0.0,
                  record_sessions=True, session_dir=str(tmp_path / "rec"))
     path = save(s)
-    assert path == config_home / "config.json" and not (config_home / "config.json.tmp").exists()
+    assert path == config_home / "config.json" and [f.name for f in config_home.iterdir()] == ["config.json"]
     loaded = load()
     assert loaded == s and isinstance(loaded.vad_threshold_db, float)
     assert loaded.session_path == tmp_path / "rec"

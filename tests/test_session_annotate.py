@@ -122,3 +122,65 @@ def test_a_title_that_is_not_text_is_a_one_line_error(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(dict(manifest, title=7)))
     with pytest.raises(SessionError, match="manifest 'title' must be a string"):
         Session.open(folder)
+
+
+def test_programs_annotating_one_session_at_once_lose_nothing(tmp_path):
+    """Two replays of one session, each numbering its markers after the session's highest, gave
+    the same number twice (the last line per number counts: one note was gone), and a rename at the
+    same moment as a marker could be lost though reported as done."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    folder = _session(tmp_path, SpeechEvent("start", 0.2, 1), MarkerEvent(3, 0.5, "while recording"))
+    program = (
+        "import sys; from realtime_ser.pipeline.events import MarkerEvent; "
+        "from realtime_ser.session.annotate import add_marker, set_title\n"
+        "for i in range(40):\n"
+        "    if sys.argv[2] == 'title': set_title(sys.argv[1], f'title {i}')\n"
+        "    else: add_marker(sys.argv[1], MarkerEvent(4, 1.0, f'{sys.argv[2]} {i}'), new=True)\n"
+    )
+    writers = [subprocess.Popen([sys.executable, "-c", program, str(folder), who], cwd=REPO, stderr=subprocess.PIPE)
+               for who in ("alice", "bob", "title")]
+    assert [(w.wait(timeout=60), w.stderr.read()) for w in writers] == [(0, b"")] * 3
+    session = Session.open(folder)
+    notes = sorted(m.note for m in session.markers)
+    assert notes == sorted(["while recording"] + [f"{who} {i}" for who in ("alice", "bob") for i in range(40)])
+    assert sorted(m.marker_id for m in session.markers) == list(range(3, 84))  # each number once
+    assert session.manifest["title"] == "title 39" and session.manifest["events_count"] == len(session.events)
+    assert not session.warnings
+
+
+def test_a_marker_the_disk_has_no_room_for_leaves_the_log_as_it_was(tmp_path):
+    """A full disk took part of the marker's line: every later reading warned of an interrupted
+    recording, and the next marker was glued after the fragment (a malformed line)."""
+    import shutil
+    import subprocess
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"cannot mount a small tmpfs (the tests run as root): {mounted.stderr.strip()}"
+    try:
+        folder = _session(tmp_path / "sessions", SpeechEvent("start", 0.2, 1))
+        copy = tiny / folder.name
+        shutil.copytree(folder, copy)
+        log_before = (copy / "events.jsonl").read_bytes()
+        filler = tiny / "filler"
+        with open(filler, "wb", buffering=0) as f:  # the disk full to the last byte
+            try:
+                while True:
+                    f.write(b"x" * 512)
+            except OSError:
+                pass
+        with pytest.raises(SessionError, match=r"cannot add the marker \(No space left on device\)$"):
+            add_marker(copy, MarkerEvent(1, 1.0, "x" * 5000))
+        assert (copy / "events.jsonl").read_bytes() == log_before
+        filler.unlink()
+        add_marker(copy, MarkerEvent(1, 1.0, "room again"))
+        session = Session.open(copy)
+        assert [m.note for m in session.markers] == ["room again"] and not session.warnings
+    finally:
+        subprocess.run(["umount", str(tiny)])

@@ -315,14 +315,15 @@ def cmd_listen(args) -> int:
             if markers_open:
                 last_marker_id += 1
                 marker = MarkerEvent(last_marker_id, round(pipeline.stats.stream_time, 3), note)
-                mark(marker)
                 if keeps_typed:
                     try:
-                        replayed.keep(marker)
+                        marker = replayed.keep(marker)
+                        last_marker_id = marker.marker_id
                     except SerError as exc:
                         message = f"marker {marker.marker_id} is not saved: {exc}"
                         failed.append(message)
                         print_error(message)
+                mark(marker)
 
     def mark(ev) -> None:
         nonlocal markers

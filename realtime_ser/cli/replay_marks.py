@@ -44,14 +44,16 @@ class ReplayMarks:
         kept = load_marks(default_marks_dir(), audio)  # none for a file changed since they were set
         return cls(kept.markers, kept.last_marker_id, audio_file=audio)
 
-    def keep(self, marker: MarkerEvent) -> None:
-        """Save a marker typed during the replay with the recording; SerError if it cannot be."""
+    def keep(self, marker: MarkerEvent) -> MarkerEvent:
+        """Save a marker typed during the replay with the recording and return it as saved (numbered
+        after any another program added meanwhile); SerError if it cannot be."""
         if self._session_folder is not None:
             from realtime_ser.session.annotate import add_marker
 
-            add_marker(self._session_folder, marker)
+            return add_marker(self._session_folder, marker, new=True)
         elif self._audio_file is not None:
             from realtime_ser.session.file_marks import default_marks_dir, save_marks
 
             save_marks(default_marks_dir(), self._audio_file, self._file_markers + [marker], marker.marker_id)
             self._file_markers.append(marker)
+        return marker
