@@ -240,3 +240,18 @@ def test_control_characters_in_titles_and_notes_are_neither_stored_nor_printed(m
     family_rtl = "P07 \U0001F468\u200d\U0001F469\u200d\U0001F467 \u200fשלום"
     r = run_cli("sessions", str(folder), "--title", family_rtl + "\u2028second line")
     assert r.returncode == 0 and _manifest(folder)["title"] == family_rtl + " second line"
+
+
+def test_sessions_are_listed_oldest_first_whatever_their_folders_are_named(tmp_path):
+    """Folders renamed by hand ("P07 baseline") were listed in name order, not oldest first."""
+    parent = tmp_path / "sessions"
+    names = {"2026-01-03T09-00-00": "zz renamed first", "2026-01-01T09-00-00": "Second",
+             "2026-01-02T09-00-00": "aa third"}
+    for started, name in names.items():
+        folder = _record_session(tmp_path / "made", [])
+        manifest = dict(_manifest(folder), started=f"{started.replace('-00-00', ':00:00')}+00:00")
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        folder.rename(parent / name) if parent.is_dir() else (parent.mkdir(), folder.rename(parent / name))
+    r = run_cli("sessions", str(parent), "-f", "json")
+    assert r.returncode == 0, r.stderr
+    assert [row["folder"].rsplit("/", 1)[1] for row in json.loads(r.stdout)] == ["Second", "aa third", "zz renamed first"]

@@ -109,7 +109,14 @@ def catalog(parent: str | os.PathLike) -> tuple[list[SessionSummary], list[str]]
             summaries.append(summarize(folder))
         except SerError as exc:
             errors.append(str(exc))
-    return summaries, errors
+    return sorted(summaries, key=_by_start), errors
+
+
+def _by_start(summary: SessionSummary) -> tuple:
+    """Oldest first by when they started, whatever their folders were renamed to ("P07 baseline");
+    one without a readable start time after them, by folder."""
+    started = summary.started_time
+    return (0, started.timestamp(), summary.folder) if started is not None else (1, 0.0, summary.folder)
 
 
 def _without_manifest(folder: Path) -> str:
