@@ -245,8 +245,7 @@ def test_control_characters_in_titles_and_notes_are_neither_stored_nor_printed(m
 def test_sessions_are_listed_oldest_first_whatever_their_folders_are_named(tmp_path):
     """Folders renamed by hand ("P07 baseline") were listed in name order, not oldest first."""
     parent = tmp_path / "sessions"
-    names = {"2026-01-03T09-00-00": "zz renamed first", "2026-01-01T09-00-00": "Second",
-             "2026-01-02T09-00-00": "aa third"}
+    names = {"2026-01-02T09-00-00": "Ab second", "2026-01-01T09-00-00": "zz first", "2026-01-03T09-00-00": "aa third"}
     for started, name in names.items():
         folder = _record_session(tmp_path / "made", [])
         manifest = dict(_manifest(folder), started=f"{started.replace('-00-00', ':00:00')}+00:00")
@@ -254,4 +253,4 @@ def test_sessions_are_listed_oldest_first_whatever_their_folders_are_named(tmp_p
         folder.rename(parent / name) if parent.is_dir() else (parent.mkdir(), folder.rename(parent / name))
     r = run_cli("sessions", str(parent), "-f", "json")
     assert r.returncode == 0, r.stderr
-    assert [row["folder"].rsplit("/", 1)[1] for row in json.loads(r.stdout)] == ["Second", "aa third", "zz renamed first"]
+    assert [row["folder"].rsplit("/", 1)[1] for row in json.loads(r.stdout)] == ["zz first", "Ab second", "aa third"]
