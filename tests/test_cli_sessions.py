@@ -67,8 +67,7 @@ def test_what_cannot_be_renamed_is_refused_in_one_line(tmp_path):
         r = run_cli("sessions", str(live), "--title", "P07")
         assert (r.returncode, r.stdout) == (1, "")
         assert assert_one_line_errors(r.stderr, 1) == [
-            f"realtime-ser: error: {live}: the session is being recorded (or was interrupted): it cannot be "
-            f"renamed now"]
+            f"realtime-ser: error: {live}: the session is being recorded: it cannot be renamed now"]
     finally:
         recorder.stop()
     assert Session.open(live).title is None

@@ -57,8 +57,11 @@ def test_sessions_being_recorded_or_interrupted_are_refused(tmp_path):
     interrupted = _session(tmp_path / "killed")
     manifest = json.loads((interrupted / "manifest.json").read_text())
     (interrupted / "manifest.json").write_text(json.dumps(dict(manifest, status="recording")))
-    with pytest.raises(SessionError, match="interrupted"):
+    with pytest.raises(SessionError) as refused:  # which of the two, and what repairs it
         add_marker(interrupted, MarkerEvent(1, 0.0))
+    assert str(refused.value) == (
+        f"{interrupted}: the session was interrupted and is not repaired yet: markers cannot be added to it "
+        "until then (the app, or listen --record into the folder that holds it, repairs it when it starts)")
     assert Session.open(folder).markers == [] and Session.open(interrupted).markers == []
 
 
@@ -103,7 +106,7 @@ def test_a_session_is_named_when_recorded_and_renamed_afterwards(tmp_path):
 
     rec = SessionRecorder(tmp_path, SR, "mic", None, {}, title="  P07\tbaseline ")
     folder = rec.start()
-    with pytest.raises(SessionError, match="being recorded .*cannot be renamed"):
+    with pytest.raises(SessionError, match="being recorded: it cannot be renamed now$"):
         set_title(folder, "too early")
     rec.write_audio(speech(SR)[:SR], 0.0)
     rec.stop()

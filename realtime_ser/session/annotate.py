@@ -38,8 +38,12 @@ from realtime_ser.session.repair import is_being_recorded
 
 def _finished_manifest(folder: Path, what: str) -> dict:
     manifest = read_manifest(folder)
-    if manifest["status"] == STATUS_RECORDING or is_being_recorded(folder):
-        raise SessionError(f"{folder}: the session is being recorded (or was interrupted): {what} now")
+    if is_being_recorded(folder):
+        raise SessionError(f"{folder}: the session is being recorded: {what} now")
+    if manifest["status"] == STATUS_RECORDING:
+        raise SessionError(f"{folder}: the session was interrupted and is not repaired yet: {what} until "
+                           "then (the app, or listen --record into the folder that holds it, repairs it "
+                           "when it starts)")
     return manifest
 
 

@@ -129,7 +129,9 @@ def _audio_duration(path: Path, sample_rate: int) -> tuple[float, list[str]]:
         info = sf.info(os.fsencode(path))  # bytes: a folder name that is not UTF-8 (see audio.io._open)
         duration = info.frames / info.samplerate if info.samplerate else 0.0
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
-        raise SessionError(f"{path}: session audio cannot be read ({str(exc).splitlines()[0]})") from None
+        # libsndfile's own words, not "Error opening b'/path/audio.wav': ..." (the path twice, as bytes)
+        reason = getattr(exc, "error_string", None) or str(exc).splitlines()[0]
+        raise SessionError(f"{path}: session audio cannot be read ({reason.rstrip('.')})") from None
     try:
         with open(path, "rb") as f:
             data_offset, declared, block_align = find_wav_data_chunk(f)
@@ -137,8 +139,9 @@ def _audio_duration(path: Path, sample_rate: int) -> tuple[float, list[str]]:
         actual = (size - data_offset) // block_align
         if actual > declared // block_align:
             warnings.append(
-                f"{path}: header is out of date ({actual - declared // block_align} frames not in it); "
-                "run repair to fix it"
+                f"{path}: header is out of date ({actual - declared // block_align} frames not in it, "
+                "left out until repaired); the app, or listen --record into the folder that holds the "
+                "session, repairs it when it starts"
             )
     except (OSError, ValueError):
         pass  # FLAC or another container: soundfile's figure is all there is
