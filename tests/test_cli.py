@@ -760,7 +760,15 @@ def test_listen_does_not_record_into_a_session_or_print_its_markers_before_an_er
     r = run_cli("listen", "--replay", str(folder), "--record", str(folder), "--model", model_path)
     (line,) = assert_one_line_errors(r.stderr, 1)
     assert r.returncode == 1 and "is a recorded session; record into the folder that holds it" in line
+    inside = folder / "more"  # deeper in one too: neither sessions nor analyze of the parent would find it
+    r = run_cli("listen", "--replay", str(folder), "--record", str(inside), "--model", model_path)
+    assert assert_one_line_errors(r.stderr, 1) == [
+        f"realtime-ser: error: {inside}: is inside the recorded session {folder}; record into the folder that "
+        f"holds it ({folder.parent})"] and r.returncode == 1
     assert sorted(p.name for p in folder.iterdir()) == ["audio.wav", "events.jsonl", "manifest.json"]
+    # its manifest or event log, as a file dialog picks them, replays the session (as in the app)
+    r = run_cli("listen", "--replay", str(folder / "manifest.json"), "--speed", "8", "--model", model_path)
+    assert r.returncode == 0 and "] marker 1: at the start" in r.stdout and r.stdout.count("FINAL") == 6, r.stderr
     r = run_cli("listen", "--replay", str(folder), "--channel", "2", "--model", model_path)
     (line,) = assert_one_line_errors(r.stderr, 1)
     assert r.returncode == 1 and "there is no channel 2" in line and r.stdout == ""

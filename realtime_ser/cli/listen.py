@@ -26,7 +26,7 @@ from realtime_ser.cli.replay_marks import ReplayMarks
 from realtime_ser.console import one_line
 from realtime_ser.console import write_stdout as _print
 from realtime_ser.errors import SerError
-from realtime_ser.session.format import truncate_to_last_line
+from realtime_ser.session.format import named_session_folder, truncate_to_last_line
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,9 @@ def _listen_source(args, settings):
         source = MicrophoneSource(args.device if args.device is not None else settings.device, channel=args.channel)
         return source, ReplayMarks()
     path = Path(args.replay)
+    folder = named_session_folder(path)
+    if folder is not None and folder != path and is_session(folder):  # its manifest or event log, as the app takes
+        path = folder
     problem = path_problem(path)
     if problem:
         raise SerError(f"{path}: {problem}")
@@ -241,9 +244,11 @@ def cmd_listen(args) -> int:
         problem = path_problem(record_dir)
         if problem:
             raise SerError(f"{record_dir}: cannot record sessions there ({problem})")
-        if is_session(record_dir):  # a session inside a session would be found by nothing
-            raise SerError(f"{record_dir}: is a recorded session; record into the folder that holds it "
-                           f"({record_dir.resolve().parent})")
+        # a session inside a session (or deeper in one) would be found by nothing
+        holder = next((p for p in [record_dir, *record_dir.resolve().parents] if is_session(p)), None)
+        if holder is not None:
+            where = "is a recorded session" if holder == record_dir else f"is inside the recorded session {holder}"
+            raise SerError(f"{record_dir}: {where}; record into the folder that holds it ({holder.resolve().parent})")
         _repair_sessions(record_dir)
     if named_format(args.output) in ("csv", "json"):
         print_warning(f"{args.output}: writing JSONL (one event per line, as listen always does), "
