@@ -170,6 +170,28 @@ def test_folder_removed_while_recording(tmp_path):
     assert not folder.exists()  # nothing was recreated behind the user's back
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="where a folder went is read from Linux's /proc")
+def test_a_folder_renamed_while_recording_is_followed(tmp_path):
+    """Naming a session folder mid-recording ("P07 baseline") stopped the recording as if the folder
+    were removed, and left it unfinished: the rest of the session was lost."""
+    audio = speech(SR)
+    errors = []
+    rec = SessionRecorder(tmp_path, SR, "mic", None, None, flush_interval=0.2, on_error=errors.append)
+    folder = rec.start()
+    feeder = Feeder(rec, audio[: 6 * SR], pace=0.02)
+    feeder.start()
+    time.sleep(1.0)
+    renamed = tmp_path / "P07 baseline"
+    folder.rename(renamed)
+    feeder.join(30)
+    assert feeder.failure is None and feeder.handed == 6 * SR
+    assert rec.stop() == renamed and rec.folder == renamed and errors == [] and rec.error is None
+    session = Session.open(renamed)
+    assert session.status == "complete" and session.duration == pytest.approx(6.0, abs=0.01)
+    assert np.allclose(sf.read(renamed / "audio.wav", dtype="float32")[0], pcm16(audio[: 6 * SR]) / 32768.0)
+    assert not (renamed / ".recording.lock").exists() and not folder.exists()
+
+
 def test_unwritable_parent_is_a_one_line_session_error(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")

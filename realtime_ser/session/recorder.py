@@ -490,13 +490,32 @@ class SessionRecorder:
             os.fsync(f.fileno())
 
     def _check_folder(self) -> None:
-        """A deleted folder does not make writes fail on POSIX, so look for it explicitly."""
+        """A deleted folder does not make writes fail on POSIX, so look for it explicitly.  One renamed
+        or moved on its disk (a user naming it "P07 baseline" mid-session) is followed: the open files
+        went with it, so the recording goes on there, and is finished there."""
         try:
             ino = os.stat(self.folder).st_ino
         except FileNotFoundError:
             ino = None
-        if ino is None or (self._folder_ino is not None and ino != self._folder_ino):
+        if ino is not None and (self._folder_ino is None or ino == self._folder_ino):
+            return
+        moved_to = self._where_moved()
+        if moved_to is None:
             raise FileNotFoundError(errno.ENOENT, "session folder was removed or moved")
+        with self._manifest_lock:  # a title being set names the folder too
+            self.folder = moved_to
+
+    def _where_moved(self) -> Path | None:
+        """Where the session folder is now, from the path of the open audio file (Linux's /proc);
+        None when it was deleted (moved to another disk is copied then deleted) or cannot be told."""
+        try:
+            link = os.readlink(f"/proc/self/fd/{self._audio_file.fileno()}")
+            folder = Path(link).parent
+            if link.endswith(" (deleted)") or os.stat(folder).st_ino != self._folder_ino:
+                return None
+        except (OSError, AttributeError, ValueError):
+            return None
+        return folder
 
     def _finish(self, status: str) -> None:
         self._close_files()
