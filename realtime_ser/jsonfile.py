@@ -43,7 +43,9 @@ def read_json(path: Path, what: str, max_bytes: int, error: type[SerError]) -> o
     except UnicodeDecodeError:
         raise error(f"{path}: {what} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise error(f"{path}: {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        # json's own words, then where: "Unterminated string starting at" reads cut off before a place
+        problem = exc.msg.removesuffix(" at")
+        raise error(f"{path}: {what} is not valid JSON ({problem} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise error(f"{path}: {what} is not valid JSON (nested too deeply)") from None
     except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits())

@@ -59,7 +59,7 @@ def test_save_and_load_round_trip(config_home, tmp_path):
         ('{"device": true}', r"'device' must be a device name"),
         ('{"session_dir": ""}', r"'session_dir' must be a folder path or null"),
         ('{"vad_threshold_db": NaN}', r"'vad_threshold_db' must be a number"),
-        ('{"vad_threshold_db": 12,}', r"not valid JSON \(line 1, column 25: Expecting property name"),
+        ('{"vad_threshold_db": 12,}', r"not valid JSON \(Expecting property name enclosed in double quotes at line 1, column 25\)"),
         ('[1, 2]', r"config must be a JSON object \{\.\.\.\}, not list"),
         ('\xff\xfe', r"not UTF-8 text"),
     ],

@@ -70,8 +70,8 @@ def test_a_folder_is_named_like_a_session_exactly_as_the_recorder_names_them(ses
 @pytest.mark.parametrize(
     "manifest_bytes, expected",
     [
-        (b"", "manifest is not valid JSON (line 1, column 1: Expecting value)"),
-        (b"{\"format\": ", "manifest is not valid JSON"),
+        (b"", "manifest is not valid JSON (Expecting value at line 1, column 1)"),
+        (b"{\"format\": \"realtime-", "manifest is not valid JSON (Unterminated string starting at line 1, column 12)"),
         (b"\xff\xfe{}", "manifest is not UTF-8 text"),
         (b"[]", "manifest must be a JSON object, not list"),
         (b"{}", "not a realtime-ser session manifest (format None)"),
