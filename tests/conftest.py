@@ -12,6 +12,7 @@ it behaves like a live microphone.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -192,3 +193,17 @@ def hung_pulse(tmp_path):
     finally:
         os.kill(pid, signal.SIGCONT)
         server.stop()
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str):
+    """A file system of ``size`` of its own at ``folder`` (made), to fill up for real: a tmpfs,
+    unmounted afterwards. No skip: CI runs as root (.ci/run), and a skipped test checks nothing there."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"cannot mount a small tmpfs (the tests run as root): {mounted.stderr.strip()}"
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

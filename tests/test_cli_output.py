@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, small_tmpfs
 from tests.test_cli import CLIPS, _record_session, assert_one_line_errors
 
 FULL = Path("/dev/full")  # only ever a subprocess's stdout here: written to, never replaced
@@ -174,17 +174,9 @@ def test_progress_counts_seconds_of_audio_for_one_recording_and_files_for_a_batc
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 16 KiB file system of its own (tmpfs; the tests run as root in CI), unmounted afterwards."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    # No skip: CI runs as root (.ci/run), and a skipped test would check nothing there.
-    assert mounted.returncode == 0, f"cannot mount a small tmpfs (the tests run as root): {mounted.stderr.strip()}"
-    try:
+    """A 16 KiB file system of its own, unmounted afterwards."""
+    with small_tmpfs(tmp_path / "small", "16k") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 def test_listen_output_on_a_full_disk_keeps_only_complete_lines(clips, model_path, tmp_path, small_disk):

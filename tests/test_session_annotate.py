@@ -159,14 +159,10 @@ def test_a_marker_the_disk_has_no_room_for_leaves_the_log_as_it_was(tmp_path):
     """A full disk took part of the marker's line: every later reading warned of an interrupted
     recording, and the next marker was glued after the fragment (a malformed line)."""
     import shutil
-    import subprocess
 
-    tiny = tmp_path / "tiny"
-    tiny.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)],
-                             capture_output=True, text=True)
-    assert mounted.returncode == 0, f"cannot mount a small tmpfs (the tests run as root): {mounted.stderr.strip()}"
-    try:
+    from conftest import small_tmpfs
+
+    with small_tmpfs(tmp_path / "tiny", "256k") as tiny:
         folder = _session(tmp_path / "sessions", SpeechEvent("start", 0.2, 1))
         copy = tiny / folder.name
         shutil.copytree(folder, copy)
@@ -185,5 +181,3 @@ def test_a_marker_the_disk_has_no_room_for_leaves_the_log_as_it_was(tmp_path):
         add_marker(copy, MarkerEvent(1, 1.0, "room again"))
         session = Session.open(copy)
         assert [m.note for m in session.markers] == ["room again"] and not session.warnings
-    finally:
-        subprocess.run(["umount", str(tiny)])

@@ -152,14 +152,20 @@ def test_file_size_limit_stops_recording_and_keeps_valid_files(tmp_path):
     _disk_full_via_file_size_limit(tmp_path, speech(SR))
 
 
-def test_folder_removed_while_recording(tmp_path):
-    audio = speech(SR)
+def _recording_fed(parent: Path, audio: np.ndarray):
+    """A recording being fed ``audio`` at a live pace, a second in: (recorder, folder, feeder, errors)."""
     errors = []
-    rec = SessionRecorder(tmp_path, SR, "mic", None, None, flush_interval=0.2, on_error=errors.append)
+    rec = SessionRecorder(parent, SR, "mic", None, None, flush_interval=0.2, on_error=errors.append)
     folder = rec.start()
-    feeder = Feeder(rec, audio[: 8 * SR], pace=0.02)
+    feeder = Feeder(rec, audio, pace=0.02)
     feeder.start()
     time.sleep(1.0)
+    return rec, folder, feeder, errors
+
+
+def test_folder_removed_while_recording(tmp_path):
+    audio = speech(SR)
+    rec, folder, feeder, errors = _recording_fed(tmp_path, audio[: 8 * SR])
     shutil.rmtree(folder)
     message = _wait_for_error(rec, timeout=5.0)
     assert message == f"{folder}: recording stopped: session folder was removed"
@@ -175,12 +181,7 @@ def test_a_folder_renamed_while_recording_is_followed(tmp_path):
     """Naming a session folder mid-recording ("P07 baseline") stopped the recording as if the folder
     were removed, and left it unfinished: the rest of the session was lost."""
     audio = speech(SR)
-    errors = []
-    rec = SessionRecorder(tmp_path, SR, "mic", None, None, flush_interval=0.2, on_error=errors.append)
-    folder = rec.start()
-    feeder = Feeder(rec, audio[: 6 * SR], pace=0.02)
-    feeder.start()
-    time.sleep(1.0)
+    rec, folder, feeder, errors = _recording_fed(tmp_path, audio[: 6 * SR])
     renamed = tmp_path / "P07 baseline"
     folder.rename(renamed)
     feeder.join(30)

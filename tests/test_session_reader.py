@@ -160,19 +160,28 @@ def test_markers_are_read_in_time_order_and_malformed_ones_skipped(tmp_path):
     assert session.warnings == [f"{path}: skipped 2 malformed event line(s) (line 3, 4)"]
 
 
+PROBS = {"angry": 0.1, "happy": 0.6, "neutral": 0.3}
+
+
+def _recorded(parent, seconds: int, *events) -> Path:
+    """A session of ``seconds`` of speech with ``events`` written among it, as a recorder leaves it."""
+    rec = SessionRecorder(parent, 16000, "mic", None, None)
+    folder = rec.start()
+    rec.write_audio(speech(16000)[: seconds * 16000], 0.0)
+    for event in events:
+        rec.write_event(event)
+    rec.stop()
+    return folder
+
+
 def test_an_utterance_left_open_in_a_finished_log_reads_as_ended_where_the_audio_ends(tmp_path):
     """A recording stopped by a full disk with not one byte left could not write the lines ending the
     utterance it cut off: the log ended open, so the utterance had no end and no final result, and
     summaries left it out.  Reading the session ends it where the audio does, with its last estimate."""
     from realtime_ser.pipeline.events import EmotionEvent
 
-    probs = {"angry": 0.1, "happy": 0.6, "neutral": 0.3}
-    rec = SessionRecorder(tmp_path, 16000, "mic", None, None)
-    folder = rec.start()
-    rec.write_audio(speech(16000)[:32000], 0.0)
-    rec.write_event(SpeechEvent("start", 0.5, 1))
-    rec.write_event(EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, probs, final=False))
-    rec.stop()
+    folder = _recorded(tmp_path, 2, SpeechEvent("start", 0.5, 1),
+                       EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, PROBS, final=False))
     events_path = folder / "events.jsonl"
     lines = events_path.read_bytes().splitlines(keepends=True)
     assert [json.loads(line)["type"] for line in lines] == ["speech", "emotion", "speech", "emotion"]
@@ -196,15 +205,9 @@ def test_an_utterance_whose_end_is_logged_but_not_its_result_gets_its_last_estim
     from realtime_ser.pipeline.events import EmotionEvent
     from realtime_ser.session.utterance_edges import end_cut_off_utterances
 
-    probs = {"angry": 0.1, "happy": 0.6, "neutral": 0.3}
-    rec = SessionRecorder(tmp_path, 16000, "mic", None, None)
-    folder = rec.start()
-    rec.write_audio(speech(16000)[:48000], 0.0)
-    rec.write_event(SpeechEvent("start", 0.5, 1))
-    rec.write_event(EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, probs, final=False))
-    rec.write_event(SpeechEvent("end", 1.75, 1))
-    rec.write_event(EmotionEvent(1, 0.5, 1.75, "angry", "angry", 0.5, probs, final=True))
-    rec.stop()
+    folder = _recorded(tmp_path, 3, SpeechEvent("start", 0.5, 1),
+                       EmotionEvent(1, 0.5, 1.5, "happy", "happy", 0.6, PROBS, final=False),
+                       SpeechEvent("end", 1.75, 1), EmotionEvent(1, 0.5, 1.75, "angry", "angry", 0.5, PROBS, final=True))
     events_path = folder / "events.jsonl"
     lines = events_path.read_bytes().splitlines(keepends=True)
     events_path.write_bytes(b"".join(lines[:3]))  # the final result's line never written
