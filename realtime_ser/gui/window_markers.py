@@ -38,28 +38,30 @@ class MarkerActions:
             # just sought to (paused: seek there, then mark it)
             at = self.replay_position() if self.mode == "replay" else self.envelope.end_time
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
-        saved = self._keep_marker(marker)
+        marker, saved = self._keep_marker(marker, new=True)
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
 
-    def _keep_marker(self, marker: MarkerEvent) -> str:
-        """Show a new or changed marker and store it where the audio is stored; returns where, for
-        the status bar (" (saved in the recording)", " (saved in the session)" or "")."""
-        self.timeline_model.add_marker(marker)
-        self.engine.add_marker(marker)
+    def _keep_marker(self, marker: MarkerEvent, new: bool = False) -> tuple[MarkerEvent, str]:
+        """Show a new or changed marker and store it where the audio is stored; returns it as stored
+        (a new one in a replayed session takes the next free number, should another program have
+        given this one meanwhile) and where, for the status bar (" (saved in the recording)",
+        " (saved in the session)", " (kept for this file)" or "")."""
         saved = " (saved in the recording)" if self.engine.recorder is not None else ""
         info = self.engine.info
-        if not saved and self.mode == "replay" and info is not None and info.session_folder is not None:
+        replayed = not saved and self.mode == "replay" and info is not None
+        if replayed and info.session_folder is not None:
             # Replaying a recorded session: the mark is an annotation of it, kept with it.
             from realtime_ser.session.annotate import add_marker as add_marker_to_session
 
-            folder = info.session_folder
             try:
-                add_marker_to_session(folder, marker)
+                marker = add_marker_to_session(info.session_folder, marker, new=new)
                 saved = " (saved in the session)"
             except SerError as exc:
                 self.show_error(f"marker {marker.marker_id} is shown but not saved: {exc}")
-        elif not saved and self.mode == "replay" and info is not None and info.audio_path is not None:
+        self.timeline_model.add_marker(marker)
+        self.engine.add_marker(marker)
+        if replayed and info.session_folder is None and info.audio_path is not None:
             # A plain recording: never written to; its marks are kept for it in the app's data folder.
             try:
                 save_marks(self.file_marks_dir, info.audio_path, self.timeline_model.markers,
@@ -71,7 +73,7 @@ class MarkerActions:
         self.timeline.refresh(now)
         self._refresh_waveform(now)
         self._sync_marker_list()
-        return saved
+        return marker, saved
 
     def _carry_markers_into_recording(self) -> None:
         """Recording a replay of a session: its markers from here on go into the new recording as the
@@ -104,14 +106,14 @@ class MarkerActions:
         """Give a marker a new note (in a recording: a later line replaces the earlier one)."""
         marker = self.timeline_model.marker(marker_id)
         if marker is not None:
-            saved = self._keep_marker(dataclasses.replace(marker, note=note.strip()))
+            _, saved = self._keep_marker(dataclasses.replace(marker, note=note.strip()))
             self.statusBar().showMessage(f"Marker {marker_id}: note changed{saved}", 6000)
 
     def delete_marker(self, marker_id: int) -> None:
         """Take a marker set by mistake away (in a recording: a line saying it is removed)."""
         marker = self.timeline_model.marker(marker_id)
         if marker is not None:
-            saved = self._keep_marker(dataclasses.replace(marker, removed=True))
+            _, saved = self._keep_marker(dataclasses.replace(marker, removed=True))
             self.statusBar().showMessage(f"Marker {marker_id} deleted{saved}", 6000)
 
     def _marker_menu(self, marker_id: int, where: QPoint) -> None:

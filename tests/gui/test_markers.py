@@ -81,11 +81,20 @@ def test_marks_set_while_replaying_a_session_are_saved_in_it(make_window, qtbot,
     assert "(saved in the session)" in w.statusBar().currentMessage()
     (marker,) = w.timeline_model.markers
     assert Session.open(folder).markers == [marker]
+    # another program (listen --replay, a second window) annotates the session meanwhile: the
+    # number the window would give next is taken, and its marker keeps it (the last line per number counts)
+    from realtime_ser.session.annotate import add_marker
 
-    w.open_recording(CLIPS / "DIS.wav")  # a plain file: nothing to save the mark in
+    add_marker(folder, MarkerEvent(marker.marker_id + 1, 0.2, "from elsewhere"))
+    second = w.add_marker("from the window")
+    assert second.marker_id == marker.marker_id + 2 and w.timeline_model.marker(second.marker_id) == second
+    assert f"Marker {second.marker_id} at" in w.statusBar().currentMessage()
+    assert sorted(m.note for m in Session.open(folder).markers) == ["", "from elsewhere", "from the window"]
+
+    w.open_recording(CLIPS / "DIS.wav")  # a plain file: the mark is kept for it, not in the session
     qtbot.waitUntil(lambda: w.envelope.end_time > 0.3, timeout=10000)
-    w.add_marker("not kept")
-    assert "saved" not in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 1
+    w.add_marker("not in the session")
+    assert "(kept for this file)" in w.statusBar().currentMessage() and len(Session.open(folder).markers) == 3
 
 
 def _record_a_replay(make_window, qtbot):
