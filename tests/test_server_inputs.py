@@ -57,12 +57,25 @@ def test_an_input_is_named_by_what_devices_lists_for_it(pulse):
         assert "Interview-Mics [pulse:interview]" in str(err.value)
         with pytest.raises(DeviceError, match="see `realtime-ser devices`"):
             resolve_device("no such input")
+        with pytest.raises(DeviceError, match=r"^an empty audio device name names no device"):
+            resolve_device(" ")  # a part of every name: all were listed as "ambiguous"
         source = MicrophoneSource("Interview")
         source.start()
         try:
             assert (source.name, source.info.spec) == ("Interview-Mics", "pulse:interview")
         finally:
             source.stop()
+
+
+def test_two_inputs_of_one_name_are_ambiguous_even_named_in_full(pulse):
+    """Two microphones of one model show under one name: the first was taken without a word, perhaps
+    not the one meant. Each is still named for sure by what its brackets show."""
+    with pulse.stereo_input("twin_a", "TwinMic"), pulse.stereo_input("twin_b", "TwinMic"):
+        with pytest.raises(DeviceError) as err:
+            resolve_device("TwinMic")
+        assert str(err.value) == ("audio device name 'TwinMic' is ambiguous (TwinMic [pulse:twin_a], TwinMic "
+                                  "[pulse:twin_b]); use its index or the name in brackets")
+        assert resolve_device("pulse:twin_b").spec == "pulse:twin_b"
 
 
 def test_channel_choices_name_what_each_kind_of_device_gives():

@@ -231,12 +231,16 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
         if not match[0].is_input:
             raise DeviceError(f"audio device {device} ({match[0].name}) has no input channels")
         return match[0]
+    if not str(device).strip():  # a part of every name: it would list them all as "ambiguous"
+        raise DeviceError("an empty audio device name names no device (see `realtime-ser devices`)")
     exact = [d for d in named if d.name == device]
     fragment = [d for d in named if str(device).lower() in d.name.lower()]
     for candidates in (exact, fragment):
         usable = [d for d in candidates if d.is_input]
-        if len(usable) == 1 or (usable and candidates is exact):
+        if len(usable) == 1:
             return usable[0]
+        # Two exactly so named (two microphones of one model) are as ambiguous as a fragment: taking
+        # the first recorded one of them, perhaps not the one meant, without a word.
         if len(usable) > 1:
             names = ", ".join(_candidate(d) for d in usable)
             hint = "its index" if all(d.pulse_source is None for d in usable) else "its index or the name in brackets"
