@@ -142,6 +142,31 @@ def test_an_unplugged_server_input_is_reported_not_silently_replaced(pulse):
     assert "Interview-Mics" not in messages[1] and src.info.spec != "pulse:interview"
 
 
+def test_the_time_an_input_was_away_is_said_when_it_is_back_not_as_an_overrun(pulse):
+    """Its "reconnected" was stamped at the moment of loss, so nobody could tell how long it was away,
+    and the time away was then reported as an "audio overrun" and counted as one."""
+    from realtime_ser.pipeline.worker import Pipeline
+
+    pipeline = Pipeline(MicrophoneSource("pulse:interview", reconnect_interval=0.3), None)
+    statuses = []
+    pipeline.add_event_listener(lambda ev: statuses.append(ev) if ev.type == "status" else None)
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        pipeline.start()
+        time.sleep(1.5)
+    try:  # unplugged: back on the default input after a while away
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not any("reconnected" in s.message for s in statuses):
+            time.sleep(0.1)
+        time.sleep(0.3)
+    finally:
+        pipeline.stop()
+    lost, back = statuses[:2]
+    assert "stopped delivering audio" in lost.message and back.message.startswith("audio device reconnected: ")
+    away = float(back.message.split("(after ")[1].split(" s without audio")[0])
+    assert away >= 0.3 and back.time - lost.time == pytest.approx(away, abs=0.25), (lost, back)
+    assert not [s for s in statuses if "overrun" in s.message] and pipeline.stats.overruns == 0
+
+
 def test_a_hung_audio_server_is_a_one_line_error_not_a_hang(hung_pulse):
     """A wedged PulseAudio/PipeWire accepts connections and never answers. PortAudio's initialisation
     (ALSA's pulse plugin) then waited for ever: ``devices`` and ``listen`` hung without a word."""

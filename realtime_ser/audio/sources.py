@@ -55,6 +55,10 @@ class AudioSource:
         """Next model-rate block (possibly empty after ``timeout`` s), or None at end of stream."""
         raise NotImplementedError
 
+    #: Of the gap :meth:`take_gap` last returned, the samples lost while the device was away (its
+    #: reconnect status says so): not audio dropped by an overrun.
+    away_in_last_gap: int = 0
+
     def take_gap(self) -> int:
         return 0
 
@@ -359,8 +363,9 @@ class MicrophoneSource(AudioSource):
             self.reconnects += 1
             # The time without audio is a gap: the stream's clock (results, markers, a recording's
             # silence) stays with the wall clock, as for audio dropped while connected.
-            self._gap_seconds += max(0.0, time.monotonic() - self._lost_since)
-            self._post("info", f"audio device reconnected: {info.name}")
+            away = max(0.0, time.monotonic() - self._lost_since)
+            self._gap_seconds += away
+            self._post("info", f"audio device reconnected: {info.name} (after {away:.1f} s without audio)")
             return
 
     def _post(self, level: str, message: str) -> None:
@@ -377,7 +382,8 @@ class MicrophoneSource(AudioSource):
         if gap and self.capture_rate:
             gap = int(round(gap * MODEL_RATE / self.capture_rate))
         seconds, self._gap_seconds = self._gap_seconds, 0.0
-        return gap + int(round(seconds * MODEL_RATE))
+        self.away_in_last_gap = int(round(seconds * MODEL_RATE))
+        return gap + self.away_in_last_gap
 
     @property
     def lost(self) -> bool:

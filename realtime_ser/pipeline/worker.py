@@ -75,14 +75,15 @@ def run_source(
                 for ev in processor.reset(reset):
                     emit(ev)
             block = source.read(0.1)
-            for status in source.pop_status():
-                emit(StatusEvent(status.level, status.message, processor.stream_time))
+            # The gap first: a device's "reconnected" is stamped when it came back, after the time away
             gap = source.take_gap()
             if gap:
                 if on_gap is not None:
                     on_gap(gap)
                 for ev in processor.discontinuity(gap):
                     emit(ev)
+            for status in source.pop_status():
+                emit(StatusEvent(status.level, status.message, processor.stream_time))
             if block is None:
                 ended = True
                 break
@@ -222,6 +223,9 @@ class Pipeline:
                 log.exception("audio listener failed")
 
     def _on_gap(self, samples: int) -> None:
+        samples -= self.source.away_in_last_gap  # a device away is not an overrun: its reconnect says so
+        if samples <= 0:
+            return
         self._overruns += 1
         self._dropped_model_samples += samples
         now = time.monotonic()
