@@ -167,6 +167,43 @@ def test_the_time_an_input_was_away_is_said_when_it_is_back_not_as_an_overrun(pu
     assert not [s for s in statuses if "overrun" in s.message] and pipeline.stats.overruns == 0
 
 
+def test_a_recording_whose_device_is_still_gone_at_the_end_says_so(model_path, tmp_path):
+    """The audio server (and with it the microphone) gone for the rest of the run: the session was
+    saved as complete, with no error, and listen exited 0 without a word that the input was gone."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from realtime_ser.session import Session
+    from tools.virtual_mic import PulseServer
+
+    server = PulseServer(tmp_path / "pulse")
+    server.start()
+    sessions = tmp_path / "sessions"
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--device", "VirtualMic", "--record",
+                             str(sessions), "--model", model_path], cwd=REPO, env=server.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # listening has begun
+            if line.startswith("listening on"):
+                break
+        time.sleep(1.5)
+        server.stop(signal.SIGKILL)  # the server, and every input with it, gone
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        server.stop()
+    (folder,) = sessions.iterdir()
+    session = Session.open(folder)
+    gone = "audio device 'VirtualMic' was gone at the end (unplugged?)"
+    assert session.status == "stopped" and session.manifest["error"] == gone
+    assert proc.returncode == 1 and stderr.splitlines()[-1] == f"realtime-ser: error: {gone}", stderr
+    assert "Traceback" not in stderr and session.duration > 1.0
+
+
 def test_a_hung_audio_server_is_a_one_line_error_not_a_hang(hung_pulse):
     """A wedged PulseAudio/PipeWire accepts connections and never answers. PortAudio's initialisation
     (ALSA's pulse plugin) then waited for ever: ``devices`` and ``listen`` hung without a word."""

@@ -373,9 +373,10 @@ def cmd_listen(args) -> int:
         with lock:
             markers_open = False
             note_taker.clear()
+        device_gone = None if pipeline.error else pipeline.input_fault  # asked before stopping it
         pipeline.stop()
         if recorder is not None and recorder.recording:
-            recorder.stop(input_error=pipeline.error)
+            recorder.stop(input_error=pipeline.error or device_gone)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         with lock:
@@ -392,6 +393,9 @@ def cmd_listen(args) -> int:
         raise stdout_failed[0]
     if pipeline.error:
         print_error(pipeline.error)
+        return EXIT_ERROR
+    if device_gone:  # listening ended with the input unplugged: not a clean run
+        print_error(device_gone)
         return EXIT_ERROR
     return EXIT_ERROR if failed else 0
 

@@ -194,7 +194,7 @@ class Engine:
         if recorder is None:
             return None
         pipeline = self.pipeline
-        recorder.stop(input_error=pipeline.error if pipeline is not None and not pipeline.running else None)
+        recorder.stop(input_error=pipeline.input_fault if pipeline is not None else None)
         if not recorder.title and recorder.discard():  # a name the user gave it is worth keeping
             return None
         return recorder.folder

@@ -175,6 +175,16 @@ class Pipeline:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def input_fault(self) -> str | None:
+        """What a recording of this input should say went wrong with it, asked when it stops: the
+        error that ended the pipeline, or a device still gone (waiting to reconnect) at that moment."""
+        if self.error and not self.running:
+            return self.error
+        if getattr(self.source, "lost", False):
+            return f"audio device {self.source.name!r} was gone at the end (unplugged?)"
+        return None
+
     # -- controls (thread-safe: plain attribute writes read by the worker) ----------------
     def set_vad_threshold_db(self, db: float) -> None:
         self.processor.set_threshold_db(db)
