@@ -142,6 +142,36 @@ def test_an_unplugged_server_input_is_reported_not_silently_replaced(pulse):
     assert "Interview-Mics" not in messages[1] and src.info.spec != "pulse:interview"
 
 
+def test_an_input_plugged_back_in_is_recorded_again(pulse):
+    """Back on the default input after the microphone asked for was pulled out: once it is there
+    again it is recorded again, and said; the session went on with the other microphone for good."""
+    src = MicrophoneSource("Interview-Mics", reconnect_interval=0.3)
+    statuses = []
+
+    def read_until(seconds, done=lambda: False):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not done():
+            src.read(0.1)
+            statuses.extend(src.pop_status())
+
+    try:
+        with pulse.stereo_input("interview", "Interview-Mics"):
+            src.start()
+            read_until(1.5)
+        read_until(8, lambda: any("reconnected" in s.message for s in statuses))  # on the default input
+        assert src.info.spec != "pulse:interview"
+        with pulse.stereo_input("interview", "Interview-Mics"):  # plugged back in
+            read_until(8, lambda: any("back" in s.message for s in statuses))
+            assert src.info.spec == "pulse:interview" and statuses[-1].message == "audio device back: Interview-Mics"
+            src.take_gap()
+            got, t0 = 0, time.monotonic()
+            while time.monotonic() - t0 < 1.0:
+                got += src.read(0.1).size
+            assert got > 0.7 * 16000 and src.take_gap() == 0  # audio flows from it again, nothing dropped
+    finally:
+        src.stop()
+
+
 def test_the_time_an_input_was_away_is_said_when_it_is_back_not_as_an_overrun(pulse):
     """Its "reconnected" was stamped at the moment of loss, so nobody could tell how long it was away,
     and the time away was then reported as an "audio overrun" and counted as one."""

@@ -168,11 +168,13 @@ class MicrophoneSource(AudioSource):
         self._next_follow = 0.0
         self._watched_source: str | None = None  # a server source recorded by name, while it is there
         self._next_source_check = 0.0
+        self._wanted_source: str | None = None  # the server source asked for, to go back to after a fallback
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         """Open the device; raises DeviceError if it is missing or cannot capture."""
         self._open(resolve_device(self.requested))
+        self._wanted_source = self._watched_source
         self._running = True
 
     def _open(self, info: DeviceInfo) -> None:
@@ -265,6 +267,8 @@ class MicrophoneSource(AudioSource):
                 time.sleep(min(timeout, 0.05))
                 return np.zeros(0, dtype=np.float32)
         ring = self._ring
+        if self._wanted_source_back():
+            return self._go_back_to_wanted_source(ring)
         if self._source_unplugged():
             # Unread audio is the rescuing input's, or this one's last: a gap on the clock either way.
             self._gap_seconds += ring.read_available() / self.capture_rate
@@ -310,6 +314,37 @@ class MicrophoneSource(AudioSource):
             return False
         self._next_source_check = now + SERVER_CHECK_INTERVAL_S
         return has_source(self._watched_source) is False
+
+    def _wanted_source_back(self) -> bool:
+        """On the default input after the server source asked for went away: it is there again (a USB
+        microphone plugged back in; asked once a second). Else the session would go on recording
+        the other microphone for good."""
+        if self._wanted_source is None or self._watched_source == self._wanted_source:
+            return False
+        now = time.monotonic()
+        if now < self._next_source_check:
+            return False
+        self._next_source_check = now + SERVER_CHECK_INTERVAL_S
+        return has_source(self._wanted_source) is True
+
+    def _go_back_to_wanted_source(self, ring) -> np.ndarray:
+        """Switch back from the fallback to the source asked for (opened first: if it fails, the
+        fallback goes on); what the fallback still held is a gap on the clock."""
+        old_stream, old_rate = self._stream, self.capture_rate
+        try:
+            self._open(resolve_device(f"pulse:{self._wanted_source}"))
+        except DeviceError:
+            return np.zeros(0, dtype=np.float32)  # asked again in a second
+        self._gap_seconds += ring.read_available() / old_rate
+        self._dropped_before += ring.dropped
+        try:
+            old_stream.abort()
+            old_stream.close()
+        except Exception:  # it is replaced either way
+            pass
+        self.reconnects += 1
+        self._post("info", f"audio device back: {self.name}")
+        return np.zeros(0, dtype=np.float32)
 
     def _open_new_output(self, description: str) -> None:
         """Record the new default output's monitor. A block arriving between the old ring's last
