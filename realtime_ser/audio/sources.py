@@ -305,27 +305,24 @@ class MicrophoneSource(AudioSource):
         output = default_output()
         return output[1] if output is not None and output[0] != self._followed_output else None
 
-    def _source_unplugged(self) -> bool:
-        """A server source recorded by name has gone from the server (asked once a second)."""
-        if self._watched_source is None:
-            return False
+    def _source_check_due(self) -> bool:
+        """The server is asked about its sources at most once a second (it is a round trip)."""
         now = time.monotonic()
         if now < self._next_source_check:
             return False
         self._next_source_check = now + SERVER_CHECK_INTERVAL_S
-        return has_source(self._watched_source) is False
+        return True
+
+    def _source_unplugged(self) -> bool:
+        """A server source recorded by name has gone from the server."""
+        return self._watched_source is not None and self._source_check_due() \
+            and has_source(self._watched_source) is False
 
     def _wanted_source_back(self) -> bool:
         """On the default input after the server source asked for went away: it is there again (a USB
-        microphone plugged back in; asked once a second). Else the session would go on recording
-        the other microphone for good."""
-        if self._wanted_source is None or self._watched_source == self._wanted_source:
-            return False
-        now = time.monotonic()
-        if now < self._next_source_check:
-            return False
-        self._next_source_check = now + SERVER_CHECK_INTERVAL_S
-        return has_source(self._wanted_source) is True
+        microphone plugged back in). Else the session would go on recording the other microphone for good."""
+        return self._wanted_source is not None and self._watched_source != self._wanted_source \
+            and self._source_check_due() and has_source(self._wanted_source) is True
 
     def _go_back_to_wanted_source(self, ring) -> np.ndarray:
         """Switch back from the fallback to the source asked for (opened first: if it fails, the
