@@ -219,6 +219,25 @@ def test_duration_counts_the_streams_audio(stereo_wav, model_path):
     assert seconds == 8.0, err  # to the sample, not the whole 25 s however fast it arrived
 
 
+
+def test_a_stream_still_open_at_the_end_leaves_nothing_behind(stereo_wav, model_path):
+    """The writer keeps its end open (`(cat x.wav; sleep 10) | listen --device - --duration 2`, `parec
+    | ...`): the reader thread waited in read at exit holding the resampler, and nanobind listed it,
+    its type and 15 functions as "leaked" on stderr (about 20 lines) after the summary."""
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--device", "-", "--duration", "2",
+                             "--model", model_path], stdin=read_end, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO, env=cli_env())
+    os.close(read_end)
+    try:
+        os.write(write_end, stereo_wav.read_bytes()[: 44100 * 6 * 4])  # 4 s of it; the pipe stays open
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0, err
+    assert "nanobind" not in err.decode() and err.decode().splitlines()[-1].startswith("final-event latency"), err
+
+
 def test_an_au_stream_of_unknown_length_is_heard_too(stereo_wav, model_path):
     import soundfile as sf
 

@@ -164,7 +164,10 @@ class PipeSource(AudioSource):
             if self._error:
                 raise AudioFileError(self._error)
             native = np.zeros(0, dtype=np.float32)
-        block = native if self._resampler is None else self._resampler.resample_chunk(native, last=last)
+        resampler = self._resampler
+        if resampler is None and self.capture_rate != MODEL_RATE:  # stopped meanwhile
+            return None
+        block = native if resampler is None else resampler.resample_chunk(native, last=last)
         block = clip_to_full_scale(np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0))
         if self.remaining is not None:
             block = block[: self.remaining]
@@ -175,6 +178,9 @@ class PipeSource(AudioSource):
 
     def stop(self) -> None:
         self._running = False
+        # The reader thread may wait in read for ever (a writer that keeps its end open), keeping this
+        # object alive at exit: a resampler still held then is reported "leaked" by nanobind on stderr.
+        self._resampler = None
         try:  # let a reader waiting on a full queue see the stop
             while True:
                 self._queue.get_nowait()
