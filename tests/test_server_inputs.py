@@ -7,6 +7,7 @@ system's sound settings name them and recorded through ALSA's ``pulse`` device. 
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -232,6 +233,40 @@ def test_a_recording_whose_device_is_still_gone_at_the_end_says_so(model_path, t
     assert session.status == "stopped" and session.manifest["error"] == gone
     assert proc.returncode == 1 and stderr.splitlines()[-1] == f"realtime-ser: error: {gone}", stderr
     assert "Traceback" not in stderr and session.duration > 1.0
+
+
+def test_an_audio_server_that_hangs_while_listening_does_not_keep_the_program_from_ending(model_path, tmp_path):
+    """The server frozen mid-run (SIGSTOP): listen said and saved everything, then waited for ever in
+    PortAudio's clean-up at exit (Pa_Terminate joining a stream thread that waits on the server)."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from tools.virtual_mic import PulseServer
+
+    server = PulseServer(tmp_path / "pulse")
+    server.start()
+    out = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "listen", "--device", "VirtualMic", "--duration",
+                             "5", "-o", str(out), "--model", model_path], cwd=REPO, env=server.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("listening on"):
+                break
+        time.sleep(1.0)
+        os.kill(server.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        _, stderr = proc.communicate(timeout=90)
+        took = time.monotonic() - t0
+    finally:
+        proc.kill()
+        os.kill(server.pid, signal.SIGCONT)
+        server.stop()
+    assert took < 45, took  # the deadlines it meets: the device's stall, a reconnect, the clean-up
+    assert "--- summary ---" in stderr and "Traceback" not in stderr
+    assert "stopped delivering audio" in out.read_text()  # said, and in the output too
 
 
 def test_a_hung_audio_server_is_a_one_line_error_not_a_hang(hung_pulse):

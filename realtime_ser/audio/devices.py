@@ -9,6 +9,7 @@ that PortAudio is missing.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -59,7 +60,27 @@ def ask_portaudio(fn: Callable[[], T]) -> T:
 def _import_sounddevice():
     import sounddevice  # initialises PortAudio, which enumerates every device
 
+    global _exit_bounded
+    if not _exit_bounded:  # sounddevice's own clean-up at exit, given the deadline (see _end_portaudio)
+        atexit.unregister(sounddevice._exit_handler)
+        atexit.register(_end_portaudio)
+        _exit_bounded = True
     return sounddevice
+
+
+_exit_bounded = False
+
+
+def _end_portaudio() -> None:
+    """PortAudio's clean-up at exit (closing streams, Pa_Terminate) waited for ever on an audio server
+    that hung during the run, after the program had said and saved everything: the process never
+    ended. It gets the deadline too, and is left behind when it does not return."""
+    import sounddevice
+
+    try:
+        call_with_deadline(sounddevice._exit_handler, PORTAUDIO_DEADLINE_S / 2, PORTAUDIO_KEY)
+    except Exception:  # NoAnswer, or a stream that fails to close: the process ends either way
+        pass
 
 
 def load_sounddevice():
@@ -71,6 +92,21 @@ def load_sounddevice():
         raise DeviceError(
             f"PortAudio is not available ({exc}); install libportaudio2 to use a microphone"
         ) from None
+
+
+def close_stream(stream) -> None:
+    """Abort and close a PortAudio stream within a deadline. On a hung audio server both wait for
+    ever: the worker hung in a lost device's clean-up, so its "stopped delivering audio" came only
+    after the run, and nothing of it reached the output. Left behind if it does not return (it is
+    gone either way), as is one that fails to close (a vanished device)."""
+    def close() -> None:
+        stream.abort()
+        stream.close()
+
+    try:
+        call_with_deadline(close, PORTAUDIO_DEADLINE_S / 5, PORTAUDIO_KEY)
+    except Exception:  # NoAnswer, PortAudioError
+        pass
 
 
 def open_stream(make: Callable[[], T]) -> T:

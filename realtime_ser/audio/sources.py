@@ -23,7 +23,9 @@ import time
 import numpy as np
 import soxr
 
-from realtime_ser.audio.devices import DeviceInfo, load_sounddevice, open_stream, rescan_devices, resolve_device
+from realtime_ser.audio.devices import (
+    DeviceInfo, close_stream, load_sounddevice, open_stream, rescan_devices, resolve_device,
+)
 from realtime_ser.audio.io import mono_from_array
 from realtime_ser.audio.pulse_sources import default_output, has_source
 from realtime_ser.audio.ringbuffer import RingBuffer
@@ -248,11 +250,7 @@ class MicrophoneSource(AudioSource):
     def _close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:  # a vanished device may fail to close; it is gone either way
-                pass
+            close_stream(stream)
         if self._ring is not None:
             self._dropped_before += self._ring.dropped
             self._ring = None
@@ -334,11 +332,7 @@ class MicrophoneSource(AudioSource):
             return np.zeros(0, dtype=np.float32)  # asked again in a second
         self._gap_seconds += ring.read_available() / old_rate
         self._dropped_before += ring.dropped
-        try:
-            old_stream.abort()
-            old_stream.close()
-        except Exception:  # it is replaced either way
-            pass
+        close_stream(old_stream)
         self.reconnects += 1
         self._post("info", f"audio device back: {self.name}")
         return np.zeros(0, dtype=np.float32)
