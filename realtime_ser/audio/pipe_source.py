@@ -123,6 +123,9 @@ class PipeSource(AudioSource):
             detail = str(exc).split("\n")[0].split(": ", 1)[-1]
             if self.raw is not None:
                 raise AudioFileError(f"{self.name}: cannot be read as {self.raw.sample_format} PCM ({detail})") from None
+            if "flac" in detail.lower():  # libsndfile's FLAC decoder must seek, which a pipe cannot
+                raise AudioFileError(f"{self.name}: FLAC cannot be read from a pipe; convert it on the way "
+                                     "(`ffmpeg -i - -f wav -`), or give the file itself with `<`") from None
             raise AudioFileError(f"{self.name}: not a WAV or AU stream ({detail}); pipe WAV, e.g. `ffmpeg ... -f wav -`, "
                                  "or give the layout of headerless PCM with --raw (such as s16le:44100:2)") from None
         try:
