@@ -178,10 +178,19 @@ def pulse():
         shutil.rmtree(root, ignore_errors=True)
 
 
+#: How long the programs under test wait on a hung audio server (10 s by default): its messages say it.
+HUNG_SERVER_TIMEOUT = "2"
+
+
+def hung_server_env(server) -> dict:
+    """``server``'s environment, with the programs told to give up on it after HUNG_SERVER_TIMEOUT s."""
+    return dict(server.env, REALTIME_SER_AUDIO_TIMEOUT=HUNG_SERVER_TIMEOUT)
+
+
 @pytest.fixture
 def hung_pulse(tmp_path):
-    """A private PulseAudio daemon that is stopped (SIGSTOP), as a wedged server is: it accepts
-    connections and never answers. Resumed and ended afterwards."""
+    """The environment of a private PulseAudio daemon that is stopped (SIGSTOP), as a wedged server
+    is: it accepts connections and never answers. Resumed and ended afterwards."""
     import signal
 
     server = PulseServer(tmp_path / "hung-pulse")
@@ -189,7 +198,7 @@ def hung_pulse(tmp_path):
     pid = server.pid
     os.kill(pid, signal.SIGSTOP)
     try:
-        yield server
+        yield hung_server_env(server)
     finally:
         os.kill(pid, signal.SIGCONT)
         server.stop()

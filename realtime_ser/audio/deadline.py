@@ -10,14 +10,40 @@ up threads (or waiting on the import lock the blocked one holds).
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Callable, TypeVar
 
+from realtime_ser.errors import DeviceError
+from realtime_ser.value_checks import Range
+
 T = TypeVar("T")
+
+#: Where a user whose audio server is slow to answer but not hung (a remote server, a Bluetooth
+#: headset waking up) gives it longer; tests give a stopped server less.
+TIMEOUT_VARIABLE = "REALTIME_SER_AUDIO_TIMEOUT"
+DEFAULT_TIMEOUT_S = 10.0
+_TIMEOUT_RANGE = Range(0.0, 600.0, lo_open=True)
 
 #: A helper thread per key that missed its deadline and may still be blocked.
 _blocked: dict[str, threading.Thread] = {}
 _blocked_lock = threading.Lock()
+
+
+def audio_server_timeout_s() -> float:
+    """How long a call that waits on the audio server may take before the server counts as hung:
+    ``$REALTIME_SER_AUDIO_TIMEOUT`` seconds, else 10. A bad value is a one-line DeviceError."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = None
+    problem = _TIMEOUT_RANGE.problem(seconds)
+    if problem:
+        raise DeviceError(f"{TIMEOUT_VARIABLE} {problem.replace('number', 'number of seconds')}, not {text!r}")
+    return seconds
 
 
 class NoAnswer(Exception):

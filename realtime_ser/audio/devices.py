@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from realtime_ser.audio.deadline import NoAnswer, call_with_deadline
+from realtime_ser.audio.deadline import NoAnswer, audio_server_timeout_s, call_with_deadline
 from realtime_ser.audio.pulse_sources import list_pulse_inputs, server_answers
 from realtime_ser.audio.system_audio import (
     DEFAULT_MONITOR,
@@ -34,15 +34,12 @@ from realtime_ser.errors import DeviceError
 
 T = TypeVar("T")
 
-#: How long a PortAudio call that waits on the audio server (listing the devices, opening a stream)
-#: may take before the server counts as hung.
-PORTAUDIO_DEADLINE_S = 10.0
 PORTAUDIO_KEY = "portaudio"  # the deadline key of every PortAudio call that waits on the server
 
 
-def audio_server_hung() -> DeviceError:
+def audio_server_hung(seconds: float) -> DeviceError:
     return DeviceError(
-        f"the sound system did not answer within {PORTAUDIO_DEADLINE_S:.0f} s: the audio server (PulseAudio or "
+        f"the sound system did not answer within {seconds:g} s: the audio server (PulseAudio or "
         "PipeWire) seems hung; restart it (`systemctl --user restart pipewire pipewire-pulse`, or "
         "`pulseaudio -k`) and try again"
     )
@@ -51,10 +48,11 @@ def audio_server_hung() -> DeviceError:
 def ask_portaudio(fn: Callable[[], T]) -> T:
     """``fn()``, a PortAudio call that waits on the audio server, within the deadline; DeviceError
     (one line, what to do) when it does not return: a hung server must not hang the program."""
+    seconds = audio_server_timeout_s()
     try:
-        return call_with_deadline(fn, PORTAUDIO_DEADLINE_S, PORTAUDIO_KEY)
+        return call_with_deadline(fn, seconds, PORTAUDIO_KEY)
     except NoAnswer:
-        raise audio_server_hung() from None
+        raise audio_server_hung(seconds) from None
 
 
 def _import_sounddevice():
@@ -78,7 +76,7 @@ def _end_portaudio() -> None:
     import sounddevice
 
     try:
-        call_with_deadline(sounddevice._exit_handler, PORTAUDIO_DEADLINE_S / 2, PORTAUDIO_KEY)
+        call_with_deadline(sounddevice._exit_handler, audio_server_timeout_s() / 2, PORTAUDIO_KEY)
     except Exception:  # NoAnswer, or a stream that fails to close: the process ends either way
         pass
 
@@ -104,7 +102,7 @@ def close_stream(stream) -> None:
         stream.close()
 
     try:
-        call_with_deadline(close, PORTAUDIO_DEADLINE_S / 5, PORTAUDIO_KEY)
+        call_with_deadline(close, audio_server_timeout_s() / 5, PORTAUDIO_KEY)
     except Exception:  # NoAnswer, PortAudioError
         pass
 
@@ -124,15 +122,16 @@ def open_stream(make: Callable[[], T]) -> T:
             state["stream"] = stream
         return stream
 
+    seconds = audio_server_timeout_s()
     try:
-        return call_with_deadline(run, PORTAUDIO_DEADLINE_S, PORTAUDIO_KEY)
+        return call_with_deadline(run, seconds, PORTAUDIO_KEY)
     except NoAnswer:
         with lock:
             state["given_up"] = True
             late = state.get("stream")
         if late is not None:  # opened between the deadline and now
             late.close()
-        raise audio_server_hung() from None
+        raise audio_server_hung(seconds) from None
 
 
 def rescan_devices() -> None:

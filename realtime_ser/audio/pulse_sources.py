@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from realtime_ser.audio.deadline import call_with_deadline
+from realtime_ser.audio.deadline import audio_server_timeout_s, call_with_deadline
 
 CLIENT_NAME = "realtime-ser"
 
@@ -24,8 +24,6 @@ class PulseInput:
     is_monitor: bool  # what an output plays, not a microphone
 
 
-#: How long the server may take to answer one question before it counts as hung (it usually takes 2 ms).
-SERVER_DEADLINE_S = 5.0
 
 
 def _ask(query):
@@ -43,7 +41,7 @@ def _ask(query):
             return query(pulse)
 
     try:
-        return call_with_deadline(ask, SERVER_DEADLINE_S, "pulse-server")
+        return call_with_deadline(ask, audio_server_timeout_s() / 2, "pulse-server")  # usually 2 ms
     except Exception:  # noqa: BLE001 - NoAnswer, pulsectl.PulseError and whatever a half-working server raises
         return None
 
