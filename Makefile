@@ -29,8 +29,11 @@ system-deps:
 run: setup
 	$(PY) main.py $(ARGS)
 
+# Up to four test processes (pytest-xdist), one test file each at a time, so a file's shared fixtures
+# (its batch of tool runs, a virtual microphone) start once: most of the suite waits on real-time audio
+# and subprocesses, so two processes on two cores halve it.
 test: system-deps setup-dev
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadfile $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
