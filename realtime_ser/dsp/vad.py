@@ -286,11 +286,14 @@ class EnergyVAD:
         self._floor = min(max(float(held[0]), -100.0), cap)
 
     def _end_warmup(self) -> np.ndarray:
-        """Place the floor from the held frames and return them, to be analysed with it."""
+        """Place the floor from the warm-up's frames and return all held ones, to be analysed with it.
+        Only the first ``warmup_ms`` count, however large the block that completed them: a whole
+        file fed at once, speech and all, made every noisy start look like speech (the events
+        depended on the block size)."""
         held = np.concatenate(self._warmup) if self._warmup else np.zeros(0, dtype=np.float32)
         self._warmup = None
         if held.size:
-            self._set_warmup_floor(held)
+            self._set_warmup_floor(held[: self._frames(self.config.warmup_ms)])
         return held
 
     def _start_event(self, onset: int) -> VADEvent:
