@@ -38,6 +38,20 @@ MODEL_RATE = 16000
 #: plugged in mid-call) and whether a source recorded by name is still there (a USB microphone pulled out).
 SERVER_CHECK_INTERVAL_S = 1.0
 
+# What a live input says when it goes and comes back (StatusEvents: the terminal, the window's banner
+# and a session's events.jsonl show them). The device keeps being retried meanwhile: not a fatal error.
+DEVICE_LOST = " stopped delivering audio (unplugged?); trying to reconnect"  # after "audio device 'NAME'"
+DEVICE_RECONNECTED = "audio device reconnected: "  # on the same device or the default input
+DEVICE_BACK = "audio device back: "  # on the one asked for again, after the default stood in
+
+
+def says_input_lost(message: str) -> bool:
+    return message.startswith("audio device ") and message.endswith(DEVICE_LOST)
+
+
+def says_input_back(message: str) -> bool:
+    return message.startswith((DEVICE_RECONNECTED, DEVICE_BACK))
+
 
 class AudioSource:
     """Pull interface shared by all sources (see module docstring)."""
@@ -334,7 +348,7 @@ class MicrophoneSource(AudioSource):
         self._dropped_before += ring.dropped
         close_stream(old_stream)
         self.reconnects += 1
-        self._post("info", f"audio device back: {self.name}")
+        self._post("info", f"{DEVICE_BACK}{self.name}")
         return np.zeros(0, dtype=np.float32)
 
     def _open_new_output(self, description: str) -> None:
@@ -365,7 +379,7 @@ class MicrophoneSource(AudioSource):
         self._close()
         self._lost = True
         self._next_retry = time.monotonic() + self.reconnect_interval
-        self._post("error", f"audio device {name!r} stopped delivering audio (unplugged?); trying to reconnect")
+        self._post("error", f"audio device {name!r}{DEVICE_LOST}")
 
     def _try_reconnect(self) -> None:
         now = time.monotonic()
@@ -391,7 +405,7 @@ class MicrophoneSource(AudioSource):
             # silence) stays with the wall clock, as for audio dropped while connected.
             away = max(0.0, time.monotonic() - self._lost_since)
             self._gap_seconds += away
-            self._post("info", f"audio device reconnected: {info.name} (after {away:.1f} s without audio)")
+            self._post("info", f"{DEVICE_RECONNECTED}{info.name} (after {away:.1f} s without audio)")
             return
 
     def _post(self, level: str, message: str) -> None:

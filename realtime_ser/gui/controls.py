@@ -457,6 +457,11 @@ class Banner(QFrame):
         layout.addWidget(close)
         self.hide()
 
+    @property
+    def message(self) -> str:
+        """The message shown (rich text; empty: none, or the banner was dismissed)."""
+        return self._message if self.isVisibleTo(self.parentWidget()) or self.parentWidget() is None else ""
+
     def show_message(self, text: str, actions: list[tuple[str, Callable[[], None]]] = ()) -> None:
         """Show ``text`` (rich text) with these actions in place of the last message; the notes stay under it."""
         self._message = text

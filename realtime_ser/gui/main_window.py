@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from realtime_ser.audio.sources import says_input_back, says_input_lost
 from realtime_ser.config import APP_NAME, Settings, default_config_path
 from realtime_ser.config import save as save_settings
 from realtime_ser.dsp.features import FeatureParams
@@ -61,6 +62,7 @@ from realtime_ser.gui.status_indicators import StatusIndicators, saved_in, shown
 from realtime_ser.gui.timeline_model import TimelineModel
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
+from realtime_ser.gui.window_input_loss import InputLossActions
 from realtime_ser.gui.window_markers import MarkerActions
 from realtime_ser.gui.window_replay import ReplayActions
 from realtime_ser.gui.window_sessions import SessionActions
@@ -94,7 +96,7 @@ class _PaintCounter(QObject):
         return False
 
 
-class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
+class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions, QMainWindow):
     """The window: builds the views and actions, starts sources and drains the engine on a timer.
 
     What the replay transport, the markers and the session files do lives in the mixins
@@ -484,6 +486,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
             self.no_microphone(str(exc), demo_instead)
             return False
         self.mode = "microphone"
+        self._asked_input = getattr(source.info, "spec", device)  # what a lost input is waited for
         self.timeline.hint = ""
         self.timeline.marker_hint = MARKER_EDIT_HINT
         self.replay_bar.hide()
@@ -871,7 +874,11 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, QMainWindow):
         elif isinstance(event, StatusEvent):
             self.status_log.append(event)
             self.statusBar().showMessage(f"{event.level}: {event.message}", 10000)
-            if event.level == "error":
+            if says_input_lost(event.message):
+                self.input_lost(event.message)
+            elif says_input_back(event.message):
+                self.input_back(event.message)
+            elif event.level == "error":
                 # a fault of the microphone can be retried; one of a file (say, cut short) cannot
                 retry = [("Retry microphone", lambda: self.start_microphone())] if self.mode == "microphone" else []
                 if event.message.startswith(INTERNAL_ERROR):  # a bug stopped the pipeline: its traceback is logged

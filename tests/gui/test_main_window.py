@@ -1012,3 +1012,41 @@ def test_playing_needs_a_replayed_recording(make_window):
     w = make_window()
     w.play_utterance(1)
     assert "replayed recordings" in w.statusBar().currentMessage()
+
+
+def test_an_input_unplugged_and_plugged_back_while_recording(make_window, qtbot, pulse, caplog):
+    """The microphone pulled out while a session is recorded: the banner says so without a Retry (it
+    restarted the microphone: the recording was cut in two, or ended and the demo played); the names
+    shown follow the stand-in input, and once the microphone is back the banner goes (it stayed).
+    The log file tells the story (it said nothing)."""
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="realtime_ser.gui")  # what the app's log file keeps
+
+    with pulse.stereo_input("interview", "Interview-Mics"):
+        w = make_window()
+        w.device_picker.refresh()
+        assert w.start_microphone("pulse:interview")
+        w.record_action.trigger()
+        folder = w.engine.recorder.folder
+        qtbot.waitUntil(lambda: w.envelope.end_time > 0.5, timeout=5000)
+    # unplugged: lost, then the default input stands in
+    qtbot.waitUntil(lambda: "Input lost" in w.banner.text.text() or "Input changed" in w.banner.text.text(),
+                    timeout=8000)
+    assert [b for b in w.banner.buttons if b.isVisibleTo(w.banner)] == []
+    qtbot.waitUntil(lambda: "Input changed" in w.banner.text.text(), timeout=8000)
+    assert "now listening to default" in w.banner.text.text()
+    assert w.status_source.text() == "microphone: default" and "default" in w.windowTitle()
+    with pulse.stereo_input("interview", "Interview-Mics"):  # plugged back in
+        qtbot.waitUntil(lambda: w.status_source.text() == "microphone: Interview-Mics", timeout=8000)
+        assert w.banner.isHidden() and w.engine.recorder is not None and w.engine.recorder.folder == folder
+        assert "Interview-Mics" in w.windowTitle()
+        w.record_action.trigger()
+        w.stop()
+        qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete", manifest  # one session, through the time away
+    logged = [r.getMessage() for r in caplog.records if r.name == "realtime_ser.gui"]
+    assert any("'Interview-Mics' stopped delivering audio" in m for m in logged), logged
+    assert "audio device back: Interview-Mics" in logged, logged
