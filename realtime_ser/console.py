@@ -33,6 +33,16 @@ def printable(text: str) -> str:
     return "".join(" " if unicodedata.category(c) in _NOT_ON_ONE_LINE else c for c in text)
 
 
+def valid_utf8(text: str) -> str:
+    """``text`` writable as UTF-8: a file name that is not UTF-8 (Python holds its bytes as lone
+    surrogates) gets U+FFFD for them, as a file browser shows it; writing it raised UnicodeEncodeError."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        raw = text.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def one_line(text: str) -> str:
     """:func:`printable` ``text`` as (part of) one line: runs of white space one space, trimmed."""
     return " ".join(printable(text).split())

@@ -199,3 +199,33 @@ def test_listen_output_on_a_full_disk_keeps_only_complete_lines(clips, model_pat
     events = [json.loads(line) for line in text.splitlines()]
     assert {"speech", "emotion"} <= {e["type"] for e in events}
     assert "--- summary ---" in r.stderr  # listening went on to the end of the replay
+
+
+def test_file_names_that_are_not_utf8_or_hold_line_breaks(clips, tmp_path):
+    """A name that is not UTF-8 (Latin-1 from an old USB stick) ended CSV and summary output in a
+    traceback after the whole analysis; a name with a newline or an escape sequence split the
+    one-line error or reached the terminal. Names are written as UTF-8 (U+FFFD for bytes that are
+    not), and kept whole in the data (CSV-quoted, JSON-escaped); errors stay one line."""
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    latin = os.fsdecode(b"caf\xe9.flac")
+    shutil.copy(clips[0], folder / latin)
+    (folder / "empty\nrecording\x1b[31m.wav").write_bytes(b"")
+    for fmt in ("csv", "json", "jsonl", "summary"):
+        out = tmp_path / f"out.{fmt}"
+        proc = run_cli("analyze", str(folder), "-f", fmt, "-o", str(out))
+        lines = assert_one_line_errors(proc.stderr, 2)
+        assert proc.returncode == 1 and lines == [
+            f"realtime-ser: error: {folder}/empty recording [31m.wav: file is empty",
+            "realtime-ser: error: 1 of 2 inputs failed"], (fmt, proc.stderr)
+        text = out.read_text(encoding="utf-8")  # valid UTF-8
+        if fmt == "json":
+            names = {entry["file"] for entry in json.loads(text)}
+        elif fmt == "jsonl":
+            names = {json.loads(line)["file"] for line in text.splitlines()}
+        else:
+            names = {row["file"] for row in csv.DictReader(text.splitlines(keepends=True))}
+        whole = {f"{folder}/caf\ufffd.flac", f"{folder}/empty\nrecording\x1b[31m.wav"}
+        assert names == (whole if fmt in ("json", "jsonl") else {f"{folder}/caf\ufffd.flac"}), (fmt, names)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.atomic_file import check_writable, write_text_atomic
-from realtime_ser.console import number_arg, one_line
+from realtime_ser.console import number_arg, one_line, printable, valid_utf8
 from realtime_ser.errors import SerError
 
 PROG = "realtime-ser"
@@ -20,11 +20,11 @@ EXIT_USAGE = 2
 
 
 def print_error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: error: {printable(valid_utf8(message))}", file=sys.stderr, flush=True)  # one line, whatever a name holds
 
 
 def print_warning(message: str) -> None:
-    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: warning: {printable(valid_utf8(message))}", file=sys.stderr, flush=True)
 
 
 class UsageError(SerError):

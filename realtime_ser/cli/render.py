@@ -6,11 +6,19 @@ import csv
 import io
 import json
 
+from realtime_ser.console import valid_utf8
 from realtime_ser.pipeline.table import timeline_csv, timeline_json
+
+
+def _writable(items, failed: dict) -> tuple[list, dict]:
+    """Names and messages that can be written as UTF-8 (a file name may not be)."""
+    return ([(valid_utf8(name), *rest) for name, *rest in items],
+            {i: valid_utf8(message) for i, message in failed.items()})
 
 
 def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
     """The analysis result as CSV (one row per emotion event or marker), JSON or JSONL."""
+    items, failed = _writable(items, failed)
     if fmt == "json":
         return timeline_json([{"file": name, "error": failed[i]} if i in failed
                               else {"file": name, "events": results.get(i, [])}
@@ -47,6 +55,7 @@ def render_summary(items, results: dict, durations: dict) -> str:
     from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
 
     labels = _model_labels(results) + [UNCERTAIN]
+    items, _ = _writable(items, {})
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SUMMARY_FIELDS + [f"{label}_s" for label in labels] + ["shares"])
