@@ -115,6 +115,28 @@ def test_unreadable_file(clips, model_path, tmp_path):
     assert clips[1] in r.stdout  # the readable file was still analysed
 
 
+def test_an_unreadable_subfolder_is_one_error_and_the_rest_is_analysed(clips, model_path, tmp_path):
+    """A folder holding one that cannot be read (``lost+found`` on a USB drive): the whole analysis
+    ended in that folder's error, the files beside it unanalysed."""
+    import shutil
+
+    folder = tmp_path / "drive"
+    (folder / "lost+found").mkdir(parents=True)
+    shutil.copy(clips[0], folder / "a.flac")
+    (folder / "lost+found").chmod(0)
+    cmd = [sys.executable, "-m", "realtime_ser", "analyze", str(folder), "--model", model_path]
+    if os.geteuid() == 0:  # root reads anything: drop the capabilities that let it
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    (folder / "lost+found").chmod(0o700)
+    lines = assert_one_line_errors(r.stderr, 2)
+    assert r.returncode == 1 and lines == [
+        f"realtime-ser: error: {folder}/lost+found: cannot read this folder (Permission denied)",
+        "realtime-ser: error: 1 of 2 inputs failed"], r.stderr
+    assert f"{folder}/a.flac" in r.stdout  # the readable file was still analysed
+
+
 def test_output_is_replaced_only_by_a_real_timeline(clips, model_path, tmp_path):
     out = tmp_path / "timeline.csv"
     assert run_cli("analyze", clips[0], "-o", str(out), "--model", model_path).returncode == 0

@@ -46,19 +46,33 @@ def is_session(path: Path) -> bool:
     return is_session_folder(path) or named_like_session(path)
 
 
-def _folder_contents(folder: Path) -> list[tuple[Path, bool]]:
+def _folder_contents(folder: Path) -> tuple[list[tuple[Path, bool]], list[tuple[str, str]]]:
     """``(path, is a session folder)`` for the audio files and session folders anywhere under
-    ``folder``, in path order; a session folder's own files are not searched (it is one input)."""
+    ``folder``, in path order (a session folder's own files are not searched: it is one input), and
+    ``(folder, error line)`` for each one that cannot be read: a ``lost+found`` on a USB drive stopped
+    the whole folder's analysis, and one os.walk cannot list was passed over without a word."""
     from realtime_ser.audio.io import is_audio_file
 
     found: list[tuple[Path, bool]] = []
-    for root, dirs, files in os.walk(folder):
+    unreadable: list[tuple[str, str]] = []
+
+    def cannot_read(path, exc: OSError) -> None:
+        unreadable.append((str(path), f"{path}: cannot read this folder ({exc.strerror or exc})"))
+
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: cannot_read(exc.filename, exc)):
         here = Path(root)
-        sessions = {d for d in dirs if is_session(here / d)}
+        sessions = set()
+        for d in list(dirs):
+            try:
+                if is_session(here / d):
+                    sessions.add(d)
+            except OSError as exc:
+                cannot_read(here / d, exc)
+                dirs.remove(d)
         dirs[:] = [d for d in dirs if d not in sessions]
         found += [(here / d, True) for d in sessions]
         found += [(here / f, False) for f in files if is_audio_file(f) and (here / f).is_file()]
-    return sorted(found)
+    return sorted(found), sorted(set(unreadable))
 
 
 def _session_input(folder: Path, markers) -> tuple[str, Path | None, str | None]:
@@ -113,10 +127,11 @@ def _expand(p: Path, markers) -> list[tuple[str, Path | None, str | None]]:
         return [_file_input(p, markers) if p.exists() else (str(p), None, f"{p}: no such file")]
     if is_session(p):
         return [_session_input(p, markers)]
-    found = _folder_contents(p)
-    if not found:
+    found, unreadable = _folder_contents(p)
+    if not found and not unreadable:
         return [(str(p), None, f"{p}: no audio files in this folder")]
-    return [_session_input(f, markers) if session else _file_input(f, markers) for f, session in found]
+    return ([_session_input(f, markers) if session else _file_input(f, markers) for f, session in found]
+            + [(name, None, message) for name, message in unreadable])
 
 
 def collect_inputs(paths: list[str], markers: dict[str, list[dict]] | None = None,
