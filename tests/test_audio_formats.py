@@ -288,3 +288,25 @@ def test_float_samples_beyond_full_scale_are_clipped_as_playing_them_would(demo,
     decoded = load_audio(tmp_path / "hot.wav", SR)
     assert decoded.max() == 1.0 and decoded.min() == -1.0
     np.testing.assert_array_equal(decoded, np.clip(loud, -1.0, 1.0))
+
+
+def test_a_flac_stream_without_its_length_is_read_to_its_end(demo, tmp_path):
+    """FLAC written to a pipe (``ffmpeg -i talk.m4a -f flac - | realtime-ser analyze -``) or still
+    being written has no length in its header: libsndfile failed at its end ("Internal psf_fseek()
+    failed"), losing the last read, and analyze wrote nothing at all."""
+    import soundfile as sf
+
+    path = tmp_path / "streamed.flac"
+    sf.write(path, demo, 16000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # the STREAMINFO block comes first
+    data[8 + 13] &= 0xF0  # its 36-bit total sample count (bits 108-143 of the block) set to 0: unknown
+    data[8 + 14: 8 + 18] = bytes(4)
+    path.write_bytes(bytes(data))
+    with sf.SoundFile(path) as f:
+        assert f.frames > 2**62  # how libsndfile says "unknown"
+    assert load_audio(path, 16000).size == demo.size
+    assert audio_duration(path) == pytest.approx(demo.size / 16000)
+    proc = run_cli("analyze", str(path), "-f", "summary")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.splitlines()[1].startswith(f"{path},{demo.size / 16000:.2f},6,")

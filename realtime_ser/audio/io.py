@@ -86,12 +86,22 @@ def _open(path: str | os.PathLike) -> sf.SoundFile | FFmpegReader:
                 if unknown:
                     raise _unsupported(p) from None
                 raise AudioFileError(f"{p}: cannot decode audio ({detail})") from None
+    if isinstance(f, sf.SoundFile) and f.format == "FLAC" and f.frames >= UNKNOWN_LENGTH:
+        # No length in the header (FLAC written to a pipe: ``ffmpeg ... -f flac -``, or still being
+        # written): libsndfile fails at the end, losing its last read and every result. FFmpeg reads
+        # such a stream to its end.
+        f.close()
+        f = _open_ffmpeg(p)
     try:
         check_header(p, f.samplerate, f.channels)
     except AudioFileError:
         f.close()
         raise
     return f
+
+
+#: libsndfile's frame count for a stream whose header gives no length (SF_COUNT_MAX).
+UNKNOWN_LENGTH = 2**62
 
 
 def check_header(name, sample_rate: int, channels: int) -> None:
