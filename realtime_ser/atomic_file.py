@@ -37,6 +37,12 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+#: Text is UTF-8, but a file name that is not (latin-1 from an old disk, which Python holds as
+#: escaped bytes) is written byte for byte, as on stdout, so a reader can find the file; strict
+#: UTF-8 raised UnicodeEncodeError after a whole analysis.
+NAME_BYTES = "surrogateescape"
+
+
 def standard_stream(path: str | os.PathLike) -> TextIO | None:
     """``sys.stdout`` or ``sys.stderr`` if ``path`` is the very file (log, pipe, terminal) that one
     already writes to, else None."""
@@ -59,14 +65,14 @@ def open_for_writing(path: str | os.PathLike) -> TextIO:
     stream = standard_stream(path)
     if stream is not None:
         return _after(stream)
-    return open(path, "w", encoding="utf-8", newline="")
+    return open(path, "w", encoding="utf-8", errors=NAME_BYTES, newline="")
 
 
 def _after(stream: TextIO) -> TextIO:
     """A writer on a duplicate of ``stream``'s descriptor, after what the program printed there so
     far (its buffer flushed first); closing it leaves ``stream`` open."""
     stream.flush()
-    return os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", newline="")
+    return os.fdopen(os.dup(stream.fileno()), "w", encoding="utf-8", errors=NAME_BYTES, newline="")
 
 
 def _replaceable(path: Path) -> Path | None:
@@ -95,7 +101,7 @@ def _replaceable(path: Path) -> Path | None:
 
 def _write_in_place(path: Path, text: str) -> None:
     """Write into a device, pipe or other special file as opened (no temporary, no rename)."""
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    with open(path, "w", encoding="utf-8", errors=NAME_BYTES, newline="") as f:
         f.write(text)
 
 
@@ -144,7 +150,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         return Path(path)
     tmp = _temporary_beside(target)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with open(tmp, "w", encoding="utf-8", errors=NAME_BYTES, newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

@@ -202,10 +202,10 @@ def test_listen_output_on_a_full_disk_keeps_only_complete_lines(clips, model_pat
 
 
 def test_file_names_that_are_not_utf8_or_hold_line_breaks(clips, tmp_path):
-    """A name that is not UTF-8 (Latin-1 from an old USB stick) ended CSV and summary output in a
-    traceback after the whole analysis; a name with a newline or an escape sequence split the
-    one-line error or reached the terminal. Names are written as UTF-8 (U+FFFD for bytes that are
-    not), and kept whole in the data (CSV-quoted, JSON-escaped); errors stay one line."""
+    """A name that is not UTF-8 (latin-1 from an old USB stick) ended CSV and summary output to a
+    file in a traceback after the whole analysis; it is written byte for byte, as on stdout. A name
+    with a newline or an escape sequence split the one-line error or reached the terminal: kept
+    whole in the data (CSV-quoted, JSON-escaped), errors stay one line."""
     import shutil
 
     folder = tmp_path / "in"
@@ -220,12 +220,18 @@ def test_file_names_that_are_not_utf8_or_hold_line_breaks(clips, tmp_path):
         assert proc.returncode == 1 and lines == [
             f"realtime-ser: error: {folder}/empty recording [31m.wav: file is empty",
             "realtime-ser: error: 1 of 2 inputs failed"], (fmt, proc.stderr)
-        text = out.read_text(encoding="utf-8")  # valid UTF-8
+        text = out.read_bytes().decode("utf-8", "surrogateescape")
         if fmt == "json":
             names = {entry["file"] for entry in json.loads(text)}
         elif fmt == "jsonl":
             names = {json.loads(line)["file"] for line in text.splitlines()}
         else:
             names = {row["file"] for row in csv.DictReader(text.splitlines(keepends=True))}
-        whole = {f"{folder}/caf\ufffd.flac", f"{folder}/empty\nrecording\x1b[31m.wav"}
-        assert names == (whole if fmt in ("json", "jsonl") else {f"{folder}/caf\ufffd.flac"}), (fmt, names)
+        latin_path = os.path.join(folder, latin)
+        assert names == ({latin_path, f"{folder}/empty\nrecording\x1b[31m.wav"} if fmt in ("json", "jsonl")
+                         else {latin_path}), (fmt, names)
+        assert os.path.exists(os.fsencode(latin_path))  # found from what was written
+    unreadable = tmp_path / os.fsdecode(b"\xe9t\xe9.wav")
+    unreadable.write_bytes(b"")
+    proc = run_cli("analyze", str(unreadable), clips[0])
+    assert assert_one_line_errors(proc.stderr, 2)[0] == f"realtime-ser: error: {tmp_path}/\ufffdt\ufffd.wav: file is empty"

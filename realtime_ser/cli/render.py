@@ -6,31 +6,24 @@ import csv
 import io
 import json
 
-from realtime_ser.console import valid_utf8
 from realtime_ser.pipeline.table import timeline_csv, timeline_json
-
-
-def _writable(items, failed: dict) -> tuple[list, dict]:
-    """Names and messages that can be written as UTF-8 (a file name may not be)."""
-    return ([(valid_utf8(name), *rest) for name, *rest in items],
-            {i: valid_utf8(message) for i, message in failed.items()})
 
 
 def render_timeline(items, results: dict, failed: dict, fmt: str) -> str:
     """The analysis result as CSV (one row per emotion event or marker), JSON or JSONL."""
-    items, failed = _writable(items, failed)
+    # An input that failed part-way (a file cut short) has both: the events before, and its error.
     if fmt == "json":
-        return timeline_json([{"file": name, "error": failed[i]} if i in failed
-                              else {"file": name, "events": results.get(i, [])}
-                              for i, (name, _, _) in enumerate(items)])
+        return timeline_json([
+            {"file": name, **({"events": results.get(i, [])} if i in results or i not in failed else {}),
+             **({"error": failed[i]} if i in failed else {})}
+            for i, (name, _, _) in enumerate(items)])
     if fmt == "jsonl":
         buf = io.StringIO()
         for i, (name, _, _) in enumerate(items):
-            if i in failed:
-                buf.write(json.dumps({"file": name, "type": "error", "message": failed[i]}) + "\n")
-                continue
             for ev in results.get(i, []):
                 buf.write(json.dumps({"file": name, **ev}) + "\n")
+            if i in failed:
+                buf.write(json.dumps({"file": name, "type": "error", "message": failed[i]}) + "\n")
         return buf.getvalue()
     timelines = [(name, results.get(i, [])) for i, (name, _, _) in enumerate(items)]
     return timeline_csv(timelines, _model_labels(results))
@@ -55,7 +48,6 @@ def render_summary(items, results: dict, durations: dict) -> str:
     from realtime_ser.pipeline.summary import describe_shares, speech_time_by_label
 
     labels = _model_labels(results) + [UNCERTAIN]
-    items, _ = _writable(items, {})
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SUMMARY_FIELDS + [f"{label}_s" for label in labels] + ["shares"])
