@@ -10,6 +10,10 @@ else is a bug and keeps its traceback.
 class SerError(Exception):
     """Base class: an expected failure with a one-line, user-readable message."""
 
+    #: What was found before the failure, where the failing call finds things (events of a file
+    #: cut short, from :func:`realtime_ser.pipeline.worker.analyze_source`): kept, not thrown away.
+    found_before: list = []
+
 
 class AudioFileError(SerError):
     """An audio file is missing, unreadable, empty, corrupt or unsupported."""

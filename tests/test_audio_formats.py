@@ -310,3 +310,21 @@ def test_a_flac_stream_without_its_length_is_read_to_its_end(demo, tmp_path):
     proc = run_cli("analyze", str(path), "-f", "summary")
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.splitlines()[1].startswith(f"{path},{demo.size / 16000:.2f},6,")
+
+
+def test_the_results_before_a_damaged_end_are_kept(tmp_path):
+    """A FLAC cut short (a copy that stopped, a recorder that died): analyze threw away every
+    result and wrote nothing, while listen --replay showed the utterances before the damage. Now
+    they are written, with the file's error after them (exit 1), and the summary gives the seconds
+    analysed, not the header's length."""
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(DEMO_PATH.read_bytes()[:300_000])  # about 21 of its 24.8 s
+    proc = run_cli("analyze", str(cut), "-f", "summary")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"realtime-ser: error: {cut}: corrupt or truncated audio (Error : flac decoder lost sync.)"], proc.stderr
+    row = proc.stdout.splitlines()[1].split(",")
+    assert row[:3] == [str(cut), "20.00", "5"], proc.stdout  # the first five of its six utterances
+    doc = json.loads(run_cli("analyze", str(cut), "-f", "json").stdout)
+    assert doc[0]["error"].endswith("corrupt or truncated audio (Error : flac decoder lost sync.)")
+    assert sum(ev["type"] == "emotion" for ev in doc[0]["events"]) == 5

@@ -83,15 +83,22 @@ def _analyze_one(task, on_progress=None):
 
     ``on_progress(seconds)``: called as the audio is analysed (one input, in this process)."""
     index, path, config, include_partials, channel = task
-    from realtime_ser.audio.io import audio_duration
     from realtime_ser.pipeline.worker import analyze_file
+
+    analysed = [0.0]  # seconds of audio decoded: a header's length can be wrong (a file cut short)
+
+    def progress(seconds: float) -> None:
+        analysed[0] += seconds
+        if on_progress is not None:
+            on_progress(seconds)
 
     try:
         events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel,
-                              on_progress=on_progress)
-        return index, [ev.to_dict() for ev in events], None, audio_duration(path)
-    except SerError as exc:
-        return index, None, str(exc), 0.0
+                              on_progress=progress)
+        return index, [ev.to_dict() for ev in events], None, analysed[0]
+    except SerError as exc:  # the results before a file's damaged end are kept, with its error
+        before = [ev.to_dict() for ev in exc.found_before]
+        return index, before if analysed[0] > 0 else None, str(exc), analysed[0]
     except (OSError, MemoryError) as exc:
         return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
 
@@ -199,7 +206,7 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
                 if batch:
                     bar.clear()
                     print_error(error)
-            else:
+            if rows is not None:  # with an error: what came before a damaged end
                 results[index] = merge_markers(rows, markers.get(items[index][0], []))
                 durations[index] = seconds
                 for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
@@ -225,8 +232,11 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         return EXIT_ERROR
     if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
         # silent, or speech too quiet for the VAD, everywhere (the warnings above say why for each)
-        print_error("no speech found in any input; nothing written" if len(items) > 1
-             else (warnings or ["no speech found"])[0] + "; nothing written")
+        if not batch:
+            print_error(f"{failed[0] if failed else (warnings or ['no speech found'])[0]}; nothing written")
+        else:
+            also = f" ({len(failed)} of {len(items)} inputs failed)" if failed else ""
+            print_error(f"no speech found in any input{also}; nothing written")
         return EXIT_ERROR
     if len(items) == 1:
         for warning in warnings:
@@ -239,7 +249,7 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         write_output(args.output, text)
     else:
         _print(text, end="")
-    if failed:
-        print_error(f"{len(failed)} of {len(items)} inputs failed")
+    if failed:  # one input: what came before its damaged end is written above, and then its error
+        print_error(f"{len(failed)} of {len(items)} inputs failed" if batch else failed[0])
         return EXIT_ERROR
     return 0

@@ -308,6 +308,9 @@ def analyze_source(
     source.start()
     try:
         run_source(source, processor, emit, on_audio=progress if on_progress else None)
+    except SerError as exc:  # a file cut short: what came before it stands (listen --replay shows it too)
+        exc.found_before = events
+        raise
     finally:
         source.stop()
     return events
