@@ -34,13 +34,16 @@ class MarkerActions:
             if not self.engine.running:
                 self.statusBar().showMessage("Start listening or a replay to mark a moment", 6000)
                 return None
-            # the newest audio on screen (what the user just heard or saw), or where a replay was
-            # just sought to (paused: seek there, then mark it)
-            at = self.replay_position() if self.mode == "replay" else self.envelope.end_time
+            at = self._moment_now()
         marker = MarkerEvent(self.timeline_model.next_marker_id(), round(max(0.0, at), 3), note.strip())
         marker, saved = self._keep_marker(marker, new=True)
         self.statusBar().showMessage(f"Marker {marker.marker_id} at {format_time(marker.time)}{saved}", 6000)
         return marker
+
+    def _moment_now(self) -> float:
+        """What Mark marks: the newest audio on screen (what the user just heard or saw), or where a
+        replay was just sought to (paused: seek there, then mark it)."""
+        return self.replay_position() if self.mode == "replay" else self.envelope.end_time
 
     def _keep_marker(self, marker: MarkerEvent, new: bool = False) -> tuple[MarkerEvent, str]:
         """Show a new or changed marker and store it where the audio is stored; returns it as stored
@@ -181,7 +184,7 @@ class MarkerActions:
         if not self.engine.running:
             self.add_marker()  # says why nothing is marked
             return
-        at, run = self.envelope.end_time, self._runs
+        at, run = self._moment_now(), self._runs  # as Mark would (a paused replay sought elsewhere: there)
 
         def accepted(text: str) -> None:
             if run == self._runs:  # still the same session

@@ -99,6 +99,7 @@ class ReplayActions:
             return False
         self._finished_reported = False
         self._paused = False
+        self._seek_target = seconds  # until its audio arrives: an earlier seek's target is no longer true
         self.statusBar().clearMessage()  # "Replay finished: ..." is no longer true
         self.replay_bar.set_playing(True)
         if self.replay_bar.audible.isChecked():

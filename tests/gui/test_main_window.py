@@ -199,6 +199,28 @@ def test_a_seek_while_paused_is_shown_and_marked_at_once(make_window, qtbot):
     assert w.replay_position() < 17.0 and w.envelope.end_time > 15.0
 
 
+def test_a_seek_while_paused_then_stop_and_play_from_elsewhere(make_window, qtbot):
+    """Pause, seek to 15 s, Stop, then play from 3 s: the bar stayed at 15 s and Mark marked there
+    while the audio went on from 3 s (the old seek's target outlived the replay). And Mark with note
+    after a seek while paused took the old moment (1.0 s) where Mark took the new one."""
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
+    w.replay_bar.pause_button.click()
+    qtbot.wait(200)
+    w.seek(15.0)
+    w.mark_with_note()
+    w._note_dialog.setTextValue("with a note")
+    w._note_dialog.accept()
+    assert [(m.time, m.note) for m in w.timeline_model.markers] == [(15.0, "with a note")]
+    w.stop()
+    assert not w.engine.running
+    w.seek(3.0)  # a finished replay: played again from there
+    qtbot.waitUntil(lambda: w.engine.running and w.envelope.end_time > 3.3, timeout=5000)
+    assert 3.0 < w.replay_position() < 5.0 and w.replay_bar.time_label.text().startswith(("0:03", "0:04"))
+    assert 3.0 < w.add_marker().time < 5.0
+
+
 def test_seeking_back_in_a_finished_replay_clears_the_result_shown(make_window, qtbot):
     """The Now panel kept the last utterance's result (21.3-23.6 s) after a seek back to 0.5 s
     had dropped it, and the status bar still said the replay had finished."""
