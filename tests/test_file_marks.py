@@ -24,7 +24,9 @@ def test_marks_round_trip_and_are_keyed_by_the_file(tmp_path):
     assert load_marks(store, tmp_path / "missing.flac").markers == []
 
 
-def test_a_damaged_store_starts_afresh_and_an_empty_list_forgets(tmp_path):
+def test_a_damaged_store_starts_afresh_and_deleted_numbers_are_not_given_again(tmp_path):
+    """Every mark of a file deleted: the file was forgotten, so its next mark was number 1 again
+    (the README promises numbers are not given again after a deletion)."""
     store = tmp_path / "marks"
     a = tmp_path / "a.flac"
     shutil.copy(DEMO_PATH, a)
@@ -33,7 +35,11 @@ def test_a_damaged_store_starts_afresh_and_an_empty_list_forgets(tmp_path):
     for damage in ("{not json", "[]", '{"format": 1}', '{"format": 1, "path": 3}'):
         kept.write_text(damage)
         assert load_marks(store, a).markers == []
-    save_marks(store, a, [], 1)
+    save_marks(store, a, [MarkerEvent(1, 1.0), MarkerEvent(2, 2.0)], 4)
+    save_marks(store, a, [], 4)  # all deleted
+    got = load_marks(store, a)
+    assert got.markers == [] and got.last_marker_id == 4
+    save_marks(store, a, [], 0)  # none ever given: nothing to keep
     assert list(store.iterdir()) == []
 
 

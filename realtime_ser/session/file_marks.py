@@ -65,11 +65,12 @@ def load_marks(store: Path, audio: str | os.PathLike) -> FileMarks:
 
 
 def save_marks(store: Path, audio: str | os.PathLike, markers: list[MarkerEvent], last_marker_id: int) -> None:
-    """Keep ``markers`` for ``audio`` (none left: forget the file). Raises SerError if it cannot."""
+    """Keep ``markers`` for ``audio``. Raises SerError if it cannot. With none left the numbers given
+    are still kept (forgetting the file gave them again: numbers are never given twice)."""
     audio = Path(audio)
     target = _store_file(store, audio)
     try:
-        if not markers:
+        if not markers and last_marker_id <= 0:
             target.unlink(missing_ok=True)
             return
         store.mkdir(parents=True, exist_ok=True)
