@@ -569,8 +569,9 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
         if self.replay_bar.audible.isChecked():
             self.set_audible(True)
         if remember:  # the folder Open starts in next time, and Open recent (not the bundled demo)
-            self.settings.last_dir = str(path.parent)
-            self.settings.add_recent(str(path.resolve()))
+            opened = folder if folder is not None else path  # a session by its folder, however named
+            self.settings.last_dir = str(opened.parent)
+            self.settings.add_recent(str(opened.resolve()))
         self._update_controls()
         return True
 

@@ -46,6 +46,24 @@ def test_open_recent_lists_what_was_opened_newest_first_and_reopens_it(make_wind
     assert [a.text() for a in w.recent_menu.actions() if not a.isSeparator()] == ["(none)", "Clear list"]
 
 
+def test_a_session_opened_by_one_of_its_files_is_remembered_by_its_folder(make_window, qtbot, settings):
+    """Sessions opened through their manifest.json were listed as identical "manifest.json"
+    entries in Open recent, and Open then started inside the session folder."""
+    w = make_window()
+    w.open_recording(CLIPS / "HAP.wav")
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    wait_replay_done(qtbot, w)
+    w.record_action.trigger()
+    for name in ("manifest.json", "events.jsonl"):
+        assert w.open_recording(folder / name)
+        wait_replay_done(qtbot, w)
+        assert settings.recent[0] == str(folder.resolve()) and settings.last_dir == str(folder.parent)
+    assert settings.recent.count(str(folder.resolve())) == 1
+    w.recent_menu.fill()
+    assert w.recent_menu.actions()[0].text() == f"&1 {folder.name}"
+
+
 _MIME_KEEP = []  # a drag event only points at its QMimeData: keep each alive as long as the test runs
 
 
