@@ -59,7 +59,7 @@ from realtime_ser.gui.recent_menu import RecentMenu
 from realtime_ser.gui.settings import GuiSettings
 from realtime_ser.gui.spectrogram_view import SpectrogramView
 from realtime_ser.gui.status_indicators import StatusIndicators, saved_in, shown_path
-from realtime_ser.gui.timeline_model import TimelineModel
+from realtime_ser.gui.timeline_model import TimelineModel, format_time
 from realtime_ser.gui.timeline_view import TimelineView
 from realtime_ser.gui.waveform_view import WaveformView
 from realtime_ser.gui.window_input_loss import InputLossActions
@@ -845,8 +845,12 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
         self.now_panel.set_speaking(False)
         saved = self.engine.stop_recording() if self.engine.recorder is not None else None
         self._show_not_recording()  # the recording was stopped here: one status message says all
+        pipeline = self.engine.pipeline
+        fault = None if stopped or pipeline is None else pipeline.error  # a file damaged part-way
         if self.mode == "replay":
             message = ("Replay stopped: play or seek to go on" if stopped
+                       else f"Replay stopped at {format_time(self.replay_position())}: the rest of the "
+                            "file cannot be read" if fault is not None
                        else "Replay finished: play or seek to hear it again")
             if saved:
                 message = f"{message}. {saved_in(saved)}"

@@ -257,6 +257,9 @@ def test_a_recorded_replay_cut_short_by_a_corrupt_file_is_saved_as_stopped(make_
     session = Session.open(folder)
     assert session.status == "stopped" and "corrupt or truncated audio" in session.manifest["error"]
     assert "corrupt or truncated audio" in w.banner.text.text()
+    # not "Replay finished", which it is not
+    assert w.statusBar().currentMessage().startswith("Replay stopped at 0:0"), w.statusBar().currentMessage()
+    assert "the rest of the file cannot be read" in w.statusBar().currentMessage()
 
 
 def test_seeking_back_while_someone_speaks_leaves_one_band_per_utterance(make_window, qtbot):
