@@ -357,10 +357,13 @@ def test_marks_on_a_plain_recording_come_back_when_it_is_replayed(make_window, q
         (1, 0.8, "laughs"), (2, 1.2, "pause")]
     assert later.timeline_model.next_marker_id() == 4
     later.delete_marker(1)
-    later.delete_marker(2)  # none left: the file is forgotten
-    assert list((tmp_path / "file-marks").iterdir()) == []
+    later.delete_marker(2)  # none left: the numbers given are still kept (not given again)
+    again = make_window()
+    again.open_recording(recording)
+    assert again.timeline_model.markers == [] and again.timeline_model.next_marker_id() == 4
+    wait_replay_done(qtbot, again)
 
-    later.add_marker("again", at=0.5)
+    assert later.add_marker("again", at=0.5).marker_id == 4
     with recording.open("ab") as f:  # the recording is edited: its marks would point at the wrong moments
         f.write(b"\0" * 64)
     third = make_window()
