@@ -49,10 +49,14 @@ class DevicePicker(QComboBox):
         self.setToolTip("Input device (the list refreshes when opened)")
         self.setAccessibleName("Input device")
         self.error: str | None = None
+        #: The input chosen (saved, or picked earlier) that is not connected now: the default entry
+        #: stands in for it, and it is chosen again once it is listed (a USB microphone plugged in).
+        self.missing: str | None = None
 
     def refresh(self) -> list[str]:
-        """Re-read the device list, keeping the current choice when it still exists; returns the specs."""
-        current = self.currentData()
+        """Re-read the device list, keeping the current choice when it still exists (else the default
+        stands in, and the choice is :attr:`missing`); returns the specs."""
+        current = self.missing or self.currentData()
         try:
             devices = self._list_inputs()
             self.error = None
@@ -67,6 +71,7 @@ class DevicePicker(QComboBox):
         if not devices:
             self.addItem("no input device found", None)
         index = self.findData(current) if current is not None else -1
+        self.missing = current if index < 0 and current is not None else None
         if index < 0:
             index = next((i for i, d in enumerate(devices) if d.is_default), 0)
         self.setCurrentIndex(index)
@@ -84,11 +89,18 @@ class DevicePicker(QComboBox):
         return choice.label if choice is not None else (spec or "default input")
 
     def select(self, name: str | None) -> bool:
+        """Choose ``name``; False where it is not listed."""
         index = self.findData(name) if name else -1
         if index >= 0:
             self.setCurrentIndex(index)
+            self.missing = None
             return True
         return False
+
+    def select_saved(self, name: str | None) -> None:
+        """Choose the input saved last time; one not connected now is :attr:`missing`."""
+        if name and not self.select(name):
+            self.missing = name
 
     def showPopup(self) -> None:  # noqa: N802 (Qt naming)
         self.refresh()

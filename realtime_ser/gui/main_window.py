@@ -352,7 +352,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
         self.device_picker = DevicePicker(list_inputs)
         self.device_picker.refresh()
         configured = self.config.device if isinstance(self.config.device, str) else None
-        self.device_picker.select(self.settings.device or configured)
+        self.device_picker.select_saved(self.settings.device or configured)
         self.device_picker.activated.connect(self._on_device_chosen)
         input_label = QLabel(" &Input ")  # Alt+I opens the keyboard's way to the input list
         input_label.setBuddy(self.device_picker)
@@ -471,6 +471,11 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
         the microphone: a demo would be recorded in its place)."""
         from realtime_ser.audio.sources import MicrophoneSource
 
+        if device is None and self.device_picker.missing:
+            self.device_picker.refresh()  # the chosen input may be back
+        missing = self.device_picker.missing if device is None else None  # the chosen input, not connected
+        if missing and self._resolves(missing):  # not listed by that name, but a fragment or index of one
+            device, missing = missing, None
         if device is None:
             device = self.device_picker.currentData()
         elif device != self.device_picker.currentData() and self.device_picker.select(device):
@@ -491,7 +496,13 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
         self.timeline.marker_hint = MARKER_EDIT_HINT
         self.replay_bar.hide()
         self.banner.clear_message()
-        if device:
+        if missing:  # the default stands in: said, and the choice kept for when it is back
+            self.banner.show_message(
+                f"<b>{html.escape(self.device_picker.label(missing))}</b> is not connected: listening to "
+                f"{html.escape(self.device_picker.label(device))} instead. It stays the chosen input: it is "
+                "used again once it is back and listening starts.")
+            log.warning("chosen input %s not connected; listening to %s", missing, device)
+        elif device:
             self.settings.device = device
             self.device_picker.select(device)
         if (self.config.record_sessions or recording_on) and not self.record_action.isChecked():
@@ -500,6 +511,22 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
                 self.statusBar().showMessage(f"{saved_in(saved)}; this input is recorded "
                                              f"into {shown_path(self.engine.recorder.folder)}", 10000)
         self._update_controls()
+        return True
+
+    @staticmethod
+    def _resolves(spec: str) -> bool:
+        """Whether ``spec`` names a connected input although the list has no entry of that name
+        (``--device``'s fragments and indexes, in the settings file too). A server input's name
+        (``pulse:...``) is listed whenever it is connected."""
+        from realtime_ser.audio.devices import resolve_device
+        from realtime_ser.audio.system_audio import PULSE_PREFIX
+
+        if spec.startswith(PULSE_PREFIX):
+            return False
+        try:
+            resolve_device(spec)
+        except SerError:
+            return False
         return True
 
     def no_microphone(self, reason: str, demo_instead: bool = True) -> None:
@@ -615,6 +642,7 @@ class MainWindow(ReplayActions, MarkerActions, SessionActions, InputLossActions,
 
     def _on_device_chosen(self, index: int) -> None:
         name = self.device_picker.itemData(index)
+        self.device_picker.missing = None  # a choice made now replaces one that was not connected
         self._offer_channels()
         if name is None:
             return

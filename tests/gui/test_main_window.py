@@ -1075,3 +1075,29 @@ def test_an_input_unplugged_and_plugged_back_while_recording(make_window, qtbot,
     logged = [r.getMessage() for r in caplog.records if r.name == "realtime_ser.gui"]
     assert any("'Interview-Mics' stopped delivering audio" in m for m in logged), logged
     assert "audio device back: Interview-Mics" in logged, logged
+
+
+def test_the_saved_input_not_connected_at_start_is_said_and_kept(make_window, qtbot, pulse, settings):
+    """The microphone chosen last time is not plugged in when the app starts: it listened to the
+    default input without a word and saved that as the choice, so the microphone was not used again
+    once plugged in. Now the banner says so, the choice is kept, and it is used once it is back."""
+    settings.device = "pulse:interview"
+    w = make_window()
+    assert w.start_microphone()  # as the app starts
+    qtbot.waitUntil(lambda: w.engine.running, timeout=5000)
+    assert w.status_source.text() == "microphone: default"
+    assert "<b>pulse:interview</b> is not connected: listening to default instead" in w.banner.text.text()
+    assert settings.device == "pulse:interview"
+    w.stop()
+    with pulse.stereo_input("interview", "Interview-Mics"):  # plugged in
+        assert w.start_microphone()
+        qtbot.waitUntil(lambda: w.engine.running, timeout=5000)
+        assert w.status_source.text() == "microphone: Interview-Mics" and w.banner.isHidden()
+        assert w.device_picker.currentData() == "pulse:interview" and settings.device == "pulse:interview"
+        w.stop()
+        qtbot.waitUntil(lambda: not w.engine.running, timeout=5000)
+    # a choice made in the list replaces the one that was not connected
+    index = w.device_picker.findData("default")
+    w.device_picker.setCurrentIndex(index)
+    w.device_picker.activated.emit(index)
+    assert settings.device == "default" and w.device_picker.missing is None
