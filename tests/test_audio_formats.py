@@ -328,3 +328,22 @@ def test_the_results_before_a_damaged_end_are_kept(tmp_path):
     doc = json.loads(run_cli("analyze", str(cut), "-f", "json").stdout)
     assert doc[0]["error"].endswith("corrupt or truncated audio (Error : flac decoder lost sync.)")
     assert sum(ev["type"] == "emotion" for ev in doc[0]["events"]) == 5
+
+
+def test_a_file_that_ends_before_its_header_says_is_said(demo, tmp_path):
+    """An MP3 whose download stopped half-way: analyzed to where it ends without a word, and the
+    summary gave the header's length. Now a warning says where it ends (the results stand)."""
+    import soundfile as sf
+
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, demo, SR, format="MP3")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 55 // 100])
+    assert audio_duration(cut) == pytest.approx(demo.size / SR, abs=0.1)  # the header still says all of it
+    proc = run_cli("analyze", str(cut), "-f", "summary")
+    assert proc.returncode == 0
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"realtime-ser: warning: {cut}: the recording ends at 1") and line.endswith(
+        f"though its header says {demo.size / SR:.1f} s (cut short?)"), line
+    assert 12.0 < float(proc.stdout.splitlines()[1].split(",")[1]) < 15.0  # the seconds analysed
+    assert run_cli("analyze", str(whole), "-f", "summary").stderr == ""  # a whole file: nothing said

@@ -17,6 +17,7 @@ import numpy as np
 
 from realtime_ser.audio.io import audio_info, check_channel, iter_audio_blocks
 from realtime_ser.audio.sources import MODEL_RATE, AudioSource
+from realtime_ser.pipeline.events import StatusEvent
 
 
 class FileSource(AudioSource):
@@ -60,6 +61,7 @@ class FileSource(AudioSource):
         self._reset: int | None = None
         self._ended = False
         self._started = False
+        self._status: list[StatusEvent] = []  # what the pipeline is to say (a file cut short)
 
     @property
     def duration(self) -> float:
@@ -143,6 +145,25 @@ class FileSource(AudioSource):
             self._buf = np.concatenate([self._buf, nxt]) if self._buf.size else nxt
         return True
 
+    #: How far short of its header's length a file may end before it is said: compressed formats'
+    #: lengths are estimates, good to a fraction of a second.
+    CUT_SHORT_S = 1.0
+    CUT_SHORT_FRACTION = 0.05
+
+    def _say_if_cut_short(self) -> None:
+        """A file that ends well before its header says (a copy or download that stopped, a WAV whose
+        writer died) was analysed to its end without a word: said, with where it ends."""
+        ends, says = self.position, self.duration
+        if not self.loop and says - ends > max(self.CUT_SHORT_S, self.CUT_SHORT_FRACTION * says):
+            self._status.append(StatusEvent(
+                "warning", f"the recording ends at {ends:.1f} s, though its header says {says:.1f} s "
+                           "(cut short?)", 0.0))
+
+    def pop_status(self) -> list[StatusEvent]:
+        with self._lock:
+            out, self._status = self._status, []
+        return out
+
     def read(self, timeout: float = 0.1) -> np.ndarray | None:
         deadline = time.monotonic() + timeout
         while True:
@@ -169,6 +190,7 @@ class FileSource(AudioSource):
                         more = self._fill(n)
                         if not more and self._buf.size == 0:
                             self._ended = True
+                            self._say_if_cut_short()
                             return None
                         out, self._buf = self._buf[:n], self._buf[n:]
                         self._pos += out.size
