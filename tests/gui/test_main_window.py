@@ -182,15 +182,21 @@ def test_pause_and_seek_replay(make_window, qtbot):
     assert all(u.start < 2.0 or u.start > w.replay_position() - 3 for u in w.timeline_model.utterances)
 
 
-def test_a_seek_while_paused_is_shown_and_marked_at_once(make_window, qtbot):
-    """Pause, seek, mark (annotating a recording): the bar stayed at the old time, and the marker
-    was put there (2.0 s, not 15 s), as a paused replay reads no audio until it resumes."""
+def _demo_paused_and_sought_to_15_s(make_window, qtbot):
+    """A window replaying the demo, paused after a second and sought to 15 s."""
     w = make_window(realtime_replay=True)
     w.open_recording(DEMO)
     qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
     w.replay_bar.pause_button.click()
     qtbot.wait(200)
     w.seek(15.0)
+    return w
+
+
+def test_a_seek_while_paused_is_shown_and_marked_at_once(make_window, qtbot):
+    """Pause, seek, mark (annotating a recording): the bar stayed at the old time, and the marker
+    was put there (2.0 s, not 15 s), as a paused replay reads no audio until it resumes."""
+    w = _demo_paused_and_sought_to_15_s(make_window, qtbot)
     qtbot.wait(300)
     assert w.replay_position() == 15.0 and w.replay_bar.time_label.text().startswith("0:15.0")
     assert w.add_marker("here").time == 15.0
@@ -203,12 +209,7 @@ def test_a_seek_while_paused_then_stop_and_play_from_elsewhere(make_window, qtbo
     """Pause, seek to 15 s, Stop, then play from 3 s: the bar stayed at 15 s and Mark marked there
     while the audio went on from 3 s (the old seek's target outlived the replay). And Mark with note
     after a seek while paused took the old moment (1.0 s) where Mark took the new one."""
-    w = make_window(realtime_replay=True)
-    w.open_recording(DEMO)
-    qtbot.waitUntil(lambda: w.replay_position() > 1.0, timeout=5000)
-    w.replay_bar.pause_button.click()
-    qtbot.wait(200)
-    w.seek(15.0)
+    w = _demo_paused_and_sought_to_15_s(make_window, qtbot)
     w.mark_with_note()
     w._note_dialog.setTextValue("with a note")
     w._note_dialog.accept()
