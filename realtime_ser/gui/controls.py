@@ -472,7 +472,7 @@ class Banner(QFrame):
     @property
     def message(self) -> str:
         """The message shown (rich text; empty: none, or the banner was dismissed)."""
-        return self._message if self.isVisibleTo(self.parentWidget()) or self.parentWidget() is None else ""
+        return self._message
 
     def show_message(self, text: str, actions: list[tuple[str, Callable[[], None]]] = ()) -> None:
         """Show ``text`` (rich text) with these actions in place of the last message; the notes stay under it."""

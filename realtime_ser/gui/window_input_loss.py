@@ -20,6 +20,8 @@ class InputLossActions:
 
     #: The banner text shown for the input's loss, while it still applies (else None).
     _input_banner: str | None = None
+    #: The input listening started on (its spec): the one a lost input is waited for.
+    _asked_input: str | None = None
 
     def input_lost(self, message: str) -> None:
         log.warning("%s", message)  # a lost device belongs in a bug report
