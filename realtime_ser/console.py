@@ -34,8 +34,8 @@ def printable(text: str) -> str:
 
 
 def valid_utf8(text: str) -> str:
-    """``text`` writable as UTF-8: a file name that is not UTF-8 (Python holds its bytes as lone
-    surrogates) gets U+FFFD for them, as a file browser shows it; writing it raised UnicodeEncodeError."""
+    """``text`` as UTF-8 to show: a file name that is not UTF-8 (Python holds its bytes as lone
+    surrogates) gets U+FFFD for them, as a file browser shows it (error lines; outputs keep the bytes)."""
     try:
         raw = text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a surrogate that is no escaped byte

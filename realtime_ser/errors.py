@@ -12,7 +12,7 @@ class SerError(Exception):
 
     #: What was found before the failure, where the failing call finds things (events of a file
     #: cut short, from :func:`realtime_ser.pipeline.worker.analyze_source`): kept, not thrown away.
-    found_before: list = []
+    found_before: tuple | list = ()  # set per instance; an empty tuple here, so nothing is shared
 
 
 class AudioFileError(SerError):
