@@ -37,7 +37,7 @@ from tools import (  # noqa: E402
 )
 from tools.train import TrainConfig, config_with  # noqa: E402
 
-MODEL_VERSION = "1.5.1"
+MODEL_VERSION = "1.6.0"
 NORMS = ("window", "global", "channel")
 PITCH = ("off", "absolute", "relative", "session")
 #: The recipe's pitch columns: none. Relative pitch gained on the validation speakers but lost on a
@@ -196,12 +196,13 @@ def feature_params(norm: str, raw: np.ndarray, seed: int, base: FeatureParams) -
 
 
 def base_params(pitch: str, floor_db: float = FLOOR_DB, n_mfcc: int = N_MFCC,
-                session_level: bool = False) -> FeatureParams:
+                session_level: bool = False, dc_block: bool = True) -> FeatureParams:
     """The feature set a build extracts (``pitch``: one of PITCH; ``session_level``: loudness relative
-    to the session's); the cache ignores the normalisation-only settings."""
+    to the session's; ``dc_block``: each window's DC offset removed); the cache ignores the
+    normalisation-only settings."""
     return FeatureParams(pitch=pitch != "off", pitch_relative=pitch in ("relative", "session"),
                          pitch_session=pitch == "session", session_level=session_level, floor_db=floor_db,
-                         n_mfcc=n_mfcc)
+                         n_mfcc=n_mfcc, dc_block=dc_block)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"(default {FLOOR_DB:g}; 0 = none, as models up to 1.4.0)")
     parser.add_argument("--n-mfcc", type=n_mfcc_arg, default=N_MFCC, metavar="N",
                         help=f"MFCCs per frame, of the 40 mel bands (default {N_MFCC})")
+    parser.add_argument("--dc-block", action=argparse.BooleanOptionalAction, default=True,
+                        help="remove each window's DC offset before the features (default; --no-dc-block: "
+                             "as models up to 1.5.1)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=False,
                         help="final fit on training + validation speakers for the full schedule (models 1.4.0 "
@@ -252,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         writable_folder(Path(args.cache), "feature cache")
         label_config = corpora.load_label_config(args.labels)
         data_dir = Path(args.data)
-        params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
+        params = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level, args.dc_block)
         overrides = read_json(Path(args.config), "training config", 1 << 20, ConfigError) if args.config else {}
         cfg = config_with(overrides, epochs=args.epochs, seed=args.seed)
         cross = args.cross_corpus or "tess"  # asked for, it must be possible; the default, where there is TESS
@@ -308,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc,
-        "refit": args.refit, "cross_fit": args.cross_fit, "licence": base["licence"],
+        "dc_block": args.dc_block, "refit": args.refit, "cross_fit": args.cross_fit, "licence": base["licence"],
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),

@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from realtime_ser.audio.io import load_audio
-from realtime_ser.dsp.features import FeatureParams, window_frames, window_starts
+from realtime_ser.dsp.features import FeatureParams, segment_frames, window_frames
 from tools import augment as aug
 from tools.corpora import Clip
 
@@ -75,12 +75,14 @@ def _params_key(p: FeatureParams) -> dict:
     """Feature parameters in a cache key.
 
     The cache holds UN-normalised frames, so ``pitch_relative``, ``pitch_session`` and ``session_level``
-    (normalisation only) are left out, and without pitch so are the pitch settings, and without a floor
-    ``floor_db``: caches made before those fields existed keep their keys.
+    (normalisation only) are left out, and without pitch so are the pitch settings, without a floor
+    ``floor_db`` and without DC removal ``dc_block``: caches made before those fields existed keep their keys.
     """
     key = p.to_dict()
     if not p.floor_db:
         key.pop("floor_db")
+    if not p.dc_block:
+        key.pop("dc_block")
     key.pop("session_level")
     for name in (("pitch_relative", "pitch_session") if p.pitch
                  else ("pitch", "f0_min", "f0_max", "pitch_relative", "pitch_session")):
@@ -148,14 +150,9 @@ def _eval_job(i: int) -> tuple[int, np.ndarray]:
         else:
             noise = aug.coloured_noise(audio.size, "pink" if kind == "babble" else kind, rng)
         audio = aug.mix_at_snr(audio, noise, snr)
+    if _W.get("dc_offset"):  # a sound card's constant offset, after everything acoustic
+        audio = audio + np.float32(_W["dc_offset"])
     return i, segment_frames(audio, p).astype(np.float16)
-
-
-def segment_frames(audio: np.ndarray, p: FeatureParams, hop_seconds: float = 1.5) -> np.ndarray:
-    """``segment_features`` before normalisation: the same windows, un-normalised frames."""
-    hop = max(1, int(round(hop_seconds * p.sample_rate)))
-    starts = window_starts(audio.size, p.window_samples, hop)
-    return np.stack([window_frames(audio[s : s + p.window_samples], p) for s in starts])
 
 
 def _run_pool(job, n: int, state: dict, workers: int, desc: str) -> list[np.ndarray]:
@@ -215,25 +212,28 @@ def train_features(
 def eval_features(
     data_dir, clips: list[Clip], params: FeatureParams, snr_db: float | None = None, seed: int = 1234,
     babble: list | None = None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2, desc: str = "eval",
-    channel: bool = False,
+    channel: bool = False, dc_offset: float = 0.0,
 ) -> FeatureSet:
-    """All overlapping windows of each clip (optionally through a random channel, with noise at ``snr_db``)."""
+    """All overlapping windows of each clip (optionally through a random channel, with noise at ``snr_db``,
+    with a DC offset of ``dc_offset`` full scale)."""
     key = {
         "kind": "eval", "files": _files_key(data_dir, clips), "params": _params_key(params), "snr": snr_db,
         "channel": channel,
         "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None or snr_db is None else [sorted(s) for _, s in babble],
+        **({"dc_offset": dc_offset} if dc_offset else {}),  # caches made before it keep their keys
     }
 
     def compute() -> FeatureSet:
         state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
-                 "snr_db": snr_db, "babble": babble or [], "channel": channel}
+                 "snr_db": snr_db, "babble": babble or [], "channel": channel, "dc_offset": dc_offset}
         arrays = _run_pool(_eval_job, len(clips), state, workers, desc)
         index = np.concatenate([np.full(len(a), i) for i, a in enumerate(arrays)]) if arrays else np.zeros(0, int)
         x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
         return FeatureSet(x, index)
 
-    name = f"eval{'-channel' if channel else ''}{'' if snr_db is None else f'-snr{snr_db:g}'}"
+    name = (f"eval{'-channel' if channel else ''}{'' if snr_db is None else f'-snr{snr_db:g}'}"
+            f"{f'-dc{dc_offset:g}' if dc_offset else ''}")
     return _cached(cache_dir, name, key, compute)
 
 

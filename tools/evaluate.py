@@ -28,6 +28,8 @@ from realtime_ser.model.metadata import ModelMetadata  # noqa: E402
 from tools import argument_parser, dataset, file_size, splits  # noqa: E402
 
 SNRS = (20, 10, 5)
+#: A cheap sound card's DC offset, as a fraction of full scale: the answers should not move.
+DC_OFFSET = 0.01
 CORPORA = ("ravdess", "emodb")
 #: What write_model_card reads from metrics.json.
 CARD_KEYS = ("labels", "summary", "run", "test", "val")
@@ -125,6 +127,8 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
     for name, model_bytes in (("int8", int8_bytes), ("float32", float_bytes)):
         probs = predict_clips(model_bytes, labels, params, test["features"], test["clips"])
         metrics["test"][name] = score_groups(probs, test["labels"], groups)
+        if name == "int8":
+            clean_answers = probs.argmax(1)
         if held_out_validation:
             vprobs = predict_clips(model_bytes, labels, params, val["features"], val["clips"])
             metrics["val"][name] = {g: {k: v for k, v in s.items() if k in ("ua", "wa", "n")}
@@ -150,6 +154,14 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
         probs = predict_clips(int8_bytes, labels, params, noisy, test["clips"])
         metrics["noise"][str(snr)] = {g: {k: v for k, v in s.items() if k != "confusion"}
                                       for g, s in score_groups(probs, test["labels"], groups).items()}
+
+    offset = dataset.eval_features(data_dir, test["clips"], params, cache_dir=cache_dir, workers=workers,
+                                   desc=f"test features, DC offset {DC_OFFSET:g}", dc_offset=DC_OFFSET)
+    answers = predict_clips(int8_bytes, labels, params, offset, test["clips"]).argmax(1)
+    metrics["dc_offset"] = {"offset": DC_OFFSET, **{
+        g: {"ua": scores(test["labels"][idx], answers[idx], labels)["ua"],
+            "changed": round(float(np.mean(answers[idx] != clean_answers[idx])), 4), "n": int(len(idx))}
+        for g, idx in groups.items()}}
 
     if extra["clips"]:
         probs = predict_clips(int8_bytes, labels, params, extra["features"], extra["clips"])
@@ -245,6 +257,8 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "  EMO-DB boredom left out; mapping in `tools/labels/default.json`).",
         f"- Input: one 3 s window of 16 kHz audio -> 297 frames x ({run.get('n_mfcc', 20)} MFCC + deltas + delta-deltas"
         + (", log-F0 and voicing" if run.get("pitch", "off") != "off" else "") + "), "
+        + ("the window's DC offset removed first (its mean, then a 13 Hz DC blocker: a sound card's offset is not "
+           "sound), " if run.get("dc_block") else "")
         + (f"from a log-mel spectrum floored {run['floor_db']:g} dB under the window's loudest frame (how quiet a "
            "recording's pauses are says nothing about emotion), " if run.get("floor_db") else "")
         + ("normalised with fixed training-set means/stds per feature, with the level (c0) normalised per window "
@@ -409,6 +423,16 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "256-256-64, `tools/baseline.py`), trained on the same training speakers (whole clips).",
         "Noise: pink, white or babble (training speakers, never the test speaker) added to the test clips at the",
         "given SNR, same clips.",
+    ]
+    dc = metrics.get("dc_offset")
+    if dc:
+        lines += [
+            f"DC offset: with {dc['offset']:.0%} of full scale added to every test clip (a cheap sound card's offset),",
+            "UA is " + ", ".join(f"{_pct(dc[g]['ua'])} on {names[g].split(' (')[0]}" for g in groups if g in dc)
+            + "; the answer changes for " + ", ".join(f"{_pct(dc[g]['changed'])} of the {names[g].split(' (')[0]} clips"
+                                                       for g in groups if g in dc) + ".",
+        ]
+    lines += [
         "",
         "### Per-class recall (int8, held-out speakers) - watch for collapse onto a few classes",
         "",

@@ -20,6 +20,8 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage
 
+from realtime_ser.dsp.dc import without_dc
+
 
 #: Columns :func:`pitch_frames` adds when ``FeatureParams.pitch`` is set: log2 F0, voicing.
 PITCH_COLUMNS = 2
@@ -70,6 +72,9 @@ class FeatureParams:
     # a laptop microphone 30-50 dB; without a floor the depth of the pauses is a cue for the recording
     # set-up that the model could learn as if it were an emotion.
     floor_db: float = 0.0
+    # Each window's DC offset removed before anything else (:func:`without_dc`): a sound card's offset
+    # otherwise leaks into the lowest mel bands and changes the answer. Off in models that predate it.
+    dc_block: bool = False
 
     @property
     def window_samples(self) -> int:
@@ -351,6 +356,8 @@ def window_features(audio: np.ndarray, p: FeatureParams, reference=None) -> np.n
 def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
     """Un-normalised frames of one window (training caches these, then normalises like above)."""
     audio = fit_to_window(audio, p.window_samples)
+    if p.dc_block:
+        audio = without_dc(audio)
     frames = mfcc_frames(audio, p)[: p.n_frames]
     if not p.pitch:
         return frames

@@ -34,8 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
+from realtime_ser.dsp.dc import remove_dc
 from realtime_ser.value_checks import ABOVE_0, ANY, AT_LEAST_0, Range, check_ranges
 
 
@@ -91,27 +91,6 @@ def frame_energies_db(frames: np.ndarray) -> np.ndarray:
     """Mean-square energy in dBFS of each row of ``frames`` (pure function)."""
     ms = np.einsum("ij,ij->i", frames, frames) / max(1, frames.shape[1])
     return 10.0 * np.log10(ms + 1e-12)
-
-
-#: Pole of the DC blocker: a high-pass at about 13 Hz at 16 kHz, far below any voice.
-DC_POLE = 0.995
-_DC_B = np.array([1.0, -1.0])
-
-
-def remove_dc(x: np.ndarray, state: float | None = None, pole: float = DC_POLE) -> tuple[np.ndarray, float | None]:
-    """One-pole DC blocker ``y[n] = x[n] - x[n-1] + pole * y[n-1]``; returns ``(y, state)`` (pure function).
-
-    A DC offset (cheap USB microphones have one) is not sound, but counted as energy it lifts
-    the noise floor over soft speech or makes a constant look like speech.  Pass the returned
-    ``state`` with the next block and the output does not depend on how the stream was chunked;
-    ``None`` starts from the first sample as if it had always been there (no step at the start).
-    """
-    x = np.asarray(x, dtype=np.float32).reshape(-1)
-    if x.size == 0:
-        return x, state
-    zi = np.array([-float(x[0]) if state is None else state])
-    y, zf = lfilter(_DC_B, np.array([1.0, -pole]), x, zi=zi)
-    return y.astype(np.float32), float(zf[0])
 
 
 class EnergyVAD:
