@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from realtime_ser.audio.io import load_audio
+from realtime_ser.dsp.dc import without_dc
 from realtime_ser.dsp.features import (
     FeatureParams,
     delta,
@@ -188,6 +189,35 @@ def test_dynamic_range_floor_hides_how_quiet_the_pauses_are(clips):
                                atol=1e-2)
     assert FeatureParams.from_dict(floored.to_dict()) == floored
     assert floored.to_dict()["floor_db"] == 40.0 and P.floor_db == 0.0
+
+
+def test_dc_removal_makes_a_sound_cards_offset_invisible(clips):
+    """A constant or slowly drifting offset (cheap USB microphones, some laptop codecs) leaves the features
+    as they were, in models built with ``dc_block``; older models' features are unchanged."""
+    audio = load_utterance(DATA, clips[0])
+    blocked = FeatureParams(floor_db=40.0, dc_block=True)
+    plain = FeatureParams(floor_db=40.0)
+    ramp = np.linspace(-0.01, 0.02, audio.size, dtype=np.float32)  # an offset that drifts as the card warms
+    for offset in (np.float32(0.01), np.float32(-0.05), ramp):
+        np.testing.assert_allclose(window_frames(audio + offset, blocked), window_frames(audio, blocked), atol=0.05)
+        assert np.abs(window_frames(audio + offset, plain) - window_frames(audio, plain)).max() > 0.2
+    # clean speech barely changes (the corpora have no offset), so the same network would still fit
+    assert np.abs(window_frames(audio, blocked) - window_frames(audio, plain))[:, :20].mean() < 0.05
+    assert FeatureParams.from_dict(blocked.to_dict()) == blocked
+    assert FeatureParams.from_dict({k: v for k, v in plain.to_dict().items() if k != "dc_block"}) == plain
+
+
+def test_without_dc_removes_a_constant_and_a_steady_drift_exactly():
+    rng = np.random.default_rng(3)
+    tone = (0.1 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)).astype(np.float32)
+    np.testing.assert_allclose(without_dc(tone + np.float32(0.3)), without_dc(tone), atol=1e-5)
+    drift = np.linspace(0.0, 0.2, tone.size, dtype=np.float32)
+    np.testing.assert_allclose(without_dc(tone + drift), without_dc(tone), atol=1e-5)
+    assert abs(np.mean(without_dc(tone) ** 2) / np.mean(tone**2) - 1) < 0.01  # a voice's 200 Hz passes
+    noise = rng.standard_normal(4000).astype(np.float32)
+    out = without_dc(noise)  # 200 Hz and up pass: the energy of white noise is kept within 1%
+    assert abs(np.mean(out**2) / np.mean((noise - noise.mean()) ** 2) - 1) < 0.01
+    assert without_dc(np.zeros(0, np.float32)).size == 0 and np.all(without_dc(np.ones(1, np.float32)) == 0)
 
 
 def test_pitch_tracker_finds_the_fundamental_of_harmonic_tones():

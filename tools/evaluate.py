@@ -257,8 +257,8 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "  EMO-DB boredom left out; mapping in `tools/labels/default.json`).",
         f"- Input: one 3 s window of 16 kHz audio -> 297 frames x ({run.get('n_mfcc', 20)} MFCC + deltas + delta-deltas"
         + (", log-F0 and voicing" if run.get("pitch", "off") != "off" else "") + "), "
-        + ("the window's DC offset removed first (its mean, then a 13 Hz DC blocker: a sound card's offset is not "
-           "sound), " if run.get("dc_block") else "")
+        + ("the window's DC offset removed first (its straight-line trend, then a 13 Hz DC blocker: a sound card's "
+           "offset is not sound), " if run.get("dc_block") else "")
         + (f"from a log-mel spectrum floored {run['floor_db']:g} dB under the window's loudest frame (how quiet a "
            "recording's pauses are says nothing about emotion), " if run.get("floor_db") else "")
         + ("normalised with fixed training-set means/stds per feature, with the level (c0) normalised per window "

@@ -8,7 +8,7 @@ window into the lowest mel bands, so the model's answer would depend on the soun
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
+from scipy.signal import detrend, lfilter
 
 #: Pole of the DC blocker: a high-pass at about 13 Hz at 16 kHz, far below any voice.
 DC_POLE = 0.995
@@ -31,10 +31,10 @@ def remove_dc(x: np.ndarray, state: float | None = None, pole: float = DC_POLE) 
 
 
 def without_dc(x: np.ndarray) -> np.ndarray:
-    """A whole window without its DC: its mean taken out (a constant offset, exactly), then the blocker
-    for an offset that drifts.  Started from the mean rather than the first sample, so a window cut out
-    of the middle of speech does not begin with a step."""
+    """A whole window without its DC: its straight-line trend taken out (a constant offset exactly, and
+    one that drifts as the card warms up), then the blocker for what bends.  The trend goes first so
+    that the blocker starts at rest: started on an offset it would make a step at the window's start."""
     x = np.asarray(x, dtype=np.float32).reshape(-1)
-    if x.size == 0:
-        return x
-    return remove_dc(x - x.mean(dtype=np.float64).astype(np.float32), 0.0)[0]
+    if x.size < 2:
+        return np.zeros_like(x)
+    return remove_dc(detrend(x, type="linear").astype(np.float32), 0.0)[0]

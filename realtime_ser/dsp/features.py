@@ -355,9 +355,9 @@ def window_features(audio: np.ndarray, p: FeatureParams, reference=None) -> np.n
 
 def window_frames(audio: np.ndarray, p: FeatureParams) -> np.ndarray:
     """Un-normalised frames of one window (training caches these, then normalises like above)."""
+    if p.dc_block:  # before a short utterance is repeated: a drifting offset would make a step at each seam
+        audio = without_dc(np.asarray(audio)[: p.window_samples])
     audio = fit_to_window(audio, p.window_samples)
-    if p.dc_block:
-        audio = without_dc(audio)
     frames = mfcc_frames(audio, p)[: p.n_frames]
     if not p.pitch:
         return frames
