@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import struct
 import shutil
@@ -956,7 +957,88 @@ def test_a_parallel_batch_interrupted_ends_its_workers_and_says_one_line(sig, to
     assert left == []  # no worker outlives the run
     said = "interrupted" if sig == signal.SIGINT else f"interrupted ({signal.Signals(sig).name})"
     assert proc.returncode == 128 + sig, (proc.returncode, err_file.read_text())
-    assert assert_one_line_errors(err_file.read_text(), 1) == [f"realtime-ser: error: {said}"]
+    (line,) = assert_one_line_errors(err_file.read_text(), 1)
+    # the files finished by then, if any, are written (to standard output here): the line says how many
+    assert re.fullmatch(rf"realtime-ser: error: {re.escape(said)}( after \d+ of 120 inputs; their results written above)?",
+                        line), line
+
+
+def _interrupt_when(proc, err_file, said: str, then: float = 0.0, timeout: float = 60) -> str:
+    """SIGINT to ``proc`` ``then`` seconds after its standard error (``err_file``) has said ``said`` (a regex);
+    returns its standard error without the progress bar."""
+    deadline = time.monotonic() + timeout
+    while not re.search(said, err_file.read_text()) and time.monotonic() < deadline:
+        assert proc.poll() is None, err_file.read_text()
+        time.sleep(0.05)
+    assert re.search(said, err_file.read_text()), err_file.read_text()
+    time.sleep(then)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    return "\n".join(l for l in err_file.read_text().splitlines() if not re.match(r"\s*(\d+%\||$)", l))
+
+
+@pytest.fixture(scope="module")
+def forty_minutes(clips, tmp_path_factory) -> str:
+    """A 40-minute recording: the analysis takes seconds, so an interrupt lands inside it."""
+    from realtime_ser.audio.io import load_audio
+
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    audio = (load_audio(clips[0], 16000) * 32767).astype(np.int16)
+    sf.write(path, np.tile(audio, int(np.ceil(2400 * 16000 / audio.size))), 16000, subtype="PCM_16")
+    return str(path)
+
+
+def test_an_interrupted_batch_writes_what_it_found(clips, forty_minutes, model_path, tmp_path):
+    """Ctrl-C near the end of a long batch threw every result away; now the inputs finished are written,
+    with what the one being analysed had found, and the line says so (exit 130, as for Ctrl-C)."""
+    silent = tmp_path / "silent.wav"  # its "no speech found" warning says when the batch reaches the long one
+    sf.write(silent, np.zeros(16000, np.int16), 16000, subtype="PCM_16")
+    out, err_file = tmp_path / "out.json", tmp_path / "stderr.txt"
+    with open(err_file, "w") as err_out:
+        proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", clips[0], str(silent), forty_minutes,
+                                 "--jobs", "1", "-o", str(out), "--model", model_path],
+                                stdout=subprocess.DEVNULL, stderr=err_out, cwd=REPO, env=cli_env(),
+                                preexec_fn=_as_from_a_terminal)
+    try:
+        text = _interrupt_when(proc, err_file, "warning: .*silent.wav: no speech found", then=1.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130, text
+    (line,) = assert_one_line_errors(text, 1, warnings=1)
+    match = re.fullmatch(r"realtime-ser: error: interrupted after 2 of 3 inputs; their results written to "
+                         rf"{re.escape(str(out))}, with {re.escape(forty_minutes)} up to (\d+):(\d\d\.\d)", line)
+    assert match, line
+    entries = json.loads(out.read_text())
+    assert [e["file"] for e in entries] == [clips[0], str(silent), forty_minutes]
+    assert {e["type"] for e in entries[0]["events"]} == {"speech", "emotion"} and "error" not in entries[0]
+    assert [e["type"] for e in entries[1]["events"]] == ["status"] and "error" not in entries[1]
+    assert entries[2]["error"] == f"{forty_minutes}: interrupted at {match[1]}:{match[2]} of its audio"
+    found = [e for e in entries[2]["events"] if e["type"] == "emotion"]  # what it had found before Ctrl-C
+    assert found and max(e["end"] for e in found) <= int(match[1]) * 60 + float(match[2])
+
+
+def test_an_interrupted_recording_writes_its_results_up_to_there(forty_minutes, model_path, tmp_path):
+    """One long recording interrupted: its results up to the interrupt are written (in place of an
+    earlier output, as a finished run's would be)."""
+    out, err_file = tmp_path / "out.csv", tmp_path / "stderr.txt"
+    out.write_text("earlier results\n")
+    with open(err_file, "w") as err_out:
+        proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", forty_minutes, "--progress", "on",
+                                 "-o", str(out), "--model", model_path], stdout=subprocess.DEVNULL, stderr=err_out,
+                                cwd=REPO, env=cli_env(), preexec_fn=_as_from_a_terminal)
+    try:
+        text = _interrupt_when(proc, err_file, r"\b([6-9]\d|\d{3,})/\d+ s of audio")  # a minute or more analysed
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130, text
+    (line,) = assert_one_line_errors(text, 1)
+    match = re.fullmatch(rf"realtime-ser: error: interrupted at (\d+):(\d\d\.\d) of the audio; the results up to "
+                         rf"there written to {re.escape(str(out))}", line)
+    assert match and int(match[1]) * 60 + float(match[2]) >= 60, line
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) >= 10 and all(r["file"] == forty_minutes for r in rows)
 
 
 def test_listen_called_from_python_gives_back_the_callers_signal_handlers(tmp_path, capsys):

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.cli.common import (
-    EXIT_ERROR, ending_as_on_ctrl_c, load_model, load_settings, named_format, pipeline_config, print_error,
+    EXIT_ERROR, ending_as_on_ctrl_c, interrupted_exit, load_model, load_settings, named_format, pipeline_config, print_error,
     print_warning, with_option_named, write_output,
 )
 from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs
@@ -101,6 +101,9 @@ def _analyze_one(task, on_progress=None):
         return index, before if analysed[0] > 0 else None, str(exc), analysed[0]
     except (OSError, MemoryError) as exc:
         return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
+    except KeyboardInterrupt as exc:  # in this process: what was analysed before Ctrl-C goes out with it
+        exc.partial = (index, [ev.to_dict() for ev in getattr(exc, "found_before", ())], analysed[0])
+        raise
 
 
 def _seconds_or_none(path: str) -> float | None:
@@ -188,6 +191,7 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False,
                    delay=delay)
     pool = None
+    interrupted: KeyboardInterrupt | None = None
     try:
         if jobs <= 1:
             _use_model(model)
@@ -221,12 +225,21 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
             pool.close()
             pool.join()
             pool = None  # done: nothing left to terminate
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the inputs finished so far are written
+        interrupted = exc
+        partial = getattr(exc, "partial", None)  # the input being analysed in this process, up to the interrupt
+        if partial is not None and partial[1]:
+            index, rows, seconds = partial
+            results[index] = merge_markers(rows, markers.get(items[index][0], []))
+            durations[index] = seconds
     finally:
         if pool is not None:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the run
             pool.terminate()
             pool.join()
         bar.close()
 
+    if interrupted is not None:
+        return _write_interrupted(interrupted, args, items, results, durations, failed, fmt)
     if not results:  # every input failed: an empty timeline must not replace an earlier --output
         print_error(f"all {len(items)} inputs failed; nothing written" if batch else f"{failed[0]}; nothing written")
         return EXIT_ERROR
@@ -253,3 +266,41 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         print_error(f"{len(failed)} of {len(items)} inputs failed" if batch else failed[0])
         return EXIT_ERROR
     return 0
+
+
+def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durations: dict, failed: dict,
+                       fmt: str) -> int:
+    """An interrupted run writes what it found, as a batch that ends with a damaged file does: an hour of
+    analysis is not thrown away for the last minute.  The inputs not (fully) analysed are marked as
+    such (an ``error`` in JSON); nothing is written where nothing was found, so an earlier ``--output``
+    stays."""
+    from realtime_ser.pipeline.summary import format_time
+
+    if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
+        return interrupted_exit(exc)
+    partial = getattr(exc, "partial", None)
+    stopped = partial[0] if partial is not None and partial[0] in results else None
+    for i, (name, _, _) in enumerate(items):
+        if i == stopped:
+            failed[i] = f"{name}: interrupted at {format_time(durations[i])} of its audio"
+        elif i not in results and i not in failed:
+            failed[i] = f"{name}: not analysed (the run was interrupted)"
+    if fmt == "summary":
+        text = render_summary(items, results, durations)
+    else:
+        text = render_timeline(items, results, failed, fmt)
+    if args.output:
+        write_output(args.output, text)
+    else:
+        _print(text, end="")
+    where = f" written to {args.output}" if args.output else " written above"
+    if stopped is not None and len(items) == 1:
+        what = f"at {format_time(durations[stopped])} of the audio; the results up to there{where}"
+    else:
+        done = sum(1 for i in results if i != stopped)
+        what = (f"after {done} of {len(items)} inputs; their results{where}"
+                + (f", with {items[stopped][0]} up to {format_time(durations[stopped])}" if stopped is not None else ""))
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    print_error(f"interrupted{name} {what}")
+    return 128 + signum

@@ -308,7 +308,7 @@ def analyze_source(
     source.start()
     try:
         run_source(source, processor, emit, on_audio=progress if on_progress else None)
-    except SerError as exc:  # a file cut short: what came before it stands (listen --replay shows it too)
+    except (SerError, KeyboardInterrupt) as exc:  # a file cut short, or Ctrl-C: what came before stands
         exc.found_before = events
         raise
     finally:
