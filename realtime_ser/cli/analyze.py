@@ -254,14 +254,7 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     if len(items) == 1:
         for warning in warnings:
             print_warning(warning)
-    if fmt == "summary":
-        text = render_summary(items, results, durations)
-    else:
-        text = render_timeline(items, results, failed, fmt)
-    if args.output:
-        write_output(args.output, text)
-    else:
-        _print(text, end="")
+    _write_results(args, items, results, durations, failed, fmt)
     if failed:  # one input: what came before its damaged end is written above, and then its error
         print_error(f"{len(failed)} of {len(items)} inputs failed" if batch else failed[0])
         return EXIT_ERROR
@@ -285,14 +278,7 @@ def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durat
             failed[i] = f"{name}: interrupted at {format_time(durations[i])} of its audio"
         elif i not in results and i not in failed:
             failed[i] = f"{name}: not analysed (the run was interrupted)"
-    if fmt == "summary":
-        text = render_summary(items, results, durations)
-    else:
-        text = render_timeline(items, results, failed, fmt)
-    if args.output:
-        write_output(args.output, text)
-    else:
-        _print(text, end="")
+    _write_results(args, items, results, durations, failed, fmt)
     where = f" written to {args.output}" if args.output else " written above"
     if stopped is not None and len(items) == 1:
         what = f"at {format_time(durations[stopped])} of the audio; the results up to there{where}"
@@ -304,3 +290,15 @@ def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durat
     name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
     print_error(f"interrupted{name} {what}")
     return 128 + signum
+
+
+def _write_results(args, items, results: dict, durations: dict, failed: dict, fmt: str) -> None:
+    """The timeline (or summary) to ``--output`` or standard output."""
+    if fmt == "summary":
+        text = render_summary(items, results, durations)
+    else:
+        text = render_timeline(items, results, failed, fmt)
+    if args.output:
+        write_output(args.output, text)
+    else:
+        _print(text, end="")
