@@ -120,3 +120,19 @@ def test_every_file_the_card_links_to_is_there():
     assert not missing, f"the model card links to files that are not in models/: {missing}"
     log = (MODELS / "DESIGN_LOG.md").read_text()
     assert "[README.md](README.md)" in log and "## The final fit again (model 1.5.1)" in log
+
+
+def test_card_says_what_a_dc_offset_does_to_the_answers(tmp_path):
+    """A build with DC removal says so under its input, and the evaluation's DC-offset row is printed."""
+    metrics = copy.deepcopy(_metrics())
+    metrics["run"]["dc_block"] = True
+    metrics["dc_offset"] = {"offset": 0.01, "ravdess": {"ua": 0.614, "changed": 0.0028, "n": 360},
+                            "emodb": {"ua": 0.64, "changed": 0.0, "n": 161},
+                            "pooled": {"ua": 0.63, "changed": 0.0019, "n": 521}}
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert "the window's DC offset removed first" in card
+    assert ("DC offset: with 1% of full scale added to every test clip (a cheap sound card's offset), the answer "
+            "changes for RAVDESS 1 of 360, EMO-DB 0 of 161 clips; UA RAVDESS 61.4%, EMO-DB 64.0%.") in card
+    del metrics["dc_offset"], metrics["run"]["dc_block"]  # models up to 1.5.1: neither
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert "DC offset" not in card

@@ -426,11 +426,13 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
     ]
     dc = metrics.get("dc_offset")
     if dc:
+        parts = [g for g in groups if g in dc and g != "pooled"]
+        changed = ", ".join(f"{names[g].split(' (')[0]} {round(dc[g]['changed'] * dc[g]['n'])} of {dc[g]['n']}"
+                            for g in parts)
         lines += [
-            f"DC offset: with {dc['offset']:.0%} of full scale added to every test clip (a cheap sound card's offset),",
-            "UA is " + ", ".join(f"{_pct(dc[g]['ua'])} on {names[g].split(' (')[0]}" for g in groups if g in dc)
-            + "; the answer changes for " + ", ".join(f"{_pct(dc[g]['changed'])} of the {names[g].split(' (')[0]} clips"
-                                                       for g in groups if g in dc) + ".",
+            f"DC offset: with {dc['offset']:.0%} of full scale added to every test clip (a cheap sound card's offset), "
+            "the answer changes for " + changed + " clips; UA "
+            + ", ".join(f"{names[g].split(' (')[0]} {_pct(dc[g]['ua'])}" for g in parts) + ".",
         ]
     lines += [
         "",
