@@ -18,6 +18,7 @@ Test speakers are never touched.  One JSON line per run is appended to
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -54,14 +55,14 @@ def run(args) -> dict:
     # long and report no cross-corpus figure (or fail with nothing to train on).
     check_holdout(splits.make_splits(corpora.require_clips(args.data))[splits.TRAIN], args.holdout, "--holdout",
                   Path(args.data))
-    base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level)
+    base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level, args.dc_block)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
                    refit=args.refit, cross_fit=args.cross_fit, evaluate=False)  # scored on the held-out corpus
     started = time.time()
     model, params, histories, report, scores = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
-    result = {"name": args.name, "norm": args.norm, "pitch": args.pitch, "session_level": args.session_level,
-              "floor_db": args.floor_db,
+    result = {"name": args.name, "seed": args.seed, "norm": args.norm, "pitch": args.pitch,
+              "session_level": args.session_level, "floor_db": args.floor_db, "dc_block": args.dc_block,
               "n_mfcc": args.n_mfcc, "config": overrides, "refit": args.refit,
               "cross_fit": args.cross_fit, "epochs_run": [len(h) for h in histories]}
     if scores is not None:  # a refit trains on the validation speakers: nothing to score there
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="loudness relative to the session's (see build_model)")
     parser.add_argument("--floor-db", type=floor_db_arg, default=FLOOR_DB, help="dynamic-range floor (see build_model)")
     parser.add_argument("--n-mfcc", type=n_mfcc_arg, default=N_MFCC, help="MFCCs per frame (see build_model)")
+    parser.add_argument("--dc-block", action=argparse.BooleanOptionalAction, default=True,
+                        help="remove each window's DC offset first (default; see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--refit", action="store_true",
                         help="train on training + validation speakers for the full schedule, as `build_model --refit` "
