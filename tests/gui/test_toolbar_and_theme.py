@@ -119,14 +119,17 @@ def test_the_probability_bars_follow_a_switch_to_a_dark_theme(make_window, qtbot
 
 
 def test_in_the_smallest_window_the_now_panel_scrolls_without_losing_its_right_edge(make_window, qtbot):
-    """At the window's minimum size the panel is taller than its room: its scroll bar goes beside
-    it, not over the percentages and the dBFS reading; the plots' side keeps its legend whole."""
+    """At the window's minimum size the panel, a session summary and an input warning in it, is taller
+    than its room: its scroll bar goes beside it, not over the percentages and the dBFS reading; the
+    plots' side keeps its legend whole."""
     from PySide6.QtWidgets import QScrollArea
 
     w = make_window(resize=False)
     w.resize(w.minimumSize())
     w.play_demo()
     wait_replay_done(qtbot, w)
+    # how tall the summary is depends on the model's results; a warning makes the panel too tall anyway
+    w.now_panel.set_input_warning("Input clipping: lower the input gain in the system's sound settings")
     scroll = next(a for a in w.findChildren(QScrollArea) if a.widget() is w.now_panel)
     qtbot.waitUntil(lambda: w.size() == w.minimumSize() and scroll.verticalScrollBar().isVisible())
     assert scroll.viewport().width() >= w.now_panel.minimumSizeHint().width()  # nothing cut off at the right
