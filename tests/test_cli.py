@@ -959,7 +959,7 @@ def test_a_parallel_batch_interrupted_ends_its_workers_and_says_one_line(sig, to
     assert proc.returncode == 128 + sig, (proc.returncode, err_file.read_text())
     (line,) = assert_one_line_errors(err_file.read_text(), 1)
     # the files finished by then, if any, are written (to standard output here): the line says how many
-    assert re.fullmatch(rf"realtime-ser: error: {re.escape(said)}( after \d+ of 120 inputs; their results written above)?",
+    assert re.fullmatch(rf"realtime-ser: error: {re.escape(said)}( after \d+ of 120 inputs; their results written to standard output)?",
                         line), line
 
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from realtime_ser.cli.common import (
-    EXIT_ERROR, ending_as_on_ctrl_c, interrupted_exit, load_model, load_settings, named_format, pipeline_config, print_error,
-    print_warning, with_option_named, write_output,
+    EXIT_ERROR, ending_as_on_ctrl_c, interrupted_exit, load_model, load_settings, named_format, pipeline_config,
+    print_error, print_warning, with_option_named, write_output,
 )
 from realtime_ser.cli.inputs import check_output_replaces_no_input, collect_inputs
 from realtime_ser.cli.piped import is_piped
@@ -279,7 +279,7 @@ def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durat
         elif i not in results and i not in failed:
             failed[i] = f"{name}: not analysed (the run was interrupted)"
     _write_results(args, items, results, durations, failed, fmt)
-    where = f" written to {args.output}" if args.output else " written above"
+    where = f" written to {args.output}" if args.output else " written to standard output"
     if stopped is not None and len(items) == 1:
         what = f"at {format_time(durations[stopped])} of the audio; the results up to there{where}"
     else:
@@ -287,8 +287,8 @@ def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durat
         what = (f"after {done} of {len(items)} inputs; their results{where}"
                 + (f", with {items[stopped][0]} up to {format_time(durations[stopped])}" if stopped is not None else ""))
     signum = getattr(exc, "signum", signal.SIGINT)
-    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
-    print_error(f"interrupted{name} {what}")
+    signal_name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    print_error(f"interrupted{signal_name} {what}")
     return 128 + signum
 
 
