@@ -24,8 +24,6 @@ class PulseInput:
     is_monitor: bool  # what an output plays, not a microphone
 
 
-
-
 def _ask(query):
     """``query(pulse)`` on a fresh connection to the server, or None where none answers (none
     running, a hung one, no libpulse: not Linux, or a minimal system), so callers can tell "none"
