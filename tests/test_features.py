@@ -132,6 +132,37 @@ def test_augmentations_keep_length_and_range(clips):
         assert window_features(out, P).shape == (P.n_frames, P.n_features)
 
 
+def test_the_evaluations_input_conditions_do_what_they_stand_for(clips, tmp_path):
+    """On real speech: each condition keeps the length; clipping drives the peaks past full scale; the phone
+    band leaves nothing above 4 kHz nor much under 300 Hz; MP3 keeps the speech band's energy; each is cached
+    apart, and changes the features."""
+    audio = load_utterance(DATA, clips[0])
+
+    def band_energy(x, low, high):
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(x.size, 1 / 16000)
+        return spec[(f >= low) & (f < high)].sum()
+
+    out = {name: transform(audio) for name, (_, transform) in aug.INPUT_CONDITIONS.items()}
+    for name, x in out.items():
+        assert x.shape == audio.shape and x.dtype == np.float32 and np.all(np.isfinite(x)), name
+    assert np.mean(out["dc"] - audio) == pytest.approx(0.01, abs=1e-6)
+    clipped = out["clipped"]
+    assert np.max(np.abs(clipped)) == 1.0 and np.mean(np.abs(clipped) == 1.0) > 0.01  # flat tops, not a gain
+    np.testing.assert_allclose(clipped[np.abs(clipped) < 0.25], (audio * 4 / np.abs(audio).max())[np.abs(clipped) < 0.25],
+                               atol=0.02)  # 12 dB: below the clip level it is the signal, 4 times as loud
+    phone = out["phone"]
+    assert band_energy(phone, 4200, 8000) < 1e-4 * band_energy(audio, 4200, 8000)
+    assert band_energy(phone, 30, 150) < 0.05 * band_energy(audio, 30, 150)
+    assert band_energy(phone, 500, 3000) == pytest.approx(band_energy(audio, 500, 3000), rel=0.2)
+    assert band_energy(out["mp3"], 200, 3000) == pytest.approx(band_energy(audio, 200, 3000), rel=0.2)
+    clean = eval_features(DATA, clips, P, cache_dir=tmp_path, workers=1)
+    for name in ("clipped", "mp3"):
+        fs = eval_features(DATA, clips, P, cache_dir=tmp_path, workers=1, condition=name)
+        assert fs.x.shape == clean.x.shape and not np.allclose(fs.x, clean.x, atol=0.05), name
+    assert len(list(tmp_path.glob("eval-*.npz"))) == 3
+
+
 def test_global_normalisation_is_level_independent_and_keeps_envelope(clips):
     audio = load_utterance(DATA, clips[0])
     raw = window_frames(audio, P)

@@ -122,17 +122,30 @@ def test_every_file_the_card_links_to_is_there():
     assert "[README.md](README.md)" in log and "## The final fit again (model 1.5.1)" in log
 
 
-def test_card_says_what_a_dc_offset_does_to_the_answers(tmp_path):
-    """A build with DC removal says so under its input, and the evaluation's DC-offset row is printed."""
+def test_card_says_what_the_recording_chain_does_to_the_answers(tmp_path):
+    """A build with DC removal says so under its input, and the evaluation's input-path rows are a table
+    of the answers each condition changed, per corpus; a build that measured none prints none."""
     metrics = copy.deepcopy(_metrics())
     metrics["run"]["dc_block"] = True
-    metrics["dc_offset"] = {"offset": 0.01, "ravdess": {"ua": 0.614, "changed": 0.0028, "n": 360},
-                            "emodb": {"ua": 0.64, "changed": 0.0, "n": 161},
-                            "pooled": {"ua": 0.63, "changed": 0.0019, "n": 521}}
+    metrics.pop("input_path_command", None)  # measured by the build itself
+    metrics["input_path"] = {
+        "dc": {"what": "1% of full scale DC offset (a cheap sound card)",
+               "ravdess": {"ua": 0.614, "changed": 0.0028, "n": 360}, "emodb": {"ua": 0.64, "changed": 0.0, "n": 161},
+               "pooled": {"ua": 0.63, "changed": 0.0019, "n": 521}},
+        "phone": {"what": "telephone band (a phone call)",
+                  "ravdess": {"ua": 0.581, "changed": 0.1528, "n": 360},
+                  "emodb": {"ua": 0.569, "changed": 0.2671, "n": 161},
+                  "pooled": {"ua": 0.59, "changed": 0.1881, "n": 521}}}
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert "the window's DC offset removed first" in card
-    assert ("DC offset: with 1% of full scale added to every test clip (a cheap sound card's offset), the answer "
-            "changes for RAVDESS 1 of 360, EMO-DB 0 of 161 clips; UA RAVDESS 61.4%, EMO-DB 64.0%.") in card
-    del metrics["dc_offset"], metrics["run"]["dc_block"]  # models up to 1.5.1: neither
+    assert ("| input | RAVDESS changed | RAVDESS UA | EMO-DB changed | EMO-DB UA |\n|---|---|---|---|---|\n"
+            "| 1% of full scale DC offset (a cheap sound card) | 1 of 360 | 61.4% | 0 of 161 | 64.0% |\n"
+            "| telephone band (a phone call) | 55 of 360 | 58.1% | 43 of 161 | 56.9% |\n") in card
+    assert "Measured on the files above by" not in card
+    assert "the worst there,\n  telephone band, changed 19% of the test clips' answers." in card  # in the limits
+    metrics["input_path_command"] = "python -m tools.evaluate --input-path ../shared/data"  # measured afterwards
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
-    assert "DC offset" not in card
+    assert "(Measured on the files above by `python -m tools.evaluate --input-path ../shared/data`.)" in card
+    del metrics["input_path"], metrics["run"]["dc_block"]  # models up to 1.5.1: neither
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert "DC offset" not in card and "The recording chain" not in card

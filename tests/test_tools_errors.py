@@ -9,6 +9,7 @@ it before it notices the bad input.  The cases run a few at a time, once for the
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -142,6 +143,12 @@ CASES = [
          "{tmp}/empty/metrics.json: cannot read metrics file"),
     case("evaluate-metrics-of-no-eval-build", "-m tools.evaluate --out {tmp}/noeval",
          "{tmp}/noeval/metrics.json: not the metrics of an evaluated build"),
+    case("evaluate-input-path-without-the-model", "-m tools.evaluate --out {tmp}/nomodel --input-path {tmp}/empty",
+         "{tmp}/nomodel/ser_int8.tflite: cannot read the model"),
+    case("evaluate-input-path-no-corpus", "-m tools.evaluate --out {tmp}/evaluated --input-path {tmp}/empty",
+         "{tmp}/empty: " + NO_CORPUS),
+    case("evaluate-input-path-no-test-speakers", "-m tools.evaluate --out {tmp}/evaluated --input-path {tmp}/savee2",
+         "{tmp}/savee2: no test speakers to measure on"),
     case("corpora-out-under-a-file", "-m tools.corpora {tmp}/crema --out {tmp}/file/m",
          "{tmp}/file/m: cannot write the manifests"),
     case("make_screenshot-out-under-a-file", "-m tools.make_screenshot --out {tmp}/file/s.png",
@@ -207,6 +214,10 @@ def folders(tmp_path_factory):
     (tmp / "cfg.json").write_text('{"epochs": "many"}\n')
     (tmp / "noeval").mkdir()
     (tmp / "noeval" / "metrics.json").write_text('{"run": {"seed": 1}}\n')  # what build_model --no-eval writes
+    for folder, files in (("nomodel", ("metrics.json",)), ("evaluated", ("metrics.json", "ser_int8.tflite"))):
+        (tmp / folder).mkdir()
+        for name in files:  # an evaluated build's (the bundled one's)
+            shutil.copyfile(REPO / "models" / name, tmp / folder / name)
     clip = "ravdess/Actor_01/03-01-01-01-01-01-01.wav"
     (tmp / "corrupt" / clip).parent.mkdir(parents=True)
     (tmp / "corrupt" / clip).write_text("not audio\n")

@@ -5,6 +5,10 @@ silence trimming (live audio arrives as VAD-cut utterances), additive noise at
 a given SNR (white/pink/brown or babble of other speakers), gain, speed
 perturbation (pitch and tempo together, by resampling), band-limiting and EQ
 (microphone), and synthetic reverberation (room).
+
+``INPUT_CONDITIONS`` are the evaluation's fixed stand-ins for recording chains other than the
+corpora's (a sound card's DC offset, clipping, a phone call's band, a low-bitrate voice memo): each
+is applied alone to clean test clips, to count the answers it changes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ if __name__ == "__main__":  # run by hand: say so before the imports (by path, `
 
     not_a_command(__file__)
 
+import io
+
 import numpy as np
+import soundfile as sf
 import soxr
 from scipy import signal
 
@@ -91,6 +98,42 @@ def band_limit(audio: np.ndarray, low_hz: float, high_hz: float, order: int = 4)
     high = min(high_hz, nyq * 0.98)
     sos = signal.butter(order, [max(low_hz, 10.0) / nyq, high / nyq], btype="bandpass", output="sos")
     return signal.sosfilt(sos, audio).astype(np.float32)
+
+
+def overdrive(audio: np.ndarray, over_db: float) -> np.ndarray:
+    """Peaks driven ``over_db`` past full scale and clipped there: an input gain set too high."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak == 0.0:
+        return np.asarray(audio, dtype=np.float32)
+    return apply_gain(audio / peak, over_db)
+
+
+def telephone_band(audio: np.ndarray) -> np.ndarray:
+    """A narrowband phone call: through 8 kHz sampling (nothing above 4 kHz) and a 300 Hz high-pass."""
+    narrow = soxr.resample(soxr.resample(audio, SR, 8000, quality="HQ"), 8000, SR, quality="HQ")
+    narrow = np.pad(narrow, (0, max(0, audio.size - narrow.size)))[: audio.size]
+    return band_limit(narrow, 300.0, SR / 2)
+
+
+def lossy_codec(audio: np.ndarray, compression: float) -> np.ndarray:
+    """Through an MP3 encoder and back (libsndfile's LAME; ``compression`` 0..1: 0.95 is about
+    16 kbit/s at 16 kHz, a voice memo's rate), aligned and cut to the input's length."""
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(audio, dtype=np.float32), SR, format="MP3", subtype="MPEG_LAYER_III",
+             compression_level=compression, bitrate_mode="CONSTANT")
+    buf.seek(0)
+    decoded, _ = sf.read(buf, dtype="float32", always_2d=True)
+    decoded = decoded[:, 0]
+    return np.pad(decoded, (0, max(0, audio.size - decoded.size)))[: audio.size]
+
+
+#: name -> (what it stands for, in the model card's words; the transform of a clean clip).
+INPUT_CONDITIONS = {
+    "dc": ("1% of full scale DC offset (a cheap sound card)", lambda a: (a + np.float32(0.01)).astype(np.float32)),
+    "clipped": ("clipped, peaks driven 12 dB past full scale (input gain too high)", lambda a: overdrive(a, 12.0)),
+    "phone": ("telephone band, 8 kHz sampling and a 300 Hz high-pass (a phone call)", telephone_band),
+    "mp3": ("MP3 at about 16 kbit/s (a voice memo)", lambda a: lossy_codec(a, 0.95)),
+}
 
 
 def peaking_eq(audio: np.ndarray, centre_hz: float, gain_db: float, q: float = 1.0) -> np.ndarray:

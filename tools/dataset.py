@@ -150,8 +150,8 @@ def _eval_job(i: int) -> tuple[int, np.ndarray]:
         else:
             noise = aug.coloured_noise(audio.size, "pink" if kind == "babble" else kind, rng)
         audio = aug.mix_at_snr(audio, noise, snr)
-    if _W.get("dc_offset"):  # a sound card's constant offset, after everything acoustic
-        audio = audio + np.float32(_W["dc_offset"])
+    if _W.get("condition"):  # a recording chain's own mark, after everything acoustic
+        audio = aug.INPUT_CONDITIONS[_W["condition"]][1](audio)
     return i, segment_frames(audio, p).astype(np.float16)
 
 
@@ -212,28 +212,28 @@ def train_features(
 def eval_features(
     data_dir, clips: list[Clip], params: FeatureParams, snr_db: float | None = None, seed: int = 1234,
     babble: list | None = None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2, desc: str = "eval",
-    channel: bool = False, dc_offset: float = 0.0,
+    channel: bool = False, condition: str | None = None,
 ) -> FeatureSet:
     """All overlapping windows of each clip (optionally through a random channel, with noise at ``snr_db``,
-    with a DC offset of ``dc_offset`` full scale)."""
+    through ``condition``, one of :data:`tools.augment.INPUT_CONDITIONS`)."""
     key = {
         "kind": "eval", "files": _files_key(data_dir, clips), "params": _params_key(params), "snr": snr_db,
         "channel": channel,
         "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None or snr_db is None else [sorted(s) for _, s in babble],
-        **({"dc_offset": dc_offset} if dc_offset else {}),  # caches made before it keep their keys
+        **({"condition": condition} if condition else {}),  # caches made before it keep their keys
     }
 
     def compute() -> FeatureSet:
         state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
-                 "snr_db": snr_db, "babble": babble or [], "channel": channel, "dc_offset": dc_offset}
+                 "snr_db": snr_db, "babble": babble or [], "channel": channel, "condition": condition}
         arrays = _run_pool(_eval_job, len(clips), state, workers, desc)
         index = np.concatenate([np.full(len(a), i) for i, a in enumerate(arrays)]) if arrays else np.zeros(0, int)
         x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
         return FeatureSet(x, index)
 
     name = (f"eval{'-channel' if channel else ''}{'' if snr_db is None else f'-snr{snr_db:g}'}"
-            f"{f'-dc{dc_offset:g}' if dc_offset else ''}")
+            f"{f'-{condition}' if condition else ''}")
     return _cached(cache_dir, name, key, compute)
 
 

@@ -14,6 +14,7 @@ folder's ``metrics.json`` (after editing the card's template);
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -26,10 +27,9 @@ from realtime_ser.model.backend import LiteRTBackend  # noqa: E402
 from realtime_ser.model.emotion_model import EmotionModel  # noqa: E402
 from realtime_ser.model.metadata import ModelMetadata  # noqa: E402
 from tools import argument_parser, dataset, file_size, splits  # noqa: E402
+from tools.augment import INPUT_CONDITIONS  # noqa: E402
 
 SNRS = (20, 10, 5)
-#: A cheap sound card's DC offset, as a fraction of full scale: the answers should not move.
-DC_OFFSET = 0.01
 CORPORA = ("ravdess", "emodb")
 #: What write_model_card reads from metrics.json.
 CARD_KEYS = ("labels", "summary", "run", "test", "val")
@@ -76,6 +76,24 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
         "per_class": per_class,
         "confusion": cm.tolist(),
     }
+
+
+def input_path_rows(model_bytes: bytes, labels: list[str], params: FeatureParams, data_dir: Path, test: dict,
+                    clean_answers: np.ndarray, cache_dir: Path, workers: int) -> dict:
+    """Each of :data:`INPUT_CONDITIONS` applied alone to the clean test clips: per corpus, UA and the share of
+    clips whose answer it changes against ``clean_answers``. Noise is a loss of information; these are marks a
+    recording chain leaves on speech that is all there, and a model for new microphones should shrug them off."""
+    groups = _by_corpus(test["clips"])
+    rows = {}
+    for name, (what, _) in INPUT_CONDITIONS.items():
+        fs = dataset.eval_features(data_dir, test["clips"], params, cache_dir=cache_dir, workers=workers,
+                                   desc=f"test features, {name}", condition=name)
+        answers = predict_clips(model_bytes, labels, params, fs, test["clips"]).argmax(1)
+        rows[name] = {"what": what, **{
+            g: {"ua": scores(test["labels"][idx], answers[idx], labels)["ua"],
+                "changed": round(float(np.mean(answers[idx] != clean_answers[idx])), 4), "n": int(len(idx))}
+            for g, idx in groups.items()}}
+    return rows
 
 
 def _by_corpus(clips) -> dict[str, np.ndarray]:
@@ -155,13 +173,8 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
         metrics["noise"][str(snr)] = {g: {k: v for k, v in s.items() if k != "confusion"}
                                       for g, s in score_groups(probs, test["labels"], groups).items()}
 
-    offset = dataset.eval_features(data_dir, test["clips"], params, cache_dir=cache_dir, workers=workers,
-                                   desc=f"test features, DC offset {DC_OFFSET:g}", dc_offset=DC_OFFSET)
-    answers = predict_clips(int8_bytes, labels, params, offset, test["clips"]).argmax(1)
-    metrics["dc_offset"] = {"offset": DC_OFFSET, **{
-        g: {"ua": scores(test["labels"][idx], answers[idx], labels)["ua"],
-            "changed": round(float(np.mean(answers[idx] != clean_answers[idx])), 4), "n": int(len(idx))}
-        for g, idx in groups.items()}}
+    metrics["input_path"] = input_path_rows(int8_bytes, labels, params, data_dir, test, clean_answers,
+                                            cache_dir, workers)
 
     if extra["clips"]:
         probs = predict_clips(int8_bytes, labels, params, extra["features"], extra["clips"])
@@ -238,6 +251,41 @@ def _licence_lines(run: dict) -> list[str]:
         ]
     return [f"**Licence: {licence}.** The recipe's description and its design log are the bundled model's;",
             "the figures are this run's."]
+
+
+def _input_path_lines(metrics: dict, groups: list[str], names: dict) -> list[str]:
+    """The input-path table (what a recording chain's marks do to the answers), if the build measured it."""
+    rows = metrics.get("input_path")
+    if not rows:
+        return []
+    parts = [g for g in groups if g != "pooled"]
+    short = {g: names[g].split(" (")[0] for g in parts}
+    lines = [
+        "",
+        "The recording chain: each of these applied alone to the clean test clips (no noise). A model for new",
+        "microphones should give the same answers; `changed` counts the clips whose answer moved.",
+        "",
+        "| input | " + " | ".join(f"{short[g]} changed | {short[g]} UA" for g in parts) + " |",
+        "|---|" + "---|---|" * len(parts),
+    ]
+    for row in rows.values():
+        lines.append(f"| {row['what']} | " + " | ".join(
+            f"{round(row[g]['changed'] * row[g]['n'])} of {row[g]['n']} | {_pct(row[g]['ua'])}" for g in parts) + " |")
+    if metrics.get("input_path_command"):
+        lines += ["", f"(Measured on the files above by `{metrics['input_path_command']}`.)"]
+    return lines
+
+
+def _recording_chain_limit(rows: dict | None) -> list[str]:
+    """The limits' line on the recording chain: the condition that moved most answers (of all test clips)."""
+    moved = [(row["pooled"]["changed"], row["what"].split(" (")[0]) for name, row in (rows or {}).items()
+             if name != "dc" and "pooled" in row]
+    if not moved:
+        return []
+    share, what = max(moved)
+    return ["- The recording chain moves answers too (the recording-chain table above): the worst there,",
+            f"  {what}, changed {share:.0%} of the test clips' answers.",
+            "  The figures assume wideband audio at a level that does not clip."]
 
 
 def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
@@ -427,16 +475,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "Noise: pink, white or babble (training speakers, never the test speaker) added to the test clips at the",
         "given SNR, same clips.",
     ]
-    dc = metrics.get("dc_offset")
-    if dc:
-        parts = [g for g in groups if g in dc and g != "pooled"]
-        changed = ", ".join(f"{names[g].split(' (')[0]} {round(dc[g]['changed'] * dc[g]['n'])} of {dc[g]['n']}"
-                            for g in parts)
-        lines += [
-            f"DC offset: with {dc['offset']:.0%} of full scale added to every test clip (a cheap sound card's offset), "
-            "the answer changes for " + changed + " clips; UA "
-            + ", ".join(f"{names[g].split(' (')[0]} {_pct(dc[g]['ua'])}" for g in parts) + ".",
-        ]
+    lines += _input_path_lines(metrics, groups, names)
     lines += [
         "",
         "### Per-class recall (int8, held-out speakers) - watch for collapse onto a few classes",
@@ -511,6 +550,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "  read in studios. Spontaneous speech is subtler; expect lower accuracy than above, more so on other",
         "  languages, children's voices, far microphones and strong noise. The cross-corpus check above is the",
         *_new_voice_estimate(metrics.get("cross_corpus")),
+        *_recording_chain_limit(metrics.get("input_path")),
         "- Classes are confusable in principle (happy/surprised, fearful/sad, neutral/calm); per-window",
         "  normalisation removes overall loudness, so the model relies on spectral shape and its dynamics"
         + (" and on pitch movement relative to the window's own mean pitch (not the voice's pitch level)."
@@ -556,13 +596,48 @@ def _new_voice_estimate(cc: dict | None) -> list[str]:
     ]
 
 
+def remeasure_input_path(out: Path, data_dir: Path, cache_dir: Path, workers: int) -> dict:
+    """The input-path rows of the int8 model in ``out``, on the test speakers of ``data_dir`` (for a model
+    built before the evaluation had them; a build measures them itself)."""
+    from realtime_ser.errors import ConfigError
+    from realtime_ser.model.metadata import read_metadata_bytes
+    from tools import corpora
+    from tools.build_model import labelled
+
+    path = out / "ser_int8.tflite"
+    try:
+        model_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the model ({exc.strerror or exc})") from None
+    metadata = read_metadata_bytes(model_bytes, str(path))
+    label_config = corpora.load_label_config()
+    if list(label_config["labels"]) != list(metadata.labels):
+        raise ConfigError(f"{path}: its labels ({', '.join(metadata.labels)}) are not the default label set's")
+    test, y = labelled(splits.make_splits(corpora.require_clips(data_dir))[splits.TEST], label_config)
+    if not test:
+        raise ConfigError(f"{data_dir}: no test speakers to measure on (tools/splits.py)")
+    params = metadata.features
+    clean = dataset.eval_features(data_dir, test, params, cache_dir=cache_dir, workers=workers, desc="test features")
+    answers = predict_clips(model_bytes, metadata.labels, params, clean, test).argmax(1)
+    return input_path_rows(model_bytes, metadata.labels, params, data_dir, {"clips": test, "labels": y}, answers,
+                           cache_dir, workers)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Re-write the model card from models/metrics.json (after editing the card template)."""
-    
+    """Re-write the model card from models/metrics.json (after editing the card template); with
+    ``--input-path DATA``, first measure the model's input-path rows on DATA's test speakers."""
+    from tools import count_arg
+
     parser = argument_parser("evaluate", "Re-write the model card from metrics.json.")
     parser.add_argument("--out", default="models", help="folder of metrics.json and the card (default: models)")
+    parser.add_argument("--input-path", metavar="DATA", default=None,
+                        help="first measure the input-path rows (DC offset, clipping, phone band, MP3) of the "
+                             "model in --out on the test speakers of this data folder, into metrics.json")
+    parser.add_argument("--cache", default=".cache/features", help="feature cache folder (default: .cache/features)")
+    parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes (default: 2)")
     args = parser.parse_args(argv)
     from realtime_ser.errors import ConfigError, SerError
+    from realtime_ser.atomic_file import write_text_atomic
     from realtime_ser.jsonfile import read_json
 
     source = Path(args.out) / "metrics.json"
@@ -573,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             raise ConfigError(f"{source}: not the metrics of an evaluated build (no {', '.join(missing)}); "
                               "run python -m tools.build_model without --no-eval")
+        if args.input_path:
+            metrics["input_path"] = remeasure_input_path(Path(args.out), Path(args.input_path), Path(args.cache),
+                                                         args.workers)
+            metrics["input_path_command"] = f"python -m tools.evaluate --input-path {args.input_path}"
+            metrics.pop("dc_offset", None)  # its row is one of them now
+            write_text_atomic(source, json.dumps(metrics, indent=1, default=str))
         try:
             card = write_model_card(metrics, metrics["labels"], Path(args.out))
         except OSError as exc:
