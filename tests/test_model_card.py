@@ -4,6 +4,8 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from realtime_ser.model.metadata import read_metadata
 from tools.evaluate import write_model_card
 
@@ -149,3 +151,34 @@ def test_card_says_what_the_recording_chain_does_to_the_answers(tmp_path):
     del metrics["input_path"], metrics["run"]["dc_block"]  # models up to 1.5.1: neither
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert "DC offset" not in card and "The recording chain" not in card
+
+def test_input_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
+    """``tools.evaluate --input-path`` on the bundled model and the real test speakers: the rows go into
+    metrics.json and the card; the DC-offset row (an offset the model removes) scores what the build did."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO, cli_env
+
+    for name in ("metrics.json", "ser_int8.tflite"):
+        shutil.copyfile(MODELS / name, tmp_path / name)
+    proc = subprocess.run([sys.executable, "-m", "tools.evaluate", "--out", str(tmp_path), "--input-path", str(data),
+                           "--cache", str(tmp_path / "cache")], cwd=REPO, env=cli_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    rows = metrics["input_path"]
+    assert list(rows) == ["dc", "clipped", "phone", "mp3"]
+    committed = _metrics()["input_path"]  # what the committed card shows (measured here; another CPU's
+    for corpus in ("ravdess", "emodb", "pooled"):  # rounding may tip a borderline clip, no more)
+        assert rows["dc"][corpus]["changed"] <= 0.005
+        assert rows["dc"][corpus]["ua"] == pytest.approx(metrics["test"]["int8"][corpus]["ua"], abs=0.01)
+        assert rows["dc"][corpus]["n"] == metrics["test"]["int8"][corpus]["n"]
+        assert 0.0 < rows["phone"][corpus]["changed"] < 0.5  # it moves answers, and not most of them
+        for name, row in rows.items():
+            assert row[corpus]["ua"] == pytest.approx(committed[name][corpus]["ua"], abs=0.01), name
+            assert row[corpus]["changed"] == pytest.approx(committed[name][corpus]["changed"], abs=0.01), name
+    assert metrics["input_path_command"] == f"python -m tools.evaluate --input-path {data}"
+    card = (tmp_path / "README.md").read_text()
+    assert "| 1% of full scale DC offset (a cheap sound card) | " in card and "| MP3 at about 16 kbit/s" in card
