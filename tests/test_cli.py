@@ -1015,7 +1015,8 @@ def test_an_interrupted_batch_writes_what_it_found(clips, forty_minutes, model_p
     assert [e["type"] for e in entries[1]["events"]] == ["status"] and "error" not in entries[1]
     assert entries[2]["error"] == f"{forty_minutes}: interrupted at {match[1]}:{match[2]} of its audio"
     found = [e for e in entries[2]["events"] if e["type"] == "emotion"]  # what it had found before Ctrl-C
-    assert found and max(e["end"] for e in found) <= int(match[1]) * 60 + float(match[2])
+    # (an utterance the interrupt cut ends there, within the tenth of a second the line rounds to)
+    assert found and max(e["end"] for e in found) <= int(match[1]) * 60 + float(match[2]) + 0.05
 
 
 def test_an_interrupted_recording_writes_its_results_up_to_there(forty_minutes, model_path, tmp_path):

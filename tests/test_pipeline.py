@@ -32,6 +32,28 @@ def finals(events):
     return [e for e in events if isinstance(e, EmotionEvent) and e.final]
 
 
+def test_an_interrupted_analysis_ends_the_utterance_it_cut_there(model, clip):
+    """Ctrl-C inside an utterance dropped it from the results written "up to there"; now it ends at the
+    interrupt, as at a file's end, and the events before it stand."""
+    whole = analyze_file(clip, model)
+    start, end = whole[0].time, whole[1].time
+    cut = start + 0.6 * (end - start)
+    heard = [0.0]
+
+    def interrupt_at_cut(seconds: float) -> None:
+        heard[0] += seconds
+        if heard[0] >= cut:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        analyze_file(clip, model, on_progress=interrupt_at_cut)
+    found = info.value.found_before
+    kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in found]
+    assert kinds == [("SpeechEvent", "start"), ("SpeechEvent", "end"), ("EmotionEvent", None)]
+    assert found[0].time == start and start < found[1].time <= heard[0] < end
+    assert found[2].final and (found[2].start, found[2].end) == (start, found[1].time)
+
+
 def test_analyze_file_one_utterance_same_features_as_training(model, clip):
     events = analyze_file(clip, model)
     kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in events]

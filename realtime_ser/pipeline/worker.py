@@ -308,8 +308,16 @@ def analyze_source(
     source.start()
     try:
         run_source(source, processor, emit, on_audio=progress if on_progress else None)
-    except (SerError, KeyboardInterrupt) as exc:  # a file cut short, or Ctrl-C: what came before stands
+    except SerError as exc:  # a file cut short: what came before stands (run_source closed its last utterance)
         exc.found_before = events
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C: what came before stands, and the utterance it cut ends there,
+        exc.found_before = events  # as at a file's end (a listening session stopped keeps its last one too)
+        try:
+            for ev in processor.flush():
+                emit(ev)
+        except (Exception, KeyboardInterrupt):  # torn mid-update by the interrupt, or a second Ctrl-C: that
+            pass  # one utterance is lost, nothing before it
         raise
     finally:
         source.stop()
