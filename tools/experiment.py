@@ -83,6 +83,8 @@ def run(args) -> dict:
         }
     if args.tta:
         result["tta"] = tta_scores(model, params, data, args.holdout, args.variants, labels, args.tta)
+    if args.conditions and not data.get("refit") and not data.get("cross_fit"):
+        result["conditions"] = condition_scores(model, params, data, Path(args.data), Path(args.cache), args.workers)
     if session_columns(params):  # the same networks without session references (a session's first seconds)
         result["cold_start"] = cold_start_scores(model, params, data, args.holdout, args.variants, labels)
     extra = data[splits.EXTRA]
@@ -94,6 +96,32 @@ def run(args) -> dict:
         result["crema_d_samples"] = {"right": int(np.sum(pred == extra["labels"])), "of": len(pred),
                                      "predicted": [labels[p] for p in pred]}
     return result
+
+
+def condition_scores(model, params, data: dict, data_dir: Path, cache_dir: Path, workers: int) -> dict:
+    """The validation speakers through each of the evaluation's input conditions (tools/augment.py):
+    per condition, the share of clips whose answer moved from the clean one, and UA per corpus and mean."""
+    from tools.augment import INPUT_CONDITIONS
+    from tools.train import unweighted_accuracy
+
+    val = data[splits.VAL]
+    corpus = np.array([c.corpus for c in val["clips"]])
+
+    def answers(fs: dataset.FeatureSet) -> np.ndarray:
+        refs = speaker_references(fs.x, fs.clip_index, session_keys(val["clips"]), params)
+        probs = model.predict(normalize_window(fs.x.astype(np.float32), params, refs), batch_size=256, verbose=0)
+        return dataset.clip_mean(probs, fs.clip_index, len(val["clips"])).argmax(1)
+
+    clean = answers(val["features"])
+    out = {}
+    for name in INPUT_CONDITIONS:
+        fs = dataset.eval_features(data_dir, val["clips"], params, cache_dir=cache_dir, workers=workers,
+                                   desc=f"val features, {name}", condition=name)
+        pred = answers(fs)
+        ua = {c: round(unweighted_accuracy(val["labels"][corpus == c], pred[corpus == c]), 4) for c in sorted(set(corpus))}
+        out[name] = {"changed": round(float(np.mean(pred != clean)), 4), "val_ua": ua,
+                     "val_ua_mean": round(float(np.mean(list(ua.values()))), 4)}
+    return out
 
 
 def cold_start_scores(model, params, data: dict, holdout: str, variants: int, labels: list[str]) -> dict:
@@ -179,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cross-fitted members, as build_model --cross-fit (val_ua is then out-of-fold)")
     parser.add_argument("--tta", type=positive_number, nargs="+", default=None, metavar="ALPHA",
                         help="also score with test-time mel-axis warps (e.g. 0.926 1 1.08), probabilities averaged")
+    parser.add_argument("--conditions", action="store_true",
+                        help="also score the validation speakers through the evaluation's input conditions "
+                             "(DC offset, clipping, phone band, MP3): answers moved and UA")
     parser.add_argument("--holdout", default="tess", help="corpus left out of training and scored whole")
     parser.add_argument("--log", default="runs/experiments.jsonl",
                         help="file the results are appended to (default: runs/experiments.jsonl)")
