@@ -130,6 +130,17 @@ def test_augmentations_keep_length_and_range(clips):
         out = aug.augment(audio, np.random.default_rng(seed), babble=[audio[::-1].copy()])
         assert np.all(np.abs(out) <= 1.0) and np.all(np.isfinite(out))
         assert window_features(out, P).shape == (P.n_frames, P.n_features)
+    chained = [aug.augment(audio, np.random.default_rng(seed), chain=True) for seed in range(40)]
+    for out in chained:  # the recording chains too: a phone line, hard clipping, an MP3
+        assert out.dtype == np.float32 and np.all(np.abs(out) <= 1.0) and np.all(np.isfinite(out))
+        assert abs(out.size - audio.size) <= audio.size * 0.12  # speed perturbation only
+
+    def above_4k(x):  # the share of the energy above 4.2 kHz
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        return spec[np.fft.rfftfreq(x.size, 1 / 16000) > 4200].sum() / spec.sum()
+
+    assert any(above_4k(out) < 1e-4 for out in chained)  # some through a phone line
+    assert not any(above_4k(aug.augment(audio, np.random.default_rng(seed))) < 1e-4 for seed in range(40))
 
 
 def test_the_evaluations_input_conditions_do_what_they_stand_for(clips, tmp_path):

@@ -178,18 +178,22 @@ def random_microphone(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def augment(
-    audio: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray] | None = None
+    audio: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray] | None = None, chain: bool = False,
 ) -> np.ndarray:
     """One random 'live microphone' version of a clean utterance.
 
-    ``babble``: recordings of OTHER speakers to use as competing talk.
+    ``babble``: recordings of OTHER speakers to use as competing talk.  ``chain``: the recording chains
+    the input conditions stand for too (a phone line, hard clipping, a low-bitrate MP3), each in a few
+    variants; off, the draws are exactly those of the recipe without them.
     """
     out = np.asarray(audio, dtype=np.float32)
     if rng.random() < 0.5:
         out = speed_perturb(out, rng.uniform(0.9, 1.1))
     if rng.random() < 0.4:
         out = reverberate(out, synthetic_rir(rng.uniform(0.15, 0.9), rng, rng.uniform(-3, 10)))
-    if rng.random() < 0.5:
+    if chain and rng.random() < 0.15:
+        out = telephone_band(out)
+    elif rng.random() < 0.5:
         out = random_microphone(out, rng)
     if rng.random() < 0.75:
         kinds = ["white", "pink", "brown"] + (["babble", "babble"] if babble else [])
@@ -203,5 +207,11 @@ def augment(
         out = mix_at_snr(out, noise, rng.uniform(0, 30))
     peak = np.max(np.abs(out)) + 1e-9
     out = out / peak * 0.5  # normalise, then a random level (sometimes clipping)
-    return apply_gain(out, rng.uniform(-30, 8))
+    if chain and rng.random() < 0.1:  # an input gain set far too high
+        out = overdrive(out, rng.uniform(3, 15)) * np.float32(10 ** (rng.uniform(-20, 0) / 20))
+    else:
+        out = apply_gain(out, rng.uniform(-30, 8))
+    if chain and rng.random() < 0.1:
+        out = lossy_codec(out, rng.uniform(0.85, 0.97))
+    return out
 

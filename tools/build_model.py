@@ -102,14 +102,15 @@ def labelled(clips: list[corpora.Clip], config: dict) -> tuple[list[corpora.Clip
 
 def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants: int, seed: int,
             cache_dir: Path, workers: int, refit: bool = False, cross_fit: bool = False,
-            evaluate: bool = True, holdout: tuple[str, str, bool] | None = None) -> dict:
+            evaluate: bool = True, holdout: tuple[str, str, bool] | None = None, chain: bool = False) -> dict:
     """Everything the training and the evaluation need, from the cache when possible.
 
     ``refit``: the validation speakers join the training split (augmented variants like it), for the
     final fit of a recipe already chosen on them; nothing is left to early-stop on, so training runs its
     fixed schedule.  ``cross_fit``: augmented variants of the validation clips too, kept apart
     (``val_variants``) for :func:`tools.fitting.cross_fitted`.  Test speakers stay out either way.
-    ``evaluate``: test speakers are needed; ``holdout``: ``(option, corpus, asked for)``, a corpus left
+    ``chain``: the augmentation's recording chains too (tools/augment.py). ``evaluate``: test speakers are
+    needed; ``holdout``: ``(option, corpus, asked for)``, a corpus left
     out of a second training, checked with the splits before any feature is computed (the default
     one is skipped where the data lacks it); ``data["holdout"]`` is the corpus, or None.
     """
@@ -138,14 +139,14 @@ def prepare(data_dir: Path, label_config: dict, params: FeatureParams, variants:
     # Noise for evaluation: babble of TRAINING speakers (never the test speaker), other seed.
     data["babble_eval"] = dataset.babble_bank(data_dir, train_clips, seed=seed + 100)
     data[splits.TRAIN]["features"] = dataset.train_features(
-        data_dir, train_clips, params, variants, seed, data["babble_train"], cache_dir, workers)
+        data_dir, train_clips, params, variants, seed, data["babble_train"], cache_dir, workers, chain=chain)
     for name in (splits.VAL, splits.TEST, splits.EXTRA):
         data[name]["features"] = dataset.eval_features(
             data_dir, data[name]["clips"], params, cache_dir=cache_dir, workers=workers, desc=f"{name} features")
     data["refit"], data["cross_fit"] = refit, cross_fit
     if refit or cross_fit:  # seed + 1: other augmentation draws than the training clips'
         more = dataset.train_features(data_dir, data[splits.VAL]["clips"], params, variants, seed + 1,
-                                      data["babble_train"], cache_dir, workers)
+                                      data["babble_train"], cache_dir, workers, chain=chain)
         if refit:
             join_validation(data, groups, more)
         else:
@@ -234,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dc-block", action=argparse.BooleanOptionalAction, default=True,
                         help="remove each window's DC offset before the features (default; --no-dc-block: "
                              "as models up to 1.5.1)")
+    parser.add_argument("--chain-augment", action=argparse.BooleanOptionalAction, default=False,
+                        help="augment with the recording chains of the evaluation's input conditions too: a phone "
+                             "line, hard clipping, a low-bitrate MP3 (default off)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides (experiments)")
     parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=False,
                         help="final fit on training + validation speakers for the full schedule (models 1.4.0 "
@@ -262,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         cross = args.cross_corpus or "tess"  # asked for, it must be possible; the default, where there is TESS
         holdout = None if args.no_eval or cross == "none" else ("--cross-corpus", cross, bool(args.cross_corpus))
         data = prepare(data_dir, label_config, params, args.variants, args.seed, Path(args.cache), args.workers,
-                       refit=args.refit, cross_fit=args.cross_fit, evaluate=not args.no_eval, holdout=holdout)
+                       refit=args.refit, cross_fit=args.cross_fit, evaluate=not args.no_eval, holdout=holdout,
+                       chain=args.chain_augment)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -312,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"features": round(t_features, 1), "train": round(t_train, 1), "total": round(total, 1)},
         "train_config": asdict(cfg), "variants": args.variants, "seed": args.seed, "norm": args.norm,
         "pitch": args.pitch, "session_level": args.session_level, "floor_db": args.floor_db, "n_mfcc": args.n_mfcc,
-        "dc_block": args.dc_block, "refit": args.refit, "cross_fit": args.cross_fit, "licence": base["licence"],
+        "dc_block": args.dc_block, "chain_augment": args.chain_augment, "refit": args.refit, "cross_fit": args.cross_fit, "licence": base["licence"],
         "validation_speakers": data.get("validation_speakers"),
         "parameters": int(model.count_params()),
         **({"validation": validation} if validation else {}),

@@ -126,7 +126,7 @@ def _train_job(i: int) -> tuple[int, np.ndarray]:
     out = np.empty((_W["n_variants"], p.n_frames, p.n_features), dtype=np.float16)
     for v in range(_W["n_variants"]):
         rng = np.random.default_rng([_W["seed"], i, v])
-        x = audio if v == 0 else aug.augment(audio, rng, babble)
+        x = audio if v == 0 else aug.augment(audio, rng, babble, chain=_W.get("chain", False))
         if x.size > p.window_samples:  # a random window of a long utterance
             start = int(rng.integers(x.size - p.window_samples + 1))
             x = x[start : start + p.window_samples]
@@ -190,18 +190,20 @@ def babble_bank(
 
 def train_features(
     data_dir, clips: list[Clip], params: FeatureParams, n_variants: int, seed: int,
-    babble: list | None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2,
+    babble: list | None, cache_dir: Path | None = DEFAULT_CACHE, workers: int = 2, chain: bool = False,
 ) -> FeatureSet:
-    """``n_variants`` augmented windows per clip (variant 0 clean); rows ordered clip-major."""
+    """``n_variants`` augmented windows per clip (variant 0 clean); rows ordered clip-major.
+    ``chain``: the augmentation's recording chains too (see :func:`tools.augment.augment`)."""
     key = {
         "kind": "train", "files": _files_key(data_dir, clips), "params": _params_key(params),
         "variants": n_variants, "seed": seed, "augment": AUGMENT_VERSION,
         "babble": None if babble is None else [sorted(s) for _, s in babble],
+        **({"chain": True} if chain else {}),  # caches made before it keep their keys
     }
 
     def compute() -> FeatureSet:
         state = {"clips": clips, "params": params, "data_dir": str(data_dir), "seed": seed,
-                 "n_variants": n_variants, "babble": babble or []}
+                 "n_variants": n_variants, "babble": babble or [], "chain": chain}
         arrays = _run_pool(_train_job, len(clips), state, workers, "train features")
         x = np.concatenate(arrays) if arrays else np.zeros((0, params.n_frames, params.n_features), np.float16)
         return FeatureSet(x, np.repeat(np.arange(len(clips)), n_variants))

@@ -57,12 +57,14 @@ def run(args) -> dict:
                   Path(args.data))
     base = base_params(args.pitch, args.floor_db, args.n_mfcc, args.session_level, args.dc_block)
     data = prepare(Path(args.data), label_config, base, args.variants, args.seed, Path(args.cache), args.workers,
-                   refit=args.refit, cross_fit=args.cross_fit, evaluate=False)  # scored on the held-out corpus
+                   refit=args.refit, cross_fit=args.cross_fit, evaluate=False,  # scored on the held-out corpus
+                   chain=args.chain_augment)
     started = time.time()
     model, params, histories, report, scores = cross_corpus.train_without(
         data, args.holdout, labels, cfg, args.norm, args.variants, args.seed)
     result = {"name": args.name, "seed": args.seed, "norm": args.norm, "pitch": args.pitch,
               "session_level": args.session_level, "floor_db": args.floor_db, "dc_block": args.dc_block,
+              "chain_augment": args.chain_augment,
               "n_mfcc": args.n_mfcc, "config": overrides, "refit": args.refit,
               "cross_fit": args.cross_fit, "epochs_run": [len(h) for h in histories]}
     if scores is not None:  # a refit trains on the validation speakers: nothing to score there
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-mfcc", type=n_mfcc_arg, default=N_MFCC, help="MFCCs per frame (see build_model)")
     parser.add_argument("--dc-block", action=argparse.BooleanOptionalAction, default=True,
                         help="remove each window's DC offset first (default; see build_model)")
+    parser.add_argument("--chain-augment", action=argparse.BooleanOptionalAction, default=False,
+                        help="augment with the input conditions' recording chains too (see build_model)")
     parser.add_argument("--config", default=None, help="JSON of TrainConfig overrides")
     parser.add_argument("--refit", action="store_true",
                         help="train on training + validation speakers for the full schedule, as `build_model --refit` "
