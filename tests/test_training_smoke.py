@@ -38,7 +38,8 @@ def test_train_export_load_predict(small_sets, tmp_path):
 
     labels, (train_clips, train_labels), (val_clips, val_labels) = small_sets
     params = FeatureParams(pitch=True)  # the optional pitch columns too (the bundled model has them off)
-    tr = train_features(DATA, train_clips, params, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1)
+    tr = train_features(DATA, train_clips, params, n_variants=2, seed=0, babble=None, cache_dir=None, workers=1,
+                        chain=True)  # the recording chains' augmentation too
     va = eval_features(DATA, val_clips, params, cache_dir=None, workers=1)
     cfg = train.TrainConfig(epochs=2, batch_size=8, conv_filters=(8, 8, 8), lstm_units=8, threads=1,
                             mixup_alpha=0.4, short_span_p=0.5)  # every augmentation path once
@@ -49,6 +50,17 @@ def test_train_export_load_predict(small_sets, tmp_path):
     )
     assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
     assert 0.0 <= history[-1]["val_ua"] <= 1.0
+
+    # tools.experiment --conditions: the validation speakers through each input condition
+    from tools.augment import INPUT_CONDITIONS
+    from tools.experiment import condition_scores
+
+    conditions = condition_scores(model, params, {VAL: {"clips": val_clips, "labels": val_labels, "features": va}},
+                                  DATA, tmp_path / "cache", workers=1)
+    assert list(conditions) == list(INPUT_CONDITIONS)
+    for row in conditions.values():
+        assert 0.0 <= row["changed"] <= 1.0 and list(row["val_ua"]) == ["ravdess"]
+        assert row["val_ua_mean"] == row["val_ua"]["ravdess"]
 
     int8 = export.to_tflite(model, normalize_window(export.representative_windows(tr.x, n=16), params))
     metadata = ModelMetadata(labels=labels, features=params, model_version="smoke", training_data=["14 clips"],
