@@ -148,7 +148,11 @@ def test_card_says_what_the_recording_chain_does_to_the_answers(tmp_path):
     metrics["input_path_command"] = "python -m tools.evaluate --input-path ../shared/data"  # measured afterwards
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert "(Measured on the files above by `python -m tools.evaluate --input-path ../shared/data`.)" in card
-    del metrics["input_path"], metrics["run"]["dc_block"]  # models up to 1.5.1: neither
+    assert "and recording chains" not in card
+    metrics["run"]["chain_augment"] = True  # trained on them too (--chain-augment)
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert "with clipping; and recording chains: a phone line (8 kHz sampling, 300 Hz high-pass) in 15%" in card
+    del metrics["input_path"], metrics["run"]["dc_block"], metrics["run"]["chain_augment"]  # models up to 1.5.1
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert "DC offset" not in card and "The recording chain" not in card
 

@@ -393,7 +393,11 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         f"{run['variants']} cached variants per training clip (variant 0 clean, the others augmented: speed",
         "perturbation 0.9-1.1, synthetic reverberation RT60 0.15-0.9 s, band-limiting / telephone band / random",
         "EQ, additive white/pink/brown noise or babble of other training speakers at 0-30 dB SNR, gain -30..+8 dB",
-        "with clipping), random 3 s crops of long clips, a random cepstral offset (smooth EQ) per window,",
+        "with clipping"
+        + ("; and recording chains: a phone line (8 kHz sampling, 300 Hz high-pass) in 15% of the variants, hard"
+           " clipping 3-15 dB past full scale in 10%, an MP3 of about 12-40 kbit/s in 10%" if run.get("chain_augment")
+           else "")
+        + "), random 3 s crops of long clips, a random cepstral offset (smooth EQ) per window,",
         "a random tempo warp of the feature frames (up to +-30%, half the windows), a random vocal-tract-length",
         "warp of the mel axis (up to +-12%, half the windows; other speakers), SpecAugment-style time and",
         "coefficient masks, class- and corpus-balanced sample weights, label smoothing 0.1, dropout, Adam with",
