@@ -29,6 +29,8 @@ def test_inputs_are_listed_by_the_names_the_desktop_shows(pulse):
         mic, duo = listed["pulse:vmic"], listed["pulse:interview"]
         assert (mic.name, mic.max_input_channels, mic.offers_channel_choice) == ("VirtualMic", 1, False)
         assert (duo.name, duo.max_input_channels, duo.offers_channel_choice) == ("Interview-Mics", 2, True)
+        # their own rates (48 kHz, tools/virtual_mic.py), not the 44.1 kHz of ALSA's pulse device they go through
+        assert mic.default_samplerate == duo.default_samplerate == 48000 != listed["pulse"].default_samplerate
         assert not [spec for spec in listed if spec.endswith(".monitor")]  # System audio stands for those
         # ALSA's catch-all devices claim 32 channels: no channel choice there
         assert not listed["pulse"].offers_channel_choice and not listed["default"].offers_channel_choice
@@ -41,7 +43,8 @@ def test_inputs_are_listed_by_the_names_the_desktop_shows(pulse):
         listing = run_cli("devices", env=pulse.env)
         assert listing.returncode == 0, listing.stderr
         lines = listing.stdout.splitlines()
-        assert any(line.endswith("Interview-Mics  [pulse:interview]") and line.split()[1] == "2" for line in lines)
+        assert any(line.endswith("Interview-Mics  [pulse:interview]") and line.split()[1:4:2] == ["2", "48000"]
+                   for line in lines)
     assert "pulse:interview" not in {d.spec for d in list_devices(inputs_only=True)}  # unplugged: gone
 
 

@@ -190,9 +190,12 @@ MAX_CHOSEN_CHANNELS = 24
 VIRTUAL_ALSA_DEVICES = ("default", "sysdefault", "pulse", "pipewire", "jack", "dsnoop")
 
 
-def _through_pulse(pulse: DeviceInfo, source: str, name: str, channels: int | None = None) -> DeviceInfo:
+def _through_pulse(pulse: DeviceInfo, source: str, name: str, channels: int | None = None,
+                  rate: int | None = None) -> DeviceInfo:
+    """A server input, recorded through ALSA's ``pulse`` device, with its own channels and rate where
+    the server told them (the ``pulse`` device's own are what it converts to, 32 channels at 44.1 kHz)."""
     return DeviceInfo(pulse.index, name, pulse.hostapi, channels or pulse.max_input_channels, 0,
-                      pulse.default_samplerate, False, source, channels)
+                      float(rate or pulse.default_samplerate), False, source, channels)
 
 
 def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
@@ -225,7 +228,7 @@ def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
         # still records any other).
         for src in list_pulse_inputs() or []:
             if not src.is_monitor:
-                out.append(_through_pulse(pulse[0], src.name, src.description, src.channels))
+                out.append(_through_pulse(pulse[0], src.name, src.description, src.channels, src.rate))
     return out
 
 
@@ -302,4 +305,4 @@ def _pulse_input(pulse: DeviceInfo, name: str) -> DeviceInfo:
     if not match:
         raise DeviceError(f"the audio server has no input named {name!r} (see `realtime-ser devices`, "
                           "or `pactl list short sources` for monitors)")
-    return _through_pulse(pulse, name, match[0].description, match[0].channels)
+    return _through_pulse(pulse, name, match[0].description, match[0].channels, match[0].rate)

@@ -22,6 +22,7 @@ class PulseInput:
     description: str  # what people see in the sound settings
     channels: int
     is_monitor: bool  # what an output plays, not a microphone
+    rate: int | None = None  # its own sample rate (the ``pulse`` device converts it to the one asked for)
 
 
 def _ask(query):
@@ -56,13 +57,19 @@ def server_answers() -> bool | None:
 
 def list_pulse_inputs() -> list[PulseInput] | None:
     """Every source of the running server, monitors included; None where no server answers."""
-    sources = _ask(lambda pulse: pulse.source_list())
-    if sources is None:
-        return None
-    return [
-        PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None)
-        for s in sources
-    ]
+    # Read inside the connection: a source's sample_spec points into libpulse's memory, freed with it
+    # (read afterwards, its rate came out as 32582).
+    return _ask(lambda pulse: [
+        PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None,
+                   _rate_of(s))
+        for s in pulse.source_list()
+    ])
+
+
+def _rate_of(source) -> int | None:
+    """The source's sample rate, where the server gave one."""
+    rate = getattr(getattr(source, "sample_spec", None), "rate", None)
+    return int(rate) if isinstance(rate, int) and rate > 0 else None
 
 
 def has_source(name: str) -> bool | None:
