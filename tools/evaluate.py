@@ -640,8 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=".cache/features", help="feature cache folder (default: .cache/features)")
     parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes (default: 2)")
     args = parser.parse_args(argv)
-    from realtime_ser.errors import ConfigError, SerError
     from realtime_ser.atomic_file import write_text_atomic
+    from realtime_ser.errors import ConfigError, SerError
     from realtime_ser.jsonfile import read_json
 
     source = Path(args.out) / "metrics.json"
