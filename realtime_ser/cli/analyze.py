@@ -23,8 +23,27 @@ from realtime_ser.pipeline.table import merge_markers
 #: With the default ``--jobs 0``, batches smaller than this run in this process.
 SERIAL_BELOW = 8
 
+#: After an interrupt, how long the worker processes get to hand back what the files they were
+#: analysing had found (they stop at their next 20 ms block, so this is far more than they need, unless
+#: one was killed with its files: then their results never come).
+HAND_BACK_SECONDS = 3.0
+
 
 _WORKER_MODEL = None
+# In a worker process: a flag in memory shared with the parent, set when the run is interrupted; whether
+# an input is being analysed; and whether SIGTERM came meanwhile (`kill` of the whole process group).
+_STOP = None
+_ANALYSING = False
+_TERMINATED = False
+
+
+class _Stopped(KeyboardInterrupt):
+    """Raised inside a worker's analysis when the run is interrupted: the analysis ends as on Ctrl-C
+    (the utterance it cut ends there) and what it found goes back to the parent as a result."""
+
+
+def _stop_requested() -> bool:
+    return _TERMINATED or (_STOP is not None and bool(_STOP.value))
 
 
 def _use_model(model) -> None:
@@ -33,16 +52,27 @@ def _use_model(model) -> None:
     _WORKER_MODEL = model
 
 
-def _init_worker(model_path):
+def _init_worker(model_path, stop):
+    global _STOP
     from realtime_ser.model.emotion_model import EmotionModel
 
+    _STOP = stop
     # Ctrl-C reaches the whole process group: the parent ends the batch and terminates the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _use_model(EmotionModel.load(model_path))
     # From here on the worker takes tasks from the pool's queue.  SIGTERM (Pool.terminate, or `kill` of
     # the whole group) ends it through an exception, which releases the queue's lock on the way out:
-    # a worker killed holding it made Pool.terminate in the parent wait for ever.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    # a worker killed holding it made Pool.terminate in the parent wait for ever.  Within an analysis,
+    # the first SIGTERM stops only that, so what it found reaches the parent (which got SIGTERM too).
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame):
+    global _TERMINATED
+    if _ANALYSING and not _TERMINATED:
+        _TERMINATED = True  # the analysis stops at its next block; tasks after it are handed back unstarted
+        return
+    _exit_on_signal(signum, frame)
 
 
 def _exit_on_signal(signum, frame):
@@ -79,31 +109,43 @@ def _terminal_signals_held():
 
 
 def _analyze_one(task, on_progress=None):
-    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio).
+    """Worker-process entry: returns (index, rows or None, error or None, seconds of audio, cut), where
+    ``cut`` says the run's interrupt stopped this input: ``rows`` are then what it found up to there
+    (None: it was not started).
 
     ``on_progress(seconds)``: called as the audio is analysed (one input, in this process)."""
     index, path, config, include_partials, channel = task
     from realtime_ser.pipeline.worker import analyze_file
 
+    global _ANALYSING
+    if _stop_requested():  # the run was interrupted before this input's turn
+        return index, None, None, 0.0, True
     analysed = [0.0]  # seconds of audio decoded: a header's length can be wrong (a file cut short)
 
     def progress(seconds: float) -> None:
         analysed[0] += seconds
         if on_progress is not None:
             on_progress(seconds)
+        if _stop_requested():  # a read of shared memory: cheap at 50 blocks a second
+            raise _Stopped
 
+    _ANALYSING = True
     try:
         events = analyze_file(path, _WORKER_MODEL, config, include_partials=include_partials, channel=channel,
                               on_progress=progress)
-        return index, [ev.to_dict() for ev in events], None, analysed[0]
+        return index, [ev.to_dict() for ev in events], None, analysed[0], False
     except SerError as exc:  # the results before a file's damaged end are kept, with its error
         before = [ev.to_dict() for ev in exc.found_before]
-        return index, before if analysed[0] > 0 else None, str(exc), analysed[0]
+        return index, before if analysed[0] > 0 else None, str(exc), analysed[0], False
     except (OSError, MemoryError) as exc:
-        return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0
+        return index, None, f"{path}: {type(exc).__name__}: {exc}", 0.0, False
+    except _Stopped as exc:  # in a worker: the parent was interrupted and waits for this
+        return index, [ev.to_dict() for ev in getattr(exc, "found_before", ())], None, analysed[0], True
     except KeyboardInterrupt as exc:  # in this process: what was analysed before Ctrl-C goes out with it
         exc.partial = (index, [ev.to_dict() for ev in getattr(exc, "found_before", ())], analysed[0])
         raise
+    finally:
+        _ANALYSING = False
 
 
 def _seconds_or_none(path: str) -> float | None:
@@ -190,8 +232,43 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     else:
         bar = tqdm(total=len(tasks), unit="file", disable=hide, file=sys.stderr, dynamic_ncols=True, leave=False,
                    delay=delay)
-    pool = None
+    pool = stop = iterator = None
     interrupted: KeyboardInterrupt | None = None
+    stopped: set[int] = set()  # inputs the interrupt cut short, with what they had found in ``results``
+    taken = [0]  # the tasks' results received
+
+    def take(result) -> None:
+        taken[0] += 1
+        index, rows, error, seconds, cut = result
+        if error is not None:
+            path = str(items[index][1])
+            failed[index] = error.replace(path, copies[path]) if path in copies else error
+            error = failed[index]
+            if batch:
+                bar.clear()
+                print_error(error)
+        if cut:  # an input the interrupt cut: what it found up to there; or one it never started
+            if rows:
+                results[index] = merge_markers(rows, markers.get(items[index][0], []))
+                durations[index] = seconds
+                stopped.add(index)
+            _mark_cut(index, items, durations, stopped, failed, interrupted is not None)
+            if batch and interrupted is None:  # SIGTERM to its worker alone: a failure, said as it comes
+                bar.clear()
+                print_error(failed[index])
+            return
+        if rows is not None:  # with an error: what came before a damaged end
+            results[index] = merge_markers(rows, markers.get(items[index][0], []))
+            durations[index] = seconds
+            for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
+                if row.get("type") == "status":
+                    warnings.append(f"{items[index][0]}: {with_option_named(row['message'])}")
+                    if len(items) > 1:
+                        bar.clear()
+                        print_warning(warnings[-1])
+        if not one_input:
+            bar.update(1)
+
     try:
         if jobs <= 1:
             _use_model(model)
@@ -199,28 +276,13 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         else:
             import multiprocessing as mp
 
+            context = mp.get_context("spawn")
+            stop = context.Value("b", 0, lock=False)
             with _terminal_signals_held():
-                pool = mp.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(model.source,))
-            iterator = pool.imap_unordered(_analyze_one, tasks, chunksize=4)
-        for index, rows, error, seconds in iterator:
-            if error is not None:
-                path = str(items[index][1])
-                failed[index] = error.replace(path, copies[path]) if path in copies else error
-                error = failed[index]
-                if batch:
-                    bar.clear()
-                    print_error(error)
-            if rows is not None:  # with an error: what came before a damaged end
-                results[index] = merge_markers(rows, markers.get(items[index][0], []))
-                durations[index] = seconds
-                for row in rows:  # "no speech found: ..." (in JSON/JSONL too, as a status event)
-                    if row.get("type") == "status":
-                        warnings.append(f"{items[index][0]}: {with_option_named(row['message'])}")
-                        if len(items) > 1:
-                            bar.clear()
-                            print_warning(warnings[-1])
-            if not one_input:
-                bar.update(1)
+                pool = context.Pool(jobs, initializer=_init_worker, initargs=(model.source, stop))
+            iterator = pool.imap_unordered(_analyze_one, tasks)  # one at a time: a file is long work
+        for result in iterator:
+            take(result)
         if pool is not None:
             pool.close()
             pool.join()
@@ -228,10 +290,11 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the inputs finished so far are written
         interrupted = exc
         partial = getattr(exc, "partial", None)  # the input being analysed in this process, up to the interrupt
-        if partial is not None and partial[1]:
-            index, rows, seconds = partial
-            results[index] = merge_markers(rows, markers.get(items[index][0], []))
-            durations[index] = seconds
+        if partial is not None:
+            take((partial[0], partial[1], None, partial[2], True))
+        if pool is not None and iterator is not None:  # the workers stop too, and hand back what they found
+            stop.value = 1
+            _hand_back(iterator, taken[0], len(tasks), take)
     finally:
         if pool is not None:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the run
             pool.terminate()
@@ -239,7 +302,7 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
         bar.close()
 
     if interrupted is not None:
-        return _write_interrupted(interrupted, args, items, results, durations, failed, fmt)
+        return _write_interrupted(interrupted, args, items, results, durations, failed, stopped, fmt)
     if not results:  # every input failed: an empty timeline must not replace an earlier --output
         print_error(f"all {len(items)} inputs failed; nothing written" if batch else f"{failed[0]}; nothing written")
         return EXIT_ERROR
@@ -261,8 +324,39 @@ def _analyze(args, model, config, fmt: str, spool_dir: Path | None) -> int:
     return 0
 
 
+def _hand_back(iterator, accounted: int, total: int, take) -> None:
+    """After an interrupt: the results the worker processes send back as they stop, for at most
+    HAND_BACK_SECONDS (a worker killed with the interrupt never sends its files' results) or until a
+    second interrupt."""
+    import multiprocessing as mp
+    import time
+
+    deadline = time.monotonic() + HAND_BACK_SECONDS
+    try:
+        while accounted < total:
+            take(iterator.next(timeout=max(0.0, deadline - time.monotonic())))
+            accounted += 1
+    except (StopIteration, mp.TimeoutError, KeyboardInterrupt):
+        pass
+
+
+def _mark_cut(index: int, items, durations: dict, stopped: set[int], failed: dict, run_interrupted: bool) -> None:
+    """The error of an input an interrupt cut short, or never let start.  Where SIGTERM reached one
+    worker process alone, the run goes on and ends normally, with that worker's inputs as failures."""
+    from realtime_ser.pipeline.summary import format_time
+
+    name = items[index][0]
+    why = "the run was interrupted" if run_interrupted else "its worker process was terminated"
+    if index in stopped:
+        failed[index] = f"{name}: interrupted at {format_time(durations[index])} of its audio"
+        if not run_interrupted:
+            failed[index] += f" ({why})"
+    else:
+        failed[index] = f"{name}: not analysed ({why})"
+
+
 def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durations: dict, failed: dict,
-                       fmt: str) -> int:
+                       stopped: set[int], fmt: str) -> int:
     """An interrupted run writes what it found, as a batch that ends with a damaged file does: an hour of
     analysis is not thrown away for the last minute.  The inputs not (fully) analysed are marked as
     such (an ``error`` in JSON); nothing is written where nothing was found, so an earlier ``--output``
@@ -271,21 +365,21 @@ def _write_interrupted(exc: KeyboardInterrupt, args, items, results: dict, durat
 
     if not any(row.get("type") in ("emotion", "marker") for rows in results.values() for row in rows):
         return interrupted_exit(exc)
-    partial = getattr(exc, "partial", None)
-    stopped = partial[0] if partial is not None and partial[0] in results else None
-    for i, (name, _, _) in enumerate(items):
-        if i == stopped:
-            failed[i] = f"{name}: interrupted at {format_time(durations[i])} of its audio"
-        elif i not in results and i not in failed:
-            failed[i] = f"{name}: not analysed (the run was interrupted)"
+    for i in range(len(items)):
+        if i not in results and i not in failed:
+            _mark_cut(i, items, durations, stopped, failed, True)
     _write_results(args, items, results, durations, failed, fmt)
     where = f" written to {args.output}" if args.output else " written to standard output"
-    if stopped is not None and len(items) == 1:
-        what = f"at {format_time(durations[stopped])} of the audio; the results up to there{where}"
+    if stopped and len(items) == 1:
+        what = f"at {format_time(durations[min(stopped)])} of the audio; the results up to there{where}"
     else:
-        done = sum(1 for i in results if i != stopped)
-        what = (f"after {done} of {len(items)} inputs; their results{where}"
-                + (f", with {items[stopped][0]} up to {format_time(durations[stopped])}" if stopped is not None else ""))
+        done = sum(1 for i in results if i not in stopped)
+        what = f"after {done} of {len(items)} inputs; their results{where}"
+        if len(stopped) == 1:
+            (cut,) = stopped
+            what += f", with {items[cut][0]} up to {format_time(durations[cut])}"
+        elif stopped:  # one per worker process: each entry says where its input was cut
+            what += f", with the {len(stopped)} in progress up to where each had got"
     signum = getattr(exc, "signum", signal.SIGINT)
     signal_name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
     print_error(f"interrupted{signal_name} {what}")
