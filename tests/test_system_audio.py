@@ -46,6 +46,12 @@ def test_system_audio_records_what_is_played(silent_default_source, model, data)
     choice = [d for d in list_devices(inputs_only=True) if d.name == SYSTEM_AUDIO_NAME]
     assert len(choice) == 1 and choice[0].pulse_source == "@DEFAULT_MONITOR@"
     assert resolve_device("system") == choice[0] == resolve_device(SYSTEM_AUDIO_NAME)
+    # at the rate of the default output's monitor (48 kHz, tools/virtual_mic.py), as it is opened, not
+    # the 44.1 kHz of ALSA's pulse device it is recorded through
+    pulse_device = [d for d in list_devices(inputs_only=True) if d.spec == "pulse"]
+    assert choice[0].default_samplerate == 48000 != pulse_device[0].default_samplerate
+    listing = run_cli("devices", env=pulse.env)
+    assert [line.split()[1:4:2] for line in listing.stdout.splitlines() if SYSTEM_AUDIO_NAME in line] == [["32", "48000"]]
 
     # The ordinary input hears nothing of it: the speech below can only come through the monitor.
     _, heard = _capture("pulse", model, pulse, data / CLIP, silence_first_s=0.5)

@@ -223,10 +223,13 @@ def list_devices(inputs_only: bool = False) -> list[DeviceInfo]:
             out.append(info)
     pulse = [d for d in out if d.name == PULSE_DEVICE and d.is_input]
     if pulse:
-        out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME))
+        sources = list_pulse_inputs() or []
+        # System audio at the rate of the default output's monitor, which it records now.
+        rate = next((src.rate for src in sources if src.monitors_default_output), None)
+        out.append(_through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME, rate=rate))
         # Monitors stay out of the list: System audio is the one people want (--device pulse:NAME.monitor
         # still records any other).
-        for src in list_pulse_inputs() or []:
+        for src in sources:
             if not src.is_monitor:
                 out.append(_through_pulse(pulse[0], src.name, src.description, src.channels, src.rate))
     return out
@@ -247,7 +250,8 @@ def resolve_device(device: int | str | None) -> DeviceInfo:
                 raise DeviceError(NO_SERVER if wants_system_audio(device) else SOURCE_NO_SERVER)
             raise DeviceError(UNAVAILABLE if wants_system_audio(device) else SOURCE_UNAVAILABLE)
         if wants_system_audio(device):
-            return _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
+            listed = [d for d in devices if d.pulse_source == DEFAULT_MONITOR]
+            return listed[0] if listed else _through_pulse(pulse[0], DEFAULT_MONITOR, SYSTEM_AUDIO_NAME)
         return _pulse_input(pulse[0], pulse_source_named(device))
     # Numbers name PortAudio's devices only; names also the server's inputs, as `devices` lists them.
     named = devices

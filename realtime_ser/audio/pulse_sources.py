@@ -23,6 +23,7 @@ class PulseInput:
     channels: int
     is_monitor: bool  # what an output plays, not a microphone
     rate: int | None = None  # its own sample rate (the ``pulse`` device converts it to the one asked for)
+    monitors_default_output: bool = False  # what System audio records now
 
 
 def _ask(query):
@@ -59,11 +60,13 @@ def list_pulse_inputs() -> list[PulseInput] | None:
     """Every source of the running server, monitors included; None where no server answers."""
     # Read inside the connection: a source's sample_spec points into libpulse's memory, freed with it
     # (read afterwards, its rate came out as 32582).
-    return _ask(lambda pulse: [
-        PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None,
-                   _rate_of(s))
-        for s in pulse.source_list()
-    ])
+    def query(pulse):
+        default_sink = pulse.server_info().default_sink_name
+        return [PulseInput(s.name, s.description or s.name, int(s.channel_count), s.monitor_of_sink_name is not None,
+                           _rate_of(s), bool(default_sink) and s.monitor_of_sink_name == default_sink)
+                for s in pulse.source_list()]
+
+    return _ask(query)
 
 
 def _rate_of(source) -> int | None:
