@@ -244,6 +244,26 @@ def test_lost_audio_becomes_silence_so_event_times_stay_aligned(tmp_path):
     assert end.time == 2.75
 
 
+def test_a_seek_forward_goes_on_without_silence(tmp_path):
+    """A replay sought forward while recorded looked like lost audio to the recorder, which filled up
+    to ten minutes of the jump with silence; told of the seek, it goes on from there."""
+    audio = speech(SR)[: 2 * SR]
+    rec = SessionRecorder(tmp_path, SR, None, None, None)
+    folder = rec.start()
+    rec.write_audio(audio[:SR], 5.0)
+    rec.write_seek()  # the replay jumped from 6 s to 80 s
+    rec.write_audio(audio[SR:], 80.0)
+    rec.write_event(SpeechEvent("start", 80.25, 1))
+    rec.write_audio(audio[:SR], 82.0)  # 1 s lost after the seek: still filled, as any lost audio
+    rec.stop()
+    session = Session.open(folder)
+    stored, _ = sf.read(session.audio_path, dtype="int16")
+    np.testing.assert_array_equal(stored, np.concatenate([pcm16(audio), np.zeros(SR, np.int16), pcm16(audio[:SR])]))
+    assert session.manifest["gap_samples"] == SR
+    # the utterance's start where its audio is; its end where the recording ends (Record released in it)
+    assert [(e.kind, e.time) for e in session.events] == [("start", 1.25), ("end", 4.0)]
+
+
 def test_replay_timeline_now_and_reanalysis_with_the_current_model(tmp_path):
     """A session recorded from the live path replays its stored timeline, and re-analysis of
     its audio through the same path with the bundled model gives the same final results."""

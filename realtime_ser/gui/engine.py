@@ -96,6 +96,7 @@ class Engine:
         pipeline = Pipeline(source, self.model, copy.deepcopy(self.pipeline_config), first_utterance_id)
         pipeline.add_audio_listener(self._on_audio)
         pipeline.add_event_listener(self._on_event)
+        pipeline.add_seek_listener(self._on_seek)
         pipeline.set_vad_threshold_db(self.threshold_db)
         pipeline.start()
         self.pipeline, self.source, self.info = pipeline, source, info
@@ -122,6 +123,11 @@ class Engine:
         player = self.player
         if player is not None:
             player.write(block)
+
+    def _on_seek(self, stream_time: float) -> None:
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.write_seek()
 
     def _on_event(self, event: PipelineEvent) -> None:
         recorder = self.recorder

@@ -61,8 +61,12 @@ def run_source(
     stop: threading.Event | None = None,
     on_audio: Callable[[np.ndarray, float], None] | None = None,
     on_gap: Callable[[int], None] | None = None,
+    on_seek: Callable[[float], None] | None = None,
 ) -> None:
     """The loop shared by the live worker and file analysis: read, feed, emit, until the end.
+
+    ``on_seek(stream_time)``: the source jumped there (a replay sought), after the utterance the jump
+    cut has ended; the audio that follows starts at that time.
 
     A fault of the source (a file cut short, a device gone) ends the utterance in progress first,
     so what was heard before it keeps its final result; then the fault is raised.
@@ -74,6 +78,8 @@ def run_source(
             if reset is not None:
                 for ev in processor.reset(reset):
                     emit(ev)
+                if on_seek is not None:
+                    on_seek(processor.stream_time)
             block = source.read(0.1)
             # The gap first: a device's "reconnected" is stamped when it came back, after the time away
             gap = source.take_gap()
@@ -123,6 +129,7 @@ class Pipeline:
         self.events: queue.Queue[PipelineEvent] = queue.Queue(maxsize=self.MAX_QUEUED_EVENTS)
         self._event_listeners: list[EventListener] = []
         self._audio_listeners: list[AudioListener] = []
+        self._seek_listeners: list[Callable[[float], None]] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._overruns = 0
@@ -144,6 +151,11 @@ class Pipeline:
     def add_audio_listener(self, fn: AudioListener) -> None:
         """``fn(block, stream_time)`` gets every 16 kHz block as it is consumed."""
         self._audio_listeners.append(fn)
+
+    def add_seek_listener(self, fn: Callable[[float], None]) -> None:
+        """``fn(stream_time)`` is called on the worker thread when a replay jumps (a seek), between the
+        audio before and after it: the stream's clock moved without audio being lost."""
+        self._seek_listeners.append(fn)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -213,7 +225,8 @@ class Pipeline:
     # -- worker ---------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            run_source(self.source, self.processor, self._emit, self._stop, self._on_audio, self._on_gap)
+            run_source(self.source, self.processor, self._emit, self._stop, self._on_audio, self._on_gap,
+                       self._on_seek)
         except SerError as exc:
             self.error = str(exc)
             self._emit(StatusEvent("error", str(exc), self.processor.stream_time))
@@ -231,6 +244,13 @@ class Pipeline:
                 fn(block, stream_time)
             except Exception:
                 log.exception("audio listener failed")
+
+    def _on_seek(self, stream_time: float) -> None:
+        for fn in self._seek_listeners:
+            try:
+                fn(stream_time)
+            except Exception:
+                log.exception("seek listener failed")
 
     def _on_gap(self, samples: int) -> None:
         samples -= self.source.away_in_last_gap  # a device away is not an overrun: its reconnect says so

@@ -167,6 +167,7 @@ class SessionRecorder:
         self._pending_frames = 0
         self._origin = 0.0  # stream time of the file's first sample (moves only on re-anchoring)
         self.gap_samples = 0  # silence written for audio lost upstream
+        self._sought = False  # the input jumped (a seek): the next audio re-anchors the clock
         self._manifest: dict = {}
         # The writer thread finalises the manifest; set_title() rewrites it from another thread.
         self._manifest_lock = threading.Lock()
@@ -264,6 +265,14 @@ class SessionRecorder:
                 return
             self._queued_samples += n
         self._queue.put(("a", data, stream_time))
+
+    def write_seek(self) -> None:
+        """The input jumped (a replay sought) between the audio queued so far and what comes next: the
+        recording goes on from there, rather than taking the jump forward for lost audio and filling
+        it with silence.  Never blocks or raises; matches ``Pipeline.add_seek_listener`` but for its
+        argument."""
+        if self._accepting:
+            self._queue.put(("s", None, None))
 
     def write_event(self, event) -> None:
         """Queue a pipeline event (``to_dict()`` is stored; anything else is ignored). Never blocks or raises."""
@@ -397,6 +406,8 @@ class SessionRecorder:
                         # however fast audio arrives (a sped-up replay, a backlog after a stall).
                         if self._pending_frames >= self.sample_rate:
                             self._write_pending_audio(pending)
+                    elif kind == "s":
+                        self._sought = True
                     elif self.stream_time_origin is None:
                         # Before the first audio the recording's start is unknown: an event of the
                         # moment Record was pressed must not be stored in the stream's own times.
@@ -427,7 +438,7 @@ class SessionRecorder:
 
         Audio the pipeline lost (overruns, a device reconnect) or this recorder
         had to refuse is written as silence, up to ``max_gap_seconds``; after a
-        longer gap or a jump back (a seek in a replay) the clock is re-anchored.
+        longer gap, a jump back or a seek (:meth:`write_seek`) the clock is re-anchored.
         """
         if stream_time is None:
             if self.stream_time_origin is None:
@@ -437,6 +448,10 @@ class SessionRecorder:
             self.stream_time_origin = self._origin = float(stream_time)
             return
         position = self._frames_written + self._pending_frames
+        if self._sought:  # the replay jumped: its audio goes on from here, nothing was lost
+            self._sought = False
+            self._origin = float(stream_time) - position / self.sample_rate
+            return
         gap = int(round((stream_time - self._origin) * self.sample_rate)) - position
         if gap == 0 or abs(gap) <= 1:
             return

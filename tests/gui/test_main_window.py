@@ -384,6 +384,38 @@ def test_record_session_while_replaying(make_window, qtbot, tmp_path):
     assert any(isinstance(e, SpeechEvent) for e in session.events)
 
 
+def test_a_replay_sought_forward_while_recorded_goes_on_without_silence(make_window, qtbot, tmp_path, demo_finals):
+    """Recording a replay and seeking forward 13 s filled the recording with 13 s of silence (the jump
+    looked like lost audio); now the recording goes on from the new place, its results where their
+    audio is."""
+    from realtime_ser.session.reader import Session
+
+    w = make_window(realtime_replay=True)
+    w.open_recording(DEMO)
+    w.record_action.trigger()
+    folder = w.engine.recorder.folder
+    qtbot.waitUntil(lambda: w.replay_position() > 1.5, timeout=5000)
+    w.seek(15.0)
+    wait_replay_done(qtbot, w)
+    session = Session.open(folder)
+    recorded = load_audio(session.audio_path, 16000)
+    demo = load_audio(DEMO, 16000)
+    # about 1.5 s before the seek and the 9.8 s after 15 s, and no silence for the 13 s skipped
+    assert 10.5 * 16000 < recorded.size < (demo.size / 16000 - 12.0) * 16000
+    assert session.manifest["gap_samples"] == 0
+    np.testing.assert_allclose(recorded[-5 * 16000:], demo[-5 * 16000:], atol=1e-4)  # the end, where it was
+    # the results after the seek lie where their audio is in the recording (not 13 s later): shifted
+    # by what was skipped, they are those of the demo analysed whole (but for the utterance the seek
+    # landed in, heard from 15 s on)
+    skipped = (demo.size - recorded.size) / 16000
+    after = [e for e in session.events if isinstance(e, EmotionEvent) and e.final and e.start + skipped > 15.5]
+    expected = [e for e in demo_finals if e.start > 15.5]
+    assert len(after) == len(expected) >= 2
+    for got, want in zip(after, expected):
+        assert (got.start + skipped, got.end + skipped) == pytest.approx((want.start, want.end), abs=0.05)
+        assert got.end <= recorded.size / 16000
+
+
 def test_a_recording_nothing_reached_is_not_kept(make_window, qtbot, tmp_path):
     """Record toggled on and off with no audio between (at once, or while paused) left a folder that
     Recorded sessions listed as a complete session of 0:00."""
