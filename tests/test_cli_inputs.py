@@ -38,6 +38,24 @@ def test_an_input_met_twice_is_analysed_once(clips, model_path, tmp_path):
     assert summary_files(r) == [str(a), str(b)]  # first-seen order; the link is the same file
 
 
+def test_linked_folders_in_a_folder_are_searched_once_and_end_no_loop(clips, model_path, tmp_path):
+    """A folder of links to the folders to analyse gave "no audio files": linked folders were passed
+    over (linked files were taken).  Now they are followed; a link back up the tree ends no loop, and
+    a folder reached twice is analysed once."""
+    recordings = tmp_path / "recordings"
+    (recordings / "monday").mkdir(parents=True)
+    shutil.copyfile(clips[0], recordings / "monday" / "a.flac")
+    todo = tmp_path / "todo"
+    todo.mkdir()
+    (todo / "monday").symlink_to(recordings / "monday")
+    (todo / "also-monday").symlink_to(recordings / "monday")
+    (recordings / "monday" / "up").symlink_to(todo)  # a loop: todo/monday/up/monday/...
+    shutil.copyfile(clips[1], todo / "b.flac")
+    r = run_cli("analyze", str(todo), "-f", "summary", "--model", model_path)
+    assert summary_files(r) == [str(todo / "also-monday" / "a.flac"), str(todo / "b.flac")], r.stderr
+    assert r.stderr == ""
+
+
 def test_session_folders_found_in_a_folder_are_sessions(model_path, tmp_path):
     from realtime_ser.pipeline.events import MarkerEvent
 

@@ -48,7 +48,7 @@ def is_session(path: Path) -> bool:
 
 def _folder_contents(folder: Path) -> tuple[list[tuple[Path, bool]], list[tuple[str, str]]]:
     """``(path, is a session folder)`` for the audio files and session folders anywhere under
-    ``folder``, in path order (a session folder's own files are not searched: it is one input), and
+    ``folder`` (linked folders too), in path order (a session folder's own files are not searched: it is one input), and
     ``(folder, error line)`` for each one that cannot be read: a ``lost+found`` on a USB drive stopped
     the whole folder's analysis, and one os.walk cannot list was passed over without a word."""
     from realtime_ser.audio.io import is_audio_file
@@ -59,8 +59,21 @@ def _folder_contents(folder: Path) -> tuple[list[tuple[Path, bool]], list[tuple[
     def cannot_read(path, exc: OSError) -> None:
         unreadable.append((str(path), f"{path}: cannot read this folder ({exc.strerror or exc})"))
 
-    for root, dirs, files in os.walk(folder, onerror=lambda exc: cannot_read(exc.filename, exc)):
+    # Linked folders are followed, as linked files are taken (a folder of links to the recordings to
+    # analyse); each folder is searched once, so a link to a folder above it ends no loop.
+    searched: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: cannot_read(exc.filename, exc), followlinks=True):
         here = Path(root)
+        try:
+            st = os.stat(here)
+        except OSError as exc:
+            cannot_read(here, exc)
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in searched:
+            dirs[:] = []
+            continue
+        searched.add((st.st_dev, st.st_ino))
         sessions = set()
         for d in list(dirs):
             try:
@@ -69,7 +82,7 @@ def _folder_contents(folder: Path) -> tuple[list[tuple[Path, bool]], list[tuple[
             except OSError as exc:
                 cannot_read(here / d, exc)
                 dirs.remove(d)
-        dirs[:] = [d for d in dirs if d not in sessions]
+        dirs[:] = sorted(d for d in dirs if d not in sessions)  # in name order: which link of two is named, known
         found += [(here / d, True) for d in sessions]
         found += [(here / f, False) for f in files if is_audio_file(f) and (here / f).is_file()]
     return sorted(found), sorted(set(unreadable))
