@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -1026,14 +1027,11 @@ def _cpu_seconds(pid: str) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.parametrize("sig, to_group", [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)],
-                         ids=["ctrl-c", "kill-parent", "kill-group"])
-def test_an_interrupted_parallel_batch_keeps_what_its_workers_had_found(sig, to_group, forty_minutes, model_path,
-                                                                        tmp_path):
-    """In a parallel batch, an interrupt threw away what the worker processes had found in the files
-    they were analysing (marked "not analysed"), where a serial run kept the file in progress.  Now each
-    worker stops at its next block and hands its file's results back, whether the signal reached the
-    parent alone or the whole process group (`timeout`, service managers: the workers get SIGTERM too)."""
+@contextmanager
+def _busy_parallel_batch(forty_minutes, model_path, tmp_path):
+    """``analyze`` of four 40-minute files with two worker processes, each well into its first file
+    (CPU time, not wall time: a loaded machine only makes it later); yields ``(proc, batch, out,
+    stderr file, worker pids)``, and ends whatever is left of the run afterwards."""
     batch = tmp_path / "batch"
     batch.mkdir()
     for i in range(4):  # inputs of their own: each takes a worker several seconds of CPU
@@ -1045,21 +1043,33 @@ def test_an_interrupted_parallel_batch_keeps_what_its_workers_had_found(sig, to_
                                 cwd=REPO, env=cli_env(), start_new_session=True, preexec_fn=_as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # both workers well into their first file (CPU time, not load)
+        while time.monotonic() < deadline:
             workers = _workers_of(proc.pid)
             if len(workers) == 2 and min(_cpu_seconds(pid) for pid in workers) > 3.0:
                 break
             assert proc.poll() is None, err_file.read_text()
             time.sleep(0.1)
         assert proc.poll() is None, err_file.read_text()
-        (os.killpg if to_group else os.kill)(proc.pid, sig)
-        proc.wait(timeout=60)
-        left = _workers_of(proc.pid)
+        yield proc, batch, out, err_file, workers
     finally:
         proc.kill()
         proc.wait()
         for pid in _workers_of(proc.pid):
             os.kill(int(pid), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sig, to_group", [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+                         ids=["ctrl-c", "kill-parent", "kill-group"])
+def test_an_interrupted_parallel_batch_keeps_what_its_workers_had_found(sig, to_group, forty_minutes, model_path,
+                                                                        tmp_path):
+    """In a parallel batch, an interrupt threw away what the worker processes had found in the files
+    they were analysing (marked "not analysed"), where a serial run kept the file in progress.  Now each
+    worker stops at its next block and hands its file's results back, whether the signal reached the
+    parent alone or the whole process group (`timeout`, service managers: the workers get SIGTERM too)."""
+    with _busy_parallel_batch(forty_minutes, model_path, tmp_path) as (proc, batch, out, err_file, _):
+        (os.killpg if to_group else os.kill)(proc.pid, sig)
+        proc.wait(timeout=60)
+        left = _workers_of(proc.pid)
     assert left == []
     assert proc.returncode == 128 + sig, (proc.returncode, err_file.read_text())
     said = "interrupted" if sig == signal.SIGINT else f"interrupted ({signal.Signals(sig).name})"
@@ -1083,30 +1093,9 @@ def test_a_worker_terminated_alone_fails_its_files_and_the_batch_finishes(forty_
     """SIGTERM to one worker process (not the parent) ended it with its file: the pool never got that
     file's result back and the parent waited for ever.  Now the worker hands back what it found and
     refuses the files after it; the batch finishes with those marked, and exits 1."""
-    batch = tmp_path / "batch"
-    batch.mkdir()
-    for i in range(4):
-        os.link(forty_minutes, batch / f"{i}.wav")
-    out, err_file = tmp_path / "out.json", tmp_path / "stderr.txt"
-    with open(err_file, "w") as err_out:
-        proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", str(batch), "--jobs", "2", "-o",
-                                 str(out), "--model", model_path], stdout=subprocess.DEVNULL, stderr=err_out,
-                                cwd=REPO, env=cli_env(), start_new_session=True, preexec_fn=_as_from_a_terminal)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            workers = _workers_of(proc.pid)
-            if len(workers) == 2 and min(_cpu_seconds(pid) for pid in workers) > 3.0:
-                break
-            assert proc.poll() is None, err_file.read_text()
-            time.sleep(0.1)
+    with _busy_parallel_batch(forty_minutes, model_path, tmp_path) as (proc, batch, out, err_file, workers):
         os.kill(int(workers[0]), signal.SIGTERM)
         proc.wait(timeout=120)
-    finally:
-        proc.kill()
-        proc.wait()
-        for pid in _workers_of(proc.pid):
-            os.kill(int(pid), signal.SIGKILL)
     assert proc.returncode == 1, err_file.read_text()
     entries = json.loads(out.read_text())
     cut = [e for e in entries if "interrupted at" in e.get("error", "")]
