@@ -143,7 +143,7 @@ def test_card_says_what_the_recording_chain_does_to_the_answers(tmp_path):
     assert ("| input | RAVDESS changed | RAVDESS UA | EMO-DB changed | EMO-DB UA |\n|---|---|---|---|---|\n"
             "| 1% of full scale DC offset (a cheap sound card) | 1 of 360 | 61.4% | 0 of 161 | 64.0% |\n"
             "| telephone band (a phone call) | 55 of 360 | 58.1% | 43 of 161 | 56.9% |\n") in card
-    assert "Measured on the files above by" not in card
+    assert "Measured on the files above by `python -m tools.evaluate --input-path" not in card
     assert "the worst there,\n  telephone band, changed 19% of the test clips' answers." in card  # in the limits
     metrics["input_path_command"] = "python -m tools.evaluate --input-path ../shared/data"  # measured afterwards
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
@@ -155,6 +155,58 @@ def test_card_says_what_the_recording_chain_does_to_the_answers(tmp_path):
     del metrics["input_path"], metrics["run"]["dc_block"], metrics["run"]["chain_augment"]  # models up to 1.5.1
     card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
     assert "DC offset" not in card and "The recording chain" not in card
+
+def test_card_shows_what_the_apps_own_path_scores(tmp_path):
+    """The test clips run through the app's own path (VAD, utterances, smoothing) are a table beside the
+    whole-clip figures, and a line of the limits; a build that measured none prints neither."""
+    metrics = copy.deepcopy(_metrics())
+    metrics.pop("live_path_command", None)  # measured by the build itself
+    metrics["live_path"] = {
+        g: {"ua": ua, "wa": 0.6, "n": n, "no_speech": 1, "split": 7, "same": n - 20}
+        for g, ua, n in (("ravdess", 0.6, 360), ("emodb", 0.65, 161), ("pooled", 0.61, 521))}
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    whole = metrics["test"]["int8"]
+    assert (f"| RAVDESS | 60.0% | 60.0% | {whole['ravdess']['ua']:.1%} | 340 of 360 | 7 | 1 |\n"
+            f"| EMO-DB | 65.0% | 60.0% | {whole['emodb']['ua']:.1%} | 141 of 161 | 7 | 1 |\n"
+            f"| pooled | 61.0% | 60.0% | {whole['pooled']['ua']:.1%} | 501 of 521 | 7 | 1 |\n") in card
+    assert (f"61.0% pooled UA through its own path against {whole['pooled']['ua']:.1%}, with 20 of 521 answers "
+            "different") in card
+    assert "--live-path" not in card
+    metrics["live_path_command"] = "python -m tools.evaluate --live-path ../shared/data"
+    assert "(Measured on the files above by `python -m tools.evaluate --live-path ../shared/data`.)" in \
+        write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    del metrics["live_path"]
+    card = write_model_card(metrics, metrics["labels"], tmp_path).read_text()
+    assert "Through the app's own path" not in card and "through its own path" not in card
+
+
+def test_live_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
+    """``tools.evaluate --live-path`` on the bundled model: the real test clips through the real pipeline
+    and model, into metrics.json and the card, as committed (within what another CPU's rounding can tip)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO, cli_env
+
+    for name in ("metrics.json", "ser_int8.tflite"):
+        shutil.copyfile(MODELS / name, tmp_path / name)
+    proc = subprocess.run([sys.executable, "-m", "tools.evaluate", "--out", str(tmp_path), "--live-path", str(data),
+                           "--cache", str(tmp_path / "cache")], cwd=REPO, env=cli_env(), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    rows, committed = metrics["live_path"], _metrics()["live_path"]
+    for corpus in ("ravdess", "emodb", "pooled"):
+        row = rows[corpus]
+        assert row["n"] == metrics["test"]["int8"][corpus]["n"] and row["no_speech"] == 0
+        assert row["ua"] == pytest.approx(committed[corpus]["ua"], abs=0.01)
+        assert abs(row["same"] - committed[corpus]["same"]) <= 0.01 * row["n"]
+        assert row["split"] == committed[corpus]["split"]  # the VAD's cuts do not depend on the model
+        assert 0.8 * row["n"] < row["same"] <= row["n"]  # mostly the whole-clip answers
+    assert metrics["live_path_command"] == f"python -m tools.evaluate --live-path {data}"
+    assert "| pooled | " in (tmp_path / "README.md").read_text().split("Through the app's own path")[1]
+
 
 def test_input_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
     """``tools.evaluate --input-path`` on the bundled model and the real test speakers: the rows go into

@@ -4,8 +4,10 @@ Scores the exported TFLite files exactly as the program uses them
 (:class:`EmotionModel` on the overlapping windows of each VAD-trimmed clip,
 mean of probabilities) on the TEST speakers: UA (macro recall), WA (accuracy),
 per-class precision/recall/F1 and confusion matrices, per corpus and pooled;
-int8 against float32; with noise at 20/10/5 dB SNR; the seed-style baseline
-on the same split; and the six CREMA-D clips as an out-of-corpus check.
+int8 against float32; with noise at 20/10/5 dB SNR; through the recording
+chain's conditions; run as files through the app's own path (``analyze``);
+the seed-style baseline on the same split; and the six CREMA-D clips as an
+out-of-corpus check.
 
 ``python -m tools.evaluate [--out models]`` re-writes the model card from that
 folder's ``metrics.json`` (after editing the card's template);
@@ -96,6 +98,42 @@ def input_path_rows(model_bytes: bytes, labels: list[str], params: FeatureParams
     return rows
 
 
+def live_path_rows(model_bytes: bytes, data_dir: Path, test: dict, clip_answers: np.ndarray) -> dict:
+    """The test clips run as files through the app's own path (``analyze``: VAD, utterances, windows, the
+    smoothing of results), not as whole trimmed clips: per corpus, UA and WA with each clip's answer the
+    duration-weighted mean of its final results (a clip where no speech was found counts as wrong), how
+    many clips the VAD cut into more than one utterance, and how many answers equal the clip-level ones."""
+    from realtime_ser.model.metadata import read_metadata_bytes
+    from realtime_ser.pipeline.events import EmotionEvent
+    from realtime_ser.pipeline.worker import analyze_file
+
+    metadata = read_metadata_bytes(model_bytes, "int8 model")
+    backend = LiteRTBackend(model_bytes, "int8 model")
+    labels = metadata.labels
+    answers, utterances = [], []
+    for clip in test["clips"]:
+        model = EmotionModel(backend, metadata)  # each clip a session of its own (a model's session reference)
+        finals = [e for e in analyze_file(Path(data_dir) / clip.path, model) if isinstance(e, EmotionEvent) and e.final]
+        utterances.append(len(finals))
+        if not finals:
+            answers.append(-1)
+            continue
+        weights = np.array([max(e.end - e.start, 1e-3) for e in finals])
+        probs = np.array([[e.probabilities.get(label, 0.0) for label in labels] for e in finals])
+        answers.append(int((weights[:, None] * probs).sum(0).argmax()))
+    answers, utterances = np.array(answers), np.array(utterances)
+    rows = {}
+    for g, idx in _by_corpus(test["clips"]).items():
+        truth, said = test["labels"][idx], answers[idx]
+        right = said == truth
+        present = np.unique(truth)
+        rows[g] = {"ua": round(float(np.mean([right[truth == c].mean() for c in present])), 4),
+                   "wa": round(float(right.mean()), 4), "n": int(len(idx)),
+                   "no_speech": int(np.sum(said < 0)), "split": int(np.sum(utterances[idx] > 1)),
+                   "same": int(np.sum(said == clip_answers[idx]))}
+    return rows
+
+
 def _by_corpus(clips) -> dict[str, np.ndarray]:
     corpus = np.array([c.corpus for c in clips])
     groups = {name: np.flatnonzero(corpus == name) for name in CORPORA if np.any(corpus == name)}
@@ -175,6 +213,7 @@ def evaluate_all(data: dict, labels: list[str], float_bytes: bytes, int8_bytes: 
 
     metrics["input_path"] = input_path_rows(int8_bytes, labels, params, data_dir, test, clean_answers,
                                             cache_dir, workers)
+    metrics["live_path"] = live_path_rows(int8_bytes, data_dir, test, clean_answers)
 
     if extra["clips"]:
         probs = predict_clips(int8_bytes, labels, params, extra["features"], extra["clips"])
@@ -274,6 +313,43 @@ def _input_path_lines(metrics: dict, groups: list[str], names: dict) -> list[str
     if metrics.get("input_path_command"):
         lines += ["", f"(Measured on the files above by `{metrics['input_path_command']}`.)"]
     return lines
+
+
+def _live_path_lines(metrics: dict, groups: list[str], names: dict) -> list[str]:
+    """The table of the test clips run through the app's own path, if measured."""
+    rows = metrics.get("live_path")
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Through the app's own path: the same test clips run as files through `analyze` (voice activity",
+        "detection, utterances, 3 s windows, the smoothing of results), as a microphone's audio is, rather",
+        "than as whole trimmed clips; a clip's answer is its final results' mean, weighted by their length.",
+        "",
+        "| test set | UA | WA | UA as whole clips | same answer as whole clips | cut into several utterances "
+        "| no speech found |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in groups:
+        row = rows[g]
+        lines.append(f"| {names[g].split(' (')[0]} | {_pct(row['ua'])} | {_pct(row['wa'])} | "
+                     f"{_pct(metrics['test']['int8'][g]['ua'])} | {row['same']} of {row['n']} | {row['split']} | "
+                     f"{row['no_speech']} |")
+    if metrics.get("live_path_command"):
+        lines += ["", f"(Measured on the files above by `{metrics['live_path_command']}`.)"]
+    return lines
+
+
+def _live_path_limit(metrics: dict) -> list[str]:
+    """The limits' line on what the app itself shows, where the live path was measured."""
+    row = (metrics.get("live_path") or {}).get("pooled")
+    if not row:
+        return []
+    whole = metrics["test"]["int8"]["pooled"]["ua"]
+    return ["- The app cuts speech into utterances as it hears it, so its answers can differ from the figures",
+            f"  above, which score whole clips: {_pct(row['ua'])} pooled UA through its own path against "
+            f"{_pct(whole)}, with {row['n'] - row['same']} of {row['n']} answers different",
+            "  (the live-path table above)."]
 
 
 def _recording_chain_limit(rows: dict | None) -> list[str]:
@@ -480,6 +556,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "given SNR, same clips.",
     ]
     lines += _input_path_lines(metrics, groups, names)
+    lines += _live_path_lines(metrics, groups, names)
     lines += [
         "",
         "### Per-class recall (int8, held-out speakers) - watch for collapse onto a few classes",
@@ -555,6 +632,7 @@ def write_model_card(metrics: dict, labels: list[str], out: Path) -> Path:
         "  languages, children's voices, far microphones and strong noise. The cross-corpus check above is the",
         *_new_voice_estimate(metrics.get("cross_corpus")),
         *_recording_chain_limit(metrics.get("input_path")),
+        *_live_path_limit(metrics),
         "- Classes are confusable in principle (happy/surprised, fearful/sad, neutral/calm); per-window",
         "  normalisation removes overall loudness, so the model relies on spectral shape and its dynamics"
         + (" and on pitch movement relative to the window's own mean pitch (not the voice's pitch level)."
@@ -600,9 +678,9 @@ def _new_voice_estimate(cc: dict | None) -> list[str]:
     ]
 
 
-def remeasure_input_path(out: Path, data_dir: Path, cache_dir: Path, workers: int) -> dict:
-    """The input-path rows of the int8 model in ``out``, on the test speakers of ``data_dir`` (for a model
-    built before the evaluation had them; a build measures them itself)."""
+def _bundled_model_on_test_speakers(out: Path, data_dir: Path, cache_dir: Path, workers: int):
+    """``(model bytes, metadata, test dict, clip-level answers)`` for the int8 model in ``out`` on the test
+    speakers of ``data_dir``: what a measure added after a model was built starts from."""
     from realtime_ser.errors import ConfigError
     from realtime_ser.model.metadata import read_metadata_bytes
     from tools import corpora
@@ -623,13 +701,27 @@ def remeasure_input_path(out: Path, data_dir: Path, cache_dir: Path, workers: in
     params = metadata.features
     clean = dataset.eval_features(data_dir, test, params, cache_dir=cache_dir, workers=workers, desc="test features")
     answers = predict_clips(model_bytes, metadata.labels, params, clean, test).argmax(1)
-    return input_path_rows(model_bytes, metadata.labels, params, data_dir, {"clips": test, "labels": y}, answers,
+    return model_bytes, metadata, {"clips": test, "labels": y}, answers
+
+
+def remeasure_input_path(out: Path, data_dir: Path, cache_dir: Path, workers: int) -> dict:
+    """The input-path rows of the int8 model in ``out``, on the test speakers of ``data_dir`` (for a model
+    built before the evaluation had them; a build measures them itself)."""
+    model_bytes, metadata, test, answers = _bundled_model_on_test_speakers(out, data_dir, cache_dir, workers)
+    return input_path_rows(model_bytes, metadata.labels, metadata.features, data_dir, test, answers,
                            cache_dir, workers)
+
+
+def remeasure_live_path(out: Path, data_dir: Path, cache_dir: Path, workers: int) -> dict:
+    """The live-path rows of the int8 model in ``out`` (as :func:`remeasure_input_path`)."""
+    model_bytes, _, test, answers = _bundled_model_on_test_speakers(out, data_dir, cache_dir, workers)
+    return live_path_rows(model_bytes, data_dir, test, answers)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Re-write the model card from models/metrics.json (after editing the card template); with
-    ``--input-path DATA``, first measure the model's input-path rows on DATA's test speakers."""
+    ``--input-path DATA`` or ``--live-path DATA``, first measure the model's input-path or live-path rows on
+    DATA's test speakers."""
     from tools import count_arg
 
     parser = argument_parser("evaluate", "Re-write the model card from metrics.json.")
@@ -637,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-path", metavar="DATA", default=None,
                         help="first measure the input-path rows (DC offset, clipping, phone band, MP3) of the "
                              "model in --out on the test speakers of this data folder, into metrics.json")
+    parser.add_argument("--live-path", metavar="DATA", default=None,
+                        help="first measure the model in --out on the test speakers of this data folder run as files "
+                             "through the app's own path (VAD, utterances, windows), into metrics.json")
     parser.add_argument("--cache", default=".cache/features", help="feature cache folder (default: .cache/features)")
     parser.add_argument("--workers", type=count_arg, default=2, help="feature extraction processes (default: 2)")
     args = parser.parse_args(argv)
@@ -657,6 +752,11 @@ def main(argv: list[str] | None = None) -> int:
                                                          args.workers)
             metrics["input_path_command"] = f"python -m tools.evaluate --input-path {args.input_path}"
             metrics.pop("dc_offset", None)  # its row is one of them now
+        if args.live_path:
+            metrics["live_path"] = remeasure_live_path(Path(args.out), Path(args.live_path), Path(args.cache),
+                                                       args.workers)
+            metrics["live_path_command"] = f"python -m tools.evaluate --live-path {args.live_path}"
+        if args.input_path or args.live_path:
             write_text_atomic(source, json.dumps(metrics, indent=1, default=str))
         try:
             card = write_model_card(metrics, metrics["labels"], Path(args.out))
