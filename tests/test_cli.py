@@ -1027,8 +1027,14 @@ def _cpu_seconds(pid: str) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: ``python -c`` that runs the command line with no time for the workers to hand their results back:
+#: the pool is ended while they are still analysing (as when one is stuck).
+NO_HAND_BACK = ("import sys, realtime_ser.cli.analyze as a; a.HAND_BACK_SECONDS = 0.0; "
+                "from realtime_ser.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
 @contextmanager
-def _busy_parallel_batch(forty_minutes, model_path, tmp_path):
+def _busy_parallel_batch(forty_minutes, model_path, tmp_path, python_args=("-m", "realtime_ser")):
     """``analyze`` of four 40-minute files with two worker processes, each well into its first file
     (CPU time, not wall time: a loaded machine only makes it later); yields ``(proc, batch, out,
     stderr file, worker pids)``, and ends whatever is left of the run afterwards."""
@@ -1038,7 +1044,7 @@ def _busy_parallel_batch(forty_minutes, model_path, tmp_path):
         os.link(forty_minutes, batch / f"{i}.wav")
     out, err_file = tmp_path / "out.json", tmp_path / "stderr.txt"
     with open(err_file, "w") as err_out:
-        proc = subprocess.Popen([sys.executable, "-m", "realtime_ser", "analyze", str(batch), "--jobs", "2", "-o",
+        proc = subprocess.Popen([sys.executable, *python_args, "analyze", str(batch), "--jobs", "2", "-o",
                                  str(out), "--model", model_path], stdout=subprocess.DEVNULL, stderr=err_out,
                                 cwd=REPO, env=cli_env(), start_new_session=True, preexec_fn=_as_from_a_terminal)
     try:
@@ -1087,6 +1093,20 @@ def test_an_interrupted_parallel_batch_keeps_what_its_workers_had_found(sig, to_
         assert max(e["end"] for e in found) <= int(match[1]) * 60 + float(match[2]) + 0.05
     assert [e["error"] for e in entries if e not in cut] == [
         f"{e['file']}: not analysed (the run was interrupted)" for e in entries if e not in cut]
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["kill-parent", "kill-group"])
+def test_a_pool_ended_while_its_workers_analyse_does_not_wait_for_ever(to_group, forty_minutes, model_path,
+                                                                         tmp_path):
+    """A worker put off the SIGTERM that came in the middle of a file (to hand that file's results back)
+    and dropped it: when the parent ended the pool before the worker had stopped, Pool.terminate waited
+    for that worker for ever (seen once in the suite).  The signal is now sent again a second later."""
+    with _busy_parallel_batch(forty_minutes, model_path, tmp_path, ("-c", NO_HAND_BACK)) as (proc, _, _, err_file, _):
+        (os.killpg if to_group else os.kill)(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        left = _workers_of(proc.pid)
+    assert left == [] and proc.returncode == 128 + signal.SIGTERM, err_file.read_text()
+    assert assert_one_line_errors(err_file.read_text(), 1)[0].startswith("realtime-ser: error: interrupted (SIGTERM)")
 
 
 def test_a_worker_terminated_alone_fails_its_files_and_the_batch_finishes(forty_minutes, model_path, tmp_path):

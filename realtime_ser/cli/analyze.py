@@ -70,9 +70,26 @@ def _init_worker(model_path, stop):
 def _on_sigterm(signum, frame):
     global _TERMINATED
     if _ANALYSING and not _TERMINATED:
-        _TERMINATED = True  # the analysis stops at its next block; tasks after it are handed back unstarted
+        # The analysis stops at its next block and its results go back; tasks after it are handed back
+        # unstarted.  The signal is not dropped but put off: sent again a second later, when the worker
+        # waits for its next task, it ends the worker as below (Pool.terminate waits for that).
+        _TERMINATED = True
+        import threading
+
+        threading.Thread(target=_signal_again, args=(signum, RESEND_AFTER_SECONDS), daemon=True).start()
         return
     _exit_on_signal(signum, frame)
+
+
+#: How long a worker's first SIGTERM is put off, for the analysis it stopped to hand its results back.
+RESEND_AFTER_SECONDS = 1.0
+
+
+def _signal_again(signum: int, seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+    os.kill(os.getpid(), signum)
 
 
 def _exit_on_signal(signum, frame):
