@@ -348,7 +348,13 @@ def test_a_bad_setting_a_command_does_not_read_is_a_warning_for_it(data, model_p
 
 
 def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, model_path, tmp_path):
-    soft = str(data / "crema-d-samples/SAD.wav")  # soft speech about 10 dB over the room noise
+    from realtime_ser.audio.io import load_audio
+
+    # soft speech about 10 dB over a hiss (the CREMA-D clip with white noise at -52 dBFS added)
+    clip = load_audio(data / "crema-d-samples/SAD.wav", 16000)
+    hiss = np.random.default_rng(0).standard_normal(clip.size).astype(np.float32) * 10 ** (-52 / 20)
+    soft = str(tmp_path / "soft.wav")
+    sf.write(soft, clip + hiss, 16000, subtype="FLOAT")
     out = tmp_path / "timeline.csv"
     out.write_text("earlier\n")
     r = run_cli("analyze", soft, "-o", str(out), "--model", model_path)
@@ -357,7 +363,7 @@ def test_analyze_says_why_it_found_no_speech_and_the_threshold_finds_it(data, mo
     assert line.startswith(f"realtime-ser: error: {soft}: no speech found: nothing stayed 12 dB above")
     assert "(a lower --threshold-db finds quieter speech)" in line  # the option that does it
     assert line.endswith("; nothing written") and out.read_text() == "earlier\n"
-    r = run_cli("analyze", soft, "--threshold-db", "11", "--model", model_path)
+    r = run_cli("analyze", soft, "--threshold-db", "9", "--model", model_path)
     assert r.returncode == 0 and r.stderr == ""
     assert len(r.stdout.splitlines()) == 2  # header + the utterance
     r = run_cli("analyze", soft, "--threshold-db", "70", "--model", model_path)

@@ -258,14 +258,18 @@ def test_a_stream_without_speech_says_why(data):
     longer = angry[SR : SR + int(0.16 * SR)]  # just long enough
     assert [e.kind for e in no_speech_reason(longer, VADConfig(threshold_db=0.0))[0]] == ["start", "end"]
 
-    # soft sad speech about 10 dB over the noise: loud enough only in moments shorter than min_speech_ms
+    # soft sad speech about 10 dB over the noise, its rumble counted too (full band): loud enough only in
+    # moments shorter than min_speech_ms
     sad = load_audio(data / "crema-d-samples/SAD.wav", SR)
-    events, why = no_speech_reason(sad, default)
+    events, why = no_speech_reason(sad, VADConfig(highpass_hz=0.0))
     assert events == [] and why.startswith("no speech found: nothing stayed 12 dB above the background noise for 150 ms")
     peak = int(why.split("the loudest moment rose ")[1].split(" dB")[0])  # how far, to act on
     assert 12 <= peak < 30 and why.endswith("too briefly (a lower VAD threshold finds quieter speech)")
-    found = run(sad, config=VADConfig(threshold_db=11.0))
+    found = run(sad, config=VADConfig(threshold_db=11.0, highpass_hz=0.0))
     assert [e.kind for e in found] == ["start", "end"] and 0.5 < found[0].sample / SR < 0.7
+    # the default high-pass leaves the rumble under the voice out of the noise floor: found as it is
+    default_found = run(sad)
+    assert [e.kind for e in default_found] == ["start", "end"] and 0.5 < default_found[0].sample / SR < 0.7
 
 
 def test_a_dc_offset_is_not_sound(data):
@@ -286,3 +290,61 @@ def test_a_dc_offset_is_not_sound(data):
     assert no_speech_reason(constant, VADConfig()) == ([], "no speech found: the audio is silent")
     constant[: SR + 77] = 0.0
     assert run(constant) == []
+
+
+def _rumble(rng: np.random.Generator, n: int, level_dbfs: float) -> np.ndarray:
+    """A burst of noise under 60 Hz (traffic, air conditioning, a knock on the desk), RMS ``level_dbfs``
+    at its middle."""
+    from scipy.signal import butter, sosfilt
+
+    x = sosfilt(butter(4, 60, "lowpass", fs=SR, output="sos"), rng.standard_normal(n + 4000))[4000:]
+    return (x / np.sqrt(np.mean(x ** 2)) * np.hanning(n) * np.sqrt(2) * 10 ** (level_dbfs / 20)).astype(np.float32)
+
+
+def test_rumble_under_the_voice_makes_no_utterance(data):
+    """Low rumble between sentences (here 20 dB over a -50 dBFS hiss) made an utterance of its own each
+    time, which the model then labelled; the energy is now measured above 120 Hz, where a voice has its
+    energy and rumble has little, and only the speech is found."""
+    rng = np.random.default_rng(0)
+    clips = [load_audio(c, SR) for c in ravdess_clips(step=97)[:6]]
+    parts, spans, at = [], [], 0
+    for speech in clips:
+        gap = rng.standard_normal(3 * SR).astype(np.float32) * 10 ** (-50 / 20)
+        gap[SR // 2 : SR // 2 + 2 * SR] += _rumble(rng, 2 * SR, -30.0)
+        speech = speech * (10 ** (-20 / 20) / np.max(np.abs(speech)))  # peaks at -20 dBFS, over the same hiss
+        parts += [gap, speech + rng.standard_normal(speech.size).astype(np.float32) * 10 ** (-50 / 20)]
+        spans.append((at + gap.size, at + gap.size + speech.size))
+        at += gap.size + speech.size
+    stream = np.concatenate(parts)
+
+    def utterances(config):
+        events = run(stream, config=config)
+        assert [e.kind for e in events] == ["start", "end"] * (len(events) // 2)
+        return [(a.sample, b.sample) for a, b in zip(events[::2], events[1::2])]
+
+    def inside_speech(u):
+        return any(u[0] < s1 and u[1] > s0 for s0, s1 in spans)
+
+    found = utterances(VADConfig())
+    assert all(inside_speech(u) for u in found)  # no utterance of rumble alone
+    assert all(any(u[0] < s1 and u[1] > s0 for u in found) for s0, s1 in spans)  # every sentence found
+    full_band = utterances(VADConfig(highpass_hz=0.0))
+    assert sum(not inside_speech(u) for u in full_band) == len(clips)  # what the rumble did before
+
+
+def test_the_high_pass_is_the_same_however_the_stream_is_cut():
+    from realtime_ser.dsp.vad import high_pass, speech_band_filter
+
+    x = np.random.default_rng(1).standard_normal(SR).astype(np.float32)
+    sos = speech_band_filter(120.0, SR)
+    whole, _ = high_pass(x, sos, None)
+    pieces, state = [], None
+    for a, b in ((0, 7), (7, 1000), (1000, 1001), (1001, SR)):
+        y, state = high_pass(x[a:b], sos, state)
+        pieces.append(y)
+    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-6)
+    assert speech_band_filter(0.0, SR) is None  # off: the DC blocker alone
+    with pytest.raises(ValueError, match="not below half the sample rate"):
+        EnergyVAD(SR, VADConfig(highpass_hz=8000.0))
+    with pytest.raises(ValueError):
+        VADConfig(highpass_hz=-1.0)

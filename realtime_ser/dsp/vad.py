@@ -2,8 +2,8 @@
 
 Fed audio block by block (any block size), it works on 10 ms frames and yields
 ``start``/``end`` events that always alternate, like silero-vad's
-``VADIterator``.  A frame is loud when its energy (after a DC-blocking
-high-pass, :func:`remove_dc`) exceeds an adaptive noise floor by
+``VADIterator``.  A frame is loud when its energy (after a DC blocker,
+:func:`remove_dc`, and a high-pass under the voice, ``highpass_hz``) exceeds an adaptive noise floor by
 ``threshold_db`` (and an absolute gate, so digital silence plus dither is not
 speech).  The floor follows the quietest recent frames: it falls
 quickly and rises only towards the minimum frame energy of the last few
@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import butter, sosfilt
 
 from realtime_ser.dsp.dc import remove_dc
 from realtime_ser.value_checks import ABOVE_0, ANY, AT_LEAST_0, Range, check_ranges
@@ -55,6 +56,10 @@ class VADConfig:
     floor_window_s: float = 3.0  # the floor rises to the minimum energy over this long
     initial_floor_dbfs: float = -45.0  # cap on the first frame's estimate (unless the warm-up is steady)
     warmup_ms: float = 500.0  # decisions wait for this much of a stream, to place the floor
+    # Energy is measured above this (a 4th-order high-pass; 0: the DC blocker only): a voice has little
+    # below it, while traffic, air conditioning, footsteps and a laptop's handling noise have most of
+    # theirs there, and made utterances of their own.
+    highpass_hz: float = 120.0
 
     def __post_init__(self):
         check_ranges(self, _VAD_RANGES)
@@ -65,7 +70,7 @@ _VAD_RANGES = {
     "frame_ms": Range(0.0, 1000.0, lo_open=True), "threshold_db": AT_LEAST_0, "release_db": AT_LEAST_0,
     "min_level_dbfs": ANY, "onset_ms": AT_LEAST_0, "min_speech_ms": AT_LEAST_0, "hangover_ms": AT_LEAST_0,
     "pre_roll_ms": AT_LEAST_0, "max_utterance_s": ABOVE_0, "floor_fall_s": ABOVE_0, "floor_rise_s": ABOVE_0,
-    "floor_window_s": ABOVE_0, "initial_floor_dbfs": ANY, "warmup_ms": AT_LEAST_0,
+    "floor_window_s": ABOVE_0, "initial_floor_dbfs": ANY, "warmup_ms": AT_LEAST_0, "highpass_hz": AT_LEAST_0,
 }
 
 
@@ -87,6 +92,24 @@ class VADEvent:
     reason: str = ""
 
 
+def speech_band_filter(highpass_hz: float, sample_rate: int) -> np.ndarray | None:
+    """Second-order sections of the VAD's 4th-order Butterworth high-pass; None for 0 Hz (off)."""
+    if highpass_hz <= 0:
+        return None
+    if highpass_hz >= sample_rate / 2:
+        raise ValueError(f"VADConfig.highpass_hz: {highpass_hz:g} Hz is not below half the sample rate "
+                         f"({sample_rate} Hz)")
+    return butter(4, highpass_hz, "highpass", fs=sample_rate, output="sos")
+
+
+def high_pass(x: np.ndarray, sos: np.ndarray, state: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` through the filter ``sos``, going on from ``state`` (None: at rest); returns ``(y, state)``,
+    so that a stream's output does not depend on how it was cut into blocks."""
+    zi = np.zeros((sos.shape[0], 2)) if state is None else state
+    y, zf = sosfilt(sos, x, zi=zi)
+    return y.astype(np.float32), zf
+
+
 def frame_energies_db(frames: np.ndarray) -> np.ndarray:
     """Mean-square energy in dBFS of each row of ``frames`` (pure function)."""
     ms = np.einsum("ij,ij->i", frames, frames) / max(1, frames.shape[1])
@@ -101,6 +124,7 @@ class EnergyVAD:
         self.config = config or VADConfig()
         self.frame = max(1, int(round(self.sample_rate * self.config.frame_ms / 1000)))
         self._pending = np.zeros(0, dtype=np.float32)
+        self._band = speech_band_filter(self.config.highpass_hz, self.sample_rate)
         self.reset()
 
     # -- settings ---------------------------------------------------------------------
@@ -129,6 +153,7 @@ class EnergyVAD:
         """Forget any speech in progress; the next sample fed is ``at_sample``."""
         self._pending = np.zeros(0, dtype=np.float32)
         self._dc_state: float | None = None  # after a jump the next sample is not a continuation
+        self._band_state: np.ndarray | None = None
         self._pos = int(at_sample)  # stream position of the next frame
         if not keep_floor:
             self._floor = -100.0
@@ -170,6 +195,8 @@ class EnergyVAD:
     def process(self, block: np.ndarray) -> list[VADEvent]:
         """Feed mono float32 samples; return the events decided within them."""
         block, self._dc_state = remove_dc(block, self._dc_state)
+        if self._band is not None:
+            block, self._band_state = high_pass(block, self._band, self._band_state)
         self.stream_samples += block.size
         data = np.concatenate([self._pending, block]) if self._pending.size else block
         n = data.size // self.frame
