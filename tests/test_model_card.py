@@ -180,9 +180,8 @@ def test_card_shows_what_the_apps_own_path_scores(tmp_path):
     assert "Through the app's own path" not in card and "through its own path" not in card
 
 
-def test_live_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
-    """``tools.evaluate --live-path`` on the bundled model: the real test clips through the real pipeline
-    and model, into metrics.json and the card, as committed (within what another CPU's rounding can tip)."""
+def _remeasured(option: str, tmp_path, data) -> dict:
+    """metrics.json after ``tools.evaluate OPTION DATA`` on a copy of the bundled model and its metrics."""
     import shutil
     import subprocess
     import sys
@@ -191,11 +190,17 @@ def test_live_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures
 
     for name in ("metrics.json", "ser_int8.tflite"):
         shutil.copyfile(MODELS / name, tmp_path / name)
-    proc = subprocess.run([sys.executable, "-m", "tools.evaluate", "--out", str(tmp_path), "--live-path", str(data),
+    proc = subprocess.run([sys.executable, "-m", "tools.evaluate", "--out", str(tmp_path), option, str(data),
                            "--cache", str(tmp_path / "cache")], cwd=REPO, env=cli_env(), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    return json.loads((tmp_path / "metrics.json").read_text())
+
+
+def test_live_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
+    """``tools.evaluate --live-path`` on the bundled model: the real test clips through the real pipeline
+    and model, into metrics.json and the card, as committed (within what another CPU's rounding can tip)."""
+    metrics = _remeasured("--live-path", tmp_path, data)
     rows, committed = metrics["live_path"], _metrics()["live_path"]
     for corpus in ("ravdess", "emodb", "pooled"):
         row = rows[corpus]
@@ -211,19 +216,7 @@ def test_live_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures
 def test_input_path_rows_are_measured_for_a_built_model_and_reproduce_its_figures(tmp_path, data):
     """``tools.evaluate --input-path`` on the bundled model and the real test speakers: the rows go into
     metrics.json and the card; the DC-offset row (an offset the model removes) scores what the build did."""
-    import shutil
-    import subprocess
-    import sys
-
-    from conftest import REPO, cli_env
-
-    for name in ("metrics.json", "ser_int8.tflite"):
-        shutil.copyfile(MODELS / name, tmp_path / name)
-    proc = subprocess.run([sys.executable, "-m", "tools.evaluate", "--out", str(tmp_path), "--input-path", str(data),
-                           "--cache", str(tmp_path / "cache")], cwd=REPO, env=cli_env(), capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = _remeasured("--input-path", tmp_path, data)
     rows = metrics["input_path"]
     assert list(rows) == ["dc", "clipped", "phone", "mp3"]
     committed = _metrics()["input_path"]  # what the committed card shows (measured here; another CPU's
