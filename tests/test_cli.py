@@ -967,7 +967,8 @@ def test_a_parallel_batch_interrupted_ends_its_workers_and_says_one_line(sig, to
     (line,) = assert_one_line_errors(err_file.read_text(), 1)
     # the files finished by then, if any, are written (to standard output here): the line says how many
     assert re.fullmatch(rf"realtime-ser: error: {re.escape(said)}( after \d+ of 120 inputs; their results written to "
-                        r"standard output(, with \S+ up to \d+:\d\d\.\d|, with the 2 in progress up to where each had got)?)?",
+                        r"standard output(, with \S+ up to \d+:\d\d\.\d"
+                        r"|, with the 2 in progress up to where each had got)?)?",
                         line), line
 
 
@@ -1093,7 +1094,8 @@ def test_an_interrupted_parallel_batch_keeps_what_its_workers_had_found(sig, to_
     cut = [e for e in entries if "interrupted at" in e["error"]]
     assert len(cut) == 2
     for entry in cut:
-        match = re.fullmatch(rf"{re.escape(entry['file'])}: interrupted at (\d+):(\d\d\.\d) of its audio", entry["error"])
+        match = re.fullmatch(rf"{re.escape(entry['file'])}: interrupted at (\d+):(\d\d\.\d) of its audio",
+                             entry["error"])
         found = [e for e in entry["events"] if e["type"] == "emotion"]
         assert match and found, entry["error"]
         assert max(e["end"] for e in found) <= int(match[1]) * 60 + float(match[2]) + 0.05
